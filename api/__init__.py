@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): submit URLs, read tools, similar tools, search, compare, match graph."""

@@ -1,0 +1,62 @@
+"""The FastAPI application: routers assembled, worker started, index verified at start-up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from api import errors
+from api.routes import compare, graph, jobs, search, system, tools
+from api.worker import JobWorker
+from capmatch import __version__
+from capmatch.core import CapMatch
+from capmatch.settings import Settings, get_settings
+
+log = logging.getLogger("capmatch")
+
+DESCRIPTION = """
+Submit a tool's URL; capmatch fetches the page, decomposes it into capabilities backed by quotes
+from the page, and indexes them. Then ask for similar tools, search by need, or compare two tools.
+
+Start with `POST /api/tools {"url": ...}` and poll `GET /api/jobs/{job_id}` until `status` is `done`.
+"""
+
+
+def create_app(settings: Settings | None = None, start_worker: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        core = CapMatch(settings)
+        requeued, failed = core.jobs.recover()
+        if requeued or failed:
+            log.warning("recovered jobs after a restart: %d requeued, %d failed", requeued, failed)
+        worker = JobWorker(core)
+        app.state.core = core
+        app.state.worker = worker
+        if start_worker:
+            worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+
+    app = FastAPI(title="capmatch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    errors.install(app)
+    for router in (tools.router, jobs.router, search.router, compare.router, graph.router, system.router):
+        app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For `uvicorn --factory api.main:app_factory`."""
+    return create_app()

@@ -1,0 +1,26 @@
+"""Jobs: the progress and outcome of URL submissions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import CoreDep
+from api.schemas import JobPublic
+
+router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+
+
+@router.get("", response_model=list[JobPublic])
+def list_jobs(
+    core: CoreDep,
+    status: Annotated[str | None, Query(description="queued, running, done or failed")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[JobPublic]:
+    return [JobPublic.of(j) for j in core.jobs.list(limit=limit, status=status)]
+
+
+@router.get("/{job_id}", response_model=JobPublic)
+def get_job(job_id: str, core: CoreDep) -> JobPublic:
+    return JobPublic.of(core.jobs.get(job_id))

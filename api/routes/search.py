@@ -1,0 +1,27 @@
+"""Free-text search: tools ranked by how well their capabilities answer a need."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import CoreDep
+from api.schemas import SearchHitPublic, SearchResponse
+from capmatch.pipeline import parse_pricing, parse_type
+from catalog.store import ToolFilter
+from matching.similar import search_text
+
+router = APIRouter(prefix="/api/search", tags=["search"])
+
+
+@router.get("", response_model=SearchResponse)
+def search(
+    core: CoreDep,
+    q: Annotated[str, Query(min_length=1, max_length=1000, description="What you need, in words")],
+    k: Annotated[int, Query(ge=1, le=100)] = 10,
+    type: str | None = None,
+    pricing: str | None = None,
+) -> SearchResponse:
+    hits = search_text(core, q, k, ToolFilter(parse_type(type), parse_pricing(pricing)))
+    return SearchResponse(query=q, k=k, results=[SearchHitPublic.model_validate(h, from_attributes=True) for h in hits])

@@ -1,0 +1,103 @@
+"""Tools: submit a URL (creates a job), list, read, read the source snapshot, similar tools, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse
+
+from api.deps import CoreDep, WorkerDep
+from api.schemas import (
+    SimilarHitPublic,
+    SimilarResponse,
+    SubmitRequest,
+    SubmitResponse,
+    ToolList,
+    ToolPublic,
+    ToolSummary,
+)
+from capmatch.pipeline import parse_pricing, parse_type
+from catalog.store import ToolFilter
+from extractor.decompose import BACKENDS
+from extractor.netguard import check_public
+from matching.graph import match_graph
+from matching.rank import rank
+from matching.similar import similar_tools
+
+router = APIRouter(prefix="/api/tools", tags=["tools"])
+
+TypeQuery = Annotated[str | None, Query(description="Filter by type, e.g. Model, Dataset, Library")]
+PricingQuery = Annotated[str | None, Query(description="Filter by pricing: Free, Freemium, Paid, Unknown")]
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=SubmitResponse)
+async def submit_tool(body: SubmitRequest, core: CoreDep, worker: WorkerDep, response: Response) -> SubmitResponse:
+    """Queue a URL for ingestion. Returns the job; poll `GET /api/jobs/{job_id}`.
+
+    The same URL submitted while its job is still open returns that job.
+    """
+    url = str(body.url)
+    extractor = body.extractor or core.settings.extractor
+    if extractor not in BACKENDS:
+        from capmatch.errors import InvalidInput
+
+        raise InvalidInput(f"unknown extractor {extractor!r}: choose one of {', '.join(sorted(BACKENDS))}")
+    # Resolving the host blocks: keep it off the event loop.
+    await run_in_threadpool(check_public, url, core.settings.allow_private_urls)
+    job, created = await run_in_threadpool(core.jobs.submit, url, extractor, body.name)
+    if created:
+        worker.notify()
+    response.headers["Location"] = f"/api/jobs/{job.id}"
+    return SubmitResponse(**SubmitResponse.of(job).model_dump(), existing=not created)
+
+
+@router.get("", response_model=ToolList)
+def list_tools(
+    core: CoreDep,
+    type: TypeQuery = None,
+    pricing: PricingQuery = None,
+    category: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ToolList:
+    flt = ToolFilter(parse_type(type), parse_pricing(pricing), category)
+    tools = core.store.list_tools(flt, limit=limit, offset=offset)
+    return ToolList(
+        tools=[ToolSummary.of(t, t.metadata.pop("_capability_count", 0)) for t in tools],
+        total=core.store.tool_count(),
+    )
+
+
+@router.get("/{tool_id}", response_model=ToolPublic)
+def get_tool(tool_id: str, core: CoreDep) -> ToolPublic:
+    tool = core.store.get_tool(tool_id)
+    return ToolPublic.of(tool, rank(tool, match_graph(core)))
+
+
+@router.get("/{tool_id}/source", response_class=PlainTextResponse)
+def get_source(tool_id: str, core: CoreDep) -> str:
+    """The cleaned source snapshot that evidence offsets point into."""
+    return core.store.source_text(tool_id)
+
+
+@router.get("/{tool_id}/similar", response_model=SimilarResponse)
+def get_similar(
+    tool_id: str,
+    core: CoreDep,
+    k: Annotated[int, Query(ge=1, le=100)] = 10,
+    type: TypeQuery = None,
+    pricing: PricingQuery = None,
+) -> SimilarResponse:
+    """Tools whose capabilities match this tool's, with the capability pairs that matched."""
+    hits = similar_tools(core, tool_id, k, ToolFilter(parse_type(type), parse_pricing(pricing)))
+    return SimilarResponse(
+        tool_id=tool_id, k=k, results=[SimilarHitPublic.model_validate(h, from_attributes=True) for h in hits]
+    )
+
+
+@router.delete("/{tool_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_tool(tool_id: str, core: CoreDep) -> Response:
+    core.delete_tool(tool_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

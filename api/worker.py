@@ -1,0 +1,66 @@
+"""The background worker: runs queued ingestion jobs one at a time inside the server process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from capmatch.core import CapMatch
+from capmatch.errors import CapmatchError
+from capmatch.pipeline import Source, ingest
+from catalog.models import Job
+
+log = logging.getLogger(__name__)
+
+
+class JobWorker:
+    def __init__(self, core: CapMatch, poll_seconds: float = 1.0) -> None:
+        self.core = core
+        self.poll_seconds = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="capmatch-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        try:
+            # Off the request path: loads the model and checks the saved index against the database.
+            status = self.core.verify_index()
+            if status.rebuilt:
+                log.warning("vector index rebuilt from the database (%d vectors)", status.count)
+        except Exception:
+            log.exception("could not verify the vector index")
+        while not self._stop.is_set():
+            job = self.core.jobs.claim_next()
+            if job is None:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+                continue
+            self.process(job)
+
+    def process(self, job: Job) -> None:
+        jobs = self.core.jobs
+        try:
+            result = ingest(
+                self.core,
+                Source(url=job.source, name=job.name, extractor=job.extractor),
+                progress=lambda stage, fraction: jobs.advance(job.id, stage, fraction),
+            )
+            jobs.finish(job.id, result.tool.id)
+        except CapmatchError as exc:
+            jobs.fail(job.id, exc.message, exc.code)
+        except Exception as exc:  # a bug must fail the job with a reason, not kill the worker
+            log.exception("job %s failed", job.id)
+            jobs.fail(job.id, f"internal error: {type(exc).__name__}: {exc}", "internal_error")

@@ -1,0 +1,382 @@
+"""The capmatch command line: data to stdout, status to stderr, --json for scripts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from capmatch.core import CapMatch
+from capmatch.errors import CapmatchError
+from capmatch.settings import get_settings
+
+app = typer.Typer(
+    name="capmatch",
+    help="Grounded capability extraction, similar-tool search and comparisons.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")]
+KOpt = Annotated[int, typer.Option("-k", "--k", min=1, max=100, help="How many results.")]
+
+
+def handle_errors(func: F) -> F:
+    """Errors become one line on stderr and exit code 1; core code never prints."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CapmatchError as exc:
+            err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+            raise typer.Exit(1) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _core() -> CapMatch:
+    return CapMatch(get_settings())
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _tool_json(core: CapMatch, tool_id: str) -> dict[str, Any]:
+    from api.schemas import ToolPublic
+    from matching.graph import match_graph
+    from matching.rank import rank
+
+    tool = core.store.get_tool(tool_id)
+    return ToolPublic.of(tool, rank(tool, match_graph(core))).model_dump(mode="json")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the API (and its docs at /docs) with a background ingestion worker.
+
+    Example: capmatch serve --port 8000
+    """
+    import uvicorn
+
+    from api.main import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    err.print(f"capmatch: catalog in {get_settings().home.resolve()}; API docs at http://{host}:{port}/docs")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@app.command()
+@handle_errors
+def add(
+    source: Annotated[str, typer.Argument(help="A URL (http/https) or a local file (.html, .md, .rst, .txt).")],
+    name: Annotated[str | None, typer.Option(help="Tool name; read from the page when omitted.")] = None,
+    extractor: Annotated[str | None, typer.Option(help="Decomposer backend (default: CAPMATCH_EXTRACTOR).")] = None,
+    category: Annotated[str | None, typer.Option(help="Category label kept with the tool.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add one tool from a URL or a local file.
+
+    Example: capmatch add https://raw.githubusercontent.com/encode/httpx/master/README.md
+    """
+    from capmatch.pipeline import Source, ingest
+
+    core = _core()
+    is_url = source.startswith(("http://", "https://"))
+    src = Source(
+        url=source if is_url else None,
+        path=None if is_url else Path(source),
+        name=name,
+        extractor=extractor,
+        category=category,
+    )
+    started = time.perf_counter()
+    with _stage_progress() as (progress, task):
+        result = ingest(core, src, lambda stage, f: progress.update(task, completed=f * 100, description=stage.value))
+    elapsed = time.perf_counter() - started
+    tool = result.tool
+    if as_json:
+        _print_json(_tool_json(core, tool.id))
+    else:
+        _print_tool(core, tool.id)
+    verb = "added" if result.created else "unchanged"
+    err.print(
+        f"{verb} {tool.id}: {len(tool.capabilities)} capabilities in {elapsed:.1f}s"
+        + (f" ({result.notice})" if result.notice else "")
+    )
+
+
+@app.command()
+@handle_errors
+def ingest(
+    file: Annotated[Path, typer.Argument(help="JSONL: one record per line with a name and a document.")],
+    extractor: Annotated[str | None, typer.Option(help="Decomposer backend (default: CAPMATCH_EXTRACTOR).")] = None,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when the catalog has tools.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add many tools from a JSONL file (records: name, then text | file | description | url;
+    optional category, type, pricing; other keys are kept as metadata).
+
+    Example: capmatch ingest fixtures/demo.jsonl
+    """
+    from capmatch.pipeline import ingest as ingest_one
+    from capmatch.records import read_records
+
+    core = _core()
+    if if_empty and core.store.tool_count() > 0:
+        err.print(f"catalog already has {core.store.tool_count()} tools: nothing to ingest (--if-empty)")
+        return
+    records = list(read_records(file, extractor))
+    added, unchanged, failures = [], [], []
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    ) as progress:
+        task = progress.add_task("ingesting", total=len(records))
+        for record in records:
+            progress.update(task, description=f"ingesting {record.name[:30]}")
+            if record.source is None:
+                failures.append({"line": record.line, "name": record.name, "error": record.error})
+            else:
+                try:
+                    result = ingest_one(core, record.source)
+                    (added if result.created else unchanged).append(result.tool.id)
+                except CapmatchError as exc:
+                    failures.append({"line": record.line, "name": record.name, "error": exc.message})
+            progress.advance(task)
+    summary = {"added": added, "unchanged": unchanged, "failed": failures}
+    if as_json:
+        _print_json(summary)
+    err.print(f"{len(added)} added, {len(unchanged)} unchanged, {len(failures)} failed")
+    for failure in failures:
+        err.print(f"  line {failure['line']} ({failure['name']}): {failure['error']}", highlight=False)
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def similar(
+    tool: Annotated[str, typer.Argument(help="Tool id (see `capmatch tools`).")],
+    k: KOpt = 10,
+    type: Annotated[str | None, typer.Option(help="Only tools of this type.")] = None,
+    pricing: Annotated[str | None, typer.Option(help="Only tools with this pricing.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Tools similar to TOOL, with the capability pairs that matched.
+
+    Example: capmatch similar fetchwire -k 5
+    """
+    from dataclasses import asdict
+
+    from capmatch.pipeline import parse_pricing, parse_type
+    from catalog.store import ToolFilter
+    from matching.similar import similar_tools
+
+    hits = similar_tools(_core(), tool, k, ToolFilter(parse_type(type), parse_pricing(pricing)))
+    if as_json:
+        _print_json({"tool_id": tool, "k": k, "results": [asdict(h) for h in hits]})
+        return
+    table = Table("score", "tool", "type", "pricing", "matched capabilities", title=f"Similar to {tool}")
+    for h in hits:
+        pairs = "\n".join(f"{p.capability.name} ↔ {p.other.name} ({p.similarity:.2f})" for p in h.matched[:3])
+        table.add_row(f"{h.score:.3f}", f"{h.name} ({h.tool_id})", h.type, h.pricing, pairs or "—")
+    out.print(table)
+
+
+@app.command()
+@handle_errors
+def search(
+    text: Annotated[str, typer.Argument(help="What you need, in words.")],
+    k: KOpt = 10,
+    type: Annotated[str | None, typer.Option(help="Only tools of this type.")] = None,
+    pricing: Annotated[str | None, typer.Option(help="Only tools with this pricing.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Tools whose capabilities best match a free-text need.
+
+    Example: capmatch search "retry failed background jobs"
+    """
+    from dataclasses import asdict
+
+    from capmatch.pipeline import parse_pricing, parse_type
+    from catalog.store import ToolFilter
+    from matching.similar import search_text
+
+    hits = search_text(_core(), text, k, ToolFilter(parse_type(type), parse_pricing(pricing)))
+    if as_json:
+        _print_json({"query": text, "k": k, "results": [asdict(h) for h in hits]})
+        return
+    table = Table("score", "tool", "type", "pricing", "matching capabilities", title=f"Search: {text}")
+    for h in hits:
+        caps = "\n".join(f"{m.capability.name} ({m.similarity:.2f})" for m in h.matched)
+        table.add_row(f"{h.score:.3f}", f"{h.name} ({h.tool_id})", h.type, h.pricing, caps)
+    out.print(table)
+
+
+@app.command()
+@handle_errors
+def compare(
+    a: Annotated[str, typer.Argument(help="First tool id.")],
+    b: Annotated[str, typer.Argument(help="Second tool id.")],
+    format: Annotated[str, typer.Option("--format", help="markdown or json.")] = "markdown",
+) -> None:
+    """Compare two tools: table, capabilities, alignment, verdict.
+
+    Example: capmatch compare wardline-guard codeforge-corpus --format markdown
+    """
+    from capmatch.errors import InvalidInput
+    from matching.compare import compare as compare_tools
+    from matching.render import comparison_markdown
+
+    if format not in ("markdown", "json"):
+        raise InvalidInput(f"unknown format {format!r}: use markdown or json")
+    comparison = compare_tools(_core(), a, b)
+    if format == "json":
+        _print_json(comparison.model_dump(mode="json"))
+    else:
+        sys.stdout.write(comparison_markdown(comparison))
+
+
+@app.command()
+@handle_errors
+def tools(
+    type: Annotated[str | None, typer.Option(help="Only tools of this type.")] = None,
+    pricing: Annotated[str | None, typer.Option(help="Only tools with this pricing.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the catalog.
+
+    Example: capmatch tools --type Library
+    """
+    from capmatch.pipeline import parse_pricing, parse_type
+    from catalog.store import ToolFilter
+
+    core = _core()
+    listed = core.store.list_tools(ToolFilter(parse_type(type), parse_pricing(pricing)), limit=10_000)
+    if as_json:
+        _print_json(
+            [
+                {
+                    "id": t.id,
+                    "name": t.name,
+                    "type": t.type.value,
+                    "pricing": t.pricing.value,
+                    "url": t.url,
+                    "capabilities": t.metadata.get("_capability_count", 0),
+                    "times_matched": t.times_matched,
+                }
+                for t in listed
+            ]
+        )
+        return
+    table = Table("id", "name", "type", "pricing", "capabilities", "times matched")
+    for t in listed:
+        table.add_row(
+            t.id,
+            t.name,
+            t.type.value,
+            t.pricing.value,
+            str(t.metadata.get("_capability_count", 0)),
+            str(t.times_matched),
+        )
+    out.print(table)
+
+
+@app.command()
+@handle_errors
+def show(
+    tool: Annotated[str, typer.Argument(help="Tool id.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one tool with its capabilities, contrast lines and evidence.
+
+    Example: capmatch show fetchwire
+    """
+    core = _core()
+    if as_json:
+        _print_json(_tool_json(core, tool))
+    else:
+        _print_tool(core, tool)
+
+
+@app.command()
+@handle_errors
+def delete(tool: Annotated[str, typer.Argument(help="Tool id.")]) -> None:
+    """Delete a tool; other tools' contrast lines and match edges are updated.
+
+    Example: capmatch delete fetchwire
+    """
+    _core().delete_tool(tool)
+    err.print(f"deleted {tool}")
+
+
+@app.command()
+@handle_errors
+def reindex(as_json: JsonOpt = False) -> None:
+    """Rebuild the vector index from the vectors stored in the database.
+
+    Example: capmatch reindex
+    """
+    started = time.perf_counter()
+    status = _core().reindex()
+    if as_json:
+        _print_json({"kind": status.kind, "count": status.count, "generation": status.generation})
+    err.print(f"rebuilt {status.kind} index: {status.count} vectors in {time.perf_counter() - started:.1f}s")
+
+
+def _stage_progress() -> Any:
+    from contextlib import contextmanager
+
+    @contextmanager
+    def manager() -> Any:
+        with Progress(
+            TextColumn("{task.description:<12}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            yield progress, progress.add_task("starting", total=100)
+
+    return manager()
+
+
+def _print_tool(core: CapMatch, tool_id: str) -> None:
+    tool = core.store.get_tool(tool_id)
+    price = f", from {tool.starting_price.label()}" if tool.starting_price else ""
+    out.print(
+        f"[bold]{tool.name}[/bold] ({tool.id}) — {tool.type.value}, {tool.pricing.value}{price}",
+        highlight=False,
+    )
+    out.print(tool.url, highlight=False)
+    if tool.summary:
+        out.print(tool.summary, highlight=False)
+    for cap in tool.capabilities:
+        flag = "" if cap.grounded else " [yellow](not grounded)[/yellow]"
+        out.print(f"\n• [bold]{cap.name}[/bold]{flag}", highlight=False)
+        out.print(f"  {cap.description}", highlight=False)
+        out.print(f"  Unique: {cap.unique}", highlight=False)
+        out.print(f"  vs alternatives: {cap.vs_alternatives}", highlight=False)
+        for e in cap.evidence:
+            out.print(f"  evidence [{e.start}:{e.end}]: “{' '.join(e.quote.split())}”", highlight=False)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,203 @@
+"""CapMatch: the catalog, its vector index and the embedder, kept consistent with each other.
+
+The SQLite database is the source of truth (it stores every capability vector). The FAISS index is
+derived: it records the catalog generation it reflects, and whenever that differs from the
+database's (another process wrote, or a crash came between commit and save) it is reloaded or
+rebuilt from the stored vectors. All writes go through ``_write``: one transaction that changes the
+rows, the index, the contrast lines and the match edges together, or nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from capmatch.settings import Settings
+from catalog.db import transaction
+from catalog.jobs import JobStore
+from catalog.models import Capability, Stage, Tool
+from catalog.store import CatalogStore, NewCapability
+from embeddings import index as vector_index
+from embeddings.index import IndexConfig, VectorIndex
+from embeddings.model import Embedder, get_embedder
+
+log = logging.getLogger(__name__)
+Progress = Callable[[Stage, float], None]
+
+
+def no_progress(stage: Stage, fraction: float) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    kind: str
+    count: int
+    generation: int
+    rebuilt: bool
+
+
+class CapMatch:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.store = CatalogStore(settings.db_path)
+        self.jobs = JobStore(self.store)
+        self._embedder = embedder
+        self._lock = threading.RLock()
+        self._index: VectorIndex | None = None
+        self._index_generation = -1
+        self._derived: dict[str, tuple[int, object]] = {}
+
+    # ---- embedder and index -----------------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = get_embedder(self.settings.embedding_model)
+        return self._embedder
+
+    def index(self) -> VectorIndex:
+        """The index, fresh with respect to the database."""
+        with self._lock:
+            generation = self.store.generation()
+            if self._index is None or self._index_generation != generation:
+                self._load_or_rebuild(generation)
+            assert self._index is not None
+            return self._index
+
+    def _load_or_rebuild(self, generation: int) -> bool:
+        loaded = vector_index.load(self.settings.index_dir, self.embedder.model_name, self.embedder.dimension)
+        if loaded is not None and loaded[1].generation == generation:
+            self._index, self._index_generation = loaded[0], generation
+            return False
+        self._rebuild(generation)
+        return True
+
+    def _rebuild(self, generation: int) -> None:
+        ids, vectors = self._all_vectors()
+        kind = vector_index.choose_kind(len(ids), self.settings.index_type, self.settings.ivf_threshold)
+        log.info("rebuilding %s index from %d stored vectors", kind, len(ids))
+        self._index = vector_index.build(kind, ids, vectors, self.embedder.dimension, self.settings.ivf_nprobe)
+        self._index_generation = generation
+        self._save(generation)
+
+    def _all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        id_parts, vector_parts = [], []
+        for ids, vectors in self.store.iter_vectors():
+            if vectors.shape[1] != self.embedder.dimension:
+                raise ValueError(
+                    f"stored vectors have dimension {vectors.shape[1]}, the model gives {self.embedder.dimension}: "
+                    "the catalog was embedded with another model; set CAPMATCH_EMBEDDING_MODEL back"
+                )
+            id_parts.append(ids)
+            vector_parts.append(vectors)
+        if not id_parts:
+            return np.empty(0, dtype=np.int64), np.empty((0, self.embedder.dimension), dtype=np.float32)
+        return np.concatenate(id_parts), np.vstack(vector_parts)
+
+    def _save(self, generation: int) -> None:
+        assert self._index is not None
+        config = IndexConfig(
+            model=self.embedder.model_name,
+            dimension=self.embedder.dimension,
+            kind=self._index.kind,
+            count=self._index.count(),
+            generation=generation,
+            nprobe=self.settings.ivf_nprobe if self._index.kind == "ivf" else None,
+        )
+        vector_index.save(self._index, self.settings.index_dir, config)
+
+    def reindex(self) -> IndexStatus:
+        with self._lock:
+            generation = self.store.generation()
+            self._rebuild(generation)
+            assert self._index is not None
+            return IndexStatus(self._index.kind, self._index.count(), generation, True)
+
+    def verify_index(self) -> IndexStatus:
+        """At start-up: make sure the saved index agrees with the database, rebuilding if not."""
+        with self._lock:
+            generation = self.store.generation()
+            rebuilt = self._load_or_rebuild(generation)
+            assert self._index is not None
+            if self._index.count() != self.store.capability_count():
+                self._rebuild(generation)
+                rebuilt = True
+            return IndexStatus(self._index.kind, self._index.count(), generation, rebuilt)
+
+    # ---- derived data cached per generation ---------------------------------------------------
+    def cached(self, key: str, compute: Callable[[], object]) -> object:
+        generation = self.store.generation()
+        hit = self._derived.get(key)
+        if hit is not None and hit[0] == generation:
+            return hit[1]
+        value = compute()
+        self._derived[key] = (generation, value)
+        return value
+
+    # ---- writes --------------------------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[VectorIndex]:
+        """One writer at a time; rows, index, contrast and edges commit together or not at all."""
+        with self._lock, transaction(self.store.conn):
+            index = self._fresh_index_locked()
+            try:
+                yield index
+                self._index_generation = self.store.generation()
+                self._save(self._index_generation)
+            except BaseException:
+                # The transaction rolls back; the in-memory index may hold part of the change.
+                self._index = None
+                self._index_generation = -1
+                raise
+
+    def _fresh_index_locked(self) -> VectorIndex:
+        generation = self.store.generation()
+        if self._index is None or self._index_generation != generation:
+            self._load_or_rebuild(generation)
+        assert self._index is not None
+        return self._index
+
+    def store_tool(
+        self,
+        tool: Tool,
+        source_text: str,
+        capabilities: list[Capability],
+        vectors: np.ndarray,
+        replace: str | None = None,
+        progress: Progress = no_progress,
+    ) -> Tool:
+        from matching.contrast import refresh_after_change
+
+        with self._write() as index:
+            progress(Stage.INDEXING, 0.8)
+            affected: set[str] = set()
+            if replace is not None:
+                affected |= self.store.tools_naming(replace)
+                index.remove(np.asarray(self.store.delete_tool(replace), dtype=np.int64))
+            ids = self.store.insert_tool(
+                tool, source_text, [NewCapability(c, v) for c, v in zip(capabilities, vectors, strict=True)]
+            )
+            index.add(np.asarray(ids, dtype=np.int64), vectors)
+            progress(Stage.CONTRASTING, 0.88)
+            refresh_after_change(self, index, changed=tool.id, affected=affected - {tool.id})
+            progress(Stage.STORING, 0.95)
+        return self.store.get_tool(tool.id)
+
+    def delete_tool(self, tool_id: str) -> None:
+        from matching.contrast import refresh_after_change
+
+        with self._write() as index:
+            affected = self.store.tools_naming(tool_id)
+            index.remove(np.asarray(self.store.delete_tool(tool_id), dtype=np.int64))
+            refresh_after_change(self, index, changed=None, affected=affected - {tool_id})
+
+
+def open_core(settings: Settings | None = None) -> CapMatch:
+    from capmatch.settings import get_settings
+
+    return CapMatch(settings or get_settings())

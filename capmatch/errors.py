@@ -1,0 +1,88 @@
+"""Every error a user can see, each carrying what they need to fix it.
+
+CapmatchError                      base: code, http_status, message with the fix
+├── InvalidInput                   400  bad URL, path, record or parameter
+│   └── PrivateAddressRefused      400  URL resolves to a loopback/private address
+├── FetchError                     502  the page could not be fetched (status, reason)
+│   ├── TooManyRedirects           502
+│   ├── UnsupportedContentType     415
+│   └── ContentTooLarge            413
+├── EmptyDocument                  422  nothing readable left after cleaning
+├── NoCapabilities                 422  no capability-bearing text found
+├── NotFound                       404  unknown tool or job id
+└── IndexMismatch                  500  the saved index was built with another model/dimension
+"""
+
+from __future__ import annotations
+
+
+class CapmatchError(Exception):
+    code = "error"
+    http_status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(CapmatchError):
+    code = "invalid_input"
+    http_status = 400
+
+
+class PrivateAddressRefused(InvalidInput):
+    code = "private_address"
+
+    def __init__(self, url: str, address: str) -> None:
+        super().__init__(
+            f"refused to fetch {url}: it resolves to {address}, a loopback/private/link-local address. "
+            "Set CAPMATCH_ALLOW_PRIVATE_URLS=1 to allow local addresses (local use and tests only)."
+        )
+        self.url = url
+        self.address = address
+
+
+class FetchError(CapmatchError):
+    code = "fetch_failed"
+    http_status = 502
+
+    def __init__(self, url: str, reason: str, status: int | None = None) -> None:
+        prefix = f"HTTP {status} from {url}" if status else f"could not fetch {url}"
+        super().__init__(f"{prefix}: {reason}")
+        self.url = url
+        self.status = status
+        self.reason = reason
+
+
+class TooManyRedirects(FetchError):
+    code = "too_many_redirects"
+
+
+class UnsupportedContentType(FetchError):
+    code = "unsupported_content_type"
+    http_status = 415
+
+
+class ContentTooLarge(FetchError):
+    code = "content_too_large"
+    http_status = 413
+
+
+class EmptyDocument(CapmatchError):
+    code = "empty_document"
+    http_status = 422
+
+
+class NoCapabilities(CapmatchError):
+    code = "no_capabilities"
+    http_status = 422
+
+
+class NotFound(CapmatchError):
+    code = "not_found"
+    http_status = 404
+
+
+class IndexMismatch(CapmatchError):
+    code = "index_mismatch"
+    http_status = 500

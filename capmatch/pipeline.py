@@ -1,0 +1,154 @@
+"""Ingestion: URL or file → fetch → clean → segment → decompose → verify → embed → index → contrast → store.
+
+Every stage reports progress; any failure raises a CapmatchError before the store stage, and the
+store stage is one transaction, so a failed ingest leaves the catalog and index as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from capmatch.core import CapMatch, Progress, no_progress
+from capmatch.errors import InvalidInput, NoCapabilities
+from catalog.models import Capability, Pricing, Stage, Tool, ToolType
+from catalog.slug import slugify
+from extractor import classify
+from extractor.clean import clean
+from extractor.decompose import SourceDocument, get_decomposer
+from extractor.fetch import RawDocument, fetch, read_path
+from extractor.segment import segment
+from extractor.verify import verify
+
+
+@dataclass
+class Source:
+    """Where a tool's document comes from, plus what the submitter already knows about it."""
+
+    url: str | None = None
+    path: Path | None = None
+    text: str | None = None
+    text_format: str = "text"
+    name: str | None = None
+    category: str | None = None
+    type: str | None = None
+    pricing: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    extractor: str | None = None
+    canonical_url: str | None = None  # the tool's link when the document comes from a file or text
+
+    def label(self) -> str:
+        return self.url or (str(self.path) if self.path else f"text:{self.name}")
+
+
+@dataclass
+class IngestResult:
+    tool: Tool
+    created: bool
+    notice: str | None = None
+
+
+def capability_text(cap: Capability) -> str:
+    """What gets embedded: the name says what it is, the description how the vendor puts it."""
+    return f"{cap.name}: {cap.description}"
+
+
+def load_document(source: Source, core: CapMatch) -> RawDocument:
+    if source.url:
+        return fetch(source.url, core.settings)
+    if source.path:
+        raw = read_path(source.path, core.settings)
+    elif source.text is not None:
+        raw = RawDocument(f"text:{slugify(source.name or 'tool')}", source.text, source.text_format, datetime.now(UTC))
+    else:
+        raise InvalidInput("nothing to ingest: give a URL, a file path or a text")
+    if source.canonical_url:
+        raw = RawDocument(source.canonical_url, raw.text, raw.format, raw.fetched_at, raw.content_type)
+    return raw
+
+
+def ingest(core: CapMatch, source: Source, progress: Progress = no_progress) -> IngestResult:
+    store = core.store
+    progress(Stage.FETCHING, 0.02)
+    raw = load_document(source, core)
+    progress(Stage.CLEANING, 0.15)
+    doc = clean(raw.text, raw.format)
+    content_hash = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
+    decomposer = get_decomposer(source.extractor or core.settings.extractor, core.embedder)
+
+    same_content = store.find_by_hash(content_hash)
+    if same_content is not None:
+        _, extractor, version = store.extraction_of(same_content)
+        if (extractor, version) == (decomposer.name, decomposer.version):
+            progress(Stage.DONE, 1.0)
+            return IngestResult(store.get_tool(same_content), False, "unchanged content: nothing to do")
+    replace = same_content or store.find_by_url(raw.url)
+
+    progress(Stage.SEGMENTING, 0.25)
+    blocks = segment(doc.text)
+    name = (source.name or classify.tool_name(doc.title, raw.url)).strip()
+    progress(Stage.EXTRACTING, 0.35)
+    drafts = decomposer.decompose(SourceDocument(doc.text, doc.title, name, raw.url, doc.format, blocks))
+    progress(Stage.VERIFYING, 0.55)
+    capabilities = verify(drafts, doc.text)
+    if not capabilities:
+        raise NoCapabilities("the decomposer returned no capabilities for this page")
+
+    tool_type = classify.infer_type(doc.text, blocks)
+    pricing, price = classify.infer_pricing(doc.text)
+    tool = Tool(
+        id=_tool_id(core, name, replace),
+        name=name,
+        url=raw.url,
+        type=ToolType(source.type) if source.type else ToolType(tool_type.value),
+        type_basis=None if source.type else tool_type,
+        pricing=Pricing(source.pricing) if source.pricing else Pricing(pricing.value),
+        pricing_basis=None if source.pricing else pricing,
+        starting_price=price,
+        license=classify.infer_license(doc.text),
+        summary=classify.summary(blocks),
+        category=source.category,
+        metadata=source.metadata,
+        content_hash=content_hash,
+        source_format=doc.format,
+        fetched_at=raw.fetched_at,
+        extractor=decomposer.name,
+        extractor_version=decomposer.version,
+    )
+    progress(Stage.EMBEDDING, 0.65)
+    vectors = core.embedder.embed_batch([capability_text(c) for c in capabilities])
+    stored = core.store_tool(tool, doc.text, capabilities, vectors, replace=replace, progress=progress)
+    progress(Stage.DONE, 1.0)
+    notice = f"replaced the earlier version of {stored.id}" if replace else None
+    return IngestResult(stored, True, notice)
+
+
+def _tool_id(core: CapMatch, name: str, replace: str | None) -> str:
+    if replace is not None:
+        return replace
+    base = slugify(name)
+    candidate, n = base, 2
+    while core.store.tool_exists(candidate):
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def parse_type(value: str | None) -> str | None:
+    if value is None:
+        return None
+    for member in ToolType:
+        if member.value.lower() == value.strip().lower():
+            return member.value
+    raise InvalidInput(f"unknown type {value!r}: use one of {', '.join(t.value for t in ToolType)}")
+
+
+def parse_pricing(value: str | None) -> str | None:
+    if value is None:
+        return None
+    for member in Pricing:
+        if member.value.lower() == value.strip().lower():
+            return member.value
+    raise InvalidInput(f"unknown pricing {value!r}: use one of {', '.join(p.value for p in Pricing)}")

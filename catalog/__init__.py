@@ -1,0 +1,1 @@
+"""The catalog: domain models and their SQLite storage."""

@@ -1,0 +1,143 @@
+"""Domain models: what a tool, a capability and a job are, independent of storage and API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ToolType(StrEnum):
+    MODEL = "Model"
+    DATASET = "Dataset"
+    LIBRARY = "Library"
+    FRAMEWORK = "Framework"
+    API_SERVICE = "API service"
+    APPLICATION = "Application"
+    UNKNOWN = "Unknown"
+
+
+class Pricing(StrEnum):
+    FREE = "Free"
+    FREEMIUM = "Freemium"
+    PAID = "Paid"
+    UNKNOWN = "Unknown"
+
+
+class Price(BaseModel):
+    amount: float = Field(description="Lowest non-zero price stated on the page.")
+    currency: str = "USD"
+    unit: str = Field(description="What the amount buys, e.g. 'per month', 'per 1M tokens'.")
+    quote: str = Field(description="The source text the price was read from.")
+
+    def label(self) -> str:
+        symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(self.currency, self.currency + " ")
+        amount = f"{self.amount:g}"
+        return f"{symbol}{amount} {self.unit}".strip()
+
+
+class Inference(BaseModel):
+    """A value inferred by a transparent rule, with the rule and the text that triggered it."""
+
+    value: str
+    rule: str
+    quote: str | None = None
+
+
+class Evidence(BaseModel):
+    quote: str = Field(description="Exact text of the stored source snapshot.")
+    start: int = Field(ge=0, description="Character offset of the quote in the source snapshot.")
+    end: int = Field(ge=0)
+
+
+class Alternative(BaseModel):
+    tool_id: str
+    tool_name: str
+    capability_id: int
+    capability_name: str
+    similarity: float
+
+
+class Capability(BaseModel):
+    id: int | None = None
+    name: str
+    description: str
+    unique: str = ""
+    vs_alternatives: str = ""
+    alternatives: list[Alternative] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+    grounded: bool = False
+
+
+class Tool(BaseModel):
+    id: str
+    name: str
+    url: str
+    type: ToolType = ToolType.UNKNOWN
+    type_basis: Inference | None = None
+    pricing: Pricing = Pricing.UNKNOWN
+    pricing_basis: Inference | None = None
+    starting_price: Price | None = None
+    license: str | None = None
+    summary: str = ""
+    category: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    content_hash: str
+    source_format: str
+    fetched_at: datetime
+    extractor: str
+    extractor_version: str
+    times_matched: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    capabilities: list[Capability] = Field(default_factory=list)
+
+    @property
+    def grounding_rate(self) -> float:
+        if not self.capabilities:
+            return 0.0
+        return sum(c.grounded for c in self.capabilities) / len(self.capabilities)
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Stage(StrEnum):
+    QUEUED = "queued"
+    FETCHING = "fetching"
+    CLEANING = "cleaning"
+    SEGMENTING = "segmenting"
+    EXTRACTING = "extracting"
+    VERIFYING = "verifying"
+    EMBEDDING = "embedding"
+    INDEXING = "indexing"
+    CONTRASTING = "contrasting"
+    STORING = "storing"
+    DONE = "done"
+
+
+class Job(BaseModel):
+    id: str
+    source: str
+    name: str | None = None
+    extractor: str
+    status: JobStatus = JobStatus.QUEUED
+    stage: Stage = Stage.QUEUED
+    progress: float = 0.0
+    tool_id: str | None = None
+    error: str | None = None
+    error_code: str | None = None
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None

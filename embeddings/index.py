@@ -1,0 +1,189 @@
+"""The vector index behind one small interface: add, remove, search, save, load, count.
+
+Capability vectors are L2-normalised, so inner product is cosine similarity. Ids are int64
+capability row ids. Two backends, chosen by catalog size (see ``choose_kind``):
+
+- ``flat``: exact search (IndexFlatIP). Fast enough below ``CAPMATCH_IVF_THRESHOLD`` vectors.
+- ``ivf``: inverted lists (IndexIVFFlat), approximate, with native removal; trained on the vectors
+  it is built from, searched with ``nprobe`` lists.
+
+A ``config.json`` beside the index records the model, dimension, kind and catalog generation; it is
+checked on load so an index built with another model is never searched with this one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
+
+import faiss
+import numpy as np
+
+from capmatch.errors import IndexMismatch
+
+INDEX_FILE = "index.faiss"
+CONFIG_FILE = "config.json"
+
+
+@dataclass
+class IndexConfig:
+    model: str
+    dimension: int
+    kind: str
+    count: int
+    generation: int
+    nprobe: int | None = None
+
+
+class VectorIndex(Protocol):
+    kind: str
+    dimension: int
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
+    def remove(self, ids: np.ndarray) -> int: ...
+    def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+    def count(self) -> int: ...
+    def faiss_index(self) -> faiss.Index: ...
+
+
+class _FaissIndex:
+    kind = "base"
+
+    def __init__(self, index: faiss.Index, dimension: int) -> None:
+        self._index = index
+        self.dimension = dimension
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        vectors = _as_matrix(vectors, self.dimension)
+        self._index.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
+
+    def remove(self, ids: np.ndarray) -> int:
+        if len(ids) == 0:
+            return 0
+        return int(self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64)))
+
+    def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        vectors = _as_matrix(vectors, self.dimension)
+        if self.count() == 0 or k <= 0:
+            n = vectors.shape[0]
+            return np.empty((n, 0), dtype=np.float32), np.empty((n, 0), dtype=np.int64)
+        scores, ids = self._index.search(vectors, min(k, self.count()))
+        return scores, ids
+
+    def count(self) -> int:
+        return int(self._index.ntotal)
+
+    def faiss_index(self) -> faiss.Index:
+        return self._index
+
+
+class FlatIndex(_FaissIndex):
+    kind = "flat"
+
+    @classmethod
+    def empty(cls, dimension: int) -> FlatIndex:
+        return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dimension)), dimension)
+
+
+class IVFIndex(_FaissIndex):
+    kind = "ivf"
+    # Lists searched per query: measured by `capmatch bench search` for recall@10 >= 0.95.
+    DEFAULT_NPROBE = 32
+
+    @classmethod
+    def trained_on(cls, vectors: np.ndarray, nprobe: int | None = None) -> IVFIndex:
+        vectors = _as_matrix(vectors, vectors.shape[1])
+        dimension = vectors.shape[1]
+        nlist = ivf_lists(len(vectors))
+        quantizer = faiss.IndexFlatIP(dimension)
+        index = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+        sample = vectors
+        if len(vectors) > nlist * 64:
+            rng = np.random.default_rng(0)  # deterministic training sample
+            sample = vectors[rng.choice(len(vectors), nlist * 64, replace=False)]
+        index.train(sample)
+        index.nprobe = nprobe or cls.DEFAULT_NPROBE
+        return cls(index, dimension)
+
+
+def ivf_lists(n: int) -> int:
+    return max(16, min(65536, int(4 * math.sqrt(max(n, 1)))))
+
+
+def choose_kind(count: int, configured: str, threshold: int) -> str:
+    if configured != "auto":
+        return configured
+    return "ivf" if count >= threshold else "flat"
+
+
+def build(kind: str, ids: np.ndarray, vectors: np.ndarray, dimension: int, nprobe: int | None = None) -> VectorIndex:
+    """Build an index of ``kind`` holding exactly ``ids`` -> ``vectors``."""
+    index: VectorIndex
+    index = IVFIndex.trained_on(vectors, nprobe) if kind == "ivf" and len(ids) >= 64 else FlatIndex.empty(dimension)
+    index.add(ids, vectors)
+    return index
+
+
+def save(index: VectorIndex, folder: Path, config: IndexConfig) -> None:
+    """Write index then config, each through a temporary file and an atomic rename.
+
+    A crash between the two leaves a config whose count or generation disagrees with the index;
+    ``load`` refuses it and the caller rebuilds from the database.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp_index = folder / (INDEX_FILE + ".tmp")
+    faiss.write_index(index.faiss_index(), str(tmp_index))
+    os.replace(tmp_index, folder / INDEX_FILE)
+    tmp_config = folder / (CONFIG_FILE + ".tmp")
+    tmp_config.write_text(json.dumps(asdict(config), indent=2), encoding="utf-8")
+    os.replace(tmp_config, folder / CONFIG_FILE)
+
+
+def read_config(folder: Path) -> IndexConfig | None:
+    path = folder / CONFIG_FILE
+    if not path.exists():
+        return None
+    try:
+        return IndexConfig(**json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError):
+        return None
+
+
+def load(folder: Path, model: str, dimension: int) -> tuple[VectorIndex, IndexConfig] | None:
+    """Load the saved index; None when there is none or it is unreadable (the caller rebuilds)."""
+    config = read_config(folder)
+    if config is None or not (folder / INDEX_FILE).exists():
+        return None
+    if config.model != model or config.dimension != dimension:
+        raise IndexMismatch(
+            f"the saved index was built with model {config.model!r} (dimension {config.dimension}) but "
+            f"capmatch is configured for {model!r} (dimension {dimension}). Run `capmatch reindex` to "
+            "rebuild it, or set CAPMATCH_EMBEDDING_MODEL back."
+        )
+    try:
+        raw = faiss.read_index(str(folder / INDEX_FILE))
+    except RuntimeError:
+        return None
+    if int(raw.ntotal) != config.count:
+        return None
+    index: VectorIndex
+    if config.kind == "ivf" and isinstance(faiss.downcast_index(raw), faiss.IndexIVFFlat):
+        ivf = faiss.downcast_index(raw)
+        ivf.nprobe = config.nprobe or IVFIndex.DEFAULT_NPROBE
+        index = IVFIndex(ivf, dimension)
+    else:
+        index = FlatIndex(raw, dimension)
+    return index, config
+
+
+def _as_matrix(vectors: np.ndarray, dimension: int) -> np.ndarray:
+    matrix = np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32)
+    if matrix.shape[1] != dimension:
+        raise IndexMismatch(f"vector dimension {matrix.shape[1]} does not match the index ({dimension})")
+    return matrix

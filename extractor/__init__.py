@@ -1,0 +1,1 @@
+"""Stages that turn a URL or file into grounded capabilities: fetch, clean, segment, decompose, verify."""

@@ -1,0 +1,86 @@
+"""The match graph: tools as nodes, capability matches as weighted edges, PageRank for centrality."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import networkx as nx
+
+if TYPE_CHECKING:
+    from capmatch.core import CapMatch
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    id: str
+    name: str
+    type: str
+    pricing: str
+    category: str | None
+    capabilities: int
+    times_matched: int
+    pagerank: float
+    degree: int
+
+
+@dataclass(frozen=True)
+class GraphEdge:
+    source: str
+    target: str
+    weight: float
+    pairs: int
+
+
+@dataclass(frozen=True)
+class MatchGraph:
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+
+
+def match_graph(core: CapMatch) -> MatchGraph:
+    """Built from the stored edges, cached until the catalog changes."""
+    return core.cached("match_graph", lambda: _build(core))  # type: ignore[return-value]
+
+
+def _build(core: CapMatch) -> MatchGraph:
+    rows = core.store.graph_nodes()
+    edges = core.store.match_edges()
+    graph = nx.Graph()
+    graph.add_nodes_from(r["id"] for r in rows)
+    for a, b, score, _ in edges:
+        graph.add_edge(a, b, weight=max(score, 1e-6))
+    ranks = nx.pagerank(graph, weight="weight") if graph.number_of_nodes() else {}
+    nodes = [
+        GraphNode(
+            id=r["id"],
+            name=r["name"],
+            type=r["type"],
+            pricing=r["pricing"],
+            category=r["category"],
+            capabilities=r["capabilities"],
+            times_matched=r["times_matched"],
+            pagerank=round(ranks.get(r["id"], 0.0), 6),
+            degree=graph.degree(r["id"]),
+        )
+        for r in rows
+    ]
+    return MatchGraph(nodes, [GraphEdge(a, b, round(s, 4), p) for a, b, s, p in edges])
+
+
+def neighbourhood(graph: MatchGraph, tool_id: str, depth: int = 1) -> MatchGraph:
+    keep = {tool_id}
+    frontier = {tool_id}
+    for _ in range(depth):
+        nxt = set()
+        for edge in graph.edges:
+            if edge.source in frontier:
+                nxt.add(edge.target)
+            if edge.target in frontier:
+                nxt.add(edge.source)
+        frontier = nxt - keep
+        keep |= nxt
+    return MatchGraph(
+        [n for n in graph.nodes if n.id in keep],
+        [e for e in graph.edges if e.source in keep and e.target in keep],
+    )
