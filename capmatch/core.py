@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from capmatch.errors import IndexMismatch
 from capmatch.settings import Settings
 from catalog.db import transaction
 from catalog.jobs import JobStore
@@ -69,8 +70,18 @@ class CapMatch:
             assert self._index is not None
             return self._index
 
+    def _dimension(self) -> int:
+        """The vector dimension, without loading the model when the index or the database can tell."""
+        if self._embedder is not None:
+            return self._embedder.dimension
+        config = vector_index.read_config(self.settings.index_dir)
+        if config is not None and config.model == self.settings.embedding_model:
+            return config.dimension
+        stored = self.store.first_vector_dimension()
+        return stored if stored is not None else self.embedder.dimension
+
     def _load_or_rebuild(self, generation: int) -> bool:
-        loaded = vector_index.load(self.settings.index_dir, self.embedder.model_name, self.embedder.dimension)
+        loaded = vector_index.load(self.settings.index_dir, self.settings.embedding_model, self._dimension())
         if loaded is not None and loaded[1].generation == generation:
             self._index, self._index_generation = loaded[0], generation
             return False
@@ -81,29 +92,30 @@ class CapMatch:
         ids, vectors = self._all_vectors()
         kind = vector_index.choose_kind(len(ids), self.settings.index_type, self.settings.ivf_threshold)
         log.info("rebuilding %s index from %d stored vectors", kind, len(ids))
-        self._index = vector_index.build(kind, ids, vectors, self.embedder.dimension, self.settings.ivf_nprobe)
+        self._index = vector_index.build(kind, ids, vectors, self._dimension(), self.settings.ivf_nprobe)
         self._index_generation = generation
         self._save(generation)
 
     def _all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         id_parts, vector_parts = [], []
+        dimension = self._dimension()
         for ids, vectors in self.store.iter_vectors():
-            if vectors.shape[1] != self.embedder.dimension:
-                raise ValueError(
-                    f"stored vectors have dimension {vectors.shape[1]}, the model gives {self.embedder.dimension}: "
-                    "the catalog was embedded with another model; set CAPMATCH_EMBEDDING_MODEL back"
+            if vectors.shape[1] != dimension:
+                raise IndexMismatch(
+                    f"stored vectors have dimension {vectors.shape[1]}, the model gives {dimension}: the catalog "
+                    "was embedded with another model; set CAPMATCH_EMBEDDING_MODEL back"
                 )
             id_parts.append(ids)
             vector_parts.append(vectors)
         if not id_parts:
-            return np.empty(0, dtype=np.int64), np.empty((0, self.embedder.dimension), dtype=np.float32)
+            return np.empty(0, dtype=np.int64), np.empty((0, dimension), dtype=np.float32)
         return np.concatenate(id_parts), np.vstack(vector_parts)
 
     def _save(self, generation: int) -> None:
         assert self._index is not None
         config = IndexConfig(
-            model=self.embedder.model_name,
-            dimension=self.embedder.dimension,
+            model=self.settings.embedding_model,
+            dimension=self._index.dimension,
             kind=self._index.kind,
             count=self._index.count(),
             generation=generation,
@@ -119,8 +131,15 @@ class CapMatch:
             return IndexStatus(self._index.kind, self._index.count(), generation, True)
 
     def verify_index(self) -> IndexStatus:
-        """At start-up: make sure the saved index agrees with the database, rebuilding if not."""
+        """At start-up: load the model, and make sure the saved index agrees with it and with the
+        database, rebuilding from stored vectors if not."""
+        embedder = self.embedder
         with self._lock:
+            if self._index is not None and self._index.dimension != embedder.dimension:
+                raise IndexMismatch(
+                    f"the index has dimension {self._index.dimension} but {self.settings.embedding_model} gives "
+                    f"{embedder.dimension}: set CAPMATCH_EMBEDDING_MODEL back or run `capmatch reindex`"
+                )
             generation = self.store.generation()
             rebuilt = self._load_or_rebuild(generation)
             assert self._index is not None

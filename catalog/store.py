@@ -284,6 +284,10 @@ class CatalogStore:
             last = int(ids[-1])
             yield ids, vectors
 
+    def first_vector_dimension(self) -> int | None:
+        row = self.conn.execute("SELECT embedding FROM capabilities LIMIT 1").fetchone()
+        return len(row[0]) // 4 if row else None
+
     def capability_ids(self) -> np.ndarray:
         return np.fromiter((r[0] for r in self.conn.execute("SELECT id FROM capabilities")), dtype=np.int64)
 

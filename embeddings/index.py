@@ -113,7 +113,8 @@ class IVFIndex(_FaissIndex):
 
 
 def ivf_lists(n: int) -> int:
-    return max(16, min(65536, int(4 * math.sqrt(max(n, 1)))))
+    # ~4·sqrt(n) lists, but never fewer than 39 training points per list (k-means needs them).
+    return max(1, min(65536, int(4 * math.sqrt(max(n, 1))), n // 39))
 
 
 def choose_kind(count: int, configured: str, threshold: int) -> str:
@@ -163,8 +164,8 @@ def load(folder: Path, model: str, dimension: int) -> tuple[VectorIndex, IndexCo
     if config.model != model or config.dimension != dimension:
         raise IndexMismatch(
             f"the saved index was built with model {config.model!r} (dimension {config.dimension}) but "
-            f"capmatch is configured for {model!r} (dimension {dimension}). Run `capmatch reindex` to "
-            "rebuild it, or set CAPMATCH_EMBEDDING_MODEL back."
+            f"capmatch is configured for {model!r}. Set CAPMATCH_EMBEDDING_MODEL={config.model} "
+            "(switching models means re-ingesting the catalog into a new CAPMATCH_HOME)."
         )
     try:
         raw = faiss.read_index(str(folder / INDEX_FILE))
@@ -173,10 +174,10 @@ def load(folder: Path, model: str, dimension: int) -> tuple[VectorIndex, IndexCo
     if int(raw.ntotal) != config.count:
         return None
     index: VectorIndex
-    if config.kind == "ivf" and isinstance(faiss.downcast_index(raw), faiss.IndexIVFFlat):
-        ivf = faiss.downcast_index(raw)
-        ivf.nprobe = config.nprobe or IVFIndex.DEFAULT_NPROBE
-        index = IVFIndex(ivf, dimension)
+    # read_index already returns the concrete class; keep that object (a downcast copy would not own it).
+    if config.kind == "ivf" and isinstance(raw, faiss.IndexIVFFlat):
+        raw.nprobe = config.nprobe or IVFIndex.DEFAULT_NPROBE
+        index = IVFIndex(raw, dimension)
     else:
         index = FlatIndex(raw, dimension)
     return index, config

@@ -209,7 +209,7 @@ def starting_price(text: str) -> Price | None:
 def infer_license(text: str) -> str | None:
     for sentence in _license_sentences(text):
         for pattern, spdx in _LICENSES:
-            if re.search(pattern, sentence):
+            if re.search(pattern, sentence, re.IGNORECASE if spdx.startswith("Apache") else 0):
                 return spdx
         named = _NAMED_LICENSE.search(sentence)
         if named:

@@ -65,7 +65,7 @@ def _to_html(raw: str, fmt: str) -> str:
         try:
             parts = publish_parts(
                 raw,
-                writer_name="html5",
+                writer="html5",
                 settings_overrides={
                     # Never let a document read local files or inject raw HTML.
                     "file_insertion_enabled": False,
@@ -164,13 +164,17 @@ def _title_of(page: str, raw: str, fmt: str) -> str | None:
             if first and first[0].tag == "img":
                 candidates.append(" ".join((first[0].get("alt") or "").split()))
             candidates.append(title)
+            # docutils renders an untitled document's first section as <h2>: a title if nothing precedes it.
+            first_block = tree.xpath("(//h2 | //p[normalize-space()] | //dl | //table | //ul | //ol | //pre)[1]")
+            if fmt == "rst" and first_block and first_block[0].tag == "h2":
+                candidates.append(" ".join(first_block[0].text_content().split()))
     for candidate in candidates:
         candidate = re.sub(r"\s+logo$", "", candidate or "", flags=re.IGNORECASE).strip()
         # docutils titles an untitled document "<string>"; rst images without alt use their URL.
         if (
             candidate
             and candidate != "<string>"
-            and not _BADGE_ALT.search(candidate)
+            and not (len(candidate.split()) <= 3 and _BADGE_ALT.search(candidate))
             and not re.search(r"://|\.(?:png|svg|jpe?g|gif)$", candidate)
             and not re.fullmatch(r"(?:introduction|overview|readme|about|home|contents?)", candidate, re.I)
         ):

@@ -53,7 +53,8 @@ _VERB_PREFIX = re.compile(
 _SUBORDINATE = re.compile(
     r"^(?:if|when|whenever|while|because|since|although|though|unless|once|after|before|whether|"
     r"as long as|in addition|additionally|moreover|also|however|for example|for instance|finally|"
-    r"furthermore|further|in fact|of course|overall|in short|in particular|"
+    r"furthermore|further|in fact|of course|overall|in short|in particular|unlike [^,]{1,40}|"
+    r"compared (?:to|with) [^,]{1,40}|like [^,]{1,40}|"
     r"now|then|with [^,]{1,40})\b[^,]{0,80},\s+",
     re.IGNORECASE,
 )

@@ -12,7 +12,7 @@ router = APIRouter(prefix="/api", tags=["system"])
 
 @router.get("/health", response_model=HealthResponse)
 def health(core: CoreDep) -> HealthResponse:
-    index = core.index()
+    index = core.index()  # loads or rebuilds the index if needed; never loads the model
     return HealthResponse(
         status="ok",
         tools=core.store.tool_count(),

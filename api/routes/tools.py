@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse
 
 from api.deps import CoreDep, WorkerDep
 from api.schemas import (
+    JobPublic,
     SimilarHitPublic,
     SimilarResponse,
     SubmitRequest,
@@ -50,7 +51,7 @@ async def submit_tool(body: SubmitRequest, core: CoreDep, worker: WorkerDep, res
     if created:
         worker.notify()
     response.headers["Location"] = f"/api/jobs/{job.id}"
-    return SubmitResponse(**SubmitResponse.of(job).model_dump(), existing=not created)
+    return SubmitResponse(**JobPublic.of(job).model_dump(), existing=not created)
 
 
 @router.get("", response_model=ToolList)

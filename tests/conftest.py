@@ -1,0 +1,190 @@
+"""Shared fixtures: an isolated CAPMATCH_HOME per test, the real MiniLM model loaded once, and real
+HTTP servers on loopback (a docs server with good and bad pages, and the capmatch API itself)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import httpx
+import pytest
+import uvicorn
+
+from capmatch.core import CapMatch
+from capmatch.settings import Settings, get_settings
+from embeddings.model import SentenceTransformerEmbedder, get_embedder
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+PAGES = Path(__file__).resolve().parent / "pages"
+SHARED_DATA = Path(os.environ.get("CAPMATCH_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "capmatch-home"
+    monkeypatch.setenv("CAPMATCH_HOME", str(home))
+    for var in ("CAPMATCH_ALLOW_PRIVATE_URLS", "CAPMATCH_EXTRACTOR", "CAPMATCH_EMBEDDING_MODEL", "CAPMATCH_INDEX_TYPE"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    return get_embedder()
+
+
+@pytest.fixture
+def allow_private(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAPMATCH_ALLOW_PRIVATE_URLS", "1")
+
+
+@pytest.fixture
+def core(embedder: SentenceTransformerEmbedder) -> CapMatch:
+    return CapMatch(get_settings(), embedder=embedder)
+
+
+def demo_records() -> list[dict[str, object]]:
+    return [json.loads(line) for line in (FIXTURES / "demo.jsonl").read_text().splitlines() if line.strip()]
+
+
+# ---- a docs server with good and bad pages -------------------------------------------------------
+CONTENT_TYPES = {
+    ".md": "text/markdown",
+    ".rst": "text/x-rst",
+    ".html": "text/html; charset=utf-8",
+    ".txt": "text/plain",
+}
+
+
+class DocsHandler(BaseHTTPRequestHandler):
+    hits: ClassVar[dict[str, int]] = {}
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        DocsHandler.hits[path] = DocsHandler.hits.get(path, 0) + 1
+        if path.startswith("/docs/"):
+            file = FIXTURES / "docs" / path.removeprefix("/docs/")
+            if file.is_file():
+                return self._send(200, file.read_bytes(), CONTENT_TYPES[file.suffix])
+            return self._send(404, b"not found", "text/plain")
+        if path.startswith("/pages/"):
+            file = PAGES / path.removeprefix("/pages/")
+            if file.is_file():
+                return self._send(200, file.read_bytes(), CONTENT_TYPES.get(file.suffix, "text/plain"))
+            return self._send(404, b"not found", "text/plain")
+        if path.startswith("/status/"):
+            code = int(path.rsplit("/", 1)[1])
+            return self._send(code, b"error page", "text/html")
+        if path == "/loop":
+            return self._send(302, b"", "text/plain", {"Location": "/loop"})
+        if path.startswith("/hop/"):
+            n = int(path.rsplit("/", 1)[1])
+            target = f"/hop/{n - 1}" if n > 0 else "/docs/fetchwire.md"
+            return self._send(302, b"", "text/plain", {"Location": target})
+        if path == "/image.png":
+            return self._send(200, b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png")
+        if path == "/archive.zip":
+            return self._send(200, b"PK\x03\x04" + b"\x00" * 64, "application/zip")
+        if path == "/binary.txt":
+            return self._send(200, b"\x00\x01\x02" * 100, "text/plain")
+        if path == "/huge":
+            return self._send(200, b"<p>" + b"a" * (6 * 1024 * 1024) + b"</p>", "text/html")
+        if path == "/huge-chunked":
+            # No Content-Length: the fetcher must stop reading at the cap by itself.
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            chunk = b"a" * 65536
+            try:
+                for _ in range(100):
+                    self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                self.wfile.write(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return None
+        if path == "/empty":
+            return self._send(200, b"<html><head><title>x</title></head><body></body></html>", "text/html")
+        if path == "/slow":
+            time.sleep(3)
+            return self._send(200, b"# Slow\n\nToo late.", "text/markdown")
+        return self._send(404, b"not found", "text/plain")
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        return None  # clients hanging up on oversized pages is expected here
+
+
+@pytest.fixture(scope="session")
+def docs_server() -> Iterator[str]:
+    server = QuietServer(("127.0.0.1", 0), DocsHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+# ---- the capmatch API on a real port ---------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RunningServer:
+    def __init__(self, settings: Settings) -> None:
+        from api.main import create_app
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> RunningServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/api/health", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("the API server did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+
+
+def wait_for_job(client: httpx.Client, job_id: str, timeout: float = 90) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/jobs/{job_id}").json()
+        if job["status"] in ("done", "failed"):
+            return job  # type: ignore[no-any-return]
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish in {timeout}s")

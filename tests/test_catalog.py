@@ -1,0 +1,161 @@
+"""The catalog: migrations, whole-or-nothing writes, content-hash no-ops, contrast kept current,
+and an index that always agrees with the database."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from capmatch.core import CapMatch
+from capmatch.pipeline import Source, ingest
+from capmatch.settings import get_settings
+from embeddings import index as vector_index
+from extractor.decompose.extractive import ExtractiveDecomposer
+from matching.similar import similar_tools
+
+from .conftest import FIXTURES, PAGES
+
+DOCS = FIXTURES / "docs"
+
+
+def add(core: CapMatch, path: Path, name: str | None = None):  # type: ignore[no-untyped-def]
+    return ingest(core, Source(path=path, name=name))
+
+
+def index_agrees(core: CapMatch) -> None:
+    index = core.index()
+    assert index.count() == core.store.capability_count()
+    config = vector_index.read_config(core.settings.index_dir)
+    assert config is not None and config.generation == core.store.generation() and config.count == index.count()
+
+
+def test_migrations_are_numbered_and_applied_once(core: CapMatch) -> None:
+    rows = core.store.conn.execute("SELECT version, name FROM schema_migrations").fetchall()
+    assert [tuple(r) for r in rows] == [(1, "0001_initial.sql")]
+    assert core.store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    again = CapMatch(core.settings, embedder=core.embedder)  # re-opening applies nothing
+    assert again.store.conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 1
+
+
+def test_a_tool_lands_whole(core: CapMatch) -> None:
+    result = add(core, PAGES / "tiny.md")
+    tool = result.tool
+    assert result.created and tool.id == "quillpad" and tool.type.value == "Library"
+    assert tool.license == "BSD-3-Clause"
+    assert len(tool.capabilities) >= 3 and all(c.id for c in tool.capabilities)
+    source = core.store.source_text(tool.id)
+    for cap in tool.capabilities:
+        for evidence in cap.evidence:
+            assert source[evidence.start : evidence.end] == evidence.quote
+    index_agrees(core)
+
+
+def test_unchanged_content_does_no_work(core: CapMatch, monkeypatch: pytest.MonkeyPatch) -> None:
+    add(core, PAGES / "tiny.md")
+    generation = core.store.generation()
+    calls = []
+    original = ExtractiveDecomposer.decompose
+    monkeypatch.setattr(ExtractiveDecomposer, "decompose", lambda self, doc: calls.append(1) or original(self, doc))
+    again = add(core, PAGES / "tiny.md")
+    assert not again.created and again.notice == "unchanged content: nothing to do"
+    assert calls == [] and core.store.generation() == generation and core.store.tool_count() == 1
+
+
+def test_a_failure_mid_write_leaves_catalog_and_index_unchanged(
+    core: CapMatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add(core, DOCS / "fetchwire.md")
+    before = (core.store.tool_count(), core.store.capability_count(), core.store.generation())
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("matching.contrast.refresh_after_change", explode)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        add(core, DOCS / "pliant.rst")
+    assert (core.store.tool_count(), core.store.capability_count(), core.store.generation()) == before
+    assert (
+        core.store.conn.execute(
+            "SELECT COUNT(*) FROM evidence e LEFT JOIN capabilities c ON c.id = e.capability_id WHERE c.id IS NULL"
+        ).fetchone()[0]
+        == 0
+    )
+    index_agrees(core)
+    monkeypatch.undo()
+    assert add(core, DOCS / "pliant.rst").created
+    index_agrees(core)
+
+
+def test_changed_content_at_the_same_url_replaces_the_tool(core: CapMatch, tmp_path: Path) -> None:
+    page = tmp_path / "tool.md"
+    page.write_text((PAGES / "tiny.md").read_text())
+    first = add(core, page).tool
+    page.write_text((PAGES / "tiny.md").read_text() + "\n## Export\n\nQuillpad exports PDF/A files for archiving.\n")
+    second = add(core, page)
+    assert second.created and second.tool.id == first.id and second.tool.content_hash != first.content_hash
+    assert core.store.tool_count() == 1
+    index_agrees(core)
+
+
+def test_contrast_names_catalog_tools_and_forgets_deleted_ones(core: CapMatch) -> None:
+    add(core, DOCS / "fetchwire.md")
+    add(core, DOCS / "pliant.rst")
+    fetchwire = core.store.get_tool("fetchwire")
+    named = {a.tool_name for c in fetchwire.capabilities for a in c.alternatives}
+    assert named == {"Pliant"}
+    assert any("Pliant" in c.vs_alternatives for c in fetchwire.capabilities)
+    assert all(c.unique for c in fetchwire.capabilities)
+
+    core.delete_tool("pliant")
+    fetchwire = core.store.get_tool("fetchwire")
+    assert all(not c.alternatives for c in fetchwire.capabilities)
+    assert not any("Pliant" in c.vs_alternatives or "Pliant" in c.unique for c in fetchwire.capabilities)
+    assert core.store.match_edges() == []
+    index_agrees(core)
+
+
+def test_a_new_tool_updates_the_lines_of_existing_ones(core: CapMatch) -> None:
+    add(core, DOCS / "fetchwire.md")
+    alone = core.store.get_tool("fetchwire")
+    assert all("No other tool in the catalog yet" in c.vs_alternatives for c in alone.capabilities)
+    add(core, DOCS / "ferrox.md")
+    updated = core.store.get_tool("fetchwire")
+    assert any("Ferrox" in c.vs_alternatives for c in updated.capabilities)
+
+
+def test_index_written_by_another_process_is_picked_up(core: CapMatch) -> None:
+    core.index()
+    other = CapMatch(get_settings(), embedder=core.embedder)  # e.g. `capmatch add` while the server runs
+    add(other, DOCS / "fetchwire.md")
+    index_agrees(core)
+    assert core.index().count() == other.index().count() > 0
+
+
+def test_a_stale_or_missing_index_is_rebuilt_from_stored_vectors(core: CapMatch) -> None:
+    add(core, DOCS / "fetchwire.md")
+    count = core.store.capability_count()
+    shutil.rmtree(core.settings.index_dir)
+    fresh = CapMatch(core.settings, embedder=core.embedder)
+    status = fresh.verify_index()
+    assert status.rebuilt and status.count == count
+    # A config left from before the last commit (crash between commit and save) is refused too.
+    config = vector_index.read_config(core.settings.index_dir)
+    assert config is not None
+    (core.settings.index_dir / "config.json").write_text(
+        (core.settings.index_dir / "config.json")
+        .read_text()
+        .replace(f'"generation": {config.generation}', f'"generation": {config.generation - 1}')
+    )
+    assert CapMatch(core.settings, embedder=core.embedder).verify_index().rebuilt
+    assert core.reindex().count == count
+
+
+def test_similar_search_counts_times_matched(core: CapMatch) -> None:
+    add(core, DOCS / "fetchwire.md")
+    add(core, DOCS / "pliant.rst")
+    hits = similar_tools(core, "fetchwire", k=5)
+    assert [h.tool_id for h in hits] == ["pliant"]
+    assert core.store.get_tool("pliant", with_capabilities=False).times_matched == 1
+    assert core.store.get_tool("fetchwire", with_capabilities=False).times_matched == 0

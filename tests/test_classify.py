@@ -1,0 +1,73 @@
+"""Type, pricing, starting price, license and name rules, each with the rule that fired."""
+
+from __future__ import annotations
+
+import pytest
+
+from extractor.classify import infer_license, infer_pricing, infer_type, starting_price, summary, tool_name
+from extractor.segment import segment
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ox is a lightweight WSGI web application framework for Python.", "Framework"),
+        ("Ox is an open-source, high-performance HTTP client library for Python.", "Library"),
+        ("Ox is an 8B-parameter open-weights model that classifies images.", "Model"),
+        ("Ox is a dataset of 12 million code files.", "Dataset"),
+        ("Ox is a managed serverless vector search API service.", "API service"),
+        ("Ox is a self-hosted vector database server written in Rust.", "Application"),
+        ("Ox is a Python 3.10+ web server and web framework that's written to go fast.", "Framework"),
+        ("Welcome! We love building things together.", "Unknown"),
+    ],
+)
+def test_type_from_self_description(text: str, expected: str) -> None:
+    inference = infer_type(text, segment(text))
+    assert inference.value == expected
+    assert inference.rule
+
+
+@pytest.mark.parametrize(
+    ("text", "pricing", "price"),
+    [
+        ("Ox is free and open source under the MIT License.", "Free", None),
+        ("Start on the free tier. Paid plans start at $49 per month.", "Freemium", "$49 per month"),
+        ("Usage costs $0.18 per 1M input tokens and $0.40 per 1M output tokens.", "Paid", "$0.18 per 1M input tokens"),
+        ("Open weights are free to download; the hosted API charges $2 per 1M tokens.", "Freemium", "$2 per 1M tokens"),
+        ("Ox reads files.", "Unknown", None),
+    ],
+)
+def test_pricing_and_starting_price(text: str, pricing: str, price: str | None) -> None:
+    inference, found = infer_pricing(text)
+    assert inference.value == pricing
+    assert (found.label() if found else None) == price
+    if found:
+        assert found.quote in text
+
+
+def test_a_bare_amount_is_not_a_price() -> None:
+    assert starting_price("Set max_cost=$10 to stop a runaway loop.") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "license_id"),
+    [
+        ("Released under the Apache License, Version 2.0.", "Apache-2.0"),
+        ("Ox is BSD-3-Clause licensed.", "BSD-3-Clause"),
+        ("The weights are available under the Wardline Open Model License.", "Wardline Open Model License"),
+        ("Ox reads files.", None),
+    ],
+)
+def test_license(text: str, license_id: str | None) -> None:
+    assert infer_license(text) == license_id
+
+
+def test_name_from_title_or_url() -> None:
+    assert tool_name("Driftwell: Serverless Vector Search API", "https://x.test/") == "Driftwell"
+    assert tool_name(None, "https://raw.githubusercontent.com/encode/httpx/master/README.md") == "httpx"
+    assert tool_name(None, "https://docs.example.com/tools/quillpad/index.html") == "quillpad"
+
+
+def test_summary_prefers_the_self_description() -> None:
+    text = "Fast. Really.\n\nOx is a library for parsing logs quickly.\n"
+    assert summary(segment(text)) == "Ox is a library for parsing logs quickly."

@@ -1,0 +1,100 @@
+"""The command line: data on stdout, status on stderr, --json for scripts, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from capmatch.cli import app
+
+from .conftest import FIXTURES, PAGES, ROOT
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_add_a_local_file_with_json_output() -> None:
+    code, out, err = run("add", str(PAGES / "tiny.md"), "--json")
+    assert code == 0, err
+    tool = json.loads(out)
+    assert tool["id"] == "quillpad" and tool["type"] == "Library" and len(tool["capabilities"]) >= 3
+    assert "added quillpad" in err
+    code, out, err = run("add", str(PAGES / "tiny.md"))
+    assert code == 0 and "unchanged quillpad" in err and "Quillpad" in out
+
+
+def test_ingest_jsonl_reports_failures(tmp_path: Path) -> None:
+    (tmp_path / "doc.md").write_text((FIXTURES / "docs" / "fetchwire.md").read_text())
+    lines = [
+        {"name": "Fetchwire", "file": "doc.md", "category": "http", "stars": 1200},
+        {
+            "name": "Tally",
+            "text": "# Tally\n\nTally is a library that counts words in large files quickly.\n\n"
+            "- Counts words across many files in parallel.\n- Streams input with constant memory.\n"
+            "- Supports Unicode word boundaries.",
+        },
+        {"name": "Nameless file", "file": "missing.md"},
+        {"description": "no name here"},
+    ]
+    jsonl = tmp_path / "tools.jsonl"
+    jsonl.write_text("\n".join(json.dumps(x) for x in lines) + "\n{not json\n")
+    code, out, err = run("ingest", str(jsonl), "--json")
+    assert code == 1
+    summary = json.loads(out)
+    assert sorted(summary["added"]) == ["fetchwire", "tally"]
+    assert [f["line"] for f in summary["failed"]] == [3, 4, 5]
+    assert "not found next to the JSONL" in summary["failed"][0]["error"]
+    assert "2 added, 0 unchanged, 3 failed" in err
+    code, out, err = run("show", "fetchwire", "--json")
+    assert json.loads(out)["metadata"] == {"stars": 1200} and json.loads(out)["category"] == "http"
+    code, _, err = run("ingest", str(jsonl), "--if-empty")
+    assert code == 0 and "nothing to ingest" in err
+
+
+def test_queries_and_maintenance() -> None:
+    assert run("add", str(FIXTURES / "docs" / "fetchwire.md"))[0] == 0
+    assert run("add", str(FIXTURES / "docs" / "pliant.rst"))[0] == 0
+    code, out, _ = run("similar", "fetchwire", "-k", "3", "--json")
+    assert code == 0 and json.loads(out)["results"][0]["tool_id"] == "pliant"
+    code, out, _ = run("search", "retry requests automatically", "--json")
+    assert code == 0 and json.loads(out)["results"]
+    code, out, _ = run("compare", "fetchwire", "pliant")
+    assert code == 0 and out.startswith("# Fetchwire vs Pliant") and "## Verdict" in out
+    code, out, _ = run("compare", "fetchwire", "pliant", "--format", "json")
+    assert code == 0 and json.loads(out)["alignment"]["matched"]
+    code, out, _ = run("tools", "--json")
+    assert code == 0 and {t["id"] for t in json.loads(out)} == {"fetchwire", "pliant"}
+    code, out, err = run("reindex", "--json")
+    assert code == 0 and json.loads(out)["count"] > 0 and "rebuilt flat index" in err
+    code, _, err = run("delete", "pliant")
+    assert code == 0 and "deleted pliant" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("similar", "nope"), "error: no tool with id 'nope'"),
+        (("add", "missing-file.md"), "error: no such file: missing-file.md"),
+        (("add", "http://127.0.0.1:9/x"), "CAPMATCH_ALLOW_PRIVATE_URLS=1"),
+        (("compare", "a", "b", "--format", "pdf"), "error: unknown format 'pdf'"),
+    ],
+)
+def test_errors_are_one_line_on_stderr(args: tuple[str, ...], message: str) -> None:
+    code, out, err = run(*args)
+    assert code == 1 and out == "" and message in err
+
+
+def test_every_command_has_help_and_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    commands = get_command(app).commands  # type: ignore[attr-defined]
+    for name, command in commands.items():
+        assert command.help and "Example:" in command.help, name
+        assert f"capmatch {name}" in readme, f"`capmatch {name}` is missing from README.md"

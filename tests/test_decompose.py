@@ -1,0 +1,92 @@
+"""The extractive decomposer on our fixtures and on real READMEs from ../shared."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from capmatch.errors import NoCapabilities
+from embeddings.model import SentenceTransformerEmbedder
+from extractor.clean import clean
+from extractor.decompose import SourceDocument, get_decomposer
+from extractor.fetch import EXTENSIONS
+from extractor.naming import STOPWORDS
+from extractor.segment import segment
+from extractor.verify import verify
+
+from .conftest import FIXTURES, PAGES, SHARED_DATA
+
+
+def decompose_file(path: Path, embedder: SentenceTransformerEmbedder, name: str | None = None):  # type: ignore[no-untyped-def]
+    doc = clean(path.read_text(encoding="utf-8"), EXTENSIONS[path.suffix])
+    source = SourceDocument(
+        doc.text, doc.title, name or doc.title or path.stem, path.as_uri(), doc.format, segment(doc.text)
+    )
+    drafts = get_decomposer("extractive", embedder).decompose(source)
+    return doc, drafts, verify(drafts, doc.text)
+
+
+@pytest.mark.parametrize("path", sorted((FIXTURES / "docs").iterdir()), ids=lambda p: p.name)
+def test_fixture_docs_give_grounded_named_capabilities(path: Path, embedder: SentenceTransformerEmbedder) -> None:
+    doc, _, caps = decompose_file(path, embedder)
+    assert 3 <= len(caps) <= 15
+    for cap in caps:
+        assert cap.grounded, cap.name
+        for evidence in cap.evidence:
+            assert doc.text[evidence.start : evidence.end] == evidence.quote
+        words = cap.name.split()
+        assert 1 <= len(words) <= 8, cap.name
+        assert words[-1].lower() not in STOPWORDS, cap.name
+        assert len(cap.name) < len(cap.description), cap.name
+    assert len({c.name.lower() for c in caps}) == len(caps)
+
+
+def test_decomposition_is_deterministic(embedder: SentenceTransformerEmbedder) -> None:
+    path = FIXTURES / "docs" / "clearsignal.html"
+    assert decompose_file(path, embedder)[1] == decompose_file(path, embedder)[1]
+
+
+def test_feature_list_items_become_capabilities(embedder: SentenceTransformerEmbedder) -> None:
+    _, _, caps = decompose_file(PAGES / "tiny.md", embedder)
+    descriptions = " ".join(c.description for c in caps)
+    assert "Embeds fonts so documents look the same on every machine." in descriptions
+    assert "Streams large documents page by page with constant memory." in descriptions
+    assert not any("BSD-3-Clause" in c.description for c in caps)  # licence lines are not capabilities
+
+
+def test_near_duplicates_are_merged_with_both_quotes(embedder: SentenceTransformerEmbedder, tmp_path: Path) -> None:
+    page = tmp_path / "dupe.md"
+    page.write_text(
+        "# Sieve\n\nSieve is a Python library for filtering log lines.\n\n## Features\n\n"
+        "- Filters log lines by regular expression.\n- Filter log lines using regular expressions.\n"
+        "- Writes matches to compressed archives.\n- Tails files that are still being written.\n"
+    )
+    _, _, caps = decompose_file(page, embedder)
+    merged = [c for c in caps if "regular expression" in c.description]
+    assert len(merged) == 1
+    assert len(merged[0].evidence) == 2
+
+
+def test_a_page_without_capability_text_is_refused(embedder: SentenceTransformerEmbedder) -> None:
+    with pytest.raises(NoCapabilities, match="no capability-bearing text found"):
+        decompose_file(PAGES / "no-capabilities.html", embedder)
+
+
+@pytest.mark.shared_data
+def test_real_readmes_from_shared_data(embedder: SentenceTransformerEmbedder) -> None:
+    index = SHARED_DATA / "vendor-docs" / "index.jsonl"
+    if not index.exists():
+        pytest.skip(f"shared data not found at {SHARED_DATA} (set CAPMATCH_SHARED_DATA)")
+    rows = [json.loads(line) for line in index.read_text().splitlines() if line.strip()]
+    counts = {}
+    for row in rows:
+        doc, _, caps = decompose_file(SHARED_DATA / "vendor-docs" / row["file"], embedder, row["name"])
+        counts[row["name"]] = len(caps)
+        assert 1 <= len(caps) <= 15, row["name"]
+        for cap in caps:
+            assert cap.grounded
+            for evidence in cap.evidence:
+                assert doc.text[evidence.start : evidence.end] == evidence.quote
+    assert sum(n >= 3 for n in counts.values()) >= 0.9 * len(rows), counts

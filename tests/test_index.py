@@ -1,0 +1,66 @@
+"""Vector index round trips for each backend: add -> save -> load -> add more -> remove -> search."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from capmatch.errors import IndexMismatch
+from embeddings import index as vector_index
+from embeddings.index import IndexConfig
+
+
+def unit_vectors(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+def test_round_trip(kind: str, tmp_path: Path) -> None:
+    first = unit_vectors(400)
+    ids = np.arange(1000, 1400, dtype=np.int64)
+    index = vector_index.build(kind, ids, first, 32, nprobe=64)
+    assert index.kind == kind and index.count() == 400
+
+    config = IndexConfig(model="m", dimension=32, kind=kind, count=400, generation=7, nprobe=64)
+    vector_index.save(index, tmp_path, config)
+    loaded = vector_index.load(tmp_path, "m", 32)
+    assert loaded is not None
+    index, config = loaded
+    assert index.kind == kind and config.generation == 7 and index.count() == 400
+
+    more = unit_vectors(50, seed=1)
+    index.add(np.arange(5000, 5050, dtype=np.int64), more)
+    assert index.count() == 450
+    assert index.remove(np.array([1000, 1001, 5000], dtype=np.int64)) == 3
+    assert index.count() == 447
+
+    scores, found = index.search(np.vstack([first[5], more[7], first[0]]), 3)
+    assert found[0][0] == 1005 and scores[0][0] == pytest.approx(1.0, abs=1e-5)
+    assert found[1][0] == 5007
+    assert 1000 not in found[2]  # removed ids never come back
+
+
+def test_search_on_an_empty_index_returns_nothing() -> None:
+    index = vector_index.build("flat", np.empty(0, dtype=np.int64), np.empty((0, 8), dtype=np.float32), 8)
+    scores, ids = index.search(unit_vectors(2, dim=8), 5)
+    assert scores.shape == (2, 0) and ids.shape == (2, 0)
+
+
+def test_config_is_checked_on_load(tmp_path: Path) -> None:
+    index = vector_index.build("flat", np.arange(3, dtype=np.int64), unit_vectors(3), 32)
+    vector_index.save(index, tmp_path, IndexConfig("model-a", 32, "flat", 3, 1))
+    with pytest.raises(IndexMismatch, match="CAPMATCH_EMBEDDING_MODEL=model-a"):
+        vector_index.load(tmp_path, "model-b", 32)
+    # A config that disagrees with the index file (a crash between the two writes) is not trusted.
+    vector_index.save(index, tmp_path, IndexConfig("model-a", 32, "flat", 4, 1))
+    assert vector_index.load(tmp_path, "model-a", 32) is None
+
+
+def test_kind_is_chosen_by_size() -> None:
+    assert vector_index.choose_kind(10, "auto", 50_000) == "flat"
+    assert vector_index.choose_kind(60_000, "auto", 50_000) == "ivf"
+    assert vector_index.choose_kind(10, "ivf", 50_000) == "ivf"

@@ -1,0 +1,37 @@
+"""Evidence verification: quotes are located in the source, exactly or after normalisation."""
+
+from __future__ import annotations
+
+from extractor.decompose.base import CapabilityDraft
+from extractor.verify import locate, verify
+
+SOURCE = "Intro.\n\nFetchwire keeps   connections\nalive — and “pools” them. End."
+
+
+def test_exact_quote_is_located() -> None:
+    start, end = locate("Intro.", SOURCE) or (0, 0)
+    assert SOURCE[start:end] == "Intro."
+
+
+def test_whitespace_case_and_punctuation_are_normalised_but_offsets_point_at_the_source() -> None:
+    found = locate('fetchwire keeps connections alive - and "pools" them.', SOURCE)
+    assert found is not None
+    start, end = found
+    assert SOURCE[start:end] == "Fetchwire keeps   connections\nalive — and “pools” them."
+
+
+def test_missing_quote_is_not_located() -> None:
+    assert locate("Fetchwire is the fastest client.", SOURCE) is None
+    assert locate("   ", SOURCE) is None
+
+
+def test_capability_without_located_evidence_is_not_grounded() -> None:
+    caps = verify(
+        [
+            CapabilityDraft("Pooling", "Keeps connections alive.", ["keeps connections alive"]),
+            CapabilityDraft("Speed", "Fastest.", ["the fastest client in the world"]),
+        ],
+        SOURCE,
+    )
+    assert caps[0].grounded and caps[0].evidence[0].quote == "keeps   connections\nalive"
+    assert not caps[1].grounded and caps[1].evidence == []
