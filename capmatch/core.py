@@ -167,12 +167,26 @@ class CapMatch:
             try:
                 yield index
                 self._index_generation = self.store.generation()
-                self._save(self._index_generation)
+                if self._outgrown(index):
+                    self._rebuild(self._index_generation)  # also saves
+                else:
+                    self._save(self._index_generation)
             except BaseException:
                 # The transaction rolls back; the in-memory index may hold part of the change.
                 self._index = None
                 self._index_generation = -1
                 raise
+
+    def _outgrown(self, index: VectorIndex) -> bool:
+        """Time to switch flat -> IVF, or to retrain IVF lists sized for a much smaller catalog."""
+        if index.count() == 0:
+            return False
+        wanted = vector_index.choose_kind(index.count(), self.settings.index_type, self.settings.ivf_threshold)
+        if wanted != index.kind:
+            return wanted == "ivf" or self.settings.index_type != "auto"
+        if index.kind == "ivf":
+            return vector_index.ivf_lists(index.count()) > 2 * index.faiss_index().nlist
+        return False
 
     def _fresh_index_locked(self) -> VectorIndex:
         generation = self.store.generation()

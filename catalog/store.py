@@ -252,6 +252,13 @@ class CatalogStore:
             for r in rows
         ]
 
+    def capability_names(self, capability_ids: Iterable[int]) -> dict[int, str]:
+        ids = [int(i) for i in capability_ids]
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(self.conn.execute(f"SELECT id, name FROM capabilities WHERE id IN ({marks})", ids).fetchall())
+
     def capability_tools(self, capability_ids: Iterable[int]) -> dict[int, str]:
         ids = [int(i) for i in capability_ids]
         if not ids:

@@ -126,7 +126,8 @@ def choose_kind(count: int, configured: str, threshold: int) -> str:
 def build(kind: str, ids: np.ndarray, vectors: np.ndarray, dimension: int, nprobe: int | None = None) -> VectorIndex:
     """Build an index of ``kind`` holding exactly ``ids`` -> ``vectors``."""
     index: VectorIndex
-    index = IVFIndex.trained_on(vectors, nprobe) if kind == "ivf" and len(ids) >= 64 else FlatIndex.empty(dimension)
+    # IVF must be trained on vectors; with none yet it starts flat and is rebuilt once vectors arrive.
+    index = IVFIndex.trained_on(vectors, nprobe) if kind == "ivf" and len(ids) > 0 else FlatIndex.empty(dimension)
     index.add(ids, vectors)
     return index
 

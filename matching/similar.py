@@ -113,14 +113,17 @@ def score_tools(
         facts = store.tool_filters(provisional)
         provisional = {t: s for t, s in provisional.items() if t in facts and flt.matches(*facts[t])}
     shortlist = sorted(provisional, key=lambda t: -provisional[t])[: max(limit * RERANK_FACTOR, 30)]
-    results = []
+    scored = []
     for other in shortlist:
         b_ids, b_vectors = store.vectors_of(other)
         score, sims = pair_score(a_vectors, b_vectors)
-        pairs = matched_pairs(a_ids, b_ids, sims, core.settings.match_threshold)
-        results.append((other, score, pairs))
-    results.sort(key=lambda r: (-r[1], r[0]))
-    return results[:limit]
+        scored.append((other, score, b_ids, sims))
+    scored.sort(key=lambda r: (-r[1], r[0]))
+    threshold = core.settings.match_threshold
+    # Pairs only for the tools returned: the greedy matching is the costly part.
+    return [
+        (other, score, matched_pairs(a_ids, b_ids, sims, threshold)) for other, score, b_ids, sims in scored[:limit]
+    ]
 
 
 def similar_tools(
@@ -137,8 +140,7 @@ def similar_tools(
 
 def _tool_hits(core: CapMatch, scored: list[tuple[str, float, list[tuple[int, int, float]]]]) -> list[ToolHit]:
     store = core.store
-    cap_ids = {i for _, _, pairs in scored for a, b, _ in pairs for i in (a, b)}
-    caps = store.capabilities_by_id(cap_ids)
+    names_of = store.capability_names({i for _, _, pairs in scored for a, b, _ in pairs for i in (a, b)})
     facts = store.tool_filters(t for t, _, _ in scored)
     names = store.tool_names(t for t, _, _ in scored)
     hits = []
@@ -152,7 +154,7 @@ def _tool_hits(core: CapMatch, scored: list[tuple[str, float, list[tuple[int, in
                 pricing=pricing,
                 score=round(score, 4),
                 matched=[
-                    MatchedPair(CapabilityRef(a, caps[a].name), CapabilityRef(b, caps[b].name), round(sim, 4))
+                    MatchedPair(CapabilityRef(a, names_of[a]), CapabilityRef(b, names_of[b]), round(sim, 4))
                     for a, b, sim in pairs
                 ],
             )
@@ -191,7 +193,7 @@ def search_text(
         ranked.append((owner, score, sorted(matches, key=lambda m: -m[1])[:3]))
     ranked.sort(key=lambda r: (-r[1], r[0]))
     ranked = ranked[:k]
-    caps = store.capabilities_by_id(c for _, _, m in ranked for c, _ in m)
+    names_of = store.capability_names(c for _, _, m in ranked for c, _ in m)
     facts = store.tool_filters(t for t, _, _ in ranked)
     names = store.tool_names(t for t, _, _ in ranked)
     hits = [
@@ -201,7 +203,7 @@ def search_text(
             type=facts[owner][0],
             pricing=facts[owner][1],
             score=round(score, 4),
-            matched=[TextMatch(CapabilityRef(c, caps[c].name), round(s, 4)) for c, s in matches],
+            matched=[TextMatch(CapabilityRef(c, names_of[c]), round(s, 4)) for c, s in matches],
         )
         for owner, score, matches in ranked
     ]

@@ -12,6 +12,7 @@ from capmatch.core import CapMatch
 from capmatch.pipeline import Source, ingest
 from capmatch.settings import get_settings
 from embeddings import index as vector_index
+from embeddings.model import SentenceTransformerEmbedder
 from extractor.decompose.extractive import ExtractiveDecomposer
 from matching.similar import similar_tools
 
@@ -159,3 +160,17 @@ def test_similar_search_counts_times_matched(core: CapMatch) -> None:
     assert [h.tool_id for h in hits] == ["pliant"]
     assert core.store.get_tool("pliant", with_capabilities=False).times_matched == 1
     assert core.store.get_tool("fetchwire", with_capabilities=False).times_matched == 0
+
+
+def test_the_index_switches_to_ivf_when_the_catalog_grows(
+    monkeypatch: pytest.MonkeyPatch, embedder: SentenceTransformerEmbedder
+) -> None:
+    monkeypatch.setenv("CAPMATCH_IVF_THRESHOLD", "20")
+    core = CapMatch(get_settings(), embedder=embedder)
+    add(core, DOCS / "fetchwire.md")
+    assert core.index().kind == "flat" and core.index().count() < 20
+    add(core, DOCS / "pliant.rst")
+    assert core.index().kind == "ivf"
+    index_agrees(core)
+    assert vector_index.read_config(core.settings.index_dir).kind == "ivf"  # type: ignore[union-attr]
+    assert [h.tool_id for h in similar_tools(core, "fetchwire", k=3)] == ["pliant"]
