@@ -23,7 +23,8 @@ GENERIC_HEADINGS = re.compile(
     r"comparisons?|compared (?:to|with)\b.*|vs\.? .*|alternatives|(?:a )?(?:short|quick) example|"
     r"what (?:it|\w+) (?:does|is)|what(?:'s| is) an? .*|the problem|motivation|background|"
     r"(?:what|why|how|where|when|who|which|do|does|is|are|can|should|it|this|we|you)\b.*|"
-    r"next steps|what's next|learn more|more (?:info|information)|further reading)\W*$",
+    r"next steps|what's next|learn more|more (?:info|information)|further reading|recap|spoiler alert|"
+    r"notes?|tips?|warning|important|caveats?)\W*$",
     re.IGNORECASE,
 )
 

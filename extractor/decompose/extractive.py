@@ -96,11 +96,14 @@ INSTRUCTION = re.compile(
     r"^(?:(?:then|now|next|first|finally|also|to start|to begin),?\s+)?(?:click|go to|open|run|create|type|visit|"
     r"navigate|check|see|join|ask|email|contact|download|clone|fork|"
     r"add|edit|copy|paste|save|start|try|note|import|install|read|learn|head over|take|follow|refer|"
-    r"let's|imagine|consider|say|suppose)\b",
+    r"let's|imagine|consider|say|suppose|make sure|don't forget|remember)\b",
     re.IGNORECASE,
 )
 # Sentences about the reader's situation ("You need to …", "Most options …") rather than the tool.
-READER_SUBJECT = re.compile(r"^(?:(?:or|and|if|when|so)\s+)?(?:you|your|most|many|some|other)\b", re.IGNORECASE)
+READER_SUBJECT = re.compile(
+    r"^(?:(?:or|and|if|when|so|next|then|now|first|finally),?\s+)?(?:you|your|most|many|some|other|we|let's|let us)\b",
+    re.IGNORECASE,
+)
 VAGUE = re.compile(
     r"^(?:and (?:much )?more|plus all|more\b|etc|see below|the following|as follows|for example)\b",
     re.IGNORECASE,
@@ -158,15 +161,20 @@ class ExtractiveDecomposer:
         return sorted((candidates[i] for i in chosen), key=lambda c: c.order)
 
     def _drafts(self, chosen: list[Candidate], tool_name: str) -> list[CapabilityDraft]:
-        names = []
+        names: list[str] = []
+        taken: set[str] = set()
         for cand in chosen:
             sentence = cand.description_spans[0].text
             name = cand.name_hint
-            if not name:
+            # A second capability under the same heading gets a name from its own text.
+            if not name or name.lower() in taken:
                 name = name_from_sentence(sentence, tool_name)
                 if not is_good_name(name):
                     name = self._keyphrase(sentence) or name
-            names.append(name or clean_heading(cand.text[:40]))
+            name = name or clean_heading(cand.text[:40])
+            name = name[:1].upper() + name[1:]
+            taken.add(name.lower())
+            names.append(name)
         drafts = []
         for cand, name in zip(chosen, dedupe_names(names), strict=True):
             description = _description(cand.description_spans)
@@ -338,8 +346,8 @@ def _list_with_intro(blocks: list[Block], intro: Block, tool_name: str, consumed
         return None
     lead = split_lead(text.rstrip(":"))
     short = sum(_words(b.text) <= 10 for b in items) >= 0.6 * len(items)
-    if not lead and not short:
-        return None  # long items stand on their own
+    if not lead and (not short or section_class == "feature"):
+        return None  # long items, or the items of a feature list, stand on their own
     heading = clean_heading(intro.section[-1]) if intro.section else ""
     if lead:
         name: str | None = lead[0]
@@ -386,6 +394,8 @@ def _bullet_candidate(block: Block, weight: float, section_class: str, relaxed: 
     name = None
     description = spans
     lead = split_lead(text)
+    if lead and re.fullmatch(r"[a-z_][\w.]*|\S{1,2}", lead[0]):
+        return None  # "`m` - the max number of connections": a parameter, not a capability
     if lead:
         name = lead[0]
         description = [s for s in spans if s.text.rstrip(".:;—–- ") != name] or spans
@@ -403,7 +413,7 @@ def _sentence_candidate(span: Span, block: Block, weight: float, intro: bool, re
     if words < 5 or words > 60 or _is_noise(text):
         return None
     cue = CAPABILITY_CUE.search(text)
-    if not cue:
+    if not cue or text[0].islower():  # a lowercase start is a fragment (footnote, broken wrap)
         return None
     score = 1.0 * weight + (0.4 if intro else 0.0) + min(words, 25) / 50
     if READER_SUBJECT.match(text):
