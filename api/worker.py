@@ -43,7 +43,11 @@ class JobWorker:
         except Exception:
             log.exception("could not verify the vector index")
         while not self._stop.is_set():
-            job = self.core.jobs.claim_next()
+            try:
+                job = self.core.jobs.claim_next()
+            except Exception:  # e.g. the database is briefly unavailable: retry, never die
+                log.exception("could not claim a job")
+                job = None
             if job is None:
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()

@@ -270,6 +270,7 @@ def tools(
 
     core = _core()
     listed = core.store.list_tools(ToolFilter(parse_type(type), parse_pricing(pricing)), limit=10_000)
+    counts = core.store.capability_counts([t.id for t in listed])
     if as_json:
         _print_json(
             [
@@ -279,7 +280,7 @@ def tools(
                     "type": t.type.value,
                     "pricing": t.pricing.value,
                     "url": t.url,
-                    "capabilities": t.metadata.get("_capability_count", 0),
+                    "capabilities": counts.get(t.id, 0),
                     "times_matched": t.times_matched,
                 }
                 for t in listed
@@ -293,7 +294,7 @@ def tools(
             t.name,
             t.type.value,
             t.pricing.value,
-            str(t.metadata.get("_capability_count", 0)),
+            str(counts.get(t.id, 0)),
             str(t.times_matched),
         )
     out.print(table)

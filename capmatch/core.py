@@ -24,7 +24,7 @@ from catalog.jobs import JobStore
 from catalog.models import Capability, Stage, Tool
 from catalog.store import CatalogStore, NewCapability
 from embeddings import index as vector_index
-from embeddings.index import IndexConfig, VectorIndex
+from embeddings.index import IndexConfig, SearchableIndex, VectorIndex
 from embeddings.model import Embedder, get_embedder
 
 log = logging.getLogger(__name__)
@@ -61,14 +61,12 @@ class CapMatch:
             self._embedder = get_embedder(self.settings.embedding_model)
         return self._embedder
 
-    def index(self) -> VectorIndex:
-        """The index, fresh with respect to the database."""
+    def index(self) -> SearchableIndex:
+        """The index for readers: each call is made fresh with respect to the database and runs under
+        the core's lock, because FAISS must not search while a writer adds or removes ids."""
         with self._lock:
-            generation = self.store.generation()
-            if self._index is None or self._index_generation != generation:
-                self._load_or_rebuild(generation)
-            assert self._index is not None
-            return self._index
+            self._fresh_index_locked()
+        return _GuardedIndex(self)
 
     def _dimension(self) -> int:
         """The vector dimension, without loading the model when the index or the database can tell."""
@@ -230,7 +228,27 @@ class CapMatch:
             refresh_after_change(self, index, changed=None, affected=affected - {tool_id})
 
 
-def open_core(settings: Settings | None = None) -> CapMatch:
-    from capmatch.settings import get_settings
+class _GuardedIndex:
+    def __init__(self, core: CapMatch) -> None:
+        self._core = core
 
-    return CapMatch(settings or get_settings())
+    def _current(self) -> VectorIndex:
+        return self._core._fresh_index_locked()
+
+    @property
+    def kind(self) -> str:
+        with self._core._lock:
+            return self._current().kind
+
+    @property
+    def dimension(self) -> int:
+        with self._core._lock:
+            return self._current().dimension
+
+    def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        with self._core._lock:
+            return self._current().search(vectors, k)
+
+    def count(self) -> int:
+        with self._core._lock:
+            return self._current().count()

@@ -120,13 +120,7 @@ class CatalogStore:
         rows = self.conn.execute(
             f"SELECT * FROM tools {where} ORDER BY {order} LIMIT ? OFFSET ?", (*params, limit, offset)
         ).fetchall()
-        counts = self._capability_counts([r["id"] for r in rows])
-        tools = []
-        for row in rows:
-            tool = self._tool_from_row(row)
-            tool.metadata.setdefault("_capability_count", counts.get(tool.id, 0))
-            tools.append(tool)
-        return tools
+        return [self._tool_from_row(row) for row in rows]
 
     def tool_ids(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT id FROM tools ORDER BY id")]
@@ -161,7 +155,7 @@ class CatalogStore:
             raise NotFound(f"no tool with id '{tool_id}'")
         return str(row[0])
 
-    def _capability_counts(self, ids: list[str]) -> dict[str, int]:
+    def capability_counts(self, ids: list[str]) -> dict[str, int]:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))

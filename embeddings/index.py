@@ -39,6 +39,17 @@ class IndexConfig:
     nprobe: int | None = None
 
 
+class SearchableIndex(Protocol):
+    """What queries need; readers get this, writers get the full VectorIndex."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def dimension(self) -> int: ...
+    def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+    def count(self) -> int: ...
+
+
 class VectorIndex(Protocol):
     kind: str
     dimension: int

@@ -19,7 +19,7 @@ from matching.similar import score_tools
 
 if TYPE_CHECKING:
     from capmatch.core import CapMatch
-    from embeddings.index import VectorIndex
+    from embeddings.index import SearchableIndex
 
 ALTERNATIVES = 3  # alternatives named per capability
 NEIGHBOURS = 40  # nearest capabilities looked at per capability
@@ -31,7 +31,7 @@ AFFECTED_MIN = 0.45  # a new capability this close may change another tool's con
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9+#/-]*[A-Za-z0-9+#]|[A-Za-z]")
 
 
-def refresh_after_change(core: CapMatch, index: VectorIndex, changed: str | None, affected: set[str]) -> None:
+def refresh_after_change(core: CapMatch, index: SearchableIndex, changed: str | None, affected: set[str]) -> None:
     """Recompute contrast lines and match edges after ``changed`` was added (or a tool removed)."""
     tools = set(affected)
     if changed is not None:
@@ -42,12 +42,13 @@ def refresh_after_change(core: CapMatch, index: VectorIndex, changed: str | None
     for tool_id in sorted(tools):
         if core.store.tool_exists(tool_id):
             refresh_tool(core, index, tool_id)
-            if tool_id != changed and changed is None:
+            if changed is None:
+                # A deletion took edges away from these tools: let them find their next-best matches.
                 edges = score_tools(core, index, tool_id, limit=EDGES_PER_TOOL)
                 core.store.add_matches(tool_id, [(t, s, len(p)) for t, s, p in edges if s >= EDGE_MIN])
 
 
-def _tools_near(core: CapMatch, index: VectorIndex, tool_id: str) -> set[str]:
+def _tools_near(core: CapMatch, index: SearchableIndex, tool_id: str) -> set[str]:
     """Tools owning a capability close enough to one of ``tool_id``'s that their lines may change."""
     _, vectors = core.store.vectors_of(tool_id)
     if len(vectors) == 0:
@@ -58,7 +59,7 @@ def _tools_near(core: CapMatch, index: VectorIndex, tool_id: str) -> set[str]:
     return {t for t in owners.values() if t != tool_id}
 
 
-def refresh_tool(core: CapMatch, index: VectorIndex, tool_id: str) -> None:
+def refresh_tool(core: CapMatch, index: SearchableIndex, tool_id: str) -> None:
     store = core.store
     ids, vectors = store.vectors_of(tool_id)
     if len(ids) == 0:

@@ -17,7 +17,7 @@ from catalog.store import ToolFilter
 
 if TYPE_CHECKING:
     from capmatch.core import CapMatch
-    from embeddings.index import VectorIndex
+    from embeddings.index import SearchableIndex
 
 NEIGHBOURS_PER_CAPABILITY = 64
 RERANK_FACTOR = 4
@@ -90,7 +90,7 @@ def matched_pairs(
 
 
 def score_tools(
-    core: CapMatch, index: VectorIndex, tool_id: str, flt: ToolFilter | None = None, limit: int = 10
+    core: CapMatch, index: SearchableIndex, tool_id: str, flt: ToolFilter | None = None, limit: int = 10
 ) -> list[tuple[str, float, list[tuple[int, int, float]]]]:
     """Tools most similar to ``tool_id``: (other id, score, matched capability pairs)."""
     store = core.store

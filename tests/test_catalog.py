@@ -14,7 +14,7 @@ from capmatch.settings import get_settings
 from embeddings import index as vector_index
 from embeddings.model import SentenceTransformerEmbedder
 from extractor.decompose.extractive import ExtractiveDecomposer
-from matching.similar import similar_tools
+from matching.similar import search_text, similar_tools
 
 from .conftest import FIXTURES, PAGES
 
@@ -174,3 +174,30 @@ def test_the_index_switches_to_ivf_when_the_catalog_grows(
     index_agrees(core)
     assert vector_index.read_config(core.settings.index_dir).kind == "ivf"  # type: ignore[union-attr]
     assert [h.tool_id for h in similar_tools(core, "fetchwire", k=3)] == ["pliant"]
+
+
+def test_queries_run_safely_while_tools_are_written(core: CapMatch) -> None:
+    import threading
+
+    add(core, DOCS / "fetchwire.md")
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            for name in ("pliant.rst", "ferrox.md", "emberq.md", "pgtide.html"):
+                add(core, DOCS / name)
+            core.delete_tool("pliant")
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    queries = 0
+    while thread.is_alive() or queries < 20:
+        search_text(core, "retry failed requests", k=5, count_matches=False)
+        similar_tools(core, "fetchwire", k=5, count_matches=False)
+        queries += 1
+    thread.join()
+    assert errors == []
+    assert {t.id for t in core.store.list_tools()} == {"fetchwire", "ferrox", "emberq", "pgtide"}
+    index_agrees(core)

@@ -19,6 +19,7 @@ from api.schemas import (
     ToolPublic,
     ToolSummary,
 )
+from capmatch.errors import InvalidInput
 from capmatch.pipeline import parse_pricing, parse_type
 from catalog.store import ToolFilter
 from extractor.decompose import BACKENDS
@@ -42,8 +43,6 @@ async def submit_tool(body: SubmitRequest, core: CoreDep, worker: WorkerDep, res
     url = str(body.url)
     extractor = body.extractor or core.settings.extractor
     if extractor not in BACKENDS:
-        from capmatch.errors import InvalidInput
-
         raise InvalidInput(f"unknown extractor {extractor!r}: choose one of {', '.join(sorted(BACKENDS))}")
     # Resolving the host blocks: keep it off the event loop.
     await run_in_threadpool(check_public, url, core.settings.allow_private_urls)
@@ -65,8 +64,9 @@ def list_tools(
 ) -> ToolList:
     flt = ToolFilter(parse_type(type), parse_pricing(pricing), category)
     tools = core.store.list_tools(flt, limit=limit, offset=offset)
+    counts = core.store.capability_counts([t.id for t in tools])
     return ToolList(
-        tools=[ToolSummary.of(t, t.metadata.pop("_capability_count", 0)) for t in tools],
+        tools=[ToolSummary.of(t, counts.get(t.id, 0)) for t in tools],
         total=core.store.tool_count(),
     )
 
