@@ -12,6 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 import numpy as np
+from wordfreq import zipf_frequency
 
 from catalog.models import Capability
 from extractor.naming import STOPWORDS
@@ -26,7 +27,11 @@ NEIGHBOURS = 40  # nearest capabilities looked at per capability
 ALTERNATIVE_MIN = 0.35  # below this, another tool's capability is not a comparable one
 EDGES_PER_TOOL = 8  # match-graph edges stored per tool
 EDGE_MIN = 0.3  # minimum tool-pair score for a match-graph edge
-AFFECTED_MIN = 0.45  # a new capability this close may change another tool's contrast lines
+# A new capability at least this close to an existing one can become its alternative, so the
+# existing tool's lines are refreshed. Equal to ALTERNATIVE_MIN: lines never miss a new alternative.
+AFFECTED_MIN = ALTERNATIVE_MIN
+AFFECTED_NEIGHBOURS = 50
+COMMON_WORD_ZIPF = 4.5  # words this frequent in English (work, image, call) say little on their own
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9+#/-]*[A-Za-z0-9+#]|[A-Za-z]")
 
@@ -53,7 +58,7 @@ def _tools_near(core: CapMatch, index: SearchableIndex, tool_id: str) -> set[str
     _, vectors = core.store.vectors_of(tool_id)
     if len(vectors) == 0:
         return set()
-    scores, ids = index.search(vectors, 10)
+    scores, ids = index.search(vectors, AFFECTED_NEIGHBOURS)
     close = ids[(scores >= AFFECTED_MIN) & (ids >= 0)]
     owners = core.store.capability_tools(np.unique(close))
     return {t for t in owners.values() if t != tool_id}
@@ -66,7 +71,6 @@ def refresh_tool(core: CapMatch, index: SearchableIndex, tool_id: str) -> None:
         return
     scores, neighbours = index.search(vectors, NEIGHBOURS)
     owners = store.capability_tools(np.unique(neighbours[neighbours >= 0]))
-    other_tools = store.tool_count() - 1
     per_cap: list[list[tuple[int, str, float]]] = []
     wanted: set[int] = set(int(i) for i in ids)
     for row_scores, row_ids in zip(scores, neighbours, strict=True):
@@ -84,43 +88,25 @@ def refresh_tool(core: CapMatch, index: SearchableIndex, tool_id: str) -> None:
     for cap_id, ranked in zip(ids, per_cap, strict=True):
         cap = caps[int(cap_id)]
         close = [(caps[c], names[o], s) for c, o, s in ranked[:ALTERNATIVES] if s >= ALTERNATIVE_MIN]
-        nearest = (caps[ranked[0][0]], names[ranked[0][1]], ranked[0][2]) if ranked else None
         store.set_contrast(
             int(cap_id),
-            unique_line(cap, close, nearest, other_tools),
-            vs_alternatives_line(close, nearest, other_tools),
+            unique_line(cap, close),
+            vs_alternatives_line(close),
             [(c.id, s) for c, _, s in close if c.id is not None],
         )
 
 
-def vs_alternatives_line(
-    close: list[tuple[Capability, str, float]],
-    nearest: tuple[Capability, str, float] | None,
-    other_tools: int,
-) -> str:
-    if close:
-        parts = [f"{tool} — “{cap.name}” ({sim:.2f})" for cap, tool, sim in close]
-        return "Closest alternatives in the catalog: " + "; ".join(parts) + "."
-    if other_tools <= 0:
-        return "No other tool in the catalog yet to compare with."
-    if nearest is None:
-        return f"No comparable capability among the {other_tools} other catalog tools."
-    cap, tool, sim = nearest
-    return (
-        f"No comparable capability among the {other_tools} other catalog tools "
-        f"(nearest: {tool} — “{cap.name}”, {sim:.2f})."
-    )
-
-
-def unique_line(
-    cap: Capability,
-    close: list[tuple[Capability, str, float]],
-    nearest: tuple[Capability, str, float] | None,
-    other_tools: int,
-) -> str:
+def vs_alternatives_line(close: list[tuple[Capability, str, float]]) -> str:
+    # No catalog size or "nearest" below the threshold here: those would go stale as tools arrive,
+    # while the lines are only refreshed for changes at ALTERNATIVE_MIN or closer.
     if not close:
-        if other_tools <= 0:
-            return "Only tool in the catalog so far: nothing to contrast with yet."
+        return f"No capability of another catalog tool comes close (none at similarity ≥ {ALTERNATIVE_MIN:.2f})."
+    parts = [f"{tool} — “{cap.name}” ({sim:.2f})" for cap, tool, sim in close]
+    return "Closest alternatives in the catalog: " + "; ".join(parts) + "."
+
+
+def unique_line(cap: Capability, close: list[tuple[Capability, str, float]]) -> str:
+    if not close:
         return "No other catalog tool offers a comparable capability."
     others = set()
     for other, _, _ in close:
@@ -165,10 +151,13 @@ def distinctive_terms(text: str, other_stems: set[str], limit: int = 3) -> list[
                 novel = [w for w in words if _stem(w) not in other_stems and len(w) > 2]
                 phrase = " ".join(words)
                 key = phrase.lower()
-                if novel and key not in seen:
+                # Rarer words say more: "guardrail" is distinctive where "work" or "call" is not.
+                rarity = [max(0.0, 7.0 - zipf_frequency(w, "en")) for w in novel]
+                if novel and key not in seen and max(rarity) > 7.0 - COMMON_WORD_ZIPF:
                     seen.add(key)
-                    # Prefer phrases that are mostly new words, then longer ones, then earlier ones.
-                    phrases.append((len(novel) / len(words) + 0.15 * min(len(words), 3), -position, phrase))
+                    # Prefer rare new words, then phrases that are mostly new, then longer, then earlier.
+                    score = sum(rarity) / len(words) + len(novel) / len(words) + 0.15 * min(len(words), 3)
+                    phrases.append((score, -position, phrase))
                 words = [word] if word and word.lower() not in STOPWORDS else []
     phrases.sort(key=lambda p: (-p[0], -p[1]))
     chosen: list[str] = []
