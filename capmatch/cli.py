@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape as esc
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -42,7 +43,7 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CapmatchError as exc:
-            err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+            err.print(f"[red]error:[/red] {esc(exc.message)}", highlight=False)
             raise typer.Exit(1) from exc
 
     return wrapper  # type: ignore[return-value]
@@ -165,7 +166,7 @@ def ingest(
         _print_json(summary)
     err.print(f"{len(added)} added, {len(unchanged)} unchanged, {len(failures)} failed")
     for failure in failures:
-        err.print(f"  line {failure['line']} ({failure['name']}): {failure['error']}", highlight=False)
+        err.print(f"  line {failure['line']} ({failure['name']}): {failure['error']}", highlight=False, markup=False)
     if failures:
         raise typer.Exit(1)
 
@@ -196,7 +197,7 @@ def similar(
     table = Table("score", "tool", "type", "pricing", "matched capabilities", title=f"Similar to {tool}")
     for h in hits:
         pairs = "\n".join(f"{p.capability.name} ↔ {p.other.name} ({p.similarity:.2f})" for p in h.matched[:3])
-        table.add_row(f"{h.score:.3f}", f"{h.name} ({h.tool_id})", h.type, h.pricing, pairs or "—")
+        table.add_row(f"{h.score:.3f}", esc(f"{h.name} ({h.tool_id})"), h.type, h.pricing, esc(pairs or "—"))
     out.print(table)
 
 
@@ -226,7 +227,7 @@ def search(
     table = Table("score", "tool", "type", "pricing", "matching capabilities", title=f"Search: {text}")
     for h in hits:
         caps = "\n".join(f"{m.capability.name} ({m.similarity:.2f})" for m in h.matched)
-        table.add_row(f"{h.score:.3f}", f"{h.name} ({h.tool_id})", h.type, h.pricing, caps)
+        table.add_row(f"{h.score:.3f}", esc(f"{h.name} ({h.tool_id})"), h.type, h.pricing, esc(caps))
     out.print(table)
 
 
@@ -291,7 +292,7 @@ def tools(
     for t in listed:
         table.add_row(
             t.id,
-            t.name,
+            esc(t.name),
             t.type.value,
             t.pricing.value,
             str(counts.get(t.id, 0)),
@@ -360,23 +361,24 @@ def _stage_progress() -> Any:
 
 
 def _print_tool(core: CapMatch, tool_id: str) -> None:
+    # Vendor text is printed with markup off: "list[int]" or "[/bold]" in a page must print as is.
     tool = core.store.get_tool(tool_id)
     price = f", from {tool.starting_price.label()}" if tool.starting_price else ""
     out.print(
-        f"[bold]{tool.name}[/bold] ({tool.id}) — {tool.type.value}, {tool.pricing.value}{price}",
+        f"[bold]{esc(tool.name)}[/bold] ({tool.id}) — {tool.type.value}, {tool.pricing.value}{esc(price)}",
         highlight=False,
     )
-    out.print(tool.url, highlight=False)
-    if tool.summary:
-        out.print(tool.summary, highlight=False)
+    for line in (tool.url, tool.summary):
+        if line:
+            out.print(line, highlight=False, markup=False)
     for cap in tool.capabilities:
         flag = "" if cap.grounded else " [yellow](not grounded)[/yellow]"
-        out.print(f"\n• [bold]{cap.name}[/bold]{flag}", highlight=False)
-        out.print(f"  {cap.description}", highlight=False)
-        out.print(f"  Unique: {cap.unique}", highlight=False)
-        out.print(f"  vs alternatives: {cap.vs_alternatives}", highlight=False)
+        out.print(f"\n• [bold]{esc(cap.name)}[/bold]{flag}", highlight=False)
+        out.print(f"  {cap.description}", highlight=False, markup=False)
+        out.print(f"  Unique: {cap.unique}", highlight=False, markup=False)
+        out.print(f"  vs alternatives: {cap.vs_alternatives}", highlight=False, markup=False)
         for e in cap.evidence:
-            out.print(f"  evidence [{e.start}:{e.end}]: “{' '.join(e.quote.split())}”", highlight=False)
+            out.print(f"  evidence [{e.start}:{e.end}]: “{' '.join(e.quote.split())}”", highlight=False, markup=False)
 
 
 if __name__ == "__main__":

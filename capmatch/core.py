@@ -19,7 +19,6 @@ import numpy as np
 
 from capmatch.errors import IndexMismatch
 from capmatch.settings import Settings
-from catalog.db import transaction
 from catalog.jobs import JobStore
 from catalog.models import Capability, Stage, Tool
 from catalog.store import CatalogStore, NewCapability
@@ -33,6 +32,18 @@ Progress = Callable[[Stage, float], None]
 
 def no_progress(stage: Stage, fraction: float) -> None:
     return None
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    tool: Tool
+    created: bool
+    replaced: str | None
+
+
+def _is_replaceable_url(url: str) -> bool:
+    # "text:<name>" stands for an inline document: two records of that kind are two tools.
+    return not url.startswith("text:")
 
 
 @dataclass(frozen=True)
@@ -78,7 +89,18 @@ class CapMatch:
         stored = self.store.first_vector_dimension()
         return stored if stored is not None else self.embedder.dimension
 
+    def _check_model(self) -> None:
+        """Stored vectors are only comparable with vectors from the model that made them."""
+        made_with = self.store.meta("embedding_model")
+        if made_with is not None and made_with != self.settings.embedding_model:
+            raise IndexMismatch(
+                f"this catalog's vectors were made with {made_with!r} but CAPMATCH_EMBEDDING_MODEL is "
+                f"{self.settings.embedding_model!r}. Set CAPMATCH_EMBEDDING_MODEL={made_with}, or use another "
+                "CAPMATCH_HOME and re-ingest to switch models."
+            )
+
     def _load_or_rebuild(self, generation: int) -> bool:
+        self._check_model()
         loaded = vector_index.load(self.settings.index_dir, self.settings.embedding_model, self._dimension())
         if loaded is not None and loaded[1].generation == generation:
             self._index, self._index_generation = loaded[0], generation
@@ -122,6 +144,7 @@ class CapMatch:
         vector_index.save(self._index, self.settings.index_dir, config)
 
     def reindex(self) -> IndexStatus:
+        self._check_model()
         with self._lock:
             generation = self.store.generation()
             self._rebuild(generation)
@@ -159,21 +182,37 @@ class CapMatch:
     # ---- writes --------------------------------------------------------------------------------
     @contextmanager
     def _write(self) -> Iterator[VectorIndex]:
-        """One writer at a time; rows, index, contrast and edges commit together or not at all."""
-        with self._lock, transaction(self.store.conn):
-            index = self._fresh_index_locked()
+        """One writer at a time; rows, contrast lines and edges commit together or not at all.
+
+        The database lock is taken first, so queries in this process never wait behind another
+        process's write. The index is saved after the commit, under the committed generation: a
+        crash before the save leaves the previous config, which ``load`` rejects as stale.
+        """
+        conn = self.store.conn
+        conn.execute("BEGIN IMMEDIATE")
+        with self._lock:
             try:
+                index = self._fresh_index_locked()
                 yield index
-                self._index_generation = self.store.generation()
-                if self._outgrown(index):
-                    self._rebuild(self._index_generation)  # also saves
-                else:
-                    self._save(self._index_generation)
+                committed = self.store.generation()
+                conn.execute("COMMIT")
             except BaseException:
-                # The transaction rolls back; the in-memory index may hold part of the change.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                # The in-memory index may hold part of the change: reload it from disk next time.
                 self._index = None
                 self._index_generation = -1
                 raise
+            self._index_generation = committed
+            try:
+                if self._outgrown(index):
+                    self._rebuild(committed)  # also saves
+                else:
+                    self._save(committed)
+            except Exception:
+                # The change is committed and the in-memory index is right; the file on disk keeps
+                # its older generation, so the next process to load it rebuilds from the database.
+                log.exception("could not save the vector index; it will be rebuilt on next load")
 
     def _outgrown(self, index: VectorIndex) -> bool:
         """Time to switch flat -> IVF, or to retrain IVF lists sized for a much smaller catalog."""
@@ -199,17 +238,35 @@ class CapMatch:
         source_text: str,
         capabilities: list[Capability],
         vectors: np.ndarray,
-        replace: str | None = None,
         progress: Progress = no_progress,
-    ) -> Tool:
+    ) -> StoreResult:
+        """Store ``tool`` (its id is a slug to start from), replacing an earlier version if any.
+
+        Which tool to replace and which id to use are decided here, inside the write lock, so two
+        processes ingesting the same page at once store it once.
+        """
         from matching.contrast import refresh_after_change
 
         with self._write() as index:
+            self._check_model()
+            if self.store.meta("embedding_model") is None:
+                self.store.set_meta("embedding_model", self.settings.embedding_model)
+            same = self.store.find_by_hash(tool.content_hash)
+            if same is not None and self.store.extraction_of(same)[1:] == (tool.extractor, tool.extractor_version):
+                return StoreResult(self.store.get_tool(same), created=False, replaced=None)
+            replace = same or (self.store.find_by_url(tool.url) if _is_replaceable_url(tool.url) else None)
             progress(Stage.INDEXING, 0.8)
             affected: set[str] = set()
             if replace is not None:
+                previous = self.store.get_tool(replace, with_capabilities=False)
+                # A new version of the same tool keeps its identity and its history.
+                tool = tool.model_copy(
+                    update={"id": replace, "times_matched": previous.times_matched, "created_at": previous.created_at}
+                )
                 affected |= self.store.tools_naming(replace)
                 index.remove(np.asarray(self.store.delete_tool(replace), dtype=np.int64))
+            else:
+                tool = tool.model_copy(update={"id": self._free_id(tool.id)})
             ids = self.store.insert_tool(
                 tool, source_text, [NewCapability(c, v) for c, v in zip(capabilities, vectors, strict=True)]
             )
@@ -217,7 +274,13 @@ class CapMatch:
             progress(Stage.CONTRASTING, 0.88)
             refresh_after_change(self, index, changed=tool.id, affected=affected - {tool.id})
             progress(Stage.STORING, 0.95)
-        return self.store.get_tool(tool.id)
+        return StoreResult(self.store.get_tool(tool.id), created=True, replaced=replace)
+
+    def _free_id(self, base: str) -> str:
+        candidate, n = base, 2
+        while self.store.tool_exists(candidate):
+            candidate, n = f"{base}-{n}", n + 1
+        return candidate
 
     def delete_tool(self, tool_id: str) -> None:
         from matching.contrast import refresh_after_change

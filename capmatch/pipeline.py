@@ -44,6 +44,9 @@ class Source:
         return self.url or (str(self.path) if self.path else f"text:{self.name}")
 
 
+UNCHANGED = "unchanged content: nothing to do"
+
+
 @dataclass
 class IngestResult:
     tool: Tool
@@ -79,13 +82,11 @@ def ingest(core: CapMatch, source: Source, progress: Progress = no_progress) -> 
     content_hash = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
     decomposer = get_decomposer(source.extractor or core.settings.extractor, core.embedder)
 
+    # Fast path: skip all work for content already extracted the same way (store_tool re-checks).
     same_content = store.find_by_hash(content_hash)
-    if same_content is not None:
-        _, extractor, version = store.extraction_of(same_content)
-        if (extractor, version) == (decomposer.name, decomposer.version):
-            progress(Stage.DONE, 1.0)
-            return IngestResult(store.get_tool(same_content), False, "unchanged content: nothing to do")
-    replace = same_content or store.find_by_url(raw.url)
+    if same_content is not None and store.extraction_of(same_content)[1:] == (decomposer.name, decomposer.version):
+        progress(Stage.DONE, 1.0)
+        return IngestResult(store.get_tool(same_content), False, UNCHANGED)
 
     progress(Stage.SEGMENTING, 0.25)
     blocks = segment(doc.text)
@@ -100,7 +101,7 @@ def ingest(core: CapMatch, source: Source, progress: Progress = no_progress) -> 
     tool_type = classify.infer_type(doc.text, blocks)
     pricing, price = classify.infer_pricing(doc.text)
     tool = Tool(
-        id=_tool_id(core, name, replace),
+        id=slugify(name),
         name=name,
         url=raw.url,
         type=ToolType(source.type) if source.type else ToolType(tool_type.value),
@@ -120,20 +121,12 @@ def ingest(core: CapMatch, source: Source, progress: Progress = no_progress) -> 
     )
     progress(Stage.EMBEDDING, 0.65)
     vectors = core.embedder.embed_batch([capability_text(c) for c in capabilities])
-    stored = core.store_tool(tool, doc.text, capabilities, vectors, replace=replace, progress=progress)
+    stored = core.store_tool(tool, doc.text, capabilities, vectors, progress=progress)
     progress(Stage.DONE, 1.0)
-    notice = f"replaced the earlier version of {stored.id}" if replace else None
-    return IngestResult(stored, True, notice)
-
-
-def _tool_id(core: CapMatch, name: str, replace: str | None) -> str:
-    if replace is not None:
-        return replace
-    base = slugify(name)
-    candidate, n = base, 2
-    while core.store.tool_exists(candidate):
-        candidate, n = f"{base}-{n}", n + 1
-    return candidate
+    if not stored.created:
+        return IngestResult(stored.tool, False, UNCHANGED)
+    notice = f"replaced the earlier version of {stored.tool.id}" if stored.replaced else None
+    return IngestResult(stored.tool, True, notice)
 
 
 def parse_type(value: str | None) -> str | None:

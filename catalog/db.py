@@ -30,10 +30,12 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # Also when COMMIT itself fails: never leave the connection inside a transaction.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
 
 
 def _migration_files() -> list[tuple[int, str, str]]:
@@ -52,12 +54,12 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
         "applied_at TEXT NOT NULL)"
     )
-    applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
     done = []
     for number, name, sql in _migration_files():
-        if number in applied:
-            continue
         with transaction(conn):
+            # Checked inside the write lock: two processes opening a new catalog apply it once.
+            if conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (number,)).fetchone():
+                continue
             # executescript would COMMIT our transaction; run statements one by one instead.
             for statement in _statements(sql):
                 conn.execute(statement)

@@ -25,7 +25,6 @@ import numpy as np
 
 from capmatch.errors import IndexMismatch
 
-INDEX_FILE = "index.faiss"
 CONFIG_FILE = "config.json"
 
 
@@ -37,6 +36,7 @@ class IndexConfig:
     count: int
     generation: int
     nprobe: int | None = None
+    file: str = ""  # the index file this config vouches for; set by save()
 
 
 class SearchableIndex(Protocol):
@@ -144,18 +144,23 @@ def build(kind: str, ids: np.ndarray, vectors: np.ndarray, dimension: int, nprob
 
 
 def save(index: VectorIndex, folder: Path, config: IndexConfig) -> None:
-    """Write index then config, each through a temporary file and an atomic rename.
+    """Write the index to a file named by generation, then the config that names it.
 
-    A crash between the two leaves a config whose count or generation disagrees with the index;
-    ``load`` refuses it and the caller rebuilds from the database.
+    The config is the commit point: until it is replaced, the previous config still names the
+    previous file, which is only deleted afterwards. A crash at any moment leaves a config and an
+    index file that belong together; ``load`` compares its generation with the database's.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    tmp_index = folder / (INDEX_FILE + ".tmp")
+    config.file = f"index-{config.generation}.faiss"
+    tmp_index = folder / (config.file + ".tmp")
     faiss.write_index(index.faiss_index(), str(tmp_index))
-    os.replace(tmp_index, folder / INDEX_FILE)
+    os.replace(tmp_index, folder / config.file)
     tmp_config = folder / (CONFIG_FILE + ".tmp")
     tmp_config.write_text(json.dumps(asdict(config), indent=2), encoding="utf-8")
     os.replace(tmp_config, folder / CONFIG_FILE)
+    for old in folder.glob("index-*.faiss*"):
+        if old.name != config.file:
+            old.unlink(missing_ok=True)
 
 
 def read_config(folder: Path) -> IndexConfig | None:
@@ -171,7 +176,7 @@ def read_config(folder: Path) -> IndexConfig | None:
 def load(folder: Path, model: str, dimension: int) -> tuple[VectorIndex, IndexConfig] | None:
     """Load the saved index; None when there is none or it is unreadable (the caller rebuilds)."""
     config = read_config(folder)
-    if config is None or not (folder / INDEX_FILE).exists():
+    if config is None or not config.file or not (folder / config.file).exists():
         return None
     if config.model != model or config.dimension != dimension:
         raise IndexMismatch(
@@ -180,7 +185,7 @@ def load(folder: Path, model: str, dimension: int) -> tuple[VectorIndex, IndexCo
             "(switching models means re-ingesting the catalog into a new CAPMATCH_HOME)."
         )
     try:
-        raw = faiss.read_index(str(folder / INDEX_FILE))
+        raw = faiss.read_index(str(folder / config.file))
     except RuntimeError:
         return None
     if int(raw.ntotal) != config.count:

@@ -65,7 +65,8 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.empty((0, self.dimension), dtype=np.float32)
         with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+            missing = list(dict.fromkeys(t for t in texts if t not in found))
             if missing:
                 vectors = self._model.encode(
                     missing,
@@ -75,12 +76,14 @@ class SentenceTransformerEmbedder:
                     show_progress_bar=False,
                 )
                 for text, vector in zip(missing, vectors, strict=True):
-                    self._cache[text] = np.asarray(vector, dtype=np.float32)
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
-            rows = [self._cache[t] for t in texts]
-            for text in texts:
+                    found[text] = np.asarray(vector, dtype=np.float32)
+            # Rows are taken before eviction, so a batch larger than the cache still works.
+            rows = [found[t] for t in texts]
+            for text, vector in found.items():
+                self._cache[text] = vector
                 self._cache.move_to_end(text)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
         return np.vstack(rows).astype(np.float32, copy=False)
 
     def embed(self, text: str) -> np.ndarray:

@@ -204,3 +204,89 @@ def test_queries_run_safely_while_tools_are_written(core: CapMatch) -> None:
     assert errors == []
     assert {t.id for t in core.store.list_tools()} == {"fetchwire", "ferrox", "emberq", "pgtide"}
     index_agrees(core)
+
+
+def test_a_crash_while_saving_the_index_never_leaves_a_wrong_index(
+    core: CapMatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add(core, DOCS / "fetchwire.md")
+    real_replace = vector_index.os.replace
+
+    def replace(src: object, dst: object) -> None:
+        if str(dst).endswith("config.json"):
+            raise OSError("power cut")  # the new index file is written, its config is not
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(vector_index.os, "replace", replace)
+    page = core.settings.home / "changed.md"
+    page.write_text((DOCS / "pliant.rst").read_text())
+    assert add(core, page).created  # the tool is committed even though the save failed
+    monkeypatch.undo()
+
+    fresh = CapMatch(core.settings, embedder=core.embedder)
+    assert fresh.verify_index().rebuilt
+    ids, vectors = fresh.store.vectors_of("pliant")
+    _, found = fresh.index().search(vectors, 3)
+    assert set(found[:, 0]) == set(ids)  # every hit is a capability the database knows
+    index_agrees(fresh)
+
+
+def test_two_writers_storing_the_same_page_store_it_once(core: CapMatch) -> None:
+    import threading
+
+    # Two CapMatch objects with their own locks and connections behave like two processes
+    # (the server's worker and `capmatch add`) on one catalog.
+    others = [CapMatch(core.settings, embedder=core.embedder) for _ in range(3)]
+    results, errors = [], []
+
+    def run(c: CapMatch) -> None:
+        try:
+            results.append(add(c, DOCS / "fetchwire.md"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in others]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(r.created for r in results) == [False, False, True]
+    assert core.store.tool_count() == 1
+    index_agrees(core)
+
+
+def test_a_new_version_keeps_the_tool_history(core: CapMatch, tmp_path: Path) -> None:
+    page = tmp_path / "tool.md"
+    page.write_text((PAGES / "tiny.md").read_text())
+    first = add(core, page).tool
+    add(core, DOCS / "fetchwire.md")
+    similar_tools(core, "fetchwire", k=3)
+    page.write_text((PAGES / "tiny.md").read_text() + "\nQuillpad also exports PDF/A files for archiving.\n")
+    second = add(core, page).tool
+    assert second.id == first.id and second.times_matched == 1 and second.created_at == first.created_at
+
+
+def test_inline_records_with_the_same_name_are_separate_tools(core: CapMatch) -> None:
+    text_a = (PAGES / "tiny.md").read_text()
+    text_b = (DOCS / "fetchwire.md").read_text()
+    first = ingest(core, Source(text=text_a, text_format="markdown", name="Guard"))
+    second = ingest(core, Source(text=text_b, text_format="markdown", name="Guard"))
+    assert first.created and second.created and second.notice is None
+    assert {first.tool.id, second.tool.id} == {"guard", "guard-2"}
+
+
+def test_a_different_embedding_model_is_refused_even_by_reindex(
+    core: CapMatch, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from capmatch.errors import IndexMismatch
+    from embeddings.model import resolve_model_path
+
+    add(core, DOCS / "fetchwire.md")
+    # The same weights under another name stand in for another model: nothing may mix them silently.
+    monkeypatch.setenv("CAPMATCH_EMBEDDING_MODEL", resolve_model_path("all-MiniLM-L6-v2"))
+    other = CapMatch(get_settings(), embedder=core.embedder)
+    for action in (other.reindex, other.index, lambda: add(other, DOCS / "pliant.rst")):
+        with pytest.raises(IndexMismatch, match="CAPMATCH_EMBEDDING_MODEL=all-MiniLM-L6-v2"):
+            action()
+    assert core.store.tool_count() == 1

@@ -98,3 +98,17 @@ def test_every_command_has_help_and_is_documented_in_the_readme() -> None:
     for name, command in commands.items():
         assert command.help and "Example:" in command.help, name
         assert f"capmatch {name}" in readme, f"`capmatch {name}` is missing from README.md"
+
+
+def test_vendor_text_is_printed_as_text_not_markup(tmp_path: Path) -> None:
+    page = tmp_path / "brackets.md"
+    page.write_text(
+        "# Bracket [/bold] Kit\n\nBracket Kit is a Python library for typed containers.\n\n## Features\n\n"
+        "- Declares list[int] and dict[str, int] fields with validation.\n- Closes [/bold] tags in reports.\n"
+        "- Serialises containers to JSON and back.\n"
+    )
+    code, out, err = run("add", str(page))
+    assert code == 0, err
+    assert "list[int] and dict[str, int]" in out and "[/bold]" in out
+    code, out, _ = run("tools")  # a table cell with "[/bold]" must not crash the renderer
+    assert code == 0 and "[/bo" in out
