@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from capmatch.errors import CapmatchError
+
+log = logging.getLogger("capmatch.api")
 
 
 def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
@@ -32,6 +36,14 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             error_body("invalid_request", "; ".join(problems) or "invalid request", details=details),
             status_code=422,
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            error_body("internal_error", f"internal error: {type(exc).__name__}; the server log has the details"),
+            status_code=500,
         )
 
     @app.exception_handler(StarletteHTTPException)

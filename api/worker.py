@@ -52,7 +52,10 @@ class JobWorker:
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
                 continue
-            self.process(job)
+            try:
+                self.process(job)
+            except Exception:  # recording the outcome failed; the reaper of a later start requeues it
+                log.exception("could not record the outcome of job %s", job.id)
 
     def process(self, job: Job) -> None:
         jobs = self.core.jobs

@@ -68,8 +68,8 @@ def _tool_json(core: CapMatch, tool_id: str) -> dict[str, Any]:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[str | None, typer.Option(help="Interface to bind [default: CAPMATCH_HOST or 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [default: CAPMATCH_PORT or 8000].")] = None,
 ) -> None:
     """Serve the API (and its docs at /docs) with a background ingestion worker.
 
@@ -79,9 +79,12 @@ def serve(
 
     from api.main import create_app
 
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    err.print(f"capmatch: catalog in {get_settings().home.resolve()}; API docs at http://{host}:{port}/docs")
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    err.print(f"capmatch: catalog in {settings.home.resolve()}; API docs at http://{host}:{port}/docs")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
 @app.command()

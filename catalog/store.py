@@ -116,13 +116,7 @@ class CatalogStore:
     def list_tools(
         self, flt: ToolFilter | None = None, limit: int = 100, offset: int = 0, recent_first: bool = False
     ) -> list[Tool]:
-        flt = flt or ToolFilter()
-        clauses, params = [], []
-        for column, value in (("type", flt.type), ("pricing", flt.pricing), ("category", flt.category)):
-            if value is not None:
-                clauses.append(f"lower({column}) = lower(?)")
-                params.append(value)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = _filter_clause(flt or ToolFilter())
         order = "created_at DESC" if recent_first else "name COLLATE NOCASE"
         rows = self.conn.execute(
             f"SELECT * FROM tools {where} ORDER BY {order} LIMIT ? OFFSET ?", (*params, limit, offset)
@@ -417,12 +411,28 @@ class CatalogStore:
                FROM tools t ORDER BY t.id"""
         ).fetchall()
 
+    def times_matched(self) -> dict[str, int]:
+        return dict(self.conn.execute("SELECT id, times_matched FROM tools").fetchall())
+
+    def count_tools(self, flt: ToolFilter | None = None) -> int:
+        where, params = _filter_clause(flt or ToolFilter())
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM tools {where}", params).fetchone()[0])
+
     def increment_times_matched(self, tool_ids: Iterable[str]) -> None:
         ids = list(dict.fromkeys(tool_ids))
         if not ids:
             return
         # times_matched is a counter, not catalog content: it does not bump the generation.
         self.conn.executemany("UPDATE tools SET times_matched = times_matched + 1 WHERE id = ?", [(i,) for i in ids])
+
+
+def _filter_clause(flt: ToolFilter) -> tuple[str, list[object]]:
+    clauses, params = [], []
+    for column, value in (("type", flt.type), ("pricing", flt.pricing), ("category", flt.category)):
+        if value is not None:
+            clauses.append(f"lower({column}) = lower(?)")
+            params.append(value)
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
 
 def _stack(rows: list[sqlite3.Row]) -> tuple[np.ndarray, np.ndarray]:

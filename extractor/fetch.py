@@ -56,20 +56,14 @@ class RawDocument:
 
 def fetch(url: str, settings: Settings) -> RawDocument:
     check_public(url, settings.allow_private_urls)
-    timeout = httpx.Timeout(
-        connect=settings.fetch_connect_timeout,
-        read=settings.fetch_read_timeout,
-        write=settings.fetch_read_timeout,
-        pool=settings.fetch_connect_timeout,
-    )
     headers = {"User-Agent": USER_AGENT, "Accept": "text/html, text/markdown, text/plain;q=0.9, */*;q=0.1"}
     current = url
     deadline = time.monotonic() + settings.fetch_total_timeout
     try:
-        with httpx.Client(timeout=timeout, headers=headers, follow_redirects=False) as client:
+        with httpx.Client(headers=headers, follow_redirects=False) as client:
             # Redirects are followed by hand so each hop passes the same address check.
             for _hop in range(settings.fetch_max_redirects + 1):
-                with client.stream("GET", current) as response:
+                with client.stream("GET", current, timeout=_hop_timeout(settings, deadline, current)) as response:
                     if response.status_code in REDIRECTS and "location" in response.headers:
                         current = urljoin(current, response.headers["location"])
                         check_public(current, settings.allow_private_urls)
@@ -82,10 +76,26 @@ def fetch(url: str, settings: Settings) -> RawDocument:
                     _refuse_binary(current, text)
                     return RawDocument(current, text, fmt, datetime.now(UTC), response.headers.get("content-type"))
     except httpx.TimeoutException as exc:
-        raise FetchError(current, f"timed out ({type(exc).__name__}); the server did not answer in time") from exc
+        if time.monotonic() >= deadline - 0.05:
+            reason = f"gave up after {settings.fetch_total_timeout:g}s in total (CAPMATCH_FETCH_TOTAL_TIMEOUT)"
+        else:
+            reason = f"timed out ({type(exc).__name__}); the server did not answer in time"
+        raise FetchError(current, reason) from exc
     except httpx.HTTPError as exc:
         raise FetchError(current, f"{type(exc).__name__}: {exc}") from exc
     raise TooManyRedirects(url, f"more than {settings.fetch_max_redirects} redirects (loop?)")
+
+
+def _hop_timeout(settings: Settings, deadline: float, url: str) -> httpx.Timeout:
+    """Each request gets what is left of the total time, so redirects and slow headers count too."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise FetchError(
+            url, f"gave up after {settings.fetch_total_timeout:g}s in total (CAPMATCH_FETCH_TOTAL_TIMEOUT)"
+        )
+    connect = min(settings.fetch_connect_timeout, left)
+    read = min(settings.fetch_read_timeout, left)
+    return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
 
 
 def read_path(path: Path, settings: Settings) -> RawDocument:
@@ -129,7 +139,7 @@ def _read_capped(response: httpx.Response, url: str, cap: int, deadline: float) 
             # Stop reading: never hold more than the cap in memory.
             raise ContentTooLarge(url, f"the page is over the {cap}-byte cap")
         if time.monotonic() > deadline:
-            raise FetchError(url, "the download took longer than the total time allowed")
+            raise FetchError(url, "the download took longer than the total time allowed (CAPMATCH_FETCH_TOTAL_TIMEOUT)")
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from capmatch.errors import InvalidInput
 from catalog.models import Capability, Pricing, Tool
 from matching.graph import match_graph
 from matching.rank import FORMULA, Rank, rank
@@ -89,6 +90,8 @@ class Comparison(BaseModel):
 
 
 def compare(core: CapMatch, a_id: str, b_id: str) -> Comparison:
+    if a_id == b_id:
+        raise InvalidInput(f"compare two different tools: both ids are '{a_id}'")
     store = core.store
     tool_a, tool_b = store.get_tool(a_id), store.get_tool(b_id)
     graph = match_graph(core)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import networkx as nx
@@ -39,8 +39,11 @@ class MatchGraph:
 
 
 def match_graph(core: CapMatch) -> MatchGraph:
-    """Built from the stored edges, cached until the catalog changes."""
-    return core.cached("match_graph", lambda: _build(core))  # type: ignore[return-value]
+    """Built from the stored edges and cached until the catalog changes; the times-matched counters
+    change without a new catalog generation, so they are read fresh."""
+    graph: MatchGraph = core.cached("match_graph", lambda: _build(core))  # type: ignore[assignment]
+    counts = core.store.times_matched()
+    return MatchGraph([replace(n, times_matched=counts.get(n.id, n.times_matched)) for n in graph.nodes], graph.edges)
 
 
 def _build(core: CapMatch) -> MatchGraph:

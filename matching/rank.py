@@ -85,13 +85,18 @@ def ecosystem(tool: Tool) -> SubScore:
 
 
 def match_graph_score(tool: Tool, graph: MatchGraph) -> SubScore:
-    if len(graph.nodes) < 2:
-        return SubScore("Match Graph", None, WEIGHTS["match_graph"], {}, "no data: needs at least two catalog tools")
-    top = max(n.pagerank for n in graph.nodes) or 1.0
+    if not graph.edges:
+        # With no matches at all PageRank is uniform: every tool would "score" 100.
+        return SubScore(
+            "Match Graph", None, WEIGHTS["match_graph"], {}, "no data: no capability matches in the catalog yet"
+        )
     node = next((n for n in graph.nodes if n.id == tool.id), None)
     if node is None:
         return SubScore("Match Graph", None, WEIGHTS["match_graph"], {}, "tool not in the graph")
+    top = max(n.pagerank for n in graph.nodes) or 1.0
     inputs = {"pagerank": node.pagerank, "max_pagerank": round(top, 6), "degree": node.degree}
+    if node.degree == 0:
+        return SubScore("Match Graph", 0.0, WEIGHTS["match_graph"], inputs, "no other tool matches its capabilities")
     return SubScore("Match Graph", round(100 * node.pagerank / top, 1), WEIGHTS["match_graph"], inputs)
 
 

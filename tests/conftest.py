@@ -128,6 +128,10 @@ class DocsHandler(BaseHTTPRequestHandler):
         if path == "/slow":
             time.sleep(3)
             return self._send(200, b"# Slow\n\nToo late.", "text/markdown")
+        if path.startswith("/slow-hop/"):
+            n = int(path.rsplit("/", 1)[1])
+            time.sleep(0.6)
+            return self._send(302, b"", "text/plain", {"Location": f"/slow-hop/{n - 1}" if n else "/docs/pliant.rst"})
         return self._send(404, b"not found", "text/plain")
 
 
@@ -155,12 +159,13 @@ def free_port() -> int:
 
 
 class RunningServer:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, start_worker: bool = True) -> None:
         from api.main import create_app
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning")
+        app = create_app(settings, start_worker=start_worker)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

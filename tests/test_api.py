@@ -76,6 +76,25 @@ def test_similar_returns_tools_of_the_same_kind_ahead_of_others(api: httpx.Clien
         assert body["results"][0]["matched"], "each hit lists the capability pairs that matched"
 
 
+def test_filtered_listing_counts_what_it_filters(api: httpx.Client, loaded: dict[str, str]) -> None:
+    models = api.get("/api/tools", params={"type": "Model"}).json()
+    assert models["total"] == len(models["tools"]) == 2
+    assert api.get("/api/tools", params={"limit": 2}).json()["total"] == 9
+
+
+def test_compare_needs_two_different_tools(api: httpx.Client, loaded: dict[str, str]) -> None:
+    same = api.get(f"/api/compare/{loaded['pliant.rst']}/{loaded['pliant.rst']}")
+    assert same.status_code == 400 and "compare two different tools" in same.json()["error"]["message"]
+
+
+def test_graph_shows_current_times_matched(api: httpx.Client, loaded: dict[str, str]) -> None:
+    before = {n["id"]: n["times_matched"] for n in api.get("/api/graph").json()["nodes"]}
+    hits = api.get(f"/api/tools/{loaded['emberq.md']}/similar", params={"k": 2}).json()["results"]
+    after = {n["id"]: n["times_matched"] for n in api.get("/api/graph").json()["nodes"]}
+    for hit in hits:
+        assert after[hit["tool_id"]] == before[hit["tool_id"]] + 1
+
+
 def test_search_and_filters(api: httpx.Client, loaded: dict[str, str]) -> None:
     body = api.get("/api/search", params={"q": "queue background jobs in postgres", "k": 3}).json()
     assert body["results"][0]["tool_id"] == loaded["pgtide.html"]
@@ -103,13 +122,22 @@ def test_graph(api: httpx.Client, loaded: dict[str, str]) -> None:
     assert loaded["fetchwire.md"] in {n["id"] for n in centred["nodes"]}
 
 
-def test_same_url_while_its_job_is_open_returns_that_job(api: httpx.Client, docs_server: str) -> None:
-    url = f"{docs_server}/docs/sextant.md"
-    first = api.post("/api/tools", json={"url": url}).json()
-    second = api.post("/api/tools", json={"url": url}).json()
-    if first["status"] in ("queued", "running") and second["existing"]:
-        assert second["job_id"] == first["job_id"]
-    assert wait_for_job(api, first["job_id"])["status"] == "done"
+def test_same_url_while_its_job_is_open_returns_that_job(
+    tmp_path_factory: pytest.TempPathFactory, docs_server: str
+) -> None:
+    # No worker: the first job stays queued, so the second submission must find it open.
+    settings = Settings(home=tmp_path_factory.mktemp("no-worker"), allow_private_urls=True)
+    with RunningServer(settings, start_worker=False) as server, httpx.Client(base_url=server.url) as client:
+        url = f"{docs_server}/docs/sextant.md"
+        first = client.post("/api/tools", json={"url": url}).json()
+        second = client.post("/api/tools", json={"url": url}).json()
+        other = client.post("/api/tools", json={"url": f"{docs_server}/docs/ferrox.md"}).json()
+        assert not first["existing"] and second["existing"] and not other["existing"]
+        assert second["job_id"] == first["job_id"] != other["job_id"]
+        assert [j["status"] for j in client.get("/api/jobs").json()] == ["queued", "queued"]
+        assert client.get("/api/jobs", params={"status": "queued"}).status_code == 200
+        bogus = client.get("/api/jobs", params={"status": "bogus"})
+        assert bogus.status_code == 422 and "status" in bogus.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(
@@ -174,11 +202,25 @@ def test_unknown_ids_are_404(api: httpx.Client, path: str) -> None:
 
 def test_delete_tool(api: httpx.Client, loaded: dict[str, str]) -> None:
     victim = loaded["ferrox.md"]
+    name = api.get(f"/api/tools/{victim}").json()["name"]
+    named_before = [
+        t["id"]
+        for t in api.get("/api/tools").json()["tools"]
+        if any(f"{name} — “" in c["vs_alternatives"] for c in api.get(f"/api/tools/{t['id']}").json()["capabilities"])
+    ]
+    assert named_before, "the test needs tools whose lines name the victim"
     assert api.delete(f"/api/tools/{victim}").status_code == 204
     assert api.get(f"/api/tools/{victim}").status_code == 404
     for tool in api.get("/api/tools").json()["tools"]:
         detail = api.get(f"/api/tools/{tool['id']}").json()
-        assert all(victim not in [a["tool_id"] for a in c["alternatives"]] for c in detail["capabilities"])
+        for cap in detail["capabilities"]:
+            assert victim not in [a["tool_id"] for a in cap["alternatives"]]
+            # Lines name alternatives as 'Tool — “capability”' and 'Tool “capability”'; the vendor's own
+            # text may still mention the deleted tool, which is fine.
+            assert f"{name} — “" not in cap["vs_alternatives"] and f"{name} “" not in cap["unique"]
+    graph = api.get("/api/graph").json()
+    assert victim not in {n["id"] for n in graph["nodes"]}
+    assert all(victim not in (e["source"], e["target"]) for e in graph["edges"])
     health = api.get("/api/health").json()
     assert health["index"]["count"] == health["capabilities"]
 

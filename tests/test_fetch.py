@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,11 @@ def test_local_files_are_read_by_extension(tmp_path: Path) -> None:
         read_path(bad, get_settings())
     with pytest.raises(InvalidInput, match="no such file"):
         read_path(tmp_path / "missing.md", get_settings())
+
+
+def test_the_total_time_limit_covers_redirect_hops(docs_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAPMATCH_FETCH_TOTAL_TIMEOUT", "1.5")
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="CAPMATCH_FETCH_TOTAL_TIMEOUT"):
+        fetch(docs_server + "/slow-hop/4", get_settings())  # 5 hops of 0.6 s each
+    assert time.monotonic() - started < 2.5

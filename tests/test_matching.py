@@ -146,3 +146,18 @@ def test_match_graph(demo: CapMatch, tmp_path: Path) -> None:
     assert sum(n.pagerank for n in graph.nodes) == pytest.approx(1.0, abs=1e-3)
     near = neighbourhood(graph, "pgtide")
     assert "pgtide" in {n.id for n in near.nodes} and len(near.nodes) < len(graph.nodes)
+
+
+def test_match_graph_subscore_says_no_data_without_matches(
+    embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    from matching.rank import match_graph_score
+
+    core = CapMatch(Settings(home=tmp_path / "h"), embedder=embedder)
+    for name in ("wardline-guard.html", "fetchwire.md"):  # nothing in common
+        ingest(core, Source(path=FIXTURES / "docs" / name))
+    graph = match_graph(core)
+    tool = core.store.get_tool("fetchwire")
+    assert graph.edges == []
+    sub = match_graph_score(tool, graph)
+    assert sub.score is None and "no capability matches" in sub.note

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import CoreDep
 from api.schemas import JobPublic
+from catalog.models import JobStatus
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
@@ -15,10 +16,10 @@ router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 @router.get("", response_model=list[JobPublic])
 def list_jobs(
     core: CoreDep,
-    status: Annotated[str | None, Query(description="queued, running, done or failed")] = None,
+    status: Annotated[JobStatus | None, Query(description="Only jobs in this status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[JobPublic]:
-    return [JobPublic.of(j) for j in core.jobs.list(limit=limit, status=status)]
+    return [JobPublic.of(j) for j in core.jobs.list(limit=limit, status=status.value if status else None)]
 
 
 @router.get("/{job_id}", response_model=JobPublic)

@@ -67,7 +67,7 @@ def list_tools(
     counts = core.store.capability_counts([t.id for t in tools])
     return ToolList(
         tools=[ToolSummary.of(t, counts.get(t.id, 0)) for t in tools],
-        total=core.store.tool_count(),
+        total=core.store.count_tools(flt),
     )
 
 
