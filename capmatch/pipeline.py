@@ -45,6 +45,7 @@ class Source:
 
 
 UNCHANGED = "unchanged content: nothing to do"
+MIN_EXPECTED = 3
 
 
 @dataclass
@@ -125,8 +126,13 @@ def ingest(core: CapMatch, source: Source, progress: Progress = no_progress) -> 
     progress(Stage.DONE, 1.0)
     if not stored.created:
         return IngestResult(stored.tool, False, UNCHANGED)
-    notice = f"replaced the earlier version of {stored.tool.id}" if stored.replaced else None
-    return IngestResult(stored.tool, True, notice)
+    notices = []
+    if stored.replaced:
+        notices.append(f"replaced the earlier version of {stored.tool.id}")
+    if len(capabilities) < MIN_EXPECTED:
+        # Fewer than three is kept rather than padded with weak text; the user should know why.
+        notices.append(f"only {len(capabilities)} capabilities found: the page says little about what the tool does")
+    return IngestResult(stored.tool, True, "; ".join(notices) or None)
 
 
 def parse_type(value: str | None) -> str | None:

@@ -123,9 +123,6 @@ class CatalogStore:
         ).fetchall()
         return [self._tool_from_row(row) for row in rows]
 
-    def tool_ids(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT id FROM tools ORDER BY id")]
-
     def tool_names(self, ids: Iterable[str]) -> dict[str, str]:
         ids = list(ids)
         if not ids:
@@ -289,9 +286,6 @@ class CatalogStore:
     def first_vector_dimension(self) -> int | None:
         row = self.conn.execute("SELECT embedding FROM capabilities LIMIT 1").fetchone()
         return len(row[0]) // 4 if row else None
-
-    def capability_ids(self) -> np.ndarray:
-        return np.fromiter((r[0] for r in self.conn.execute("SELECT id FROM capabilities")), dtype=np.int64)
 
     # ---- writes (call inside a transaction) -----------------------------------------------------
     def insert_tool(self, tool: Tool, source_text: str, capabilities: list[NewCapability]) -> list[int]:

@@ -86,9 +86,6 @@ class SentenceTransformerEmbedder:
                 self._cache.popitem(last=False)
         return np.vstack(rows).astype(np.float32, copy=False)
 
-    def embed(self, text: str) -> np.ndarray:
-        return self.embed_batch([text])[0]
-
 
 _EMBEDDERS: dict[str, SentenceTransformerEmbedder] = {}
 _EMBEDDERS_LOCK = threading.Lock()

@@ -76,7 +76,3 @@ def verify(drafts: list[CapabilityDraft], source: str) -> list[Capability]:
             )
         )
     return out
-
-
-def grounding_rate(capabilities: list[Capability]) -> float:
-    return sum(c.grounded for c in capabilities) / len(capabilities) if capabilities else 0.0

@@ -4,7 +4,6 @@ HTTP servers on loopback (a docs server with good and bad pages, and the capmatc
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import time
@@ -24,7 +23,8 @@ from embeddings.model import SentenceTransformerEmbedder, get_embedder
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 PAGES = Path(__file__).resolve().parent / "pages"
-SHARED_DATA = Path(os.environ.get("CAPMATCH_SHARED_DATA", ROOT.parent / "shared" / "data"))
+# CAPMATCH_SHARED_DATA, as the app reads it; a relative path is taken from the repository root.
+SHARED_DATA = ROOT / get_settings().shared_data
 
 
 @pytest.fixture(autouse=True)
