@@ -212,6 +212,16 @@ def verdict(a: ComparedTool, b: ComparedTool, alignment: Alignment) -> str:
         if driver and driver[0] > 0:
             text += f", most of the gap from {driver[1]} ({_fmt(driver[2])} vs {_fmt(driver[3])})"
         sentences.append(text + ".")
+        missing = [
+            f"{side.name} has no {sub.name} data"
+            for side in (a, b)
+            for sub in side.rank.subscores
+            if sub.score is None
+            and any(o.name == sub.name and o.score is not None for o in (b if side is a else a).rank.subscores)
+        ]
+        if missing:
+            # Each rank averages the sub-scores it has: say when the two rest on different data.
+            sentences.append("The ranks rest on different data: " + "; ".join(missing) + ".")
     n = len(alignment.matched)
     if n:
         best = alignment.matched[0]

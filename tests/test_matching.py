@@ -161,3 +161,9 @@ def test_match_graph_subscore_says_no_data_without_matches(
     assert graph.edges == []
     sub = match_graph_score(tool, graph)
     assert sub.score is None and "no capability matches" in sub.note
+
+
+def test_verdict_says_when_ranks_rest_on_different_data(demo: CapMatch) -> None:
+    # ClearSignal has no metadata, Wardline Guard has stars: their Adoption data differ.
+    c = compare(demo, "clearsignal", "wardline-guard")
+    assert "The ranks rest on different data: ClearSignal has no Adoption data." in c.verdict
