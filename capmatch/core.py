@@ -4,7 +4,8 @@ The SQLite database is the source of truth (it stores every capability vector). 
 derived: it records the catalog generation it reflects, and whenever that differs from the
 database's (another process wrote, or a crash came between commit and save) it is reloaded or
 rebuilt from the stored vectors. All writes go through ``_write``: one transaction that changes the
-rows, the index, the contrast lines and the match edges together, or nothing.
+rows, the contrast lines and the match edges together or not at all, after which the in-memory
+index (changed alongside) is saved under the committed generation.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ class CapMatch:
             if self._index is not None and self._index.dimension != embedder.dimension:
                 raise IndexMismatch(
                     f"the index has dimension {self._index.dimension} but {self.settings.embedding_model} gives "
-                    f"{embedder.dimension}: set CAPMATCH_EMBEDDING_MODEL back or run `capmatch reindex`"
+                    f"{embedder.dimension}: set CAPMATCH_EMBEDDING_MODEL to the model this catalog was built with"
                 )
             generation = self.store.generation()
             rebuilt = self._load_or_rebuild(generation)
