@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, HttpUrl
 
-from catalog.models import Capability, Inference, Job, Price, Tool
+from catalog.models import Capability, Inference, Job, LLMUsage, Price, Tool
 from matching.compare import RankPublic, SubScorePublic
 from matching.rank import Rank
 
@@ -15,7 +15,9 @@ from matching.rank import Rank
 class SubmitRequest(BaseModel):
     url: HttpUrl = Field(description="The tool's page: vendor docs, README, model card, product page.")
     name: str | None = Field(None, max_length=200, description="Tool name; read from the page when omitted.")
-    extractor: str | None = Field(None, max_length=40, description="Decomposer backend; default from config.")
+    extractor: str | None = Field(
+        None, max_length=40, description="auto, llm or extractive; default CAPMATCH_EXTRACTOR (auto)"
+    )
 
     model_config = {"json_schema_extra": {"examples": [{"url": "https://example.com/docs/tool"}]}}
 
@@ -31,6 +33,11 @@ class JobPublic(BaseModel):
     error: str | None = None
     error_code: str | None = None
     attempts: int
+    backend: str | None = Field(None, description="The decomposer that ran: llm or extractive")
+    model: str | None = Field(None, description="The LLM that ran, if any")
+    prompt_version: str | None = None
+    notice: str | None = Field(None, description="e.g. why auto used the extractive backend")
+    usage: LLMUsage | None = Field(None, description="LLM requests, retries, re-asks, tokens and cost of this job")
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None = None
@@ -48,6 +55,11 @@ class JobPublic(BaseModel):
             error=job.error,
             error_code=job.error_code,
             attempts=job.attempts,
+            backend=job.backend,
+            model=job.model,
+            prompt_version=job.prompt_version,
+            notice=job.notice,
+            usage=job.usage,
             created_at=job.created_at,
             updated_at=job.updated_at,
             finished_at=job.finished_at,
@@ -114,6 +126,7 @@ class ToolPublic(BaseModel):
     extractor: str
     extractor_version: str
     times_matched: int
+    usage: LLMUsage | None
     grounding_rate: float
     rank: RankPublic
     capabilities: list[Capability]
@@ -211,7 +224,7 @@ class GraphResponse(BaseModel):
 class IndexStatusPublic(BaseModel):
     kind: str
     count: int
-    generation: int
+    generation: str = Field(description="Catalog generation token the index reflects")
     rebuilt: bool
 
 

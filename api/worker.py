@@ -9,6 +9,7 @@ from capmatch.core import CapMatch
 from capmatch.errors import CapmatchError
 from capmatch.pipeline import Source, ingest
 from catalog.models import Job
+from llm.meter import UsageMeter
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +60,16 @@ class JobWorker:
 
     def process(self, job: Job) -> None:
         jobs = self.core.jobs
+        meter = UsageMeter()
         try:
             result = ingest(
                 self.core,
                 Source(url=job.source, name=job.name, extractor=job.extractor),
                 progress=lambda stage, fraction: jobs.advance(job.id, stage, fraction),
+                meter=meter,
+                on_backend=lambda info: jobs.describe(
+                    job.id, info.backend, info.model, info.prompt_version, info.notice
+                ),
             )
             jobs.finish(job.id, result.tool.id)
         except CapmatchError as exc:
@@ -71,3 +77,7 @@ class JobWorker:
         except Exception as exc:  # a bug must fail the job with a reason, not kill the worker
             log.exception("job %s failed", job.id)
             jobs.fail(job.id, f"internal error: {type(exc).__name__}: {exc}", "internal_error")
+        finally:
+            # What the job spent, retries and re-asks included, whether it succeeded or not.
+            if meter.usage.requests or meter.usage.cached:
+                jobs.record_usage(job.id, meter.snapshot())

@@ -21,7 +21,7 @@ import numpy as np
 from capmatch.errors import IndexMismatch
 from capmatch.settings import Settings
 from catalog.jobs import JobStore
-from catalog.models import Capability, Stage, Tool
+from catalog.models import Stage, Tool
 from catalog.store import CatalogStore, NewCapability
 from embeddings import index as vector_index
 from embeddings.index import IndexConfig, SearchableIndex, VectorIndex
@@ -51,7 +51,7 @@ def _is_replaceable_url(url: str) -> bool:
 class IndexStatus:
     kind: str
     count: int
-    generation: int
+    generation: str
     rebuilt: bool
 
 
@@ -63,8 +63,8 @@ class CapMatch:
         self._embedder = embedder
         self._lock = threading.RLock()
         self._index: VectorIndex | None = None
-        self._index_generation = -1
-        self._derived: dict[str, tuple[int, object]] = {}
+        self._index_generation = ""
+        self._derived: dict[str, tuple[str, object]] = {}
 
     # ---- embedder and index -----------------------------------------------------------------
     @property
@@ -100,7 +100,7 @@ class CapMatch:
                 "CAPMATCH_HOME and re-ingest to switch models."
             )
 
-    def _load_or_rebuild(self, generation: int) -> bool:
+    def _load_or_rebuild(self, generation: str) -> bool:
         self._check_model()
         loaded = vector_index.load(self.settings.index_dir, self.settings.embedding_model, self._dimension())
         if loaded is not None and loaded[1].generation == generation:
@@ -109,7 +109,7 @@ class CapMatch:
         self._rebuild(generation)
         return True
 
-    def _rebuild(self, generation: int) -> None:
+    def _rebuild(self, generation: str) -> None:
         ids, vectors = self._all_vectors()
         kind = vector_index.choose_kind(len(ids), self.settings.index_type, self.settings.ivf_threshold)
         log.info("rebuilding %s index from %d stored vectors", kind, len(ids))
@@ -132,7 +132,7 @@ class CapMatch:
             return np.empty(0, dtype=np.int64), np.empty((0, dimension), dtype=np.float32)
         return np.concatenate(id_parts), np.vstack(vector_parts)
 
-    def _save(self, generation: int) -> None:
+    def _save(self, generation: str) -> None:
         assert self._index is not None
         config = IndexConfig(
             model=self.settings.embedding_model,
@@ -183,11 +183,12 @@ class CapMatch:
     # ---- writes --------------------------------------------------------------------------------
     @contextmanager
     def _write(self) -> Iterator[VectorIndex]:
-        """One writer at a time; rows, contrast lines and edges commit together or not at all.
+        """One writer at a time; rows, contrast lines, match edges and the saved index change together.
 
         The database lock is taken first, so queries in this process never wait behind another
-        process's write. The index is saved after the commit, under the committed generation: a
-        crash before the save leaves the previous config, which ``load`` rejects as stale.
+        process's write. The index is saved while the lock is held, under the new generation token;
+        if anything fails before COMMIT the rows roll back, and an index saved under a token that
+        was never committed is rejected by ``load`` and rebuilt.
         """
         conn = self.store.conn
         conn.execute("BEGIN IMMEDIATE")
@@ -195,25 +196,20 @@ class CapMatch:
             try:
                 index = self._fresh_index_locked()
                 yield index
-                committed = self.store.generation()
+                generation = self.store.generation()
+                if self._outgrown(index):
+                    self._rebuild(generation)  # also saves
+                else:
+                    self._index_generation = generation
+                    self._save(generation)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 # The in-memory index may hold part of the change: reload it from disk next time.
                 self._index = None
-                self._index_generation = -1
+                self._index_generation = ""
                 raise
-            self._index_generation = committed
-            try:
-                if self._outgrown(index):
-                    self._rebuild(committed)  # also saves
-                else:
-                    self._save(committed)
-            except Exception:
-                # The change is committed and the in-memory index is right; the file on disk keeps
-                # its older generation, so the next process to load it rebuilds from the database.
-                log.exception("could not save the vector index; it will be rebuilt on next load")
 
     def _outgrown(self, index: VectorIndex) -> bool:
         """Time to switch flat -> IVF, or to retrain IVF lists sized for a much smaller catalog."""
@@ -234,12 +230,7 @@ class CapMatch:
         return self._index
 
     def store_tool(
-        self,
-        tool: Tool,
-        source_text: str,
-        capabilities: list[Capability],
-        vectors: np.ndarray,
-        progress: Progress = no_progress,
+        self, tool: Tool, source_text: str, capabilities: list[NewCapability], progress: Progress = no_progress
     ) -> StoreResult:
         """Store ``tool`` (its id is a slug to start from), replacing an earlier version if any.
 
@@ -268,10 +259,8 @@ class CapMatch:
                 index.remove(np.asarray(self.store.delete_tool(replace), dtype=np.int64))
             else:
                 tool = tool.model_copy(update={"id": self._free_id(tool.id)})
-            ids = self.store.insert_tool(
-                tool, source_text, [NewCapability(c, v) for c, v in zip(capabilities, vectors, strict=True)]
-            )
-            index.add(np.asarray(ids, dtype=np.int64), vectors)
+            ids = self.store.insert_tool(tool, source_text, capabilities)
+            index.add(np.asarray(ids, dtype=np.int64), np.vstack([c.vector for c in capabilities]))
             progress(Stage.CONTRASTING, 0.88)
             refresh_after_change(self, index, changed=tool.id, affected=affected - {tool.id})
             progress(Stage.STORING, 0.95)

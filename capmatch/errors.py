@@ -10,7 +10,11 @@ CapmatchError                      base: code, http_status, message with the fix
 ├── EmptyDocument                  422  nothing readable left after cleaning
 ├── NoCapabilities                 422  no capability-bearing text found
 ├── NotFound                       404  unknown tool or job id
-└── IndexMismatch                  500  the saved index was built with another model/dimension
+├── IndexMismatch                  500  the saved index was built with another model/dimension
+└── LLMError                       502  the LLM endpoint failed (status, attempts, tokens spent)
+    ├── LLMNotConfigured           400  --extractor llm without OPENAI_API_KEY / OPENAI_BASE_URL
+    ├── LLMOutputInvalid           502  answers kept failing validation after the re-asks
+    └── BudgetExceeded             402  the per-tool token budget ran out
 """
 
 from __future__ import annotations
@@ -86,3 +90,28 @@ class NotFound(CapmatchError):
 class IndexMismatch(CapmatchError):
     code = "index_mismatch"
     http_status = 500
+
+
+class LLMError(CapmatchError):
+    code = "llm_failed"
+    http_status = 502
+
+
+class LLMNotConfigured(LLMError):
+    code = "llm_not_configured"
+    http_status = 400
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no LLM endpoint is configured: set OPENAI_API_KEY (OpenAI, OpenRouter) and/or OPENAI_BASE_URL "
+            "(vLLM, Ollama, llama.cpp server), and CAPMATCH_LLM_MODEL; or use --extractor extractive"
+        )
+
+
+class LLMOutputInvalid(LLMError):
+    code = "llm_output_invalid"
+
+
+class BudgetExceeded(LLMError):
+    code = "llm_budget_exceeded"
+    http_status = 402

@@ -7,6 +7,7 @@ store stage is one transaction, so a failed ingest leaves the catalog and index 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,12 +17,15 @@ from capmatch.core import CapMatch, Progress, no_progress
 from capmatch.errors import InvalidInput, NoCapabilities
 from catalog.models import Capability, Pricing, Stage, Tool, ToolType
 from catalog.slug import slugify
+from catalog.store import NewCapability
 from extractor import classify
 from extractor.clean import clean
-from extractor.decompose import SourceDocument, get_decomposer
+from extractor.decompose import SourceDocument, get_decomposer, resolve_backend
 from extractor.fetch import RawDocument, fetch, read_path
 from extractor.segment import segment
 from extractor.verify import verify
+from llm.meter import UsageMeter, metering
+from matching.contrast import neighbours_for
 
 
 @dataclass
@@ -74,44 +78,85 @@ def load_document(source: Source, core: CapMatch) -> RawDocument:
     return raw
 
 
-def ingest(core: CapMatch, source: Source, progress: Progress = no_progress) -> IngestResult:
+@dataclass(frozen=True)
+class BackendInfo:
+    backend: str
+    model: str | None
+    prompt_version: str | None
+    notice: str | None
+
+
+def ingest(
+    core: CapMatch,
+    source: Source,
+    progress: Progress = no_progress,
+    meter: UsageMeter | None = None,
+    on_backend: Callable[[BackendInfo], None] | None = None,
+) -> IngestResult:
+    """Run the pipeline for one source. LLM requests are charged to ``meter`` (one is made if none is
+    given), so a caller can report what a job spent even when it fails."""
     store = core.store
+    backend, fallback_notice = resolve_backend(source.extractor, core.settings)
+    decomposer = get_decomposer(backend, core)
+    if on_backend is not None:
+        on_backend(BackendInfo(backend, decomposer.model, decomposer.prompt_version, fallback_notice))
+    if meter is None:
+        meter = UsageMeter()
+    if decomposer.model is not None:
+        meter.budget = core.settings.llm_max_tokens_per_tool
+        meter.price = core.settings.llm_prices.get(decomposer.model)
+
     progress(Stage.FETCHING, 0.02)
     raw = load_document(source, core)
     progress(Stage.CLEANING, 0.15)
     doc = clean(raw.text, raw.format)
     content_hash = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
-    decomposer = get_decomposer(source.extractor or core.settings.extractor, core.embedder)
 
     # Fast path: skip all work for content already extracted the same way (store_tool re-checks).
     same_content = store.find_by_hash(content_hash)
     if same_content is not None and store.extraction_of(same_content)[1:] == (decomposer.name, decomposer.version):
         progress(Stage.DONE, 1.0)
-        return IngestResult(store.get_tool(same_content), False, UNCHANGED)
+        return IngestResult(store.get_tool(same_content), False, _join(UNCHANGED, fallback_notice))
 
     progress(Stage.SEGMENTING, 0.25)
     blocks = segment(doc.text)
     name = (source.name or classify.tool_name(doc.title, raw.url)).strip()
-    progress(Stage.EXTRACTING, 0.35)
-    drafts = decomposer.decompose(SourceDocument(doc.text, doc.title, name, raw.url, doc.format, blocks))
-    progress(Stage.VERIFYING, 0.55)
-    capabilities = verify(drafts, doc.text)
-    if not capabilities:
-        raise NoCapabilities("the decomposer returned no capabilities for this page")
+    source_doc = SourceDocument(doc.text, doc.title, name, raw.url, doc.format, blocks)
+    with metering(meter):
+        progress(Stage.EXTRACTING, 0.35)
+        drafts = decomposer.decompose(source_doc)
+        facts = decomposer.classify(source_doc)
+        progress(Stage.VERIFYING, 0.55)
+        capabilities = verify(drafts, doc.text)
+        if not capabilities:
+            raise NoCapabilities("the decomposer returned no capabilities for this page")
+        progress(Stage.EMBEDDING, 0.65)
+        vectors = core.embedder.embed_batch([capability_text(c) for c in capabilities])
+        progress(Stage.CONTRASTING, 0.72)
+        lines = decomposer.contrast(name, drafts, neighbours_for(core, vectors, exclude_url=raw.url))
 
-    tool_type = classify.infer_type(doc.text, blocks)
-    pricing, price = classify.infer_pricing(doc.text)
+    new = []
+    for i, (cap, vector) in enumerate(zip(capabilities, vectors, strict=True)):
+        cap.prompt_version = decomposer.prompt_version
+        line = lines[i] if lines else None
+        if line is not None and line.unique:
+            cap.unique, cap.vs_alternatives = line.unique, line.vs_alternatives
+            cap.contrast_by = f"llm:{decomposer.prompt_version}:{decomposer.model}"
+            new.append(NewCapability(cap, vector, line.names))
+        else:
+            new.append(NewCapability(cap, vector))
+
     tool = Tool(
         id=slugify(name),
         name=name,
         url=raw.url,
-        type=ToolType(source.type) if source.type else ToolType(tool_type.value),
-        type_basis=None if source.type else tool_type,
-        pricing=Pricing(source.pricing) if source.pricing else Pricing(pricing.value),
-        pricing_basis=None if source.pricing else pricing,
-        starting_price=price,
-        license=classify.infer_license(doc.text),
-        summary=classify.summary(blocks),
+        type=ToolType(source.type) if source.type else ToolType(facts.type.value),
+        type_basis=None if source.type else facts.type,
+        pricing=Pricing(source.pricing) if source.pricing else Pricing(facts.pricing.value),
+        pricing_basis=None if source.pricing else facts.pricing,
+        starting_price=facts.price,
+        license=facts.license,
+        summary=facts.summary,
         category=source.category,
         metadata=source.metadata,
         content_hash=content_hash,
@@ -119,20 +164,26 @@ def ingest(core: CapMatch, source: Source, progress: Progress = no_progress) -> 
         fetched_at=raw.fetched_at,
         extractor=decomposer.name,
         extractor_version=decomposer.version,
+        usage=meter.snapshot() if decomposer.model is not None else None,
     )
-    progress(Stage.EMBEDDING, 0.65)
-    vectors = core.embedder.embed_batch([capability_text(c) for c in capabilities])
-    stored = core.store_tool(tool, doc.text, capabilities, vectors, progress=progress)
+    stored = core.store_tool(tool, doc.text, new, progress=progress)
     progress(Stage.DONE, 1.0)
     if not stored.created:
-        return IngestResult(stored.tool, False, UNCHANGED)
-    notices = []
+        return IngestResult(stored.tool, False, _join(UNCHANGED, fallback_notice))
+    notices = [fallback_notice] if fallback_notice else []
     if stored.replaced:
         notices.append(f"replaced the earlier version of {stored.tool.id}")
     if len(capabilities) < MIN_EXPECTED:
         # Fewer than three is kept rather than padded with weak text; the user should know why.
         notices.append(f"only {len(capabilities)} capabilities found: the page says little about what the tool does")
+    ungrounded = sum(not c.grounded for c in capabilities)
+    if ungrounded:
+        notices.append(f"{ungrounded} of {len(capabilities)} capabilities are not grounded in the page (shown as such)")
     return IngestResult(stored.tool, True, "; ".join(notices) or None)
+
+
+def _join(*parts: str | None) -> str:
+    return "; ".join(p for p in parts if p)
 
 
 def parse_type(value: str | None) -> str | None:

@@ -5,8 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# USD per 1M tokens (input, output): estimates for cost reports, override with CAPMATCH_LLM_PRICES.
+DEFAULT_PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1": (2.00, 8.00),
+    "openai/gpt-4o-mini": (0.15, 0.60),
+    "meta-llama/llama-3.1-8b-instruct": (0.02, 0.05),
+}
 
 
 class Settings(BaseSettings):
@@ -17,7 +27,9 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2",
         description="sentence-transformers model: the bundled all-MiniLM-L6-v2 or a local model path.",
     )
-    extractor: str = Field("extractive", description="Decomposer backend used when none is asked for.")
+    extractor: str = Field(
+        "auto", description="Decomposer: auto (LLM when one is configured, else extractive), llm or extractive."
+    )
     allow_private_urls: bool = Field(
         False, description="Allow URLs that resolve to loopback/private/link-local addresses."
     )
@@ -35,6 +47,30 @@ class Settings(BaseSettings):
     shared_data: Path = Field(Path("../shared/data"), description="Labelled data used by eval/benchmarks.")
     host: str = "127.0.0.1"
     port: int = 8000
+
+    # ---- LLM backend (any OpenAI-compatible endpoint) ----
+    openai_api_key: str | None = Field(None, validation_alias=AliasChoices("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL"))
+    llm_model: str = "gpt-4o-mini"
+    llm_mode: Literal["tools", "json", "md_json"] = Field("tools", description="instructor mode")
+    llm_timeout: float = Field(60.0, description="Seconds per request before it counts as failed.")
+    llm_http_retries: int = Field(4, description="Retries after a 429, 5xx, timeout or connection error.")
+    llm_reasks: int = Field(2, description="Re-asks after an answer fails validation (e.g. an ungrounded quote).")
+    llm_concurrency: int = Field(4, description="Requests in flight at once, shared by all jobs of a process.")
+    llm_requests_per_minute: int = Field(120, description="Request rate shared by all jobs of a process.")
+    llm_chunk_tokens: int = Field(3000, description="Document tokens per request; longer docs are split.")
+    llm_max_tokens_per_tool: int = Field(60_000, description="Token budget per tool, retries and re-asks included.")
+    llm_ungrounded: Literal["keep", "drop"] = Field(
+        "keep", description="After the re-asks, keep ungrounded capabilities flagged grounded=false, or drop them."
+    )
+    llm_contrast: bool = Field(True, description="Ask the LLM for Unique / vs alternatives lines.")
+    llm_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: dict(DEFAULT_PRICES), description="USD per 1M tokens (input, output) by model."
+    )
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.openai_api_key or self.openai_base_url)
 
     @property
     def db_path(self) -> Path:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from capmatch.errors import NotFound
 from catalog.db import transaction
-from catalog.models import Job, JobStatus, Stage, utcnow
+from catalog.models import Job, JobStatus, LLMUsage, Stage, utcnow
 from catalog.store import CatalogStore
 
 OPEN = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
@@ -75,6 +75,21 @@ class JobStore:
             (stage.value, round(progress, 3), utcnow().isoformat(), job_id),
         )
 
+    def describe(
+        self, job_id: str, backend: str, model: str | None, prompt_version: str | None, notice: str | None
+    ) -> None:
+        """Which backend, model and prompt version run this job, and why (e.g. auto fell back)."""
+        self.conn.execute(
+            "UPDATE jobs SET backend = ?, model = ?, prompt_version = ?, notice = ?, updated_at = ? WHERE id = ?",
+            (backend, model, prompt_version, notice, utcnow().isoformat(), job_id),
+        )
+
+    def record_usage(self, job_id: str, usage: LLMUsage) -> None:
+        self.conn.execute(
+            "UPDATE jobs SET usage = ?, updated_at = ? WHERE id = ?",
+            (usage.model_dump_json(), utcnow().isoformat(), job_id),
+        )
+
     def finish(self, job_id: str, tool_id: str) -> None:
         now = utcnow().isoformat()
         self.conn.execute(
@@ -130,4 +145,9 @@ def _job(row: sqlite3.Row) -> Job:
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
         finished_at=datetime.fromisoformat(row["finished_at"]) if row["finished_at"] else None,
+        backend=row["backend"],
+        model=row["model"],
+        prompt_version=row["prompt_version"],
+        notice=row["notice"],
+        usage=LLMUsage.model_validate_json(row["usage"]) if row["usage"] else None,
     )

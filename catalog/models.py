@@ -73,6 +73,24 @@ class Capability(BaseModel):
     alternatives: list[Alternative] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
     grounded: bool = False
+    prompt_version: str | None = Field(None, description="Prompt version that produced it (LLM backend)")
+    contrast_by: str = Field("rules", description="Who wrote Unique / vs alternatives: rules or llm:<version>:<model>")
+
+
+class LLMUsage(BaseModel):
+    """Every request to the LLM endpoint, retries and re-asks included."""
+
+    requests: int = Field(0, description="HTTP requests sent, retries included")
+    retries: int = Field(0, description="Requests repeated after a 429, 5xx, timeout or connection error")
+    reasks: int = Field(0, description="Answers rejected by validation and asked again")
+    cached: int = Field(0, description="Answers served from the cache (no request)")
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = Field(None, description="Estimate from the price table; null when the model is unpriced")
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
 
 
 class Tool(BaseModel):
@@ -94,6 +112,7 @@ class Tool(BaseModel):
     extractor: str
     extractor_version: str
     times_matched: int = 0
+    usage: LLMUsage | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     capabilities: list[Capability] = Field(default_factory=list)
@@ -138,6 +157,11 @@ class Job(BaseModel):
     error: str | None = None
     error_code: str | None = None
     attempts: int = 0
+    backend: str | None = None
+    model: str | None = None
+    prompt_version: str | None = None
+    notice: str | None = None
+    usage: LLMUsage | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None

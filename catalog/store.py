@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ from catalog.models import (
     Capability,
     Evidence,
     Inference,
+    LLMUsage,
     Price,
     Pricing,
     Tool,
@@ -36,6 +38,7 @@ from catalog.models import (
 class NewCapability:
     capability: Capability
     vector: np.ndarray
+    contrast_names: tuple[str, ...] = ()  # catalog tools its LLM-written lines name
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,9 @@ class CatalogStore:
         return conn
 
     # ---- generation -------------------------------------------------------------------------
-    def generation(self) -> int:
+    def generation(self) -> str:
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-        return int(row[0])
+        return str(row[0])
 
     def meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -85,9 +88,12 @@ class CatalogStore:
     def set_meta(self, key: str, value: str) -> None:
         self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
-    def bump_generation(self) -> int:
-        self.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
-        return self.generation()
+    def bump_generation(self) -> str:
+        # A fresh random token, not a counter: a write that rolls back can never leave behind an index
+        # saved under a generation that a later, different write commits again.
+        token = uuid.uuid4().hex
+        self.conn.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (token,))
+        return token
 
     # ---- tools --------------------------------------------------------------------------------
     def tool_count(self) -> int:
@@ -122,6 +128,9 @@ class CatalogStore:
             f"SELECT * FROM tools {where} ORDER BY {order} LIMIT ? OFFSET ?", (*params, limit, offset)
         ).fetchall()
         return [self._tool_from_row(row) for row in rows]
+
+    def all_tool_names(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT name FROM tools")}
 
     def tool_names(self, ids: Iterable[str]) -> dict[str, str]:
         ids = list(ids)
@@ -182,6 +191,7 @@ class CatalogStore:
             extractor=row["extractor"],
             extractor_version=row["extractor_version"],
             times_matched=row["times_matched"],
+            usage=LLMUsage.model_validate_json(row["usage"]) if row["usage"] else None,
             created_at=datetime.fromisoformat(row["created_at"]),
             updated_at=datetime.fromisoformat(row["updated_at"]),
         )
@@ -240,6 +250,8 @@ class CatalogStore:
                 alternatives=alternatives[r["id"]],
                 evidence=evidence[r["id"]],
                 grounded=bool(r["grounded"]),
+                prompt_version=r["prompt_version"],
+                contrast_by=r["contrast_by"],
             )
             for r in rows
         ]
@@ -293,8 +305,8 @@ class CatalogStore:
         self.conn.execute(
             """INSERT INTO tools (id, name, url, type, type_basis, pricing, pricing_basis, starting_price,
                    license, summary, category, metadata, content_hash, source_format, fetched_at, extractor,
-                   extractor_version, times_matched, created_at, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   extractor_version, times_matched, created_at, updated_at, usage)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 tool.id,
                 tool.name,
@@ -316,6 +328,7 @@ class CatalogStore:
                 tool.times_matched,
                 tool.created_at.isoformat(),
                 now,
+                _dump(tool.usage),
             ),
         )
         self.conn.execute("INSERT INTO sources (tool_id, text) VALUES (?, ?)", (tool.id, source_text))
@@ -325,7 +338,8 @@ class CatalogStore:
             vector = np.ascontiguousarray(new.vector, dtype=np.float32)
             cursor = self.conn.execute(
                 """INSERT INTO capabilities (tool_id, position, name, description, unique_text,
-                       vs_alternatives, grounded, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                       vs_alternatives, grounded, embedding, prompt_version, contrast_by, contrast_names)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     tool.id,
                     position,
@@ -335,6 +349,9 @@ class CatalogStore:
                     cap.vs_alternatives,
                     int(cap.grounded),
                     vector.tobytes(),
+                    cap.prompt_version,
+                    cap.contrast_by,
+                    json.dumps(list(new.contrast_names)),
                 ),
             )
             cap_id = int(cursor.lastrowid or 0)
@@ -368,13 +385,31 @@ class CatalogStore:
         )
         return {r[0] for r in rows}
 
-    def set_contrast(
-        self, capability_id: int, unique: str, vs_alternatives: str, alternatives: list[tuple[int, float]]
-    ) -> None:
-        self.conn.execute(
-            "UPDATE capabilities SET unique_text = ?, vs_alternatives = ? WHERE id = ?",
-            (unique, vs_alternatives, capability_id),
+    def llm_contrast(self, capability_ids: Iterable[int]) -> dict[int, list[str]]:
+        """Capabilities whose lines the LLM wrote, with the catalog tools those lines name."""
+        ids = [int(i) for i in capability_ids]
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(
+            f"SELECT id, contrast_names FROM capabilities WHERE id IN ({marks}) AND contrast_by != 'rules'", ids
         )
+        return {r[0]: json.loads(r[1]) for r in rows}
+
+    def set_contrast(
+        self,
+        capability_id: int,
+        unique: str | None,
+        vs_alternatives: str | None,
+        alternatives: list[tuple[int, float]],
+    ) -> None:
+        """Store the alternatives; lines given as None are left as they are (LLM-written, still valid)."""
+        if unique is not None and vs_alternatives is not None:
+            self.conn.execute(
+                """UPDATE capabilities SET unique_text = ?, vs_alternatives = ?, contrast_by = 'rules',
+                       contrast_names = '[]' WHERE id = ?""",
+                (unique, vs_alternatives, capability_id),
+            )
         self.conn.execute("DELETE FROM alternatives WHERE capability_id = ?", (capability_id,))
         self.conn.executemany(
             "INSERT INTO alternatives (capability_id, alt_capability_id, rank, similarity) VALUES (?, ?, ?, ?)",

@@ -34,7 +34,7 @@ class IndexConfig:
     dimension: int
     kind: str
     count: int
-    generation: int
+    generation: str
     nprobe: int | None = None
     file: str = ""  # the index file this config vouches for; set by save()
 
@@ -186,7 +186,7 @@ def load(folder: Path, model: str, dimension: int) -> tuple[VectorIndex, IndexCo
         )
     try:
         raw = faiss.read_index(str(folder / config.file))
-    except RuntimeError:
+    except (RuntimeError, OSError):  # e.g. replaced by a newer save a moment ago
         return None
     if int(raw.ntotal) != config.count:
         return None

@@ -5,6 +5,7 @@ when no rule fires the value is Unknown rather than a guess."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -108,6 +109,20 @@ _NAMED_LICENSE = re.compile(
     r"\b(?:under|licensed under|released under)\s+(?:the\s+)?(?P<name>(?:[A-Z][\w.-]*\s+){1,5}Licen[cs]e)\b"
 )
 _LICENSE_CONTEXT = re.compile(r"licen[cs]|released under|distributed under", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ToolFacts:
+    type: Inference
+    pricing: Inference
+    price: Price | None
+    license: str | None
+    summary: str
+
+
+def rule_facts(text: str, blocks: list[Block]) -> ToolFacts:
+    pricing, price = infer_pricing(text)
+    return ToolFacts(infer_type(text, blocks), pricing, price, infer_license(text), summary(blocks))
 
 
 def tool_name(title: str | None, url: str) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rapidfuzz import fuzz
+
 from catalog.models import Capability, Evidence
 from extractor.decompose.base import CapabilityDraft
 
@@ -49,15 +51,34 @@ def locate(quote: str, source: str, normalised: NormalisedText | None = None) ->
     if not needle:
         return None
     index = normalised.text.find(needle)
-    if index == -1:
+    if index != -1:
+        return _span(normalised, index, index + len(needle))
+    return _fuzzy(needle, normalised)
+
+
+FUZZ_MIN_SCORE = 94.0  # a typo or a dropped word in a long quote, not a paraphrase
+FUZZ_MIN_LENGTH = 25
+
+
+def _fuzzy(needle: str, normalised: NormalisedText) -> tuple[int, int] | None:
+    """Small fuzz for LLM quotes: the best-aligned window must be nearly identical to the quote."""
+    if len(needle) < FUZZ_MIN_LENGTH:
         return None
-    begin = normalised.offsets[index]
-    end = normalised.offsets[index + len(needle) - 1] + 1
-    return begin, end
+    alignment = fuzz.partial_ratio_alignment(needle, normalised.text, score_cutoff=FUZZ_MIN_SCORE)
+    if alignment is None or alignment.dest_end <= alignment.dest_start:
+        return None
+    if (alignment.dest_end - alignment.dest_start) < 0.9 * len(needle):
+        return None
+    return _span(normalised, alignment.dest_start, alignment.dest_end)
+
+
+def _span(normalised: NormalisedText, start: int, end: int) -> tuple[int, int]:
+    return normalised.offsets[start], normalised.offsets[end - 1] + 1
 
 
 def verify(drafts: list[CapabilityDraft], source: str) -> list[Capability]:
-    """Turn drafts into capabilities with located evidence; a capability with none is not grounded."""
+    """Turn drafts into capabilities with located evidence. Grounded means every quote was found:
+    a capability resting partly on a quote that is not in the page is shown as not grounded."""
     normalised = normalise(source)
     out = []
     for draft in drafts:
@@ -72,7 +93,7 @@ def verify(drafts: list[CapabilityDraft], source: str) -> list[Capability]:
                 name=draft.name,
                 description=draft.description,
                 evidence=evidence,
-                grounded=bool(evidence),
+                grounded=bool(evidence) and len(evidence) == len(draft.quotes),
             )
         )
     return out

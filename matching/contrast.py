@@ -15,6 +15,7 @@ import numpy as np
 from wordfreq import zipf_frequency
 
 from catalog.models import Capability
+from extractor.decompose.base import Neighbour
 from extractor.naming import STOPWORDS
 from matching.similar import score_tools
 
@@ -64,6 +65,37 @@ def _tools_near(core: CapMatch, index: SearchableIndex, tool_id: str) -> set[str
     return {t for t in owners.values() if t != tool_id}
 
 
+def neighbours_for(core: CapMatch, vectors: np.ndarray, exclude_url: str | None = None) -> list[list[Neighbour]]:
+    """For each vector, the closest capability of up to ALTERNATIVES other catalog tools (≥ ALTERNATIVE_MIN).
+
+    Used before a new tool is stored, so a backend can write its contrast lines; an earlier version of
+    the same page (same URL) is not its own alternative."""
+    store = core.store
+    index = core.index()
+    if index.count() == 0 or len(vectors) == 0:
+        return [[] for _ in range(len(vectors))]
+    scores, ids = index.search(vectors, NEIGHBOURS)
+    owners = store.capability_tools(np.unique(ids[ids >= 0]))
+    skip = store.find_by_url(exclude_url) if exclude_url else None
+    briefs = store.capabilities_by_id({int(i) for i in ids.ravel() if i >= 0})
+    names = store.tool_names(set(owners.values()))
+    out = []
+    for row_scores, row_ids in zip(scores, ids, strict=True):
+        seen: set[str] = set()
+        near: list[Neighbour] = []
+        for score, cap_id in zip(row_scores, row_ids, strict=True):
+            owner = owners.get(int(cap_id))
+            if owner is None or owner == skip or owner in seen or score < ALTERNATIVE_MIN:
+                continue
+            seen.add(owner)
+            cap = briefs[int(cap_id)]
+            near.append(Neighbour(names[owner], cap.name, cap.description, float(score)))
+            if len(near) == ALTERNATIVES:
+                break
+        out.append(near)
+    return out
+
+
 def refresh_tool(core: CapMatch, index: SearchableIndex, tool_id: str) -> None:
     store = core.store
     ids, vectors = store.vectors_of(tool_id)
@@ -85,15 +117,18 @@ def refresh_tool(core: CapMatch, index: SearchableIndex, tool_id: str) -> None:
         wanted |= {c for c, _, _ in ranked[:ALTERNATIVES]}
     caps = store.capabilities_by_id(wanted)
     names = store.tool_names({o for ranked in per_cap for _, o, _ in ranked[:ALTERNATIVES]})
+    by_llm = store.llm_contrast(int(i) for i in ids)
+    catalog_names = store.all_tool_names() if by_llm else set()
     for cap_id, ranked in zip(ids, per_cap, strict=True):
         cap = caps[int(cap_id)]
         close = [(caps[c], names[o], s) for c, o, s in ranked[:ALTERNATIVES] if s >= ALTERNATIVE_MIN]
-        store.set_contrast(
-            int(cap_id),
-            unique_line(cap, close),
-            vs_alternatives_line(close),
-            [(c.id, s) for c, _, s in close if c.id is not None],
-        )
+        alternatives = [(c.id, s) for c, _, s in close if c.id is not None]
+        named = by_llm.get(int(cap_id))
+        if named is not None and set(named) <= catalog_names:
+            # LLM-written lines stay while every tool they name is still in the catalog.
+            store.set_contrast(int(cap_id), None, None, alternatives)
+            continue
+        store.set_contrast(int(cap_id), unique_line(cap, close), vs_alternatives_line(close), alternatives)
 
 
 def vs_alternatives_line(close: list[tuple[Capability, str, float]]) -> str:

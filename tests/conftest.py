@@ -4,6 +4,7 @@ HTTP servers on loopback (a docs server with good and bad pages, and the capmatc
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -30,9 +31,11 @@ SHARED_DATA = ROOT / get_settings().shared_data
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "capmatch-home"
+    for var in list(os.environ):
+        # Tests start from the defaults: no LLM endpoint, no private URLs, the bundled model.
+        if var.startswith(("CAPMATCH_", "OPENAI_")) and var != "CAPMATCH_SHARED_DATA":
+            monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("CAPMATCH_HOME", str(home))
-    for var in ("CAPMATCH_ALLOW_PRIVATE_URLS", "CAPMATCH_EXTRACTOR", "CAPMATCH_EMBEDDING_MODEL", "CAPMATCH_INDEX_TYPE"):
-        monkeypatch.delenv(var, raising=False)
     return home
 
 

@@ -10,7 +10,8 @@ import pytest
 from capmatch.errors import NoCapabilities
 from embeddings.model import SentenceTransformerEmbedder
 from extractor.clean import clean
-from extractor.decompose import SourceDocument, get_decomposer
+from extractor.decompose import SourceDocument
+from extractor.decompose.extractive import ExtractiveDecomposer
 from extractor.fetch import EXTENSIONS
 from extractor.naming import STOPWORDS
 from extractor.segment import segment
@@ -24,7 +25,7 @@ def decompose_file(path: Path, embedder: SentenceTransformerEmbedder, name: str 
     source = SourceDocument(
         doc.text, doc.title, name or doc.title or path.stem, path.as_uri(), doc.format, segment(doc.text)
     )
-    drafts = get_decomposer("extractive", embedder).decompose(source)
+    drafts = ExtractiveDecomposer(embedder).decompose(source)
     return doc, drafts, verify(drafts, doc.text)
 
 

@@ -25,12 +25,12 @@ def test_round_trip(kind: str, tmp_path: Path) -> None:
     index = vector_index.build(kind, ids, first, 32, nprobe=64)
     assert index.kind == kind and index.count() == 400
 
-    config = IndexConfig(model="m", dimension=32, kind=kind, count=400, generation=7, nprobe=64)
+    config = IndexConfig(model="m", dimension=32, kind=kind, count=400, generation="g7", nprobe=64)
     vector_index.save(index, tmp_path, config)
     loaded = vector_index.load(tmp_path, "m", 32)
     assert loaded is not None
     index, config = loaded
-    assert index.kind == kind and config.generation == 7 and index.count() == 400
+    assert index.kind == kind and config.generation == "g7" and index.count() == 400
 
     more = unit_vectors(50, seed=1)
     index.add(np.arange(5000, 5050, dtype=np.int64), more)
@@ -52,11 +52,11 @@ def test_search_on_an_empty_index_returns_nothing() -> None:
 
 def test_config_is_checked_on_load(tmp_path: Path) -> None:
     index = vector_index.build("flat", np.arange(3, dtype=np.int64), unit_vectors(3), 32)
-    vector_index.save(index, tmp_path, IndexConfig("model-a", 32, "flat", 3, 1))
+    vector_index.save(index, tmp_path, IndexConfig("model-a", 32, "flat", 3, "g1"))
     with pytest.raises(IndexMismatch, match="CAPMATCH_EMBEDDING_MODEL=model-a"):
         vector_index.load(tmp_path, "model-b", 32)
     # A config that disagrees with the index file (a crash between the two writes) is not trusted.
-    vector_index.save(index, tmp_path, IndexConfig("model-a", 32, "flat", 4, 1))
+    vector_index.save(index, tmp_path, IndexConfig("model-a", 32, "flat", 4, "g1"))
     assert vector_index.load(tmp_path, "model-a", 32) is None
 
 

@@ -35,3 +35,11 @@ def test_capability_without_located_evidence_is_not_grounded() -> None:
     )
     assert caps[0].grounded and caps[0].evidence[0].quote == "keeps   connections\nalive"
     assert not caps[1].grounded and caps[1].evidence == []
+
+
+def test_small_fuzz_locates_a_quote_with_a_typo_but_not_a_paraphrase() -> None:
+    source = "Intro.\n\nEvery category gets a calibrated probability from 0 to 1, so you choose thresholds.\n"
+    found = locate("Every category gets a calibrated probabilty from 0 to 1, so you choose thresholds", source)
+    assert found is not None
+    assert source[found[0] : found[1]].startswith("Every category gets a calibrated probability")
+    assert locate("Each label receives a probability score that you can threshold yourself", source) is None

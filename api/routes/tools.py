@@ -19,10 +19,10 @@ from api.schemas import (
     ToolPublic,
     ToolSummary,
 )
-from capmatch.errors import InvalidInput
+from capmatch.errors import LLMNotConfigured
 from capmatch.pipeline import parse_pricing, parse_type
 from catalog.store import ToolFilter
-from extractor.decompose import BACKENDS
+from extractor.decompose import resolve_backend
 from extractor.netguard import check_public
 from matching.graph import match_graph
 from matching.rank import rank
@@ -41,9 +41,10 @@ async def submit_tool(body: SubmitRequest, core: CoreDep, worker: WorkerDep, res
     The same URL submitted while its job is still open returns that job.
     """
     url = str(body.url)
-    extractor = body.extractor or core.settings.extractor
-    if extractor not in BACKENDS:
-        raise InvalidInput(f"unknown extractor {extractor!r}: choose one of {', '.join(sorted(BACKENDS))}")
+    extractor = (body.extractor or core.settings.extractor).strip().lower()
+    backend, _ = resolve_backend(extractor, core.settings)  # 400 for an unknown name
+    if backend == "llm" and not core.settings.llm_configured:
+        raise LLMNotConfigured()
     # Resolving the host blocks: keep it off the event loop.
     await run_in_threadpool(check_public, url, core.settings.allow_private_urls)
     job, created = await run_in_threadpool(core.jobs.submit, url, extractor, body.name)

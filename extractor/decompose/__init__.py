@@ -3,23 +3,58 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from capmatch.errors import InvalidInput
+from capmatch.settings import Settings
+from catalog.store import CatalogStore
 from embeddings.model import Embedder
-from extractor.decompose.base import CapabilityDraft, Decomposer, SourceDocument
+from extractor.decompose.base import CapabilityDraft, ContrastLines, Decomposer, Neighbour, SourceDocument
 from extractor.decompose.extractive import ExtractiveDecomposer
 
-__all__ = ["BACKENDS", "CapabilityDraft", "Decomposer", "SourceDocument", "get_decomposer"]
+if TYPE_CHECKING:
+    from capmatch.core import CapMatch
 
-BACKENDS: dict[str, Callable[[Embedder], Decomposer]] = {
-    "extractive": ExtractiveDecomposer,
+__all__ = [
+    "BACKENDS",
+    "CHOICES",
+    "CapabilityDraft",
+    "ContrastLines",
+    "Decomposer",
+    "Neighbour",
+    "SourceDocument",
+    "get_decomposer",
+    "resolve_backend",
+]
+
+
+def _llm(embedder: Embedder, settings: Settings, store: CatalogStore) -> Decomposer:
+    from extractor.decompose.llm import LLMDecomposer  # imports openai + instructor only when used
+
+    return LLMDecomposer(embedder, settings, store)
+
+
+BACKENDS: dict[str, Callable[[Embedder, Settings, CatalogStore], Decomposer]] = {
+    "extractive": lambda embedder, settings, store: ExtractiveDecomposer(embedder),
+    "llm": _llm,
 }
+CHOICES = ("auto", *BACKENDS)
 
 
-def get_decomposer(name: str, embedder: Embedder) -> Decomposer:
-    try:
-        factory = BACKENDS[name]
-    except KeyError:
-        known = ", ".join(sorted(BACKENDS))
-        raise InvalidInput(f"unknown extractor {name!r}: choose one of {known}") from None
-    return factory(embedder)
+def resolve_backend(requested: str | None, settings: Settings) -> tuple[str, str | None]:
+    """The backend to run for ``requested`` (auto|llm|extractive), and a notice when auto falls back."""
+    name = (requested or settings.extractor).strip().lower()
+    if name == "auto":
+        if settings.llm_configured:
+            return "llm", None
+        return "extractive", (
+            "no LLM configured (set OPENAI_API_KEY and/or OPENAI_BASE_URL): used the offline extractive decomposer"
+        )
+    if name not in BACKENDS:
+        raise InvalidInput(f"unknown extractor {name!r}: choose one of {', '.join(CHOICES)}")
+    return name, None
+
+
+def get_decomposer(name: str, core: CapMatch) -> Decomposer:
+    backend, _ = resolve_backend(name, core.settings)
+    return BACKENDS[backend](core.embedder, core.settings, core.store)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from extractor.classify import ToolFacts
 from extractor.segment import Block
 
 
@@ -28,8 +29,35 @@ class CapabilityDraft:
     score: float = 0.0
 
 
+@dataclass(frozen=True)
+class Neighbour:
+    """A capability of another catalog tool, close to one of the tool's own."""
+
+    tool: str
+    capability: str
+    description: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class ContrastLines:
+    unique: str
+    vs_alternatives: str
+    names: tuple[str, ...]  # catalog tools the lines name
+
+
 class Decomposer(Protocol):
     name: str
     version: str
+    model: str | None  # the LLM that runs, if any
+    prompt_version: str | None
 
     def decompose(self, doc: SourceDocument) -> list[CapabilityDraft]: ...
+
+    def classify(self, doc: SourceDocument) -> ToolFacts: ...
+
+    def contrast(
+        self, tool_name: str, capabilities: list[CapabilityDraft], neighbours: list[list[Neighbour]]
+    ) -> list[ContrastLines] | None:
+        """Unique / vs alternatives lines written by the backend, or None to leave them to the rules."""
+        ...

@@ -20,7 +20,9 @@ import numpy as np
 
 from capmatch.errors import NoCapabilities
 from embeddings.model import Embedder
-from extractor.decompose.base import CapabilityDraft, SourceDocument
+from extractor.classify import ToolFacts, rule_facts
+from extractor.decompose.base import CapabilityDraft, ContrastLines, Neighbour, SourceDocument
+from extractor.decompose.merge import MAX_CAPABILITIES, MAX_QUOTES, MERGE_SIMILARITY, group_near_duplicates
 from extractor.naming import (
     clean_heading,
     dedupe_names,
@@ -32,10 +34,7 @@ from extractor.naming import (
 )
 from extractor.segment import Block, Span, segment, sentences
 
-MAX_CAPABILITIES = 15
 MIN_CAPABILITIES = 3
-MERGE_SIMILARITY = 0.82
-MAX_QUOTES = 3
 MAX_DESCRIPTION_CHARS = 480
 
 FEATURE_SECTION = re.compile(
@@ -126,6 +125,8 @@ class Candidate:
 class ExtractiveDecomposer:
     name = "extractive"
     version = "1.0"
+    model = None
+    prompt_version = None
 
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
@@ -144,21 +145,24 @@ class ExtractiveDecomposer:
         chosen = self._select(candidates)
         return self._drafts(chosen, doc.name)
 
+    def classify(self, doc: SourceDocument) -> ToolFacts:
+        return rule_facts(doc.text, doc.blocks or segment(doc.text))
+
+    def contrast(
+        self, tool_name: str, capabilities: list[CapabilityDraft], neighbours: list[list[Neighbour]]
+    ) -> list[ContrastLines] | None:
+        return None  # matching.contrast writes the lines from the catalog
+
     def _select(self, candidates: list[Candidate]) -> list[Candidate]:
         vectors = self.embedder.embed_batch([c.embed_text() for c in candidates])
         order = sorted(range(len(candidates)), key=lambda i: (-candidates[i].score, candidates[i].order))
-        chosen: list[int] = []
-        for i in order:
-            sims = vectors[chosen] @ vectors[i] if chosen else np.empty(0)
-            if sims.size and float(sims.max()) >= MERGE_SIMILARITY:
-                keeper = candidates[chosen[int(sims.argmax())]]
-                # Near-duplicate: its text becomes extra evidence for the capability it repeats.
-                if len(keeper.spans) < MAX_QUOTES:
-                    keeper.spans.append(candidates[i].spans[0])
-                continue
-            if len(chosen) < MAX_CAPABILITIES:
-                chosen.append(i)
-        return sorted((candidates[i] for i in chosen), key=lambda c: c.order)
+        chosen = []
+        for keeper, duplicates in group_near_duplicates(vectors, order, MERGE_SIMILARITY, MAX_CAPABILITIES):
+            cand = candidates[keeper]
+            # A near-duplicate's text becomes extra evidence for the capability it repeats.
+            cand.spans.extend(candidates[d].spans[0] for d in duplicates[: max(0, MAX_QUOTES - len(cand.spans))])
+            chosen.append(cand)
+        return sorted(chosen, key=lambda c: c.order)
 
     def _drafts(self, chosen: list[Candidate], tool_name: str) -> list[CapabilityDraft]:
         names: list[str] = []

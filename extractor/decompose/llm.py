@@ -1,0 +1,201 @@
+"""LLM decomposer: an OpenAI-compatible model, through instructor, reads the cleaned page.
+
+- Long pages are split by sections within a token budget; capabilities found in several chunks
+  are merged by embedding similarity.
+- Every quote is checked against the source snapshot; an unsupported quote makes instructor re-ask
+  with the error. After the re-asks the last answer is read leniently and its unsupported
+  capabilities are kept with grounded=false, or dropped (CAPMATCH_LLM_UNGROUNDED).
+- Answers are cached by task, model, mode, prompt version and the exact messages: the same content
+  gives the cached result with no request.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+import prompts
+from capmatch.errors import LLMOutputInvalid, NoCapabilities
+from capmatch.settings import Settings
+from catalog.models import Inference, Price
+from catalog.store import CatalogStore
+from embeddings.model import Embedder
+from extractor.classify import ToolFacts, rule_facts
+from extractor.decompose.base import CapabilityDraft, ContrastLines, Neighbour, SourceDocument
+from extractor.decompose.llm_schema import ClassifiedTool, Contrast, Decomposition
+from extractor.decompose.merge import merge_drafts
+from extractor.segment import segment
+from extractor.verify import locate
+from llm import meter as metering
+from llm.cache import LLMCache, cache_key
+from llm.client import InvalidAnswer, get_client
+from llm.tokens import chunk_document
+
+T = TypeVar("T", bound=BaseModel)
+NO_ALTERNATIVE = "No close alternative in the catalog."
+
+
+def prompt_version() -> str:
+    return "+".join(f"{name}@{prompts.load(name).version}" for name in ("system", "decompose", "classify", "contrast"))
+
+
+class LLMDecomposer:
+    name = "llm"
+
+    def __init__(self, embedder: Embedder, settings: Settings, store: CatalogStore) -> None:
+        self.embedder = embedder
+        self.settings = settings
+        self.model: str | None = settings.llm_model
+        self.client = get_client(settings)
+        self.cache = LLMCache(store)
+        self.prompt_version: str | None = prompt_version()
+        self.version = f"{self.prompt_version}|{settings.llm_model}|{settings.llm_mode}"
+
+    # ---- capabilities -----------------------------------------------------------------------
+    def decompose(self, doc: SourceDocument) -> list[CapabilityDraft]:
+        chunks = chunk_document(doc.text, doc.blocks or segment(doc.text), self.settings.llm_chunk_tokens)
+        drafts: list[CapabilityDraft] = []
+        for part, chunk in enumerate(chunks, start=1):
+            answer, _ = self._ask(
+                "decompose",
+                Decomposition,
+                {"source": doc.text},
+                tool_name=doc.name,
+                document=chunk,
+                part=part,
+                parts=len(chunks),
+            )
+            drafts += [CapabilityDraft(c.name, c.description, list(c.evidence)) for c in answer.capabilities]
+        merged = merge_drafts(drafts, self.embedder)
+        if self.settings.llm_ungrounded == "drop":
+            merged = [d for d in merged if all(locate(q, doc.text) for q in d.quotes)]
+        if not merged:
+            raise NoCapabilities(
+                "the model found no capability it could support with quotes from the page "
+                f"({len(chunks)} part(s) read); check the page, or try --extractor extractive"
+            )
+        return merged
+
+    # ---- type, pricing, licence ----------------------------------------------------------------
+    def classify(self, doc: SourceDocument) -> ToolFacts:
+        blocks = doc.blocks or segment(doc.text)
+        rules = rule_facts(doc.text, blocks)
+        first = chunk_document(doc.text, blocks, self.settings.llm_chunk_tokens)[0]
+        answer, _ = self._ask("classify", ClassifiedTool, {"source": doc.text}, tool_name=doc.name, document=first)
+
+        def grounded(quote: str | None) -> str | None:
+            return quote if quote and locate(quote, doc.text) else None
+
+        rule = f"llm: {self.model}"
+        tool_type = rules.type
+        if answer.type != "Unknown" and grounded(answer.type_quote):
+            tool_type = Inference(value=answer.type, rule=rule, quote=answer.type_quote)
+        pricing = rules.pricing
+        if answer.pricing != "Unknown" and grounded(answer.pricing_quote):
+            pricing = Inference(value=answer.pricing, rule=rule, quote=answer.pricing_quote)
+        price = rules.price
+        if answer.starting_price and answer.price_unit and grounded(answer.price_quote):
+            price = Price(
+                amount=answer.starting_price,
+                currency=(answer.currency or "USD").upper(),
+                unit=answer.price_unit,
+                quote=answer.price_quote or "",
+            )
+        license_name = answer.license if answer.license and grounded(answer.license_quote) else rules.license
+        # The summary stays a source sentence: a generated one could not be checked against the page.
+        return ToolFacts(tool_type, pricing, price, license_name, rules.summary)
+
+    # ---- Unique / vs alternatives ----------------------------------------------------------------
+    def contrast(
+        self, tool_name: str, capabilities: list[CapabilityDraft], neighbours: list[list[Neighbour]]
+    ) -> list[ContrastLines] | None:
+        if not self.settings.llm_contrast or not any(neighbours):
+            return None  # nothing to contrast with: the catalog's own lines say so
+        listed = [
+            {
+                "index": i,
+                "name": cap.name,
+                "description": cap.description,
+                "neighbours": [
+                    {
+                        "tool": n.tool,
+                        "capability": n.capability,
+                        "description": n.description,
+                        "similarity": round(n.similarity, 2),
+                    }
+                    for n in near
+                ],
+            }
+            for i, (cap, near) in enumerate(zip(capabilities, neighbours, strict=True))
+        ]
+        allowed = {n.tool for near in neighbours for n in near}
+        answer, _ = self._ask(
+            "contrast",
+            Contrast,
+            {"neighbour_tools": allowed, "count": len(capabilities)},
+            tool_name=tool_name,
+            capabilities_json=json.dumps(listed, indent=1, ensure_ascii=False),
+        )
+        lines: list[ContrastLines] = [ContrastLines("", "", ()) for _ in capabilities]
+        for item in answer.capabilities:
+            if not 0 <= item.index < len(capabilities):
+                continue
+            parts, names = [], []
+            for alt in item.vs_alternatives:
+                # A name the catalog does not have is shown as outside knowledge, never as a catalog tool.
+                outside = alt.outside_knowledge or alt.tool not in allowed
+                parts.append(f"vs {alt.tool}{' (outside the catalog)' if outside else ''}: {alt.difference}")
+                if not outside:
+                    names.append(alt.tool)
+            lines[item.index] = ContrastLines(item.unique, "; ".join(parts) or NO_ALTERNATIVE, tuple(names))
+        return lines
+
+    # ---- one cached, metered request ---------------------------------------------------------
+    def _ask(self, kind: str, response_model: type[T], context: dict[str, Any], **values: Any) -> tuple[T, bool]:
+        system = prompts.load("system")
+        prompt = prompts.load(kind)
+        messages = [
+            {"role": "system", "content": system.render().strip()},
+            {"role": "user", "content": prompt.render(**values).strip()},
+        ]
+        version = f"system@{system.version}+{kind}@{prompt.version}"
+        model = self.settings.llm_model
+        key = cache_key(kind, model, self.settings.llm_mode, version, messages)
+        meter = metering.current()
+        hit = self.cache.get(key)
+        if hit is not None:
+            if meter is not None:
+                meter.record_cached(hit.get("prompt_tokens", 0), hit.get("completion_tokens", 0))
+            return response_model.model_validate(hit["answer"]), bool(hit["valid"])
+        before = meter.snapshot() if meter else None
+        try:
+            answer = self.client.extract(response_model, messages, context, model)
+            valid = True
+        except InvalidAnswer as exc:
+            answer = self._lenient(response_model, exc, kind, values)
+            valid = False
+        after = meter.snapshot() if meter else None
+        prompt_tokens = (after.prompt_tokens - before.prompt_tokens) if after and before else 0
+        completion_tokens = (after.completion_tokens - before.completion_tokens) if after and before else 0
+        payload = {
+            "answer": answer.model_dump(),
+            "valid": valid,
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+        }
+        self.cache.put(key, kind, model, version, payload, prompt_tokens, completion_tokens)
+        return answer, valid
+
+    def _lenient(self, response_model: type[T], exc: InvalidAnswer, kind: str, values: dict[str, Any]) -> T:
+        """After the re-asks, read the last answer without the grounding checks (structure still checked)."""
+        where = f" (part {values['part']} of {values['parts']})" if values.get("parts", 1) > 1 else ""
+        if exc.last_json is not None and exc.last_json.get("capabilities") == [] and kind == "decompose":
+            raise LLMOutputInvalid(f"the model returned no capabilities{where}: {exc.message}")
+        if exc.last_json is None:
+            raise LLMOutputInvalid(f"the model gave no usable {kind} answer{where}: {exc.message}")
+        try:
+            return response_model.model_validate(exc.last_json)
+        except ValidationError as invalid:
+            raise LLMOutputInvalid(f"the model gave no usable {kind} answer{where}: {exc.message}") from invalid

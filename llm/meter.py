@@ -1,0 +1,77 @@
+"""Usage accounting: every request, retry and re-ask, per job and per tool, with a token budget.
+
+The meter for the work in progress is found through a context variable, so the HTTP transport and
+instructor's hooks, which are shared by the whole process, charge the right job.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from capmatch.errors import BudgetExceeded
+from catalog.models import LLMUsage
+
+
+class UsageMeter:
+    def __init__(self, budget: int | None = None, price: tuple[float, float] | None = None) -> None:
+        self.budget = budget
+        self.price = price
+        self.usage = LLMUsage()
+        self._lock = threading.Lock()
+
+    def record_request(self, retry: bool) -> None:
+        with self._lock:
+            self.usage.requests += 1
+            if retry:
+                self.usage.retries += 1
+
+    def record_tokens(self, prompt: int, completion: int) -> None:
+        with self._lock:
+            self.usage.prompt_tokens += prompt
+            self.usage.completion_tokens += completion
+            self.usage.cost_usd = self.cost(self.usage.prompt_tokens, self.usage.completion_tokens)
+
+    def record_reask(self) -> None:
+        with self._lock:
+            self.usage.reasks += 1
+
+    def record_cached(self, prompt: int, completion: int) -> None:
+        """A cached answer: no request now, but its tokens were spent for this content once."""
+        with self._lock:
+            self.usage.cached += 1
+
+    def cost(self, prompt: int, completion: int) -> float | None:
+        if self.price is None:
+            return None
+        return round(prompt / 1e6 * self.price[0] + completion / 1e6 * self.price[1], 6)
+
+    def check_budget(self) -> None:
+        """Called before every request: stop before spending past the budget."""
+        if self.budget is not None and self.usage.total_tokens >= self.budget:
+            raise BudgetExceeded(
+                f"token budget of {self.budget} per tool used up ({self.usage.total_tokens} tokens in "
+                f"{self.usage.requests} requests); raise CAPMATCH_LLM_MAX_TOKENS_PER_TOOL to continue"
+            )
+
+    def snapshot(self) -> LLMUsage:
+        with self._lock:
+            return self.usage.model_copy()
+
+
+_current: ContextVar[UsageMeter | None] = ContextVar("capmatch_llm_meter", default=None)
+
+
+def current() -> UsageMeter | None:
+    return _current.get()
+
+
+@contextmanager
+def metering(meter: UsageMeter) -> Iterator[UsageMeter]:
+    token = _current.set(meter)
+    try:
+        yield meter
+    finally:
+        _current.reset(token)
