@@ -7,6 +7,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -32,6 +33,10 @@ err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")]
+ExtractorOpt = Annotated[
+    str | None,
+    typer.Option(help="auto (LLM when configured, else extractive), llm or extractive [CAPMATCH_EXTRACTOR]."),
+]
 KOpt = Annotated[int, typer.Option("-k", "--k", min=1, max=100, help="How many results.")]
 
 
@@ -92,15 +97,20 @@ def serve(
 def add(
     source: Annotated[str, typer.Argument(help="A URL (http/https) or a local file (.html, .md, .rst, .txt).")],
     name: Annotated[str | None, typer.Option(help="Tool name; read from the page when omitted.")] = None,
-    extractor: Annotated[str | None, typer.Option(help="Decomposer backend (default: CAPMATCH_EXTRACTOR).")] = None,
+    extractor: ExtractorOpt = None,
     category: Annotated[str | None, typer.Option(help="Category label kept with the tool.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Estimate LLM requests, tokens and cost; send no LLM request.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Add one tool from a URL or a local file.
 
-    Example: capmatch add https://raw.githubusercontent.com/encode/httpx/master/README.md
+    Example: capmatch add https://raw.githubusercontent.com/encode/httpx/master/README.md --extractor llm
     """
     from capmatch.pipeline import Source, ingest
+    from capmatch.pipeline import dry_run as estimate
+    from llm.meter import UsageMeter
 
     core = _core()
     is_url = source.startswith(("http://", "https://"))
@@ -111,9 +121,31 @@ def add(
         extractor=extractor,
         category=category,
     )
+    if dry_run:
+        plan = estimate(core, src)
+        if as_json:
+            _print_json(asdict(plan))
+            return
+        cost = "unknown (model not in CAPMATCH_LLM_PRICES)" if plan.cost_usd is None else f"${plan.cost_usd:.4f}"
+        out.print(
+            f"backend {plan.backend}{f' ({plan.model})' if plan.model else ''}: {plan.requests} requests "
+            f"({plan.cached} answers cached), {plan.chunks} chunk(s); about {plan.prompt_tokens} prompt + "
+            f"{plan.completion_tokens} completion tokens, cost {cost}. The raw page is {plan.raw_page_tokens} tokens.",
+            highlight=False,
+            markup=False,
+        )
+        if plan.notice:
+            err.print(plan.notice, markup=False)
+        return
+    meter = UsageMeter()
     started = time.perf_counter()
     with _stage_progress() as (progress, task):
-        result = ingest(core, src, lambda stage, f: progress.update(task, completed=f * 100, description=stage.value))
+        result = ingest(
+            core,
+            src,
+            lambda stage, f: progress.update(task, completed=f * 100, description=stage.value),
+            meter=meter,
+        )
     elapsed = time.perf_counter() - started
     tool = result.tool
     if as_json:
@@ -122,16 +154,25 @@ def add(
         _print_tool(core, tool.id)
     verb = "added" if result.created else "unchanged"
     err.print(
-        f"{verb} {tool.id}: {len(tool.capabilities)} capabilities in {elapsed:.1f}s"
-        + (f" ({result.notice})" if result.notice else "")
+        f"{verb} {tool.id}: {len(tool.capabilities)} capabilities ({tool.grounding_rate:.0%} grounded) "
+        f"in {elapsed:.1f}s" + (f" ({result.notice})" if result.notice else ""),
+        markup=False,
     )
+    usage = meter.snapshot()
+    if usage.requests or usage.cached:
+        cost = "" if usage.cost_usd is None else f", ${usage.cost_usd:.4f}"
+        err.print(
+            f"LLM: {usage.requests} requests ({usage.retries} retries, {usage.reasks} re-asks, {usage.cached} cached), "
+            f"{usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens{cost}",
+            markup=False,
+        )
 
 
 @app.command()
 @handle_errors
 def ingest(
     file: Annotated[Path, typer.Argument(help="JSONL: one record per line with a name and a document.")],
-    extractor: Annotated[str | None, typer.Option(help="Decomposer backend (default: CAPMATCH_EXTRACTOR).")] = None,
+    extractor: ExtractorOpt = None,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when the catalog has tools.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -187,7 +228,6 @@ def similar(
 
     Example: capmatch similar fetchwire -k 5
     """
-    from dataclasses import asdict
 
     from capmatch.pipeline import parse_pricing, parse_type
     from catalog.store import ToolFilter
@@ -217,7 +257,6 @@ def search(
 
     Example: capmatch search "retry failed background jobs"
     """
-    from dataclasses import asdict
 
     from capmatch.pipeline import parse_pricing, parse_type
     from catalog.store import ToolFilter

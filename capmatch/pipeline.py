@@ -182,6 +182,50 @@ def ingest(
     return IngestResult(stored.tool, True, "; ".join(notices) or None)
 
 
+@dataclass(frozen=True)
+class DryRun:
+    backend: str
+    model: str | None
+    chunks: int
+    requests: int
+    cached: int
+    prompt_tokens: int
+    completion_tokens: int
+    raw_page_tokens: int
+    cost_usd: float | None
+    notice: str | None
+
+
+def dry_run(core: CapMatch, source: Source) -> DryRun:
+    """Fetch and clean the page and estimate the LLM requests, tokens and cost; sends no LLM request."""
+    from llm.tokens import count_tokens
+
+    backend, notice = resolve_backend(source.extractor, core.settings)
+    raw = load_document(source, core)
+    doc = clean(raw.text, raw.format)
+    raw_tokens = count_tokens(raw.text)
+    if backend != "llm":
+        return DryRun(backend, None, 0, 0, 0, 0, 0, raw_tokens, 0.0, notice)
+    from extractor.decompose.llm import LLMDecomposer
+
+    decomposer = get_decomposer(backend, core)
+    assert isinstance(decomposer, LLMDecomposer)
+    name = (source.name or classify.tool_name(doc.title, raw.url)).strip()
+    estimate = decomposer.estimate(SourceDocument(doc.text, doc.title, name, raw.url, doc.format, segment(doc.text)))
+    return DryRun(
+        backend,
+        decomposer.model,
+        estimate.chunks,
+        estimate.requests,
+        estimate.cached,
+        estimate.prompt_tokens,
+        estimate.completion_tokens,
+        raw_tokens,
+        estimate.cost_usd,
+        notice,
+    )
+
+
 def _join(*parts: str | None) -> str:
     return "; ".join(p for p in parts if p)
 

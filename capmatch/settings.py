@@ -20,7 +20,7 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CAPMATCH_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CAPMATCH_", extra="ignore", populate_by_name=True)
 
     home: Path = Field(Path(".capmatch"), description="Folder holding the catalog database and index.")
     embedding_model: str = Field(
@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     llm_mode: Literal["tools", "json", "md_json"] = Field("tools", description="instructor mode")
     llm_timeout: float = Field(60.0, description="Seconds per request before it counts as failed.")
     llm_http_retries: int = Field(4, description="Retries after a 429, 5xx, timeout or connection error.")
+    llm_backoff_base: float = Field(0.5, description="Seconds; the n-th retry waits up to base·2^(n-1), with jitter.")
     llm_reasks: int = Field(2, description="Re-asks after an answer fails validation (e.g. an ungrounded quote).")
     llm_concurrency: int = Field(4, description="Requests in flight at once, shared by all jobs of a process.")
     llm_requests_per_minute: int = Field(120, description="Request rate shared by all jobs of a process.")

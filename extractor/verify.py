@@ -12,6 +12,7 @@ from rapidfuzz import fuzz
 
 from catalog.models import Capability, Evidence
 from extractor.decompose.base import CapabilityDraft
+from extractor.injection import inside, instruction_spans
 
 _TRANSLATE = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
 
@@ -80,12 +81,13 @@ def verify(drafts: list[CapabilityDraft], source: str) -> list[Capability]:
     """Turn drafts into capabilities with located evidence. Grounded means every quote was found:
     a capability resting partly on a quote that is not in the page is shown as not grounded."""
     normalised = normalise(source)
+    forbidden = instruction_spans(source)
     out = []
     for draft in drafts:
         evidence = []
         for quote in draft.quotes:
             found = locate(quote, source, normalised)
-            if found:
+            if found and not inside(found, forbidden):
                 start, end = found
                 evidence.append(Evidence(quote=source[start:end], start=start, end=end))
         out.append(

@@ -37,19 +37,25 @@ class InvalidAnswer(Exception):
         self.last_json = last_json
 
 
-_TRANSPORTS: dict[tuple[int, int, int], RetryingTransport] = {}
+_TRANSPORTS: dict[tuple[int, int, int, float], RetryingTransport] = {}
 _CLIENTS: dict[tuple[object, ...], LLMClient] = {}
 _LOCK = threading.Lock()
 
 
 def _transport(settings: Settings) -> RetryingTransport:
-    key = (settings.llm_http_retries, settings.llm_concurrency, settings.llm_requests_per_minute)
+    key = (
+        settings.llm_http_retries,
+        settings.llm_concurrency,
+        settings.llm_requests_per_minute,
+        settings.llm_backoff_base,
+    )
     with _LOCK:
         if key not in _TRANSPORTS:
             _TRANSPORTS[key] = RetryingTransport(
                 retries=settings.llm_http_retries,
                 concurrency=settings.llm_concurrency,
                 limiter=RateLimiter(settings.llm_requests_per_minute),
+                backoff_base=settings.llm_backoff_base,
             )
         return _TRANSPORTS[key]
 
@@ -65,6 +71,8 @@ def get_client(settings: Settings) -> LLMClient:
         settings.llm_http_retries,
         settings.llm_concurrency,
         settings.llm_requests_per_minute,
+        settings.llm_backoff_base,
+        settings.llm_reasks,
     )
     with _LOCK:
         client = _CLIENTS.get(key)
@@ -104,7 +112,7 @@ class LLMClient:
                 response_model=response_model,
                 messages=messages,  # type: ignore[arg-type]
                 max_retries=self.settings.llm_reasks,
-                validation_context=context,
+                context=context,
                 temperature=0,
             )
         except InstructorRetryException as exc:

@@ -78,11 +78,13 @@ class RetryingTransport(httpx.HTTPTransport):
         retries: int,
         concurrency: int,
         limiter: RateLimiter,
+        backoff_base: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
         **kwargs: object,
     ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.retries = retries
+        self.backoff_base = backoff_base
         self._slots = threading.BoundedSemaphore(concurrency)
         self._limiter = limiter
         self._sleep = sleep
@@ -101,11 +103,11 @@ class RetryingTransport(httpx.HTTPTransport):
             except (httpx.TimeoutException, httpx.NetworkError):
                 if attempt == attempts:
                     raise
-                self._sleep(backoff(attempt))
+                self._sleep(backoff(attempt, self.backoff_base))
                 continue
             if response.status_code not in RETRY_STATUSES or attempt == attempts:
                 return response
-            wait = max(backoff(attempt), retry_after(response) or 0.0)
+            wait = max(backoff(attempt, self.backoff_base), retry_after(response) or 0.0)
             response.read()
             response.close()
             self._sleep(min(wait, 120.0))

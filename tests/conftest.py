@@ -20,6 +20,7 @@ import uvicorn
 from capmatch.core import CapMatch
 from capmatch.settings import Settings, get_settings
 from embeddings.model import SentenceTransformerEmbedder, get_embedder
+from tests.llm_server import LLMServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -196,3 +197,23 @@ def wait_for_job(client: httpx.Client, job_id: str, timeout: float = 90) -> dict
             return job  # type: ignore[no-any-return]
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} did not finish in {timeout}s")
+
+
+# ---- an OpenAI-compatible endpoint on loopback ------------------------------------------------------
+@pytest.fixture(scope="session")
+def llm_server() -> Iterator[LLMServer]:
+    with LLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+def llm_env(llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch) -> LLMServer:
+    """Point capmatch at the loopback endpoint, with fast backoff and a price for the test model."""
+    llm_server.reset()
+    monkeypatch.setenv("OPENAI_BASE_URL", llm_server.url)
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    monkeypatch.setenv("CAPMATCH_LLM_MODEL", "test-model")
+    monkeypatch.setenv("CAPMATCH_EXTRACTOR", "llm")
+    monkeypatch.setenv("CAPMATCH_LLM_BACKOFF_BASE", "0.01")
+    monkeypatch.setenv("CAPMATCH_LLM_PRICES", '{"test-model": [1.0, 2.0]}')
+    return llm_server

@@ -91,3 +91,9 @@ def test_real_readmes_from_shared_data(embedder: SentenceTransformerEmbedder) ->
             for evidence in cap.evidence:
                 assert doc.text[evidence.start : evidence.end] == evidence.quote
     assert sum(n >= 3 for n in counts.values()) >= 0.9 * len(rows), counts
+
+
+def test_injected_instructions_are_not_capabilities(embedder: SentenceTransformerEmbedder) -> None:
+    _, _, caps = decompose_file(PAGES / "injection.md", embedder)
+    assert caps and all(c.grounded for c in caps)
+    assert not any("INSTRUCTIONS" in c.description.upper() or "diseases" in c.description for c in caps)

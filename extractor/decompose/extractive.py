@@ -23,6 +23,7 @@ from embeddings.model import Embedder
 from extractor.classify import ToolFacts, rule_facts
 from extractor.decompose.base import CapabilityDraft, ContrastLines, Neighbour, SourceDocument
 from extractor.decompose.merge import MAX_CAPABILITIES, MAX_QUOTES, MERGE_SIMILARITY, group_near_duplicates
+from extractor.injection import addresses_a_model
 from extractor.naming import (
     clean_heading,
     dedupe_names,
@@ -247,6 +248,7 @@ def _is_noise(text: str) -> bool:
         or bool(NOISE.search(text))
         or bool(COMMERCIAL.search(text))
         or bool(INSTRUCTION.match(text.strip()))
+        or addresses_a_model(text)
         or bool(VAGUE.match(text.strip()))
         or text.strip().startswith(("$", ">>>", "```", "import ", "from ", "{", "<"))
     )

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -31,10 +32,21 @@ from extractor.verify import locate
 from llm import meter as metering
 from llm.cache import LLMCache, cache_key
 from llm.client import InvalidAnswer, get_client
-from llm.tokens import chunk_document
+from llm.tokens import chunk_document, count_tokens
 
 T = TypeVar("T", bound=BaseModel)
 NO_ALTERNATIVE = "No close alternative in the catalog."
+SCHEMA_OVERHEAD = 350  # the response model's JSON schema, sent as a tool definition or instructions
+
+
+@dataclass(frozen=True)
+class Estimate:
+    chunks: int
+    requests: int
+    cached: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None
 
 
 def prompt_version() -> str:
@@ -152,15 +164,47 @@ class LLMDecomposer:
             lines[item.index] = ContrastLines(item.unique, "; ".join(parts) or NO_ALTERNATIVE, tuple(names))
         return lines
 
+    # ---- estimates (no request) --------------------------------------------------------------
+    def estimate(self, doc: SourceDocument) -> Estimate:
+        """Tokens and cost of decomposing ``doc``, counted locally; cached answers cost nothing."""
+        blocks = doc.blocks or segment(doc.text)
+        chunks = chunk_document(doc.text, blocks, self.settings.llm_chunk_tokens)
+        requests = cached = prompt_tokens = completion_tokens = 0
+        calls: list[tuple[str, dict[str, Any]]] = [
+            ("decompose", {"tool_name": doc.name, "document": c, "part": i, "parts": len(chunks)})
+            for i, c in enumerate(chunks, start=1)
+        ]
+        calls.append(("classify", {"tool_name": doc.name, "document": chunks[0]}))
+        for kind, values in calls:
+            messages, version = self._messages(kind, values)
+            if self.cache.get(cache_key(kind, self.settings.llm_model, self.settings.llm_mode, version, messages)):
+                cached += 1
+                continue
+            requests += 1
+            sent = sum(count_tokens(m["content"]) for m in messages) + SCHEMA_OVERHEAD
+            prompt_tokens += sent
+            # Answers quote the page: roughly a third of a chunk, capped by what 15 capabilities take.
+            completion_tokens += 250 if kind == "classify" else min(1500, max(200, sent // 3))
+        if self.settings.llm_contrast:
+            requests += 1  # one contrast request once neighbours are known
+            prompt_tokens += 1200
+            completion_tokens += 700
+        price = self.settings.llm_prices.get(self.settings.llm_model)
+        cost = None if price is None else round(prompt_tokens / 1e6 * price[0] + completion_tokens / 1e6 * price[1], 6)
+        return Estimate(len(chunks), requests, cached, prompt_tokens, completion_tokens, cost)
+
     # ---- one cached, metered request ---------------------------------------------------------
-    def _ask(self, kind: str, response_model: type[T], context: dict[str, Any], **values: Any) -> tuple[T, bool]:
+    def _messages(self, kind: str, values: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
         system = prompts.load("system")
         prompt = prompts.load(kind)
         messages = [
             {"role": "system", "content": system.render().strip()},
             {"role": "user", "content": prompt.render(**values).strip()},
         ]
-        version = f"system@{system.version}+{kind}@{prompt.version}"
+        return messages, f"system@{system.version}+{kind}@{prompt.version}"
+
+    def _ask(self, kind: str, response_model: type[T], context: dict[str, Any], **values: Any) -> tuple[T, bool]:
+        messages, version = self._messages(kind, values)
         model = self.settings.llm_model
         key = cache_key(kind, model, self.settings.llm_mode, version, messages)
         meter = metering.current()

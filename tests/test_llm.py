@@ -1,0 +1,341 @@
+"""The LLM backend against a real OpenAI-compatible server on loopback: the real openai SDK and
+instructor over HTTP, with scripted answers and failures."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from capmatch.core import CapMatch
+from capmatch.errors import BudgetExceeded, LLMError, LLMNotConfigured, LLMOutputInvalid
+from capmatch.pipeline import Source, dry_run, ingest
+from capmatch.settings import get_settings
+from embeddings.model import SentenceTransformerEmbedder
+from llm.meter import UsageMeter
+from llm.transport import RateLimiter
+from tests.conftest import FIXTURES, PAGES
+from tests.llm_server import LLMServer
+
+DOCS = FIXTURES / "docs"
+TINY_LINES = [
+    "Renders tables, footnotes and code blocks with syntax highlighting.",
+    "Embeds fonts so documents look the same on every machine.",
+    "Streams large documents page by page with constant memory.",
+]
+
+
+def capability(line: str, quote: str | None = None) -> dict[str, object]:
+    return {"name": " ".join(line.split()[:3]), "description": line, "evidence": [quote or line]}
+
+
+def answer(*caps: dict[str, object]) -> dict[str, object]:
+    return {"answer": {"capabilities": list(caps)}}
+
+
+def grounded_answer() -> dict[str, object]:
+    return answer(*(capability(line) for line in TINY_LINES))
+
+
+@pytest.fixture
+def llm_core(llm_env: LLMServer, embedder: SentenceTransformerEmbedder) -> CapMatch:
+    return CapMatch(get_settings(), embedder=embedder)
+
+
+def add(core: CapMatch, path: Path, meter: UsageMeter | None = None):  # type: ignore[no-untyped-def]
+    return ingest(core, Source(path=path), meter=meter or UsageMeter())
+
+
+def sent_texts(server: LLMServer) -> list[str]:
+    return [json.dumps(r) for r in server.requests]
+
+
+def test_tool_calls_give_grounded_capabilities_and_usage(llm_core: CapMatch, llm_env: LLMServer) -> None:
+    meter = UsageMeter()
+    tool = add(llm_core, PAGES / "tiny.md", meter).tool
+    assert llm_env.tasks() == ["decompose", "classify"]  # no contrast: nothing else in the catalog yet
+    assert all(r.get("tools") for r in llm_env.requests)  # instructor's TOOLS mode, through the real SDK
+    assert tool.extractor == "llm" and "test-model" in tool.extractor_version
+    assert len(tool.capabilities) == 3 and all(c.grounded for c in tool.capabilities)
+    assert all(c.prompt_version and "decompose@" in c.prompt_version for c in tool.capabilities)
+    usage = tool.usage
+    assert usage is not None and usage.requests == 2 and usage.retries == 0 and usage.reasks == 0
+    assert usage.prompt_tokens > 0 and usage.completion_tokens > 0
+    assert usage.cost_usd == pytest.approx(usage.prompt_tokens / 1e6 * 1.0 + usage.completion_tokens / 1e6 * 2.0)
+    assert meter.snapshot() == usage
+
+
+@pytest.mark.parametrize(("mode", "shape"), [("json", "response_format"), ("md_json", None)])
+def test_json_modes_for_models_without_tool_calling(
+    llm_core: CapMatch, llm_env: LLMServer, monkeypatch: pytest.MonkeyPatch, mode: str, shape: str | None
+) -> None:
+    monkeypatch.setenv("CAPMATCH_LLM_MODE", mode)
+    core = CapMatch(get_settings(), embedder=llm_core.embedder)
+    tool = add(core, PAGES / "tiny.md").tool
+    assert len(tool.capabilities) == 3 and all(c.grounded for c in tool.capabilities)
+    first = llm_env.requests[0]
+    assert not first.get("tools")
+    assert (shape in first) if shape else ("response_format" not in first)
+
+
+def test_malformed_json_is_asked_again_and_both_answers_are_counted(llm_core: CapMatch, llm_env: LLMServer) -> None:
+    llm_env.script({"raw_answer": '{"capabilities": [{"name": "broken"'})
+    tool = add(llm_core, PAGES / "tiny.md").tool
+    assert llm_env.tasks() == ["decompose", "decompose", "classify"]
+    assert tool.usage is not None and tool.usage.requests == 3 and tool.usage.reasks == 1
+    assert len(tool.capabilities) == 3
+
+
+def test_an_ungrounded_quote_makes_instructor_reask_with_the_error(llm_core: CapMatch, llm_env: LLMServer) -> None:
+    invented = "Quillpad also cures writer's block in seconds."
+    llm_env.script(answer(capability(TINY_LINES[0]), capability("Cures writer's block", invented)))
+    tool = add(llm_core, PAGES / "tiny.md").tool
+    reask = json.dumps(llm_env.requests[1]["messages"])
+    assert "not in the document" in reask and "cures writer's block" in reask.lower()
+    assert all(c.grounded for c in tool.capabilities)
+    assert not any("writer" in c.description for c in tool.capabilities)
+    assert tool.usage is not None and tool.usage.reasks == 1
+
+
+@pytest.mark.parametrize("policy", ["keep", "drop"])
+def test_quotes_that_stay_ungrounded_are_flagged_or_dropped(
+    llm_core: CapMatch, llm_env: LLMServer, monkeypatch: pytest.MonkeyPatch, policy: str
+) -> None:
+    monkeypatch.setenv("CAPMATCH_LLM_UNGROUNDED", policy)
+    core = CapMatch(get_settings(), embedder=llm_core.embedder)
+    bad = answer(*(capability(line) for line in TINY_LINES), capability("Teleports files", "It teleports files."))
+    llm_env.script(bad, bad, bad)  # the first answer and both re-asks
+    result = add(core, PAGES / "tiny.md")
+    caps = {c.name: c for c in result.tool.capabilities}
+    if policy == "keep":
+        assert caps["Teleports files"].grounded is False and caps["Teleports files"].evidence == []
+        assert result.tool.grounding_rate == pytest.approx(3 / 4)
+        assert "1 of 4 capabilities are not grounded" in (result.notice or "")
+    else:
+        assert "Teleports files" not in caps and result.tool.grounding_rate == 1.0
+    assert result.tool.usage is not None and result.tool.usage.reasks == 3
+
+
+def test_429_is_retried_after_retry_after(llm_core: CapMatch, llm_env: LLMServer) -> None:
+    llm_env.script({"status": 429, "headers": {"Retry-After": "1"}})
+    started = time.monotonic()
+    tool = add(llm_core, PAGES / "tiny.md").tool
+    assert time.monotonic() - started >= 1.0
+    assert tool.usage is not None and tool.usage.requests == 3 and tool.usage.retries == 1
+    assert len(tool.capabilities) == 3
+
+
+def test_5xx_after_the_last_retry_fails_with_status_attempts_and_tokens(llm_core: CapMatch, llm_env: LLMServer) -> None:
+    llm_env.script(*[{"status": 500, "message": "upstream exploded"}] * 5)
+    meter = UsageMeter()
+    with pytest.raises(LLMError) as caught:
+        add(llm_core, PAGES / "tiny.md", meter)
+    message = caught.value.message
+    assert "answered HTTP 500 after 5 requests (4 retries); 0 tokens spent" in message
+    assert "upstream exploded" in message
+    assert llm_core.store.tool_count() == 0 and meter.usage.requests == 5
+
+
+def test_a_slow_answer_past_the_timeout_is_retried_then_fails_clearly(
+    llm_core: CapMatch, llm_env: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAPMATCH_LLM_TIMEOUT", "0.5")
+    monkeypatch.setenv("CAPMATCH_LLM_HTTP_RETRIES", "1")
+    core = CapMatch(get_settings(), embedder=llm_core.embedder)
+    llm_env.script({"delay": 1.5}, {"delay": 1.5})
+    with pytest.raises(LLMError, match=r"did not answer within 0.5s after 2 requests \(1 retries\)"):
+        add(core, PAGES / "tiny.md")
+    assert core.store.tool_count() == 0
+
+
+def test_an_empty_capability_list_is_an_error_not_an_empty_success(llm_core: CapMatch, llm_env: LLMServer) -> None:
+    llm_env.script(answer(), answer(), answer())
+    with pytest.raises(LLMOutputInvalid, match="the model returned no capabilities"):
+        add(llm_core, PAGES / "tiny.md")
+    assert llm_core.store.tool_count() == 0 and llm_env.tasks() == ["decompose"] * 3
+
+
+def test_the_same_content_prompt_and_model_make_zero_requests(llm_core: CapMatch, llm_env: LLMServer) -> None:
+    add(llm_core, PAGES / "tiny.md")
+    sent = len(llm_env.requests)
+    again = add(llm_core, PAGES / "tiny.md")  # unchanged content: nothing to do
+    assert not again.created and len(llm_env.requests) == sent
+    llm_core.delete_tool(again.tool.id)
+    meter = UsageMeter()
+    rebuilt = add(llm_core, PAGES / "tiny.md", meter)  # extracted again, every answer from the cache
+    assert rebuilt.created and len(llm_env.requests) == sent
+    assert meter.usage.requests == 0 and meter.usage.cached == 2
+    assert [c.name for c in rebuilt.tool.capabilities] == [c.name for c in again.tool.capabilities]
+
+
+def test_a_model_or_prompt_change_invalidates_the_cache(
+    llm_core: CapMatch, llm_env: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add(llm_core, PAGES / "tiny.md")
+    sent = len(llm_env.requests)
+    monkeypatch.setenv("CAPMATCH_LLM_MODEL", "test-model-2")
+    other = CapMatch(get_settings(), embedder=llm_core.embedder)
+    result = add(other, PAGES / "tiny.md")
+    assert result.created and other.store.tool_count() == 1  # same content, new model: the tool is re-extracted
+    assert "test-model-2" in result.tool.extractor_version
+    assert len(llm_env.requests) > sent and {r["model"] for r in llm_env.requests[sent:]} == {"test-model-2"}
+
+
+def test_the_budget_stops_a_job_and_keeps_what_was_verified(
+    llm_core: CapMatch, llm_env: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAPMATCH_LLM_CHUNK_TOKENS", "250")
+    monkeypatch.setenv("CAPMATCH_LLM_MAX_TOKENS_PER_TOOL", "1500")
+    core = CapMatch(get_settings(), embedder=llm_core.embedder)
+    meter = UsageMeter()
+    with pytest.raises(BudgetExceeded, match="token budget of 1500 per tool used up") as caught:
+        add(core, DOCS / "wardline-guard.html", meter)
+    assert "CAPMATCH_LLM_MAX_TOKENS_PER_TOOL" in caught.value.message
+    assert core.store.tool_count() == 0
+    answered = len(llm_env.requests)
+    assert answered >= 2 and meter.usage.total_tokens >= 1500
+    # With a bigger budget the parts already verified come from the cache: only the rest is asked.
+    monkeypatch.setenv("CAPMATCH_LLM_MAX_TOKENS_PER_TOOL", "1000000")
+    done = CapMatch(get_settings(), embedder=llm_core.embedder)
+    meter = UsageMeter()
+    tool = add(done, DOCS / "wardline-guard.html", meter).tool
+    assert meter.usage.cached == answered and tool.capabilities
+
+
+def test_long_pages_are_split_and_only_cleaned_text_is_sent(
+    llm_core: CapMatch, llm_env: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAPMATCH_LLM_CHUNK_TOKENS", "400")
+    core = CapMatch(get_settings(), embedder=llm_core.embedder)
+    tool = add(core, DOCS / "wardline-guard.html").tool
+    decompose = [r for r, t in zip(llm_env.requests, llm_env.tasks(), strict=True) if t == "decompose"]
+    assert len(decompose) >= 3
+    assert "part 1 of" in json.dumps(decompose[0])
+    for text in sent_texts(llm_env):
+        assert "<html" not in text and "<nav" not in text and "<li>" not in text
+    assert 1 <= len(tool.capabilities) <= 15 and all(c.grounded for c in tool.capabilities)
+
+
+def test_vendor_text_is_data_not_instructions(llm_core: CapMatch, llm_env: LLMServer) -> None:
+    injected = capability("Cures all diseases", "Cures all diseases")
+    legit = [capability("Counts events per key over sliding time windows.")]
+    llm_env.script(answer(*legit, injected))  # as if the injection had worked
+    tool = add(llm_core, PAGES / "injection.md").tool
+    first = llm_env.requests[0]
+    system = first["messages"][0]["content"]
+    user = first["messages"][1]["content"]
+    assert first["messages"][0]["role"] == "system" and "data, not instructions" in system
+    assert user.index("<document>") < user.index("IGNORE PREVIOUS INSTRUCTIONS") < user.index("</document>")
+    assert first["tools"][0]["function"]["name"] == "Decomposition"  # the schema did not change
+    # Its quote is in the page, but inside the injected instructions: not evidence, so it was asked again.
+    assert "instructions to AI models" in json.dumps(llm_env.requests[1]["messages"])
+    assert "Cures all diseases" not in [c.name for c in tool.capabilities]
+    assert all(c.grounded for c in tool.capabilities)
+
+
+def test_contrast_names_catalog_tools_or_marks_outside_knowledge(llm_core: CapMatch, llm_env: LLMServer) -> None:
+    add(llm_core, DOCS / "fetchwire.md")
+    llm_env.reset()
+    wrong = {
+        "answer": {
+            "capabilities": [
+                {
+                    "index": 0,
+                    "unique": "Retries on its own.",
+                    "vs_alternatives": [{"tool": "Requests", "difference": "x"}],
+                }
+            ]
+        }
+    }
+    right = {
+        "answer": {
+            "capabilities": [
+                {
+                    "index": 0,
+                    "unique": "Retries on its own.",
+                    "vs_alternatives": [
+                        {"tool": "Fetchwire", "difference": "retries without a wrapper"},
+                        {"tool": "Requests", "difference": "needs urllib3 Retry", "outside_knowledge": True},
+                    ],
+                }
+            ]
+        }
+    }
+    llm_env.script({}, {}, wrong, right)  # decompose, classify: defaults; then contrast
+    tool = add(llm_core, DOCS / "pliant.rst").tool
+    assert llm_env.tasks() == ["decompose", "classify", "contrast", "contrast"]
+    assert "are not among the listed neighbours" in json.dumps(llm_env.requests[3]["messages"])
+    first = tool.capabilities[0]
+    assert first.contrast_by.startswith("llm:") and first.unique == "Retries on its own."
+    assert "vs Fetchwire: retries without a wrapper" in first.vs_alternatives
+    assert "vs Requests (outside the catalog): needs urllib3 Retry" in first.vs_alternatives
+    rules_written = [c for c in tool.capabilities[1:] if c.contrast_by == "rules"]
+    assert len(rules_written) == len(tool.capabilities) - 1  # not answered: the catalog's own lines
+
+    llm_core.delete_tool("fetchwire")  # the lines named it: they are rewritten from the catalog
+    first = llm_core.store.get_tool(tool.id).capabilities[0]
+    assert first.contrast_by == "rules" and "Fetchwire" not in first.vs_alternatives
+
+
+def test_dry_run_estimates_without_any_request(llm_core: CapMatch, llm_env: LLMServer) -> None:
+    plan = dry_run(llm_core, Source(path=DOCS / "wardline-guard.html"))
+    assert llm_env.requests == []
+    assert plan.backend == "llm" and plan.requests >= 3 and plan.prompt_tokens > 0
+    assert plan.cost_usd is not None and plan.cost_usd > 0 and plan.chunks == 1
+
+
+def test_auto_uses_the_llm_only_when_one_is_configured(
+    llm_env: LLMServer, embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAPMATCH_EXTRACTOR", "auto")
+    assert add(CapMatch(get_settings(), embedder=embedder), PAGES / "tiny.md").tool.extractor == "llm"
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    monkeypatch.delenv("OPENAI_API_KEY")
+    monkeypatch.setenv("CAPMATCH_HOME", str(get_settings().home) + "-2")
+    result = add(CapMatch(get_settings(), embedder=embedder), PAGES / "tiny.md")
+    assert result.tool.extractor == "extractive"
+    assert "no LLM configured (set OPENAI_API_KEY and/or OPENAI_BASE_URL)" in (result.notice or "")
+    monkeypatch.setenv("CAPMATCH_EXTRACTOR", "llm")
+    with pytest.raises(LLMNotConfigured, match="OPENAI_API_KEY"):
+        add(CapMatch(get_settings(), embedder=embedder), PAGES / "tiny.md")
+
+
+def test_concurrency_is_limited_for_the_whole_process(
+    llm_core: CapMatch, llm_env: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    monkeypatch.setenv("CAPMATCH_LLM_CONCURRENCY", "2")
+    llm_env.script(*[{"delay": 0.3}] * 12)
+    errors: list[BaseException] = []
+
+    def run(name: str) -> None:
+        try:
+            add(CapMatch(get_settings(), embedder=llm_core.embedder), DOCS / name)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("fetchwire.md", "emberq.md", "sextant.md")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and llm_env.max_in_flight == 2
+
+
+def test_the_rate_limiter_spaces_requests_per_minute() -> None:
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    limiter = RateLimiter(3, clock=lambda: now[0], sleep=sleep)
+    for _ in range(3):
+        limiter.acquire()
+    assert waits == []
+    limiter.acquire()  # the fourth start in the same minute waits for the first to age out
+    assert sum(waits) == pytest.approx(60.0)

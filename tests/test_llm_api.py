@@ -1,0 +1,95 @@
+"""The LLM backend end to end through the API and the CLI, against the loopback endpoint."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from capmatch.cli import app
+from capmatch.settings import Settings
+from tests.conftest import PAGES, RunningServer, wait_for_job
+from tests.llm_server import LLMServer
+
+
+@pytest.fixture(scope="module")
+def llm_api(
+    tmp_path_factory: pytest.TempPathFactory, llm_server: LLMServer, docs_server: str
+) -> Iterator[httpx.Client]:
+    settings = Settings(
+        home=tmp_path_factory.mktemp("llm-api"),
+        allow_private_urls=True,
+        openai_base_url=llm_server.url,
+        openai_api_key="test-key",
+        llm_model="test-model",
+        llm_backoff_base=0.01,
+        llm_prices={"test-model": (1.0, 2.0)},
+    )
+    with RunningServer(settings) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        yield client
+
+
+def test_a_url_submitted_with_the_llm_backend_is_stored_grounded(
+    llm_api: httpx.Client, llm_server: LLMServer, docs_server: str
+) -> None:
+    llm_server.reset()
+    job = llm_api.post("/api/tools", json={"url": f"{docs_server}/docs/fetchwire.md", "extractor": "llm"}).json()
+    done = wait_for_job(llm_api, job["job_id"])
+    assert done["status"] == "done", done
+    assert done["backend"] == "llm" and done["model"] == "test-model" and "decompose@" in done["prompt_version"]
+    assert done["usage"]["requests"] == 2 and done["usage"]["prompt_tokens"] > 0 and done["usage"]["cost_usd"] > 0
+    tool = llm_api.get(f"/api/tools/{done['tool_id']}").json()
+    assert tool["extractor"] == "llm" and tool["usage"]["requests"] == 2 and tool["grounding_rate"] == 1.0
+    source = llm_api.get(f"/api/tools/{tool['id']}/source").text
+    for cap in tool["capabilities"]:
+        assert cap["prompt_version"] and cap["evidence"]
+        for evidence in cap["evidence"]:
+            assert source[evidence["start"] : evidence["end"]] == evidence["quote"]
+
+
+def test_auto_is_the_default_and_picks_the_configured_llm(
+    llm_api: httpx.Client, llm_server: LLMServer, docs_server: str
+) -> None:
+    job = llm_api.post("/api/tools", json={"url": f"{docs_server}/docs/pliant.rst"}).json()
+    done = wait_for_job(llm_api, job["job_id"])
+    assert done["status"] == "done" and done["backend"] == "llm" and done["notice"] is None
+
+
+def test_a_failing_endpoint_fails_the_job_with_what_happened(
+    llm_api: httpx.Client, llm_server: LLMServer, docs_server: str
+) -> None:
+    llm_server.reset()
+    llm_server.script(*[{"status": 503, "message": "overloaded"}] * 5)
+    before = llm_api.get("/api/health").json()["tools"]
+    job = llm_api.post("/api/tools", json={"url": f"{docs_server}/docs/emberq.md", "extractor": "llm"}).json()
+    done = wait_for_job(llm_api, job["job_id"])
+    assert done["status"] == "failed" and done["error_code"] == "llm_failed"
+    assert "answered HTTP 503 after 5 requests (4 retries)" in done["error"] and "overloaded" in done["error"]
+    assert done["usage"]["requests"] == 5
+    assert llm_api.get("/api/health").json()["tools"] == before
+
+
+def test_llm_without_an_endpoint_is_refused_at_submission(
+    tmp_path_factory: pytest.TempPathFactory, docs_server: str
+) -> None:
+    settings = Settings(home=tmp_path_factory.mktemp("no-llm"), allow_private_urls=True)
+    with RunningServer(settings, start_worker=False) as server, httpx.Client(base_url=server.url) as client:
+        response = client.post("/api/tools", json={"url": f"{docs_server}/docs/emberq.md", "extractor": "llm"})
+        assert response.status_code == 400 and response.json()["error"]["code"] == "llm_not_configured"
+        job = client.post("/api/tools", json={"url": f"{docs_server}/docs/emberq.md"}).json()
+        assert job["status"] == "queued"  # auto: accepted, will use the extractive backend
+
+
+def test_cli_add_with_the_llm_backend_and_dry_run(llm_env: LLMServer) -> None:
+    runner = CliRunner()
+    plan = runner.invoke(app, ["add", str(PAGES / "tiny.md"), "--extractor", "llm", "--dry-run", "--json"])
+    assert plan.exit_code == 0, plan.stderr
+    assert json.loads(plan.stdout)["requests"] == 3 and llm_env.requests == []
+    result = runner.invoke(app, ["add", str(PAGES / "tiny.md"), "--extractor", "llm", "--json"])
+    assert result.exit_code == 0, result.stderr
+    tool = json.loads(result.stdout)
+    assert tool["extractor"] == "llm" and len(tool["capabilities"]) == 3
+    assert "LLM: 2 requests (0 retries, 0 re-asks, 0 cached)" in result.stderr
