@@ -44,7 +44,9 @@ def chunk_document(text: str, blocks: list[Block], budget: int) -> list[str]:
     """
     if count_tokens(text) <= budget:
         return [text]
-    starts = [0] + [b.start for b in blocks if b.kind == "heading" and b.start > 0]
+    # A heading block starts at its text; the section starts at the beginning of the heading's line.
+    starts = [0] + [text.rfind("\n", 0, b.start) + 1 for b in blocks if b.kind == "heading" and b.start > 0]
+    starts = sorted(set(starts))
     sections = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
     pieces: list[str] = []
     for section in sections:

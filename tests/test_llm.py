@@ -207,7 +207,7 @@ def test_the_budget_stops_a_job_and_keeps_what_was_verified(
 def test_long_pages_are_split_and_only_cleaned_text_is_sent(
     llm_core: CapMatch, llm_env: LLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CAPMATCH_LLM_CHUNK_TOKENS", "400")
+    monkeypatch.setenv("CAPMATCH_LLM_CHUNK_TOKENS", "250")
     core = CapMatch(get_settings(), embedder=llm_core.embedder)
     tool = add(core, DOCS / "wardline-guard.html").tool
     decompose = [r for r, t in zip(llm_env.requests, llm_env.tasks(), strict=True) if t == "decompose"]

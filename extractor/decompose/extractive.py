@@ -219,7 +219,7 @@ def _description(spans: list[Span]) -> str:
     return out.replace(": ;", ":").replace(":; ", ": ")
 
 
-def _section_class(block: Block) -> str:
+def classify_section(block: Block) -> str:
     path = [clean_heading(h) for h in block.section]
     # The nearest heading decides; a skipped ancestor (e.g. "Installation > Windows") skips too.
     if any(SKIP_SECTION.search(h) for h in path):
@@ -264,7 +264,7 @@ def _candidates(blocks: list[Block], tool_name: str, relaxed: bool) -> list[Cand
     for block in blocks:
         if block.kind != "heading" or block.index in consumed:
             continue
-        section_class = _section_class(Block("heading", 0, 0, "", section=(*block.section, block.text)))
+        section_class = classify_section(Block("heading", 0, 0, "", section=(*block.section, block.text)))
         # A feature-section heading ("Supported Features") names a list whose items are the capabilities.
         if section_class in ("skip", "feature") or is_generic_heading(block.text, tool_name):
             continue
@@ -309,7 +309,7 @@ def _candidates(blocks: list[Block], tool_name: str, relaxed: bool) -> list[Cand
     for block in blocks:
         if block.index in consumed:
             continue
-        section_class = _section_class(block)
+        section_class = classify_section(block)
         if section_class == "skip" and not relaxed:
             continue
         weight = _weight(section_class) if section_class != "skip" else 0.3
@@ -339,7 +339,7 @@ def _candidates(blocks: list[Block], tool_name: str, relaxed: bool) -> list[Cand
 def _list_with_intro(blocks: list[Block], intro: Block, tool_name: str, consumed: set[int]) -> Candidate | None:
     """ "Toxicity head: six labels scored independently:" + a list is one capability, not six."""
     text = " ".join(intro.text.split())
-    section_class = _section_class(intro)
+    section_class = classify_section(intro)
     if not text.endswith(":") or section_class == "skip":
         return None
     items = []

@@ -32,6 +32,7 @@ from extractor.verify import locate
 from llm import meter as metering
 from llm.cache import LLMCache, cache_key
 from llm.client import InvalidAnswer, get_client
+from llm.condense import condense, facts_excerpt
 from llm.tokens import chunk_document, count_tokens
 
 T = TypeVar("T", bound=BaseModel)
@@ -66,8 +67,13 @@ class LLMDecomposer:
         self.version = f"{self.prompt_version}|{settings.llm_model}|{settings.llm_mode}"
 
     # ---- capabilities -----------------------------------------------------------------------
+    def _chunks(self, doc: SourceDocument) -> list[str]:
+        """The page's capability-bearing text (see llm.condense), split within the token budget."""
+        condensed = condense(doc.text, doc.blocks or segment(doc.text))
+        return chunk_document(condensed, segment(condensed), self.settings.llm_chunk_tokens)
+
     def decompose(self, doc: SourceDocument) -> list[CapabilityDraft]:
-        chunks = chunk_document(doc.text, doc.blocks or segment(doc.text), self.settings.llm_chunk_tokens)
+        chunks = self._chunks(doc)
         drafts: list[CapabilityDraft] = []
         for part, chunk in enumerate(chunks, start=1):
             answer, _ = self._ask(
@@ -94,8 +100,8 @@ class LLMDecomposer:
     def classify(self, doc: SourceDocument) -> ToolFacts:
         blocks = doc.blocks or segment(doc.text)
         rules = rule_facts(doc.text, blocks)
-        first = chunk_document(doc.text, blocks, self.settings.llm_chunk_tokens)[0]
-        answer, _ = self._ask("classify", ClassifiedTool, {"source": doc.text}, tool_name=doc.name, document=first)
+        excerpt = facts_excerpt(doc.text, blocks)
+        answer, _ = self._ask("classify", ClassifiedTool, {"source": doc.text}, tool_name=doc.name, document=excerpt)
 
         def grounded(quote: str | None) -> str | None:
             return quote if quote and locate(quote, doc.text) else None
@@ -168,13 +174,13 @@ class LLMDecomposer:
     def estimate(self, doc: SourceDocument) -> Estimate:
         """Tokens and cost of decomposing ``doc``, counted locally; cached answers cost nothing."""
         blocks = doc.blocks or segment(doc.text)
-        chunks = chunk_document(doc.text, blocks, self.settings.llm_chunk_tokens)
+        chunks = self._chunks(doc)
         requests = cached = prompt_tokens = completion_tokens = 0
         calls: list[tuple[str, dict[str, Any]]] = [
             ("decompose", {"tool_name": doc.name, "document": c, "part": i, "parts": len(chunks)})
             for i, c in enumerate(chunks, start=1)
         ]
-        calls.append(("classify", {"tool_name": doc.name, "document": chunks[0]}))
+        calls.append(("classify", {"tool_name": doc.name, "document": facts_excerpt(doc.text, blocks)}))
         for kind, values in calls:
             messages, version = self._messages(kind, values)
             if self.cache.get(cache_key(kind, self.settings.llm_model, self.settings.llm_mode, version, messages)):

@@ -1,0 +1,58 @@
+"""What the LLM is sent: capability-bearing text only, and counted tokens that split long pages."""
+
+from __future__ import annotations
+
+from extractor.segment import segment
+from llm.condense import condense, facts_excerpt
+from llm.tokens import chunk_document, count_tokens
+
+PAGE = (
+    """# Sieve
+
+Sieve is a Python library for filtering log lines. It is free and open source.
+
+## Features
+
+- Filters log lines by regular expression.
+
+## Installation
+
+Run the installer and pick a folder for the binaries.
+
+```
+"""
+    + "\n".join(f"line {i}" for i in range(40))
+    + """
+```
+
+## License
+
+Sieve is released under the MIT License.
+
+## Pricing
+
+The hosted edition costs $9 per month.
+"""
+)
+
+
+def test_condense_leaves_out_non_capability_sections_and_long_code() -> None:
+    text = condense(PAGE, segment(PAGE))
+    assert "Filters log lines by regular expression." in text and "# Sieve" in text
+    assert "installer" not in text and "MIT License" not in text and "$9 per month" not in text
+    assert count_tokens(text) < count_tokens(PAGE) / 2
+
+
+def test_facts_excerpt_keeps_the_opening_and_the_price_and_licence_lines() -> None:
+    excerpt = facts_excerpt(PAGE, segment(PAGE))
+    assert "Sieve is a Python library" in excerpt
+    assert "MIT License" in excerpt and "$9 per month" in excerpt
+    assert "line 30" not in excerpt
+
+
+def test_long_pages_are_chunked_by_section_within_the_budget() -> None:
+    page = "\n\n".join(f"## Part {i}\n\n" + f"Sentence number {i} says something useful. " * 30 for i in range(8))
+    chunks = chunk_document(page, segment(page), 300)
+    assert len(chunks) > 2 and all(count_tokens(c) <= 300 for c in chunks)
+    assert "".join(chunks) == page  # nothing lost, nothing added
+    assert all(c.lstrip().startswith("## Part") for c in chunks)
