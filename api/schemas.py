@@ -66,6 +66,17 @@ class JobPublic(BaseModel):
         )
 
 
+class LLMCallPublic(BaseModel):
+    kind: str = Field(description="decompose, classify or contrast")
+    model: str
+    status: int | None = Field(description="HTTP status, or null when no answer came (timeout, connection)")
+    prompt_tokens: int
+    completion_tokens: int
+    duration_ms: float
+    error: str | None
+    created_at: datetime
+
+
 class SubmitResponse(JobPublic):
     existing: bool = Field(description="True when an open job for the same URL was returned instead")
 

@@ -7,7 +7,7 @@ import threading
 
 from capmatch.core import CapMatch
 from capmatch.errors import CapmatchError
-from capmatch.pipeline import Source, ingest
+from capmatch.pipeline import Source, ingest, record_calls
 from catalog.models import Job
 from llm.meter import UsageMeter
 
@@ -81,3 +81,4 @@ class JobWorker:
             # What the job spent, retries and re-asks included, whether it succeeded or not.
             if meter.usage.requests or meter.usage.cached:
                 jobs.record_usage(job.id, meter.snapshot())
+            record_calls(self.core, meter, job.id)

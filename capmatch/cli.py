@@ -108,7 +108,7 @@ def add(
 
     Example: capmatch add https://raw.githubusercontent.com/encode/httpx/master/README.md --extractor llm
     """
-    from capmatch.pipeline import Source, ingest
+    from capmatch.pipeline import Source, ingest, record_calls
     from capmatch.pipeline import dry_run as estimate
     from llm.meter import UsageMeter
 
@@ -139,13 +139,16 @@ def add(
         return
     meter = UsageMeter()
     started = time.perf_counter()
-    with _stage_progress() as (progress, task):
-        result = ingest(
-            core,
-            src,
-            lambda stage, f: progress.update(task, completed=f * 100, description=stage.value),
-            meter=meter,
-        )
+    try:
+        with _stage_progress() as (progress, task):
+            result = ingest(
+                core,
+                src,
+                lambda stage, f: progress.update(task, completed=f * 100, description=stage.value),
+                meter=meter,
+            )
+    finally:
+        record_calls(core, meter)
     elapsed = time.perf_counter() - started
     tool = result.tool
     if as_json:

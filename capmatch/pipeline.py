@@ -105,12 +105,14 @@ def ingest(
     if decomposer.model is not None:
         meter.budget = core.settings.llm_max_tokens_per_tool
         meter.price = core.settings.llm_prices.get(decomposer.model)
+        meter.model = decomposer.model
 
     progress(Stage.FETCHING, 0.02)
     raw = load_document(source, core)
     progress(Stage.CLEANING, 0.15)
     doc = clean(raw.text, raw.format)
     content_hash = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
+    meter.content_hash = content_hash
 
     # Fast path: skip all work for content already extracted the same way (store_tool re-checks).
     same_content = store.find_by_hash(content_hash)
@@ -180,6 +182,12 @@ def ingest(
     if ungrounded:
         notices.append(f"{ungrounded} of {len(capabilities)} capabilities are not grounded in the page (shown as such)")
     return IngestResult(stored.tool, True, "; ".join(notices) or None)
+
+
+def record_calls(core: CapMatch, meter: UsageMeter, job_id: str | None = None) -> None:
+    """Keep one row per LLM request (task, status, duration, tokens), for jobs and for audits."""
+    if meter.calls:
+        core.store.record_llm_calls(job_id, meter.content_hash, meter.model or "", meter.calls)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -446,6 +447,36 @@ class CatalogStore:
     def count_tools(self, flt: ToolFilter | None = None) -> int:
         where, params = _filter_clause(flt or ToolFilter())
         return int(self.conn.execute(f"SELECT COUNT(*) FROM tools {where}", params).fetchone()[0])
+
+    def record_llm_calls(self, job_id: str | None, content_hash: str | None, model: str, calls: list[Any]) -> None:
+        now = utcnow().isoformat()
+        self.conn.executemany(
+            """INSERT INTO llm_calls (job_id, content_hash, kind, model, status, prompt_tokens, completion_tokens,
+                   duration_ms, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                (
+                    job_id,
+                    content_hash,
+                    c.task,
+                    model,
+                    c.status,
+                    c.prompt_tokens,
+                    c.completion_tokens,
+                    c.duration_ms,
+                    c.error,
+                    now,
+                )
+                for c in calls
+            ],
+        )
+
+    def llm_calls(self, job_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            """SELECT kind, model, status, prompt_tokens, completion_tokens, duration_ms, error, created_at
+               FROM llm_calls WHERE job_id = ? ORDER BY id""",
+            (job_id,),
+        )
+        return [dict(r) for r in rows]
 
     def increment_times_matched(self, tool_ids: Iterable[str]) -> None:
         ids = list(dict.fromkeys(tool_ids))

@@ -10,9 +10,22 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from capmatch.errors import BudgetExceeded
 from catalog.models import LLMUsage
+
+
+@dataclass
+class CallRecord:
+    """One HTTP request to the endpoint: what it was for, how it ended, what it cost."""
+
+    task: str
+    status: int | None
+    duration_ms: float
+    error: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
 
 class UsageMeter:
@@ -20,7 +33,15 @@ class UsageMeter:
         self.budget = budget
         self.price = price
         self.usage = LLMUsage()
+        self.calls: list[CallRecord] = []
+        self.task = "unknown"  # set by the backend before each request
+        self.model: str | None = None
+        self.content_hash: str | None = None
         self._lock = threading.Lock()
+
+    def record_outcome(self, status: int | None, duration_ms: float, error: str | None = None) -> None:
+        with self._lock:
+            self.calls.append(CallRecord(self.task, status, round(duration_ms, 1), error))
 
     def record_request(self, retry: bool) -> None:
         with self._lock:
@@ -33,6 +54,9 @@ class UsageMeter:
             self.usage.prompt_tokens += prompt
             self.usage.completion_tokens += completion
             self.usage.cost_usd = self.cost(self.usage.prompt_tokens, self.usage.completion_tokens)
+            if self.calls:  # the answer to the last request sent
+                self.calls[-1].prompt_tokens += prompt
+                self.calls[-1].completion_tokens += completion
 
     def record_reask(self) -> None:
         with self._lock:

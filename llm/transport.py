@@ -97,14 +97,19 @@ class RetryingTransport(httpx.HTTPTransport):
                 meter.check_budget()
                 meter.record_request(retry=attempt > 1)
             self._limiter.acquire()
+            started = time.monotonic()
             try:
                 with self._slots:
                     response = super().handle_request(request)
-            except (httpx.TimeoutException, httpx.NetworkError):
+            except (httpx.TimeoutException, httpx.NetworkError) as exc:
+                if meter is not None:
+                    meter.record_outcome(None, (time.monotonic() - started) * 1000, type(exc).__name__)
                 if attempt == attempts:
                     raise
                 self._sleep(backoff(attempt, self.backoff_base))
                 continue
+            if meter is not None:
+                meter.record_outcome(response.status_code, (time.monotonic() - started) * 1000)
             if response.status_code not in RETRY_STATUSES or attempt == attempts:
                 return response
             wait = max(backoff(attempt, self.backoff_base), retry_after(response) or 0.0)

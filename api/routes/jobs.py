@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import CoreDep
-from api.schemas import JobPublic
+from api.schemas import JobPublic, LLMCallPublic
 from catalog.models import JobStatus
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -25,3 +25,10 @@ def list_jobs(
 @router.get("/{job_id}", response_model=JobPublic)
 def get_job(job_id: str, core: CoreDep) -> JobPublic:
     return JobPublic.of(core.jobs.get(job_id))
+
+
+@router.get("/{job_id}/calls", response_model=list[LLMCallPublic])
+def get_job_calls(job_id: str, core: CoreDep) -> list[LLMCallPublic]:
+    """Every request this job sent to the LLM endpoint: task, status, duration, tokens, error."""
+    core.jobs.get(job_id)  # 404 for unknown ids
+    return [LLMCallPublic(**row) for row in core.store.llm_calls(job_id)]

@@ -220,6 +220,8 @@ class LLMDecomposer:
                 meter.record_cached(hit.get("prompt_tokens", 0), hit.get("completion_tokens", 0))
             return response_model.model_validate(hit["answer"]), bool(hit["valid"])
         before = meter.snapshot() if meter else None
+        if meter is not None:
+            meter.task = kind
         try:
             answer = self.client.extract(response_model, messages, context, model)
             valid = True
