@@ -115,7 +115,7 @@ class CapMatch:
         log.info("rebuilding %s index from %d stored vectors", kind, len(ids))
         self._index = vector_index.build(kind, ids, vectors, self._dimension(), self.settings.ivf_nprobe)
         self._index_generation = generation
-        self._save(generation)
+        # Not saved here: only code holding the database write lock writes index files (see _exclusive).
 
     def _all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         id_parts, vector_parts = [], []
@@ -144,19 +144,35 @@ class CapMatch:
         )
         vector_index.save(self._index, self.settings.index_dir, config)
 
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """The database write lock, then the in-process lock: the only place index files are written,
+        so two processes never write (or delete) them at once."""
+        conn = self.store.conn
+        conn.execute("BEGIN IMMEDIATE")
+        with self._lock:
+            try:
+                yield
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
     def reindex(self) -> IndexStatus:
         self._check_model()
-        with self._lock:
+        with self._exclusive():
             generation = self.store.generation()
             self._rebuild(generation)
+            self._save(generation)
             assert self._index is not None
             return IndexStatus(self._index.kind, self._index.count(), generation, True)
 
     def verify_index(self) -> IndexStatus:
         """At start-up: load the model, and make sure the saved index agrees with it and with the
-        database, rebuilding from stored vectors if not."""
+        database, rebuilding from stored vectors (and saving) if not."""
         embedder = self.embedder
-        with self._lock:
+        with self._exclusive():
             if self._index is not None and self._index.dimension != embedder.dimension:
                 raise IndexMismatch(
                     f"the index has dimension {self._index.dimension} but {self.settings.embedding_model} gives "
@@ -168,6 +184,8 @@ class CapMatch:
             if self._index.count() != self.store.capability_count():
                 self._rebuild(generation)
                 rebuilt = True
+            if rebuilt:
+                self._save(generation)
             return IndexStatus(self._index.kind, self._index.count(), generation, rebuilt)
 
     # ---- derived data cached per generation ---------------------------------------------------
@@ -198,10 +216,9 @@ class CapMatch:
                 yield index
                 generation = self.store.generation()
                 if self._outgrown(index):
-                    self._rebuild(generation)  # also saves
-                else:
-                    self._index_generation = generation
-                    self._save(generation)
+                    self._rebuild(generation)
+                self._index_generation = generation
+                self._save(generation)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:

@@ -219,7 +219,10 @@ def dry_run(core: CapMatch, source: Source) -> DryRun:
     decomposer = get_decomposer(backend, core)
     assert isinstance(decomposer, LLMDecomposer)
     name = (source.name or classify.tool_name(doc.title, raw.url)).strip()
-    estimate = decomposer.estimate(SourceDocument(doc.text, doc.title, name, raw.url, doc.format, segment(doc.text)))
+    estimate = decomposer.estimate(
+        SourceDocument(doc.text, doc.title, name, raw.url, doc.format, segment(doc.text)),
+        catalog_has_tools=core.store.tool_count() > 0,
+    )
     return DryRun(
         backend,
         decomposer.model,

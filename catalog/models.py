@@ -82,10 +82,12 @@ class LLMUsage(BaseModel):
 
     requests: int = Field(0, description="HTTP requests sent, retries included")
     retries: int = Field(0, description="Requests repeated after a 429, 5xx, timeout or connection error")
-    reasks: int = Field(0, description="Answers rejected by validation and asked again")
+    reasks: int = Field(0, description="Answers rejected by validation and asked again (re-ask requests)")
     cached: int = Field(0, description="Answers served from the cache (no request)")
+    cached_tokens: int = Field(0, description="Tokens the cached answers cost when they were first asked")
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    estimated: bool = Field(False, description="Some token counts were estimated locally: the endpoint gave none")
     cost_usd: float | None = Field(None, description="Estimate from the price table; null when the model is unpriced")
 
     @property

@@ -158,7 +158,7 @@ def save(index: VectorIndex, folder: Path, config: IndexConfig) -> None:
     tmp_config = folder / (CONFIG_FILE + ".tmp")
     tmp_config.write_text(json.dumps(asdict(config), indent=2), encoding="utf-8")
     os.replace(tmp_config, folder / CONFIG_FILE)
-    for old in folder.glob("index-*.faiss*"):
+    for old in folder.glob("index-*.faiss"):
         if old.name != config.file:
             old.unlink(missing_ok=True)
 

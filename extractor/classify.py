@@ -267,3 +267,52 @@ def _sentence_at(text: str, index: int) -> str:
     end_candidates = [i for i in (text.find("\n", index), text.find(". ", index)) if i != -1]
     end = min(end_candidates) + 1 if end_candidates else len(text)
     return " ".join(text[start:end].split())[:300]
+
+
+# ---- does a quote state a value? (used to accept an LLM's classification) --------------------
+_PRICING_WORDS = {
+    "Free": re.compile(
+        r"\bfree\b|open[- ]source|open[- ]weights?|no cost|at no charge|licen[cs]e[ds]?\b|"
+        r"\b(?:MIT|Apache|BSD|GPL|LGPL|AGPL|MPL|CC[- ]BY)\b",
+        re.IGNORECASE,
+    ),
+    "Paid": re.compile(
+        r"[$€£]\s?\d|\bUSD\b|\bEUR\b|\bpric(?:e|ing)\b|\bpaid\b|\bsubscription|\bper (?:month|"
+        r"year|seat|user|token|request)|\bbill(?:ed|ing)\b|\bplans?\b|\bcharges?\b",
+        re.IGNORECASE,
+    ),
+}
+
+
+def states_pricing(pricing: str, quote: str | None) -> bool:
+    quote = quote or ""
+    if pricing == "Freemium":
+        return bool(_PRICING_WORDS["Free"].search(quote) or re.search(r"\bfree (?:tier|plan|trial)", quote, re.I))
+    pattern = _PRICING_WORDS.get(pricing)
+    return bool(pattern and pattern.search(quote))
+
+
+def states_type(tool_type: str, quote: str | None) -> bool:
+    quote = quote or ""
+    for pattern, candidate in _TYPE_NOUNS:
+        if candidate.value == tool_type and re.search(rf"\b(?:{pattern})\b", quote, re.IGNORECASE):
+            return True
+    return False
+
+
+def states_price(amount: float, currency: str | None, quote: str | None) -> bool:
+    quote = (quote or "").replace(",", "")
+    numbers = {float(n) for n in re.findall(r"\d+(?:\.\d+)?", quote)}
+    if amount not in numbers:
+        return False
+    symbols = {"USD": "$", "EUR": "€", "GBP": "£"}
+    code = (currency or "USD").upper()
+    return code in quote.upper() or symbols.get(code, "\x00") in quote
+
+
+def states_license(name: str, quote: str | None) -> bool:
+    """The licence's distinctive word (MIT, Apache, BSD, GPL, CC, or the name's first word) is in the quote."""
+    quote = (quote or "").lower()
+    words = re.findall(r"[a-z0-9]+", name.lower())
+    key = next((w for w in words if w not in ("the", "license", "licence", "v", "version")), "")
+    return bool(key) and key in quote

@@ -7,13 +7,22 @@ import re
 
 from extractor.segment import segment
 
+# A heuristic, not a guarantee: it catches the common phrasings of text aimed at a model. The
+# other defences (delimited vendor text, the system prompt, quotes checked against the page) do
+# not depend on it.
 _INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+|the\s+)?(?:previous|prior|above|earlier|"
-    r"preceding|your)\s+(?:instructions|prompts?|rules|directions)\b"
+    r"preceding|your|everything|anything|all)\b"
     r"|\byou\s+are\s+now\s+(?:in\s+)?\w+"
-    r"|\b(?:system|developer)\s+prompt\b"
-    r"|\b(?:as|you\s+are)\s+an?\s+(?:ai|language\s+model|llm|assistant)\b"
-    r"|\boutput\s+(?:a|the)\s+capabilit\w+\s+named\b",
+    r"|\b(?:system|developer)\s+(?:prompt|message)\b"
+    r"|\b(?:as|you\s+are)\s+an?\s+(?:ai|language\s+model|llm|assistant|chatbot)\b"
+    r"|\b(?:note|message|instructions?)\s+(?:for|to)\s+(?:any\s+|the\s+)?(?:ai|llms?|language\s+models?|"
+    r"assistants?|chatbots?|agents?|bots?)\b"
+    r"|\b(?:ai|llm)\s+(?:assistants?|models?|agents?|systems?)\s+(?:reading|summari[sz]ing|processing|"
+    r"crawling|indexing)\b"
+    r"|\bnew\s+instructions\b"
+    r"|\boutput\s+(?:a|the)\s+capabilit\w+\s+named\b"
+    r"|\bwhen\s+(?:you\s+)?summari[sz]e\s+this\b",
     re.IGNORECASE,
 )
 

@@ -6,6 +6,7 @@ the offsets always point at the source text as stored, so a reader can check the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -61,8 +62,19 @@ FUZZ_MIN_SCORE = 94.0  # a typo or a dropped word in a long quote, not a paraphr
 FUZZ_MIN_LENGTH = 25
 
 
+_NEGATIONS = frozenset(
+    "no not without never non cannot can't don't doesn't isn't aren't won't none nor".split()  # noqa: SIM905
+)
+_TOKEN = re.compile(r"[\w'.+/-]+")
+
+
 def _fuzzy(needle: str, normalised: NormalisedText) -> tuple[int, int] | None:
-    """Small fuzz for LLM quotes: the best-aligned window must be nearly identical to the quote."""
+    """Small fuzz for LLM quotes: a typo or a dropped letter, never a changed meaning.
+
+    The best-aligned window must be nearly identical overall, and word by word: every word of the
+    quote must closely match a word of the window, and numbers and negations must match exactly
+    ("without" is not "with", "DOCX" is not "PDF", "3" is not "5").
+    """
     if len(needle) < FUZZ_MIN_LENGTH:
         return None
     alignment = fuzz.partial_ratio_alignment(needle, normalised.text, score_cutoff=FUZZ_MIN_SCORE)
@@ -70,7 +82,23 @@ def _fuzzy(needle: str, normalised: NormalisedText) -> tuple[int, int] | None:
         return None
     if (alignment.dest_end - alignment.dest_start) < 0.9 * len(needle):
         return None
-    return _span(normalised, alignment.dest_start, alignment.dest_end)
+    window = normalised.text[alignment.dest_start : alignment.dest_end]
+    window_words = _TOKEN.findall(window)
+    exact = set(window_words)
+    for word in _TOKEN.findall(needle):
+        if word in exact:
+            continue
+        if word in _NEGATIONS or any(ch.isdigit() for ch in word):
+            return None
+        if not any(fuzz.ratio(word, other) >= 80 for other in window_words):
+            return None
+    start, end = alignment.dest_start, alignment.dest_end
+    # The alignment may start on list markers or spaces: trim to the words.
+    while start < end and not normalised.text[start].isalnum():
+        start += 1
+    while end > start and normalised.text[end - 1] == " ":
+        end -= 1
+    return _span(normalised, start, end)
 
 
 def _span(normalised: NormalisedText, start: int, end: int) -> tuple[int, int]:

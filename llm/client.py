@@ -15,12 +15,14 @@ from typing import Any, TypeVar
 import httpx
 import instructor
 import openai
-from instructor.core.exceptions import InstructorRetryException
+from instructor.core.exceptions import IncompleteOutputException, InstructorError, InstructorRetryException
 from pydantic import BaseModel, ValidationError
 
 from capmatch.errors import BudgetExceeded, LLMError, LLMNotConfigured, LLMOutputInvalid
 from capmatch.settings import Settings
+from catalog.models import LLMUsage
 from llm import meter as metering
+from llm.tokens import count_tokens
 from llm.transport import RateLimiter, RetryingTransport
 
 T = TypeVar("T", bound=BaseModel)
@@ -106,6 +108,8 @@ class LLMClient:
     def extract(
         self, response_model: type[T], messages: list[dict[str, Any]], context: dict[str, Any], model: str
     ) -> T:
+        meter = metering.current()
+        before = meter.snapshot() if meter else None
         try:
             return self.instructor.chat.completions.create(
                 model=model,
@@ -115,20 +119,25 @@ class LLMClient:
                 context=context,
                 temperature=0,
             )
-        except InstructorRetryException as exc:
-            raise self._translate(exc) from exc
-        except openai.OpenAIError as exc:
-            raise self._translate(exc) from exc
+        except (InstructorError, openai.OpenAIError) as exc:
+            raise self._translate(exc, before) from exc
 
-    def _translate(self, exc: Exception) -> Exception:
+    def _translate(self, exc: Exception, before: LLMUsage | None) -> Exception:
         budget = _find(exc, BudgetExceeded)
         if budget is not None:
             return budget
         meter = metering.current()
-        spent = meter.snapshot() if meter else None
         tail = ""
-        if spent:
-            tail = f" after {spent.requests} requests ({spent.retries} retries); {spent.total_tokens} tokens spent"
+        if meter is not None and before is not None:
+            now = meter.snapshot()
+            task = meter.task
+            tail = (
+                f" after {now.requests - before.requests} requests for this {task} answer "
+                f"({now.retries - before.retries} retries, {now.reasks - before.reasks} re-asks); "
+                f"{now.total_tokens} tokens spent on this tool so far"
+            )
+            if meter.note:
+                tail += f"; {meter.note}"
         status = _find(exc, openai.APIStatusError)
         if status is not None:
             detail = _short(status.message)
@@ -139,7 +148,15 @@ class LLMClient:
                 f"{tail}; raise CAPMATCH_LLM_TIMEOUT for slow models"
             )
         if _find(exc, openai.APIConnectionError) is not None:
+            if _find(exc, httpx.RemoteProtocolError) is not None or _find(exc, httpx.ReadError) is not None:
+                return LLMError(f"the LLM endpoint {self.base_url} dropped the connection without an answer{tail}")
             return LLMError(f"could not connect to the LLM endpoint {self.base_url}{tail}; check OPENAI_BASE_URL")
+        incomplete = _find(exc, IncompleteOutputException)
+        if incomplete is not None:
+            return LLMOutputInvalid(
+                f"the model's answer was cut off at its output limit (finish_reason=length){tail}; "
+                "lower CAPMATCH_LLM_CHUNK_TOKENS so each part asks for less"
+            )
         if isinstance(exc, InstructorRetryException):
             validation = _find(exc, ValidationError)
             reason = _short(str(validation) if validation else str(exc))
@@ -152,14 +169,28 @@ class LLMClient:
 
 def _charge_tokens(response: Any) -> None:
     meter = metering.current()
+    if meter is None:
+        return
     usage = getattr(response, "usage", None)
-    if meter is not None and usage is not None:
+    if usage is not None and (usage.prompt_tokens or usage.completion_tokens):
         meter.record_tokens(int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0))
+        return
+    # Some servers omit usage: count locally rather than record a free request.
+    answer = ""
+    try:
+        message = response.choices[0].message
+        answer = message.content or ""
+        if getattr(message, "tool_calls", None):
+            answer += "".join(c.function.arguments or "" for c in message.tool_calls)
+    except (AttributeError, IndexError):
+        pass
+    meter.record_estimated_tokens(meter.last_prompt_estimate, count_tokens(answer))
 
 
 def _count_rejected(*args: Any, **kwargs: Any) -> None:
+    """A rejected answer leads to a re-ask unless it was the last attempt."""
     meter = metering.current()
-    if meter is not None:
+    if meter is not None and not kwargs.get("is_last_attempt"):
         meter.record_reask()
 
 

@@ -37,6 +37,8 @@ class UsageMeter:
         self.task = "unknown"  # set by the backend before each request
         self.model: str | None = None
         self.content_hash: str | None = None
+        self.note: str | None = None  # something the endpoint asked that capmatch would not do
+        self.last_prompt_estimate = 0
         self._lock = threading.Lock()
 
     def record_outcome(self, status: int | None, duration_ms: float, error: str | None = None) -> None:
@@ -66,18 +68,27 @@ class UsageMeter:
         """A cached answer: no request now, but its tokens were spent for this content once."""
         with self._lock:
             self.usage.cached += 1
+            self.usage.cached_tokens += prompt + completion
+
+    def record_estimated_tokens(self, prompt: int, completion: int) -> None:
+        """The endpoint reported no usage: count locally, and say so."""
+        self.record_tokens(prompt, completion)
+        with self._lock:
+            self.usage.estimated = True
 
     def cost(self, prompt: int, completion: int) -> float | None:
         if self.price is None:
             return None
         return round(prompt / 1e6 * self.price[0] + completion / 1e6 * self.price[1], 6)
 
-    def check_budget(self) -> None:
-        """Called before every request: stop before spending past the budget."""
-        if self.budget is not None and self.usage.total_tokens >= self.budget:
+    def check_budget(self, upcoming: int = 0) -> None:
+        """Called before every request with the request's own (estimated) prompt tokens: stop before
+        a request that would take the tool past its budget."""
+        if self.budget is not None and self.usage.total_tokens + upcoming > self.budget:
             raise BudgetExceeded(
-                f"token budget of {self.budget} per tool used up ({self.usage.total_tokens} tokens in "
-                f"{self.usage.requests} requests); raise CAPMATCH_LLM_MAX_TOKENS_PER_TOOL to continue"
+                f"token budget of {self.budget} per tool used up: {self.usage.total_tokens} tokens spent in "
+                f"{self.usage.requests} requests and the next request needs about {upcoming} more. Answers "
+                "verified so far are cached; raise CAPMATCH_LLM_MAX_TOKENS_PER_TOOL and run again to continue"
             )
 
     def snapshot(self) -> LLMUsage:

@@ -75,6 +75,9 @@ class LLMServer:
     def _respond(self, handler: BaseHTTPRequestHandler, body: dict[str, Any], action: dict[str, Any]) -> None:
         if action.get("delay"):
             time.sleep(action["delay"])
+        if action.get("drop"):
+            handler.close_connection = True  # hang up without an answer
+            return None
         status = action.get("status", 200)
         if status != 200:
             payload = json.dumps({"error": {"message": action.get("message", f"scripted {status}"), "type": "x"}})
@@ -83,10 +86,17 @@ class LLMServer:
             return _send(handler, 200, action["body"], {})
         answer = action["answer"] if "answer" in action else _default_answer(body)
         raw = action.get("raw_answer", json.dumps(answer))
-        return _send(handler, 200, json.dumps(_completion(body, raw, action.get("usage"))), {})
+        completion = _completion(body, raw, action.get("usage"))
+        if action.get("finish_reason"):
+            completion["choices"][0]["finish_reason"] = action["finish_reason"]
+        if action.get("no_usage"):
+            completion.pop("usage")
+        return _send(handler, 200, json.dumps(completion), {}, action.get("body_delay", 0.0))
 
 
-def _send(handler: BaseHTTPRequestHandler, status: int, payload: str, headers: dict[str, str]) -> None:
+def _send(
+    handler: BaseHTTPRequestHandler, status: int, payload: str, headers: dict[str, str], body_delay: float = 0.0
+) -> None:
     data = payload.encode()
     try:
         handler.send_response(status)
@@ -95,6 +105,10 @@ def _send(handler: BaseHTTPRequestHandler, status: int, payload: str, headers: d
         for key, value in headers.items():
             handler.send_header(key, value)
         handler.end_headers()
+        if body_delay:
+            # Headers now, the answer later, as streaming proxies do.
+            handler.wfile.flush()
+            time.sleep(body_delay)
         handler.wfile.write(data)
     except (BrokenPipeError, ConnectionResetError):
         pass  # the client gave up (timeout): expected in timeout tests
@@ -136,11 +150,17 @@ def _task(body: dict[str, Any]) -> str:
     return match.group(1) if match else "unknown"
 
 
+def _tagged(text: str, prefix: str) -> str:
+    """The vendor text between capmatch's <prefix-HASH> … </prefix-HASH> tags."""
+    match = re.search(rf"<({prefix}-[0-9a-f]+)>\n(.*)\n</\1>", text, re.S)
+    return match.group(2) if match else ""
+
+
 def _default_answer(body: dict[str, Any]) -> dict[str, Any]:
     text = _user_text(body)
     task = _task(body)
     if task == "decompose":
-        document = text.split("<document>", 1)[-1].rsplit("</document>", 1)[0]
+        document = _tagged(text, "document")
         lines = [line.strip()[2:].strip() for line in document.splitlines() if line.strip().startswith("- ")]
         lines = [line for line in lines if len(line.split()) >= 3][:8]
         if not lines:
@@ -154,7 +174,7 @@ def _default_answer(body: dict[str, Any]) -> dict[str, Any]:
     if task == "classify":
         return {"type": "Unknown", "pricing": "Unknown", "summary": "A tool."}
     if task == "contrast":
-        listed = json.loads(text.split("<capabilities>", 1)[1].rsplit("</capabilities>", 1)[0])
+        listed = json.loads(_tagged(text, "capabilities"))
         return {
             "capabilities": [
                 {

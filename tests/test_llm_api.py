@@ -70,7 +70,8 @@ def test_a_failing_endpoint_fails_the_job_with_what_happened(
     job = llm_api.post("/api/tools", json={"url": f"{docs_server}/docs/emberq.md", "extractor": "llm"}).json()
     done = wait_for_job(llm_api, job["job_id"])
     assert done["status"] == "failed" and done["error_code"] == "llm_failed"
-    assert "answered HTTP 503 after 5 requests (4 retries)" in done["error"] and "overloaded" in done["error"]
+    assert "answered HTTP 503 after 5 requests for this decompose answer (4 retries" in done["error"]
+    assert "overloaded" in done["error"]
     assert done["usage"]["requests"] == 5
     calls = llm_api.get(f"/api/jobs/{job['job_id']}/calls").json()
     assert [c["status"] for c in calls] == [503] * 5 and {c["kind"] for c in calls} == {"decompose"}
@@ -92,7 +93,7 @@ def test_cli_add_with_the_llm_backend_and_dry_run(llm_env: LLMServer) -> None:
     runner = CliRunner()
     plan = runner.invoke(app, ["add", str(PAGES / "tiny.md"), "--extractor", "llm", "--dry-run", "--json"])
     assert plan.exit_code == 0, plan.stderr
-    assert json.loads(plan.stdout)["requests"] == 3 and llm_env.requests == []
+    assert json.loads(plan.stdout)["requests"] == 2 and llm_env.requests == []  # decompose + classify
     result = runner.invoke(app, ["add", str(PAGES / "tiny.md"), "--extractor", "llm", "--json"])
     assert result.exit_code == 0, result.stderr
     tool = json.loads(result.stdout)

@@ -58,3 +58,12 @@ def test_text_addressing_a_model_is_not_evidence() -> None:
         source,
     )
     assert caps[0].grounded and not caps[1].grounded and caps[1].evidence == []
+
+
+def test_fuzz_never_accepts_a_changed_meaning() -> None:
+    source = "Streams large documents page by page with constant memory. Renders Markdown to PDF in 3 steps.\n"
+    assert locate("Streams large documents page by page without constant memory", source) is None
+    assert locate("Renders Markdown to DOCX in 3 steps", source) is None
+    assert locate("Renders Markdown to PDF in 5 steps", source) is None
+    found = locate("Streams large documents page by page with constant memmory", source)
+    assert found is not None and source[found[0] : found[1]].startswith("Streams")

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -23,10 +24,11 @@ from capmatch.settings import Settings
 from catalog.models import Inference, Price
 from catalog.store import CatalogStore
 from embeddings.model import Embedder
-from extractor.classify import ToolFacts, rule_facts
+from extractor.classify import ToolFacts, rule_facts, states_license, states_price, states_pricing, states_type
 from extractor.decompose.base import CapabilityDraft, ContrastLines, Neighbour, SourceDocument
-from extractor.decompose.llm_schema import ClassifiedTool, Contrast, Decomposition
+from extractor.decompose.llm_schema import SCHEMA_VERSION, ClassifiedTool, Contrast, Decomposition, too_short
 from extractor.decompose.merge import merge_drafts
+from extractor.injection import inside, instruction_spans
 from extractor.segment import segment
 from extractor.verify import locate
 from llm import meter as metering
@@ -79,22 +81,42 @@ class LLMDecomposer:
             answer, _ = self._ask(
                 "decompose",
                 Decomposition,
-                {"source": doc.text},
+                {"source": doc.text, "allow_empty": len(chunks) > 1},
                 tool_name=doc.name,
                 document=chunk,
                 part=part,
                 parts=len(chunks),
             )
             drafts += [CapabilityDraft(c.name, c.description, list(c.evidence)) for c in answer.capabilities]
-        merged = merge_drafts(drafts, self.embedder)
-        if self.settings.llm_ungrounded == "drop":
-            merged = [d for d in merged if all(locate(q, doc.text) for q in d.quotes)]
+        merged = self._screen(merge_drafts(drafts, self.embedder), doc.text)
         if not merged:
             raise NoCapabilities(
                 "the model found no capability it could support with quotes from the page "
                 f"({len(chunks)} part(s) read); check the page, or try --extractor extractive"
             )
         return merged
+
+    def _screen(self, drafts: list[CapabilityDraft], source: str) -> list[CapabilityDraft]:
+        """What survives of answers read leniently after the re-asks.
+
+        Quotes too short to support a claim are not evidence. A capability resting only on text that
+        addresses a model (an injection) is dropped whatever the policy; one with quotes not in the
+        page is kept as not grounded, or dropped with CAPMATCH_LLM_UNGROUNDED=drop.
+        """
+        spans = instruction_spans(source)
+        kept = []
+        for draft in drafts:
+            quotes = [q for q in draft.quotes if not too_short(q)]
+            found = {q: locate(q, source) for q in quotes}
+            injected = [q for q, at in found.items() if at is not None and inside(at, spans)]
+            usable = [q for q in quotes if q not in injected]
+            if injected and not usable:
+                continue
+            grounded = bool(usable) and all(found[q] is not None for q in usable)
+            if not grounded and self.settings.llm_ungrounded == "drop":
+                continue
+            kept.append(CapabilityDraft(draft.name, draft.description, usable, draft.score))
+        return kept
 
     # ---- type, pricing, licence ----------------------------------------------------------------
     def classify(self, doc: SourceDocument) -> ToolFacts:
@@ -103,25 +125,37 @@ class LLMDecomposer:
         excerpt = facts_excerpt(doc.text, blocks)
         answer, _ = self._ask("classify", ClassifiedTool, {"source": doc.text}, tool_name=doc.name, document=excerpt)
 
-        def grounded(quote: str | None) -> str | None:
-            return quote if quote and locate(quote, doc.text) else None
+        def grounded(quote: str | None) -> bool:
+            return bool(quote) and locate(quote or "", doc.text) is not None
 
+        # A value is used only when its quote is in the page *and* states that value; else the rules decide.
         rule = f"llm: {self.model}"
         tool_type = rules.type
-        if answer.type != "Unknown" and grounded(answer.type_quote):
+        if answer.type != "Unknown" and grounded(answer.type_quote) and states_type(answer.type, answer.type_quote):
             tool_type = Inference(value=answer.type, rule=rule, quote=answer.type_quote)
         pricing = rules.pricing
-        if answer.pricing != "Unknown" and grounded(answer.pricing_quote):
+        if (
+            answer.pricing != "Unknown"
+            and grounded(answer.pricing_quote)
+            and states_pricing(answer.pricing, answer.pricing_quote)
+        ):
             pricing = Inference(value=answer.pricing, rule=rule, quote=answer.pricing_quote)
         price = rules.price
-        if answer.starting_price and answer.price_unit and grounded(answer.price_quote):
+        if (
+            answer.starting_price
+            and answer.price_unit
+            and grounded(answer.price_quote)
+            and states_price(answer.starting_price, answer.currency, answer.price_quote)
+        ):
             price = Price(
                 amount=answer.starting_price,
                 currency=(answer.currency or "USD").upper(),
                 unit=answer.price_unit,
                 quote=answer.price_quote or "",
             )
-        license_name = answer.license if answer.license and grounded(answer.license_quote) else rules.license
+        license_name = rules.license
+        if answer.license and grounded(answer.license_quote) and states_license(answer.license, answer.license_quote):
+            license_name = answer.license
         # The summary stays a source sentence: a generated one could not be checked against the page.
         return ToolFacts(tool_type, pricing, price, license_name, rules.summary)
 
@@ -171,7 +205,7 @@ class LLMDecomposer:
         return lines
 
     # ---- estimates (no request) --------------------------------------------------------------
-    def estimate(self, doc: SourceDocument) -> Estimate:
+    def estimate(self, doc: SourceDocument, catalog_has_tools: bool = True) -> Estimate:
         """Tokens and cost of decomposing ``doc``, counted locally; cached answers cost nothing."""
         blocks = doc.blocks or segment(doc.text)
         chunks = self._chunks(doc)
@@ -181,9 +215,10 @@ class LLMDecomposer:
             for i, c in enumerate(chunks, start=1)
         ]
         calls.append(("classify", {"tool_name": doc.name, "document": facts_excerpt(doc.text, blocks)}))
+        models = {"decompose": Decomposition, "classify": ClassifiedTool}
         for kind, values in calls:
             messages, version = self._messages(kind, values)
-            if self.cache.get(cache_key(kind, self.settings.llm_model, self.settings.llm_mode, version, messages)):
+            if self.cache.get(self._key(kind, models[kind], messages, version)):
                 cached += 1
                 continue
             requests += 1
@@ -191,8 +226,8 @@ class LLMDecomposer:
             prompt_tokens += sent
             # Answers quote the page: roughly a third of a chunk, capped by what 15 capabilities take.
             completion_tokens += 250 if kind == "classify" else min(1500, max(200, sent // 3))
-        if self.settings.llm_contrast:
-            requests += 1  # one contrast request once neighbours are known
+        if self.settings.llm_contrast and catalog_has_tools:
+            requests += 1  # one contrast request once neighbours are known (none in an empty catalog)
             prompt_tokens += 1200
             completion_tokens += 700
         price = self.settings.llm_prices.get(self.settings.llm_model)
@@ -203,16 +238,27 @@ class LLMDecomposer:
     def _messages(self, kind: str, values: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
         system = prompts.load("system")
         prompt = prompts.load(kind)
+        # The vendor text's tag is named after the text itself, so the text cannot close it early.
+        body = str(values.get("document", values.get("capabilities_json", "")))
+        prefix = "capabilities" if kind == "contrast" else "document"
+        tag = f"{prefix}-{hashlib.sha256(body.encode('utf-8')).hexdigest()[:10]}"
         messages = [
             {"role": "system", "content": system.render().strip()},
-            {"role": "user", "content": prompt.render(**values).strip()},
+            {"role": "user", "content": prompt.render(tag=tag, **values).strip()},
         ]
         return messages, f"system@{system.version}+{kind}@{prompt.version}"
+
+    def _key(self, kind: str, response_model: type[BaseModel], messages: list[dict[str, Any]], version: str) -> str:
+        # What the model is told includes the response schema (sent as a tool or as instructions),
+        # and what is accepted depends on the validators: both are part of the key.
+        schema = json.dumps(response_model.model_json_schema(), sort_keys=True)
+        shape = f"{SCHEMA_VERSION}:{hashlib.sha256(schema.encode('utf-8')).hexdigest()[:12]}"
+        return cache_key(kind, self.settings.llm_model, self.settings.llm_mode, f"{version}|{shape}", messages)
 
     def _ask(self, kind: str, response_model: type[T], context: dict[str, Any], **values: Any) -> tuple[T, bool]:
         messages, version = self._messages(kind, values)
         model = self.settings.llm_model
-        key = cache_key(kind, model, self.settings.llm_mode, version, messages)
+        key = self._key(kind, response_model, messages, version)
         meter = metering.current()
         hit = self.cache.get(key)
         if hit is not None:

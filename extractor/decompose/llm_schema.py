@@ -19,6 +19,16 @@ def _source(info: ValidationInfo) -> str | None:
     return context.get("source")
 
 
+# Bumped whenever a validator or the shape of an answer changes: it is part of the cache key.
+SCHEMA_VERSION = "2"
+MIN_QUOTE_WORDS = 3
+
+
+def too_short(quote: str) -> bool:
+    """'Python' is somewhere on every Python page: a quote must be a phrase to support a claim."""
+    return len(quote.split()) < MIN_QUOTE_WORDS
+
+
 def _missing(quotes: list[str], source: str) -> list[str]:
     return [q for q in quotes if locate(q, source) is None]
 
@@ -42,12 +52,19 @@ class ExtractedCapability(BaseModel):
     def quotes_are_in_the_document(cls, quotes: list[str], info: ValidationInfo) -> list[str]:
         source = _source(info)
         if source is not None:
+            short = [q for q in quotes if too_short(q)]
+            if short:
+                listed = "; ".join(repr(q) for q in short)
+                raise ValueError(
+                    f"these evidence quotes are too short to support a claim: {listed}. Quote the whole phrase or "
+                    f"sentence that states the capability (at least {MIN_QUOTE_WORDS} words)"
+                )
             missing = _missing(quotes, source)
             if missing:
                 listed = "; ".join(repr(q[:150]) for q in missing)
                 raise ValueError(
                     f"these evidence quotes are not in the document: {listed}. Copy quotes exactly from the text "
-                    "between <document> tags, or drop the capability if the document does not state it"
+                    "inside the document tag, or drop the capability if the document does not state it"
                 )
             injected = _instructions(quotes, source)
             if injected:
@@ -61,8 +78,15 @@ class ExtractedCapability(BaseModel):
 
 class Decomposition(BaseModel):
     capabilities: list[ExtractedCapability] = Field(
-        min_length=1, max_length=15, description="The capabilities the document states, 1 to 15"
+        max_length=15, description="The capabilities the document states, 1 to 15"
     )
+
+    @model_validator(mode="after")
+    def not_empty(self, info: ValidationInfo) -> Decomposition:
+        # One part of a long page may hold none; a whole page must hold at least one.
+        if not self.capabilities and not (info.context or {}).get("allow_empty", False):
+            raise ValueError("list at least one capability that the document states, with its quotes")
+        return self
 
 
 ToolTypeName = Literal["Model", "Dataset", "Library", "Framework", "API service", "Application", "Unknown"]
