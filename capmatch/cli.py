@@ -185,7 +185,9 @@ def ingest(
     Example: capmatch ingest fixtures/demo.jsonl
     """
     from capmatch.pipeline import ingest as ingest_one
+    from capmatch.pipeline import record_calls
     from capmatch.records import read_records
+    from llm.meter import UsageMeter
 
     core = _core()
     if if_empty and core.store.tool_count() > 0:
@@ -202,11 +204,22 @@ def ingest(
             if record.source is None:
                 failures.append({"line": record.line, "name": record.name, "error": record.error})
             else:
+                meter = UsageMeter()
                 try:
-                    result = ingest_one(core, record.source)
+                    result = ingest_one(core, record.source, meter=meter)
                     (added if result.created else unchanged).append(result.tool.id)
                 except CapmatchError as exc:
                     failures.append({"line": record.line, "name": record.name, "error": exc.message})
+                except Exception as exc:  # one bad record must not stop the batch or lose the summary
+                    failures.append(
+                        {
+                            "line": record.line,
+                            "name": record.name,
+                            "error": f"internal error: {type(exc).__name__}: {exc}",
+                        }
+                    )
+                finally:
+                    record_calls(core, meter)
             progress.advance(task)
     summary = {"added": added, "unchanged": unchanged, "failed": failures}
     if as_json:
