@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape as esc
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from capmatch.core import CapMatch
@@ -69,6 +69,54 @@ def _tool_json(core: CapMatch, tool_id: str) -> dict[str, Any]:
 
     tool = core.store.get_tool(tool_id)
     return ToolPublic.of(tool, rank(tool, match_graph(core))).model_dump(mode="json")
+
+
+eval_app = typer.Typer(help="Measure quality on labelled data.", no_args_is_help=True)
+bench_app = typer.Typer(help="Measure speed and memory against naive baselines.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+app.add_typer(bench_app, name="bench")
+
+
+def _bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    )
+
+
+@eval_app.command("similar")
+@handle_errors
+def eval_similar(
+    dataset: Annotated[Path, typer.Option("--dataset", help="Labelled JSONL in the ingest format (with category).")],
+    k: KOpt = 10,
+    extractor: Annotated[str, typer.Option(help="Decomposer for the temporary catalog.")] = "extractive",
+    as_json: JsonOpt = False,
+) -> None:
+    """Score similar-tool search on labelled data (relevant = same category) against BM25 and
+    whole-text embedding, in the same run, in a temporary catalog.
+
+    Example: capmatch eval similar --dataset ../shared/data/vendor-docs/index.jsonl --json
+    """
+    from evaluation.similar import evaluate
+
+    with _bar() as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done)
+
+        result = evaluate(dataset, k=k, extractor=extractor, progress=report)
+    methods = {name: result[name] for name in ("capmatch", "bm25", "embedding")}
+    for failure in result["failed"]:  # type: ignore[attr-defined]
+        err.print(f"  not ingested: line {failure['line']} ({failure['name']}): {failure['error']}", markup=False)
+    if as_json:
+        _print_json(methods)
+        return
+    table = Table("method", "P@1", "P@5", "MRR", "nDCG@10", "queries", title=f"{dataset} ({result['tools']} tools)")
+    for name, values in methods.items():
+        table.add_row(name, *(str(values[m]) for m in ("P@1", "P@5", "MRR", "nDCG@10", "queries")))  # type: ignore[index]
+    out.print(table)
 
 
 @app.command()

@@ -247,7 +247,12 @@ class CapMatch:
         return self._index
 
     def store_tool(
-        self, tool: Tool, source_text: str, capabilities: list[NewCapability], progress: Progress = no_progress
+        self,
+        tool: Tool,
+        source_text: str,
+        capabilities: list[NewCapability],
+        identity: np.ndarray | None = None,
+        progress: Progress = no_progress,
     ) -> StoreResult:
         """Store ``tool`` (its id is a slug to start from), replacing an earlier version if any.
 
@@ -276,7 +281,7 @@ class CapMatch:
                 index.remove(np.asarray(self.store.delete_tool(replace), dtype=np.int64))
             else:
                 tool = tool.model_copy(update={"id": self._free_id(tool.id)})
-            ids = self.store.insert_tool(tool, source_text, capabilities)
+            ids = self.store.insert_tool(tool, source_text, capabilities, identity)
             index.add(np.asarray(ids, dtype=np.int64), np.vstack([c.vector for c in capabilities]))
             progress(Stage.CONTRASTING, 0.88)
             refresh_after_change(self, index, changed=tool.id, affected=affected - {tool.id})

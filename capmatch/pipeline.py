@@ -64,6 +64,11 @@ def capability_text(cap: Capability) -> str:
     return f"{cap.name}: {cap.description}"
 
 
+def identity_text(name: str, summary: str) -> str:
+    """What kind of tool this is, in the page's own words: its name and its self-description."""
+    return f"{name}: {summary}" if summary else name
+
+
 def load_document(source: Source, core: CapMatch) -> RawDocument:
     if source.url:
         return fetch(source.url, core.settings)
@@ -133,7 +138,9 @@ def ingest(
         if not capabilities:
             raise NoCapabilities("the decomposer returned no capabilities for this page")
         progress(Stage.EMBEDDING, 0.65)
-        vectors = core.embedder.embed_batch([capability_text(c) for c in capabilities])
+        texts = [capability_text(c) for c in capabilities]
+        embedded = core.embedder.embed_batch([*texts, identity_text(name, facts.summary)])
+        vectors, identity = embedded[:-1], embedded[-1]
         progress(Stage.CONTRASTING, 0.72)
         lines = decomposer.contrast(name, drafts, neighbours_for(core, vectors, exclude_url=raw.url))
 
@@ -168,7 +175,7 @@ def ingest(
         extractor_version=decomposer.version,
         usage=meter.snapshot() if decomposer.model is not None else None,
     )
-    stored = core.store_tool(tool, doc.text, new, progress=progress)
+    stored = core.store_tool(tool, doc.text, new, identity, progress=progress)
     progress(Stage.DONE, 1.0)
     if not stored.created:
         return IngestResult(stored.tool, False, _join(UNCHANGED, fallback_notice))

@@ -296,12 +296,31 @@ class CatalogStore:
             last = int(ids[-1])
             yield ids, vectors
 
+    def identities(self) -> tuple[list[str], np.ndarray]:
+        """Every tool's identity vector; a tool stored before identities existed gets the normalised
+        mean of its capability vectors instead."""
+        ids, rows = [], []
+        for tool_id, blob in self.conn.execute("SELECT id, identity FROM tools ORDER BY id"):
+            if blob is None:
+                _, vectors = self.vectors_of(tool_id)
+                if len(vectors) == 0:
+                    continue
+                mean = vectors.mean(axis=0)
+                vector = (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)
+            else:
+                vector = np.frombuffer(blob, dtype=np.float32)
+            ids.append(tool_id)
+            rows.append(vector)
+        return ids, (np.vstack(rows) if rows else np.empty((0, 0), dtype=np.float32))
+
     def first_vector_dimension(self) -> int | None:
         row = self.conn.execute("SELECT embedding FROM capabilities LIMIT 1").fetchone()
         return len(row[0]) // 4 if row else None
 
     # ---- writes (call inside a transaction) -----------------------------------------------------
-    def insert_tool(self, tool: Tool, source_text: str, capabilities: list[NewCapability]) -> list[int]:
+    def insert_tool(
+        self, tool: Tool, source_text: str, capabilities: list[NewCapability], identity: np.ndarray | None = None
+    ) -> list[int]:
         now = utcnow().isoformat()
         self.conn.execute(
             """INSERT INTO tools (id, name, url, type, type_basis, pricing, pricing_basis, starting_price,
@@ -333,6 +352,11 @@ class CatalogStore:
             ),
         )
         self.conn.execute("INSERT INTO sources (tool_id, text) VALUES (?, ?)", (tool.id, source_text))
+        if identity is not None:
+            self.conn.execute(
+                "UPDATE tools SET identity = ? WHERE id = ?",
+                (np.ascontiguousarray(identity, dtype=np.float32).tobytes(), tool.id),
+            )
         ids = []
         for position, new in enumerate(capabilities):
             cap = new.capability

@@ -10,6 +10,7 @@ from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from catalog.models import Inference, Price, Pricing, ToolType
+from extractor.sections import classify_section
 from extractor.segment import Block, sentences
 
 # Head nouns in a self-description ("X is an open-source Python library …") -> type.
@@ -120,9 +121,9 @@ class ToolFacts:
     summary: str
 
 
-def rule_facts(text: str, blocks: list[Block]) -> ToolFacts:
+def rule_facts(text: str, blocks: list[Block], name: str | None = None) -> ToolFacts:
     pricing, price = infer_pricing(text)
-    return ToolFacts(infer_type(text, blocks), pricing, price, infer_license(text), summary(blocks))
+    return ToolFacts(infer_type(text, blocks), pricing, price, infer_license(text), summary(blocks, name))
 
 
 def tool_name(title: str | None, url: str) -> str:
@@ -232,11 +233,23 @@ def infer_license(text: str) -> str | None:
     return None
 
 
-def summary(blocks: list[Block]) -> str:
+_SELF = re.compile(r"\b(?:is|are)\s+(?:a|an|the)\b")
+
+
+def summary(blocks: list[Block], name: str | None = None) -> str:
+    """The page's own sentence saying what the tool is: one naming the tool with "is a/an", else any
+    "is a/an" sentence, else the first. Sponsor, install and similar sections are not read."""
     intro = _intro(blocks)
-    for sentence in intro:
-        if re.search(r"\b(?:is|are)\s+(?:a|an|the)\b", sentence) and len(sentence.split()) >= 5:
-            return sentence
+    short = (name or "").lower().split(" ")[0]
+    preferences = [
+        lambda s: bool(short) and short in s.lower() and _SELF.search(s) is not None,
+        lambda s: _SELF.search(s) is not None and len(s.split()) >= 5,
+        lambda s: not s.endswith(":"),  # "To get something from the web:" introduces, it does not describe
+    ]
+    for prefer in preferences:
+        for sentence in intro:
+            if prefer(sentence):
+                return sentence
     return intro[0] if intro else ""
 
 
@@ -244,12 +257,12 @@ def _intro(blocks: list[Block]) -> list[str]:
     """Sentences of the first paragraphs: where a page says what the tool is."""
     out: list[str] = []
     for block in blocks:
-        if block.kind == "paragraph":
+        if block.kind == "paragraph" and classify_section(block) != "skip":
             for span in sentences(block.span):
                 text = " ".join(span.text.split())
-                if len(text.split()) >= 4 and not text.startswith(("$", "pip ", ">>>", "|")):
+                if len(text.split()) >= 4 and not text.startswith(("$", "pip ", ">>>", "|")) and not text.endswith("?"):
                     out.append(text)
-        if len(out) >= 6:
+        if len(out) >= 40:
             break
     return out
 

@@ -155,8 +155,10 @@ _ABBREVIATIONS = {
 }
 # A sentence ends at . ! ? before a capital, or at a line break that is not a soft wrap: the next line
 # starts with a capital and the line before does not end mid-clause (comma, colon, a word that expects more).
+# Lowercase starts count too ("… for Python. urllib3 brings …"): projects often name themselves in lowercase.
 _SENTENCE_END = re.compile(
-    r"[.!?](?:[\"')\]]*)(?=\s+[\"'(\[]?[A-Z0-9`])|[.!?]$|(?<=[^\s,;:(\-/&])[ \t]*\n(?=\s*[A-Z0-9\"'`(])"
+    r"(?<=[\w)\]\"'`])[.!?](?:[\"')\]]*)(?=\s+[\"'(\[]?[A-Za-z0-9`][\w`-])|[.!?]$"
+    r"|(?<=[^\s,;:(\-/&])[ \t]*\n(?=\s*[A-Z0-9\"'`(])"
 )
 
 

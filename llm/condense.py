@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from extractor.decompose.extractive import classify_section
+from extractor.sections import classify_section
 from extractor.segment import Block
 
 CODE_LINES = 12

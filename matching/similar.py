@@ -1,9 +1,15 @@
 """Similar tools and free-text search: FAISS over capabilities, aggregated to tools.
 
-Tool-to-tool score (symmetric, in [-1, 1]): for the capability similarity matrix S between A and B,
-    score = (mean_i max_j S_ij + mean_j max_i S_ij) / 2
-i.e. how well B covers A's capabilities and A covers B's, averaged. FAISS finds the candidate tools;
-the score is then computed exactly from the stored vectors.
+Tool-to-tool score (symmetric): for the capability similarity matrix S between A and B,
+
+    capabilities = (mean_i max_j S_ij + mean_j max_i S_ij) / 2
+    score        = capabilities + 0.5 · cos(identity_A, identity_B)
+
+The first term is how well B covers A's capabilities and A covers B's, averaged. The second compares
+the tools' identities, "<name>: <the page's own sentence saying what it is>": capability matching alone
+underweights what *kind* of tool each is (a task queue and a web framework both "retry" and "run
+workers"). Candidates come from FAISS over capabilities and from the nearest identities; the score is
+then computed exactly from stored vectors.
 """
 
 from __future__ import annotations
@@ -21,6 +27,24 @@ if TYPE_CHECKING:
 
 NEIGHBOURS_PER_CAPABILITY = 64
 RERANK_FACTOR = 4
+IDENTITY_WEIGHT = 0.5
+
+
+@dataclass
+class Identities:
+    ids: list[str]
+    row: dict[str, int]
+    matrix: np.ndarray
+
+
+def identities(core: CapMatch) -> Identities:
+    """All tools' identity vectors, cached until the catalog changes."""
+
+    def load() -> Identities:
+        ids, matrix = core.store.identities()
+        return Identities(ids, {t: i for i, t in enumerate(ids)}, matrix)
+
+    return core.cached("identities", load)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -109,15 +133,28 @@ def score_tools(
             best[owner] = max(best.get(owner, -1.0), float(score))
         for owner, score in best.items():
             provisional[owner] = provisional.get(owner, 0.0) + score
+    known = identities(core)
+    identity_sims = known.matrix @ known.matrix[known.row[tool_id]] if tool_id in known.row else None
+    width = max(limit * RERANK_FACTOR, 30)
+    if identity_sims is not None:
+        # Tools of the same kind whose capabilities FAISS did not surface are candidates too.
+        for i in np.argsort(-identity_sims)[: width + 1]:
+            other = known.ids[int(i)]
+            if other != tool_id:
+                provisional.setdefault(other, 0.0)
     if flt is not None and (flt.type or flt.pricing or flt.category):
         facts = store.tool_filters(provisional)
         provisional = {t: s for t, s in provisional.items() if t in facts and flt.matches(*facts[t])}
-    shortlist = sorted(provisional, key=lambda t: -provisional[t])[: max(limit * RERANK_FACTOR, 30)]
+
+    def identity(other: str) -> float:
+        return float(identity_sims[known.row[other]]) if identity_sims is not None and other in known.row else 0.0
+
+    shortlist = sorted(provisional, key=lambda t: -(provisional[t] / len(a_ids) + IDENTITY_WEIGHT * identity(t)))
     scored = []
-    for other in shortlist:
+    for other in shortlist[:width]:
         b_ids, b_vectors = store.vectors_of(other)
         score, sims = pair_score(a_vectors, b_vectors)
-        scored.append((other, score, b_ids, sims))
+        scored.append((other, score + IDENTITY_WEIGHT * identity(other), b_ids, sims))
     scored.sort(key=lambda r: (-r[1], r[0]))
     threshold = core.settings.match_threshold
     # Pairs only for the tools returned: the greedy matching is the costly part.

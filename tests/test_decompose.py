@@ -97,3 +97,11 @@ def test_injected_instructions_are_not_capabilities(embedder: SentenceTransforme
     _, _, caps = decompose_file(PAGES / "injection.md", embedder)
     assert caps and all(c.grounded for c in caps)
     assert not any("INSTRUCTIONS" in c.description.upper() or "diseases" in c.description for c in caps)
+
+
+def test_a_one_line_description_is_one_capability(embedder: SentenceTransformerEmbedder, tmp_path: Path) -> None:
+    page = tmp_path / "desc.txt"
+    page.write_text("Django backend agent skills for Django, DRF, Celery, and Django-specific code review.\n")
+    _, _, caps = decompose_file(page, embedder, "django-ai-plugins")
+    assert len(caps) == 1 and caps[0].grounded
+    assert caps[0].description.startswith("Django backend agent skills")

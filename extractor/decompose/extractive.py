@@ -33,38 +33,12 @@ from extractor.naming import (
     name_from_sentence,
     split_lead,
 )
+from extractor.sections import FEATURE_SECTION, classify_section
 from extractor.segment import Block, Span, segment, sentences
 
 MIN_CAPABILITIES = 3
 MAX_DESCRIPTION_CHARS = 480
 
-FEATURE_SECTION = re.compile(
-    r"\b(?:features?|highlights?|capabilit(?:y|ies)|why\b|what (?:it|you) (?:does|do|get|can)|benefits?|"
-    r"advantages?|at a glance|batteries|what'?s included|key\b|core\b|main\b|functionality|overview)",
-    re.IGNORECASE,
-)
-# Headings whose section never describes capabilities. Words that also open descriptive headings
-# ("Build fast", "Support for X") only count at the start of a short heading.
-SKIP_SECTION = re.compile(
-    r"\b(?:install\w*|licen[cs]\w*|contribut\w*|sponsor\w*|backers?|donat\w*|funding|acknowledg\w*|"
-    r"citations?|citing|change ?log|release notes|table of contents|code of conduct|star history|"
-    r"dependenc\w*|enterprise|tidelift|"
-    r"pricing|billing|newsletter|copyright|deprecat\w*|known issues|who uses|used by|adopters|"
-    r"testimonials?|get in touch|stay in touch|follow us)\b"
-    r"|^\W*(?:set ?up|credits?|authors?|maintainers?|cite|history|contents|toc|community|contact|"
-    r"support|faq|questions|discussions?|chat|help|requirements?|prerequisites|getting help|"
-    r"documentation|docs|links|resources|related|see also|tests?|testing|running tests|development|"
-    r"developing|building|build from source|security|team|roadmap|badges?|thanks|versioning|migrat\w*|"
-    r"upgrad\w*|stats|status|news|blog|papers?|publications?|references?|legal|disclaimer|privacy|terms|"
-    r"plans?|sign ?up|contributors?|users|showcase|social|footer|navigation|menu|changes|limitations|"
-    r"license|opinions?|about (?:us|the (?:authors?|team))|sponsors?)\W*$",
-    re.IGNORECASE,
-)
-LOW_VALUE_SECTION = re.compile(
-    r"\b(?:usage|examples?|quick ?start|get(?:ting)? started|tutorial|demo|hello world|how to|guide|"
-    r"configuration|configuring|api reference|reference|cli|command[- ]line|running|deploy\w*)\b",
-    re.IGNORECASE,
-)
 CAPABILITY_CUE = re.compile(
     r"\b(?:support(?:s|ed|ing)?|provid(?:es?|ing)|offer(?:s|ing)?|includ(?:es?|ing)|enabl(?:es?|ing)|"
     r"allow(?:s|ing)?|lets?|comes? with|ships? with|built[- ]in|out of the box|automatic(?:ally)?|"
@@ -139,6 +113,8 @@ class ExtractiveDecomposer:
             seen = {c.spans[0].start for c in candidates}
             candidates += [c for c in _candidates(blocks, doc.name, relaxed=True) if c.spans[0].start not in seen]
         if not candidates:
+            candidates = _description_sentences(blocks)
+        if not candidates:
             raise NoCapabilities(
                 "no capability-bearing text found: the page has no feature lists, descriptive headings or "
                 "sentences saying what the tool does. Submit the tool's README or product/docs page instead."
@@ -147,7 +123,7 @@ class ExtractiveDecomposer:
         return self._drafts(chosen, doc.name)
 
     def classify(self, doc: SourceDocument) -> ToolFacts:
-        return rule_facts(doc.text, doc.blocks or segment(doc.text))
+        return rule_facts(doc.text, doc.blocks or segment(doc.text), doc.name)
 
     def contrast(
         self, tool_name: str, capabilities: list[CapabilityDraft], neighbours: list[list[Neighbour]]
@@ -217,18 +193,6 @@ def _description(spans: list[Span]) -> str:
     if listing and out.endswith(":"):
         out = out[:-1] + "."
     return out.replace(": ;", ":").replace(":; ", ": ")
-
-
-def classify_section(block: Block) -> str:
-    path = [clean_heading(h) for h in block.section]
-    # The nearest heading decides; a skipped ancestor (e.g. "Installation > Windows") skips too.
-    if any(SKIP_SECTION.search(h) for h in path):
-        return "skip"
-    if path and FEATURE_SECTION.search(path[-1]):
-        return "feature"
-    if path and LOW_VALUE_SECTION.search(path[-1]):
-        return "low"
-    return "neutral"
 
 
 SECTION_WEIGHT = {"feature": 3.0, "neutral": 1.6, "low": 0.6, "skip": 0.0}
@@ -368,6 +332,26 @@ def _list_with_intro(blocks: list[Block], intro: Block, tool_name: str, consumed
     evidence = [intro.span, *(b.span for b in items[: MAX_QUOTES - 1])]
     score = 2.4 * _weight(section_class)
     return Candidate(evidence, score, intro.index, name, described, f"{name or ''} {_join(described)}")
+
+
+FIRST_PERSON = re.compile(r"\b(?:we|our|us|i|my|me)\b|^(?:welcome|thanks|hello|hi)\b", re.IGNORECASE)
+SHORT_DOCUMENT_WORDS = 80
+
+
+def _description_sentences(blocks: list[Block]) -> list[Candidate]:
+    """Last resort for a short description ("Fast JSON schema validation for Python."): its
+    sentences are what the tool does, even without a cue word. Narrative in the first person
+    ("We met at a bakery…") is not."""
+    body = [b for b in blocks if b.kind in ("paragraph", "bullet")]
+    if not body or sum(_words(b.text) for b in body) > SHORT_DOCUMENT_WORDS:
+        return []
+    out = []
+    for block in body:
+        for span in sentences(block.span):
+            text = " ".join(span.text.split())
+            if _words(text) >= 3 and not _is_noise(text) and not FIRST_PERSON.search(text):
+                out.append(Candidate([span], 1.0, block.index + span.start / 1e7, None, [span], text))
+    return out[:5]
 
 
 def _children(blocks: list[Block], parent: Block) -> list[Block]:

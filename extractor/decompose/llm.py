@@ -121,7 +121,7 @@ class LLMDecomposer:
     # ---- type, pricing, licence ----------------------------------------------------------------
     def classify(self, doc: SourceDocument) -> ToolFacts:
         blocks = doc.blocks or segment(doc.text)
-        rules = rule_facts(doc.text, blocks)
+        rules = rule_facts(doc.text, blocks, doc.name)
         excerpt = facts_excerpt(doc.text, blocks)
         answer, _ = self._ask("classify", ClassifiedTool, {"source": doc.text}, tool_name=doc.name, document=excerpt)
 
