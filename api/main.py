@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from api import errors
+from api.cache import ResponseCache
 from api.routes import compare, graph, jobs, search, system, tools
 from api.worker import JobWorker
 from capmatch import __version__
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, start_worker: bool = True) -> F
         worker = JobWorker(core)
         app.state.core = core
         app.state.worker = worker
+        app.state.responses = ResponseCache(ttl=10.0)
         if start_worker:
             worker.start()
         try:

@@ -119,6 +119,95 @@ def eval_similar(
     out.print(table)
 
 
+@bench_app.command("search")
+@handle_errors
+def bench_search(
+    vectors: Annotated[list[int] | None, typer.Option("--vectors", help="Index size(s); repeat for several.")] = None,
+    queries: Annotated[int, typer.Option(help="Queries per size.")] = 500,
+    as_json: JsonOpt = False,
+) -> None:
+    """Vector search at N capability vectors: build time, memory, p50/p99, recall@10, and the numpy
+    brute force in the same run.
+
+    Example: capmatch bench search --vectors 100000 --vectors 1000000 --json
+    """
+    from evaluation.bench_search import bench
+
+    sizes = vectors or [100_000, 1_000_000]
+    results = []
+    for n in sizes:
+        err.print(f"benchmarking search at {n} vectors…")
+        results.append(bench(n, queries))
+    if as_json:
+        _print_json(results if len(results) > 1 else results[0])
+        return
+    keys = [
+        "vectors",
+        "index",
+        "build_seconds",
+        "index_memory_mb",
+        "query_p50_ms",
+        "query_p99_ms",
+        "recall_at_10",
+        "brute_force_p50_ms",
+        "speedup_vs_brute_force",
+    ]
+    table = Table(*keys, title="capmatch bench search")
+    for row in results:
+        table.add_row(*(str(row[key]) for key in keys))
+    out.print(table)
+
+
+@bench_app.command("ingest")
+@handle_errors
+def bench_ingest(
+    docs: Annotated[int, typer.Option(help="Documents to ingest.")] = 30,
+    llm_latency: Annotated[float, typer.Option(help="Seconds the loopback LLM waits before each answer.")] = 0.5,
+    concurrency: Annotated[int, typer.Option(help="Documents ingested at once.")] = 4,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest throughput with a loopback OpenAI-compatible LLM answering after a fixed delay, and the
+    extractive backend on the same documents.
+
+    Example: capmatch bench ingest --docs 30 --llm-latency 0.5 --concurrency 4 --json
+    """
+    from evaluation.bench_ingest import bench
+
+    result = bench(docs, llm_latency, concurrency)
+    if as_json:
+        _print_json(result)
+        return
+    table = Table("measure", "value", title="capmatch bench ingest")
+    for key, value in result.items():
+        table.add_row(key, str(value))
+    out.print(table)
+
+
+@bench_app.command("api")
+@handle_errors
+def bench_api(
+    tools: Annotated[int, typer.Option(help="Synthetic catalog size.")] = 100_000,
+    requests: Annotated[int, typer.Option(help="Requests per endpoint.")] = 300,
+    home: Annotated[Path | None, typer.Option(help="Keep (and reuse) the synthetic catalog here.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """End-to-end /api/search (query embedding included) and /api/compare latency over HTTP on a
+    synthetic catalog of N tools.
+
+    Example: capmatch bench api --tools 100000 --json
+    """
+    from evaluation.bench_api import bench
+
+    result = bench(tools, requests, home)
+    if as_json:
+        _print_json(result)
+        return
+    table = Table("measure", "value", title="capmatch bench api")
+    for key, value in result.items():
+        table.add_row(key, str(value))
+    out.print(table)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind [default: CAPMATCH_HOST or 127.0.0.1].")] = None,

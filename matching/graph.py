@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import networkx as nx
@@ -37,11 +38,24 @@ class MatchGraph:
     nodes: list[GraphNode]
     edges: list[GraphEdge]
 
+    @cached_property
+    def _by_id(self) -> dict[str, GraphNode]:
+        return {n.id: n for n in self.nodes}
 
-def match_graph(core: CapMatch) -> MatchGraph:
-    """Built from the stored edges and cached until the catalog changes; the times-matched counters
-    change without a new catalog generation, so they are read fresh."""
+    def node(self, tool_id: str) -> GraphNode | None:
+        return self._by_id.get(tool_id)
+
+    @cached_property
+    def max_pagerank(self) -> float:
+        return max((n.pagerank for n in self.nodes), default=0.0)
+
+
+def match_graph(core: CapMatch, current_counts: bool = False) -> MatchGraph:
+    """Built from the stored edges and cached until the catalog changes. The times-matched counters
+    change without a new catalog generation: ask for ``current_counts`` when showing them."""
     graph: MatchGraph = core.cached("match_graph", lambda: _build(core))  # type: ignore[assignment]
+    if not current_counts:
+        return graph
     counts = core.store.times_matched()
     return MatchGraph([replace(n, times_matched=counts.get(n.id, n.times_matched)) for n in graph.nodes], graph.edges)
 

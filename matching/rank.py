@@ -90,10 +90,10 @@ def match_graph_score(tool: Tool, graph: MatchGraph) -> SubScore:
         return SubScore(
             "Match Graph", None, WEIGHTS["match_graph"], {}, "no data: no capability matches in the catalog yet"
         )
-    node = next((n for n in graph.nodes if n.id == tool.id), None)
+    node = graph.node(tool.id)
     if node is None:
         return SubScore("Match Graph", None, WEIGHTS["match_graph"], {}, "tool not in the graph")
-    top = max(n.pagerank for n in graph.nodes) or 1.0
+    top = graph.max_pagerank or 1.0
     inputs = {"pagerank": node.pagerank, "max_pagerank": round(top, 6), "degree": node.degree}
     if node.degree == 0:
         return SubScore("Match Graph", 0.0, WEIGHTS["match_graph"], inputs, "no other tool matches its capabilities")

@@ -20,7 +20,7 @@ import uvicorn
 from capmatch.core import CapMatch
 from capmatch.settings import Settings, get_settings
 from embeddings.model import SentenceTransformerEmbedder, get_embedder
-from tests.llm_server import LLMServer
+from evaluation.fake_llm import LLMServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

@@ -14,10 +14,10 @@ from capmatch.errors import BudgetExceeded, LLMError, LLMNotConfigured, LLMOutpu
 from capmatch.pipeline import Source, dry_run, ingest
 from capmatch.settings import get_settings
 from embeddings.model import SentenceTransformerEmbedder
+from evaluation.fake_llm import LLMServer
 from llm.meter import UsageMeter
 from llm.transport import RateLimiter
 from tests.conftest import FIXTURES, PAGES
-from tests.llm_server import LLMServer
 
 DOCS = FIXTURES / "docs"
 TINY_LINES = [

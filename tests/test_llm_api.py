@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from capmatch.cli import app
 from capmatch.settings import Settings
+from evaluation.fake_llm import LLMServer
 from tests.conftest import PAGES, RunningServer, wait_for_job
-from tests.llm_server import LLMServer
 
 
 @pytest.fixture(scope="module")

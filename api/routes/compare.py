@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
+from api.cache import ResponseCache
 from api.deps import CoreDep
 from matching.compare import Comparison, compare
 from matching.render import comparison_markdown
@@ -20,9 +21,15 @@ router = APIRouter(prefix="/api/compare", tags=["compare"])
     responses={200: {"content": {"text/markdown": {}}, "description": "JSON, or Markdown with ?format=markdown"}},
 )
 def compare_tools(
-    a: str, b: str, core: CoreDep, format: Annotated[Literal["json", "markdown"], Query()] = "json"
-) -> Comparison | Response:
-    comparison = compare(core, a, b)
-    if format == "markdown":
-        return PlainTextResponse(comparison_markdown(comparison), media_type="text/markdown; charset=utf-8")
-    return comparison
+    a: str, b: str, core: CoreDep, request: Request, format: Annotated[Literal["json", "markdown"], Query()] = "json"
+) -> Response:
+    def render() -> bytes:
+        comparison = compare(core, a, b)
+        if format == "markdown":
+            return comparison_markdown(comparison).encode("utf-8")
+        return comparison.model_dump_json().encode("utf-8")
+
+    cache: ResponseCache = request.app.state.responses
+    body = cache.get_or_render(("compare", a, b, format), core.store.generation(), render)
+    media = "text/markdown; charset=utf-8" if format == "markdown" else "application/json"
+    return Response(body, media_type=media)

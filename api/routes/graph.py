@@ -19,7 +19,7 @@ def get_graph(
     tool: Annotated[str | None, Query(description="Centre on this tool id and its neighbourhood")] = None,
     depth: Annotated[int, Query(ge=1, le=3)] = 1,
 ) -> GraphResponse:
-    graph = match_graph(core)
+    graph = match_graph(core, current_counts=True)
     if tool is not None:
         core.store.get_tool(tool, with_capabilities=False)  # 404 for unknown ids
         graph = neighbourhood(graph, tool, depth)

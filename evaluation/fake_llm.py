@@ -1,4 +1,4 @@
-"""A real OpenAI-compatible HTTP server on loopback for tests: /v1/chat/completions.
+"""A real OpenAI-compatible HTTP server on loopback, for tests and `capmatch bench ingest`.
 
 Each request takes the next scripted action if there is one (a status code with headers, a delay,
 a raw body, a given answer); otherwise it answers like a careful model would: capabilities quoted
@@ -19,7 +19,8 @@ from typing import Any
 
 
 class LLMServer:
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency  # every answer waits this long, as a real model would
         self.requests: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -73,8 +74,8 @@ class LLMServer:
 
     # ---- answering ----------------------------------------------------------------------------
     def _respond(self, handler: BaseHTTPRequestHandler, body: dict[str, Any], action: dict[str, Any]) -> None:
-        if action.get("delay"):
-            time.sleep(action["delay"])
+        if action.get("delay") or self.latency:
+            time.sleep(action.get("delay", self.latency))
         if action.get("drop"):
             handler.close_connection = True  # hang up without an answer
             return None
