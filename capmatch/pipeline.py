@@ -26,6 +26,7 @@ from extractor.segment import segment
 from extractor.verify import verify
 from llm.meter import UsageMeter, metering
 from matching.contrast import neighbours_for
+from matching.identity import identity_text
 
 
 @dataclass
@@ -62,11 +63,6 @@ class IngestResult:
 def capability_text(cap: Capability) -> str:
     """What gets embedded: the name says what it is, the description how the vendor puts it."""
     return f"{cap.name}: {cap.description}"
-
-
-def identity_text(name: str, summary: str) -> str:
-    """What kind of tool this is, in the page's own words: its name and its self-description."""
-    return f"{name}: {summary}" if summary else name
 
 
 def load_document(source: Source, core: CapMatch) -> RawDocument:
@@ -139,7 +135,7 @@ def ingest(
             raise NoCapabilities("the decomposer returned no capabilities for this page")
         progress(Stage.EMBEDDING, 0.65)
         texts = [capability_text(c) for c in capabilities]
-        embedded = core.embedder.embed_batch([*texts, identity_text(name, facts.summary)])
+        embedded = core.embedder.embed_batch([*texts, identity_text(name, facts.summary, doc.text)])
         vectors, identity = embedded[:-1], embedded[-1]
         progress(Stage.CONTRASTING, 0.72)
         lines = decomposer.contrast(name, drafts, neighbours_for(core, vectors, exclude_url=raw.url))

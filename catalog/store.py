@@ -313,6 +313,15 @@ class CatalogStore:
             rows.append(vector)
         return ids, (np.vstack(rows) if rows else np.empty((0, 0), dtype=np.float32))
 
+    def short_documents(self, max_words: int) -> set[str]:
+        """Tools whose stored text has at most ``max_words`` words (counted by spaces and newlines)."""
+        rows = self.conn.execute(
+            """SELECT tool_id FROM sources WHERE length(trim(text)) - length(replace(replace(trim(text), ' ', ''),
+                   char(10), '')) + 1 <= ?""",
+            (max_words,),
+        )
+        return {r[0] for r in rows}
+
     def first_vector_dimension(self) -> int | None:
         row = self.conn.execute("SELECT embedding FROM capabilities LIMIT 1").fetchone()
         return len(row[0]) // 4 if row else None

@@ -51,7 +51,7 @@ def clean(raw: str, fmt: str) -> CleanDocument:
             deduplicate=False,
         )
         text = _normalise(extracted or "")
-    if len(re.findall(r"\w+", text)) < 3:
+    if len(re.findall(r"\w+", text)) < 2:
         raise EmptyDocument("the page has no readable text after cleaning (empty page, or only scripts/images)")
     return CleanDocument(text=text, title=title, format=fmt)
 

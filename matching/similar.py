@@ -3,7 +3,10 @@
 Tool-to-tool score (symmetric): for the capability similarity matrix S between A and B,
 
     capabilities = (mean_i max_j S_ij + mean_j max_i S_ij) / 2
-    score        = capabilities + 0.5 · cos(identity_A, identity_B)
+    score        = c · capabilities + 0.5 · cos(identity_A, identity_B)
+
+with c = 1, or 0.5 when either document is a short description whose capabilities only restate
+its identity (see ``combined``).
 
 The first term is how well B covers A's capabilities and A covers B's, averaged. The second compares
 the tools' identities, "<name>: <the page's own sentence saying what it is>": capability matching alone
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from catalog.store import ToolFilter
+from matching.identity import IDENTITY_WHOLE_TEXT_WORDS
 
 if TYPE_CHECKING:
     from capmatch.core import CapMatch
@@ -35,6 +39,13 @@ class Identities:
     ids: list[str]
     row: dict[str, int]
     matrix: np.ndarray
+    short: set[str]  # tools whose whole document is their identity (see capmatch.pipeline.identity_text)
+
+
+def combined(capabilities: float, identity: float, restated: bool) -> float:
+    """When either tool's document is a short description, its identity *is* that text and its
+    capabilities only restate it: matching them again counts half, or it outweighs the identity."""
+    return (0.5 if restated else 1.0) * capabilities + IDENTITY_WEIGHT * identity
 
 
 def identities(core: CapMatch) -> Identities:
@@ -42,7 +53,8 @@ def identities(core: CapMatch) -> Identities:
 
     def load() -> Identities:
         ids, matrix = core.store.identities()
-        return Identities(ids, {t: i for i, t in enumerate(ids)}, matrix)
+        short = core.store.short_documents(IDENTITY_WHOLE_TEXT_WORDS)
+        return Identities(ids, {t: i for i, t in enumerate(ids)}, matrix, short)
 
     return core.cached("identities", load)  # type: ignore[return-value]
 
@@ -154,7 +166,8 @@ def score_tools(
     for other in shortlist[:width]:
         b_ids, b_vectors = store.vectors_of(other)
         score, sims = pair_score(a_vectors, b_vectors)
-        scored.append((other, score + IDENTITY_WEIGHT * identity(other), b_ids, sims))
+        restated = tool_id in known.short or other in known.short
+        scored.append((other, combined(score, identity(other), restated), b_ids, sims))
     scored.sort(key=lambda r: (-r[1], r[0]))
     threshold = core.settings.match_threshold
     # Pairs only for the tools returned: the greedy matching is the costly part.

@@ -94,10 +94,19 @@ def test_errors_are_one_line_on_stderr(args: tuple[str, ...], message: str) -> N
 
 def test_every_command_has_help_and_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
-    commands = get_command(app).commands  # type: ignore[attr-defined]
-    for name, command in commands.items():
-        assert command.help and "Example:" in command.help, name
-        assert f"capmatch {name}" in readme, f"`capmatch {name}` is missing from README.md"
+
+    def leaves(group: object, prefix: str) -> list[tuple[str, object]]:
+        out = []
+        for name, command in group.commands.items():  # type: ignore[attr-defined]
+            full = f"{prefix} {name}"
+            out += leaves(command, full) if hasattr(command, "commands") else [(full, command)]
+        return out
+
+    commands = leaves(get_command(app), "capmatch")
+    assert len(commands) >= 14
+    for name, command in commands:
+        assert command.help and "Example:" in command.help, name  # type: ignore[attr-defined]
+        assert name in readme, f"`{name}` is missing from README.md"
 
 
 def test_vendor_text_is_printed_as_text_not_markup(tmp_path: Path) -> None:

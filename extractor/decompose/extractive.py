@@ -334,7 +334,12 @@ def _list_with_intro(blocks: list[Block], intro: Block, tool_name: str, consumed
     return Candidate(evidence, score, intro.index, name, described, f"{name or ''} {_join(described)}")
 
 
-FIRST_PERSON = re.compile(r"\b(?:we|our|us|i|my|me)\b|^(?:welcome|thanks|hello|hi)\b", re.IGNORECASE)
+LINK_OR_COMMAND = re.compile(r"https?://|www\.|^\s*(?:\$|>>>|pip install|npm install|go get)", re.IGNORECASE)
+# First person narrates ("We met at a bakery…"); "I" only as a word of its own, not "I/O".
+FIRST_PERSON = re.compile(
+    r"\b(?:we|our|us|my|me)\b|(?-i:\bI\b)(?![/'])|^(?:welcome|thanks|thank you|hello|hi|see you|bye|goodbye|cheers)\b",
+    re.IGNORECASE,
+)
 SHORT_DOCUMENT_WORDS = 80
 
 
@@ -349,7 +354,17 @@ def _description_sentences(blocks: list[Block]) -> list[Candidate]:
     for block in body:
         for span in sentences(block.span):
             text = " ".join(span.text.split())
-            if _words(text) >= 3 and not _is_noise(text) and not FIRST_PERSON.search(text):
+            # Lighter checks than for a page: a catalog line may read "Run large language models
+            # locally." or "PDF processor." — imperative or terse, but a description all the same.
+            letters = sum(ch.isalpha() for ch in text)
+            if (
+                _words(text) >= 2
+                and letters >= 0.5 * len(text)
+                and not LINK_OR_COMMAND.search(text)
+                and not text.endswith("!")  # exclamations greet or cheer; they do not describe
+                and not FIRST_PERSON.search(text)
+                and not addresses_a_model(text)
+            ):
                 out.append(Candidate([span], 1.0, block.index + span.start / 1e7, None, [span], text))
     return out[:5]
 

@@ -1,0 +1,87 @@
+"""Evaluation and benchmark commands run on tiny sizes and emit their documented JSON keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from capmatch.cli import app
+from evaluation.metrics import Scores
+from tests.conftest import FIXTURES, demo_records
+
+runner = CliRunner()
+METRICS = {"P@1", "P@5", "MRR", "nDCG@10", "queries"}
+
+
+def run_json(*args: str) -> dict[str, object] | list[dict[str, object]]:
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.stderr + str(result.exception)
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_metrics_follow_their_definitions() -> None:
+    scores = Scores()
+    scores.add([False, True, True, False, False, False], relevant_available=2)
+    scores.add([True, False, False], relevant_available=8)
+    result = scores.result()
+    assert result["queries"] == 2
+    assert result["P@1"] == 0.5
+    assert result["P@5"] == pytest.approx((2 / 2 + 1 / 5) / 2)
+    assert result["MRR"] == pytest.approx((1 / 2 + 1) / 2)
+    first = (1 / 1.5849625 + 1 / 2) / (1 + 1 / 1.5849625)
+    second = 1 / sum(1 / __import__("math").log2(i + 2) for i in range(8))
+    assert result["nDCG@10"] == pytest.approx((first + second) / 2, abs=1e-4)
+
+
+def test_eval_similar_reports_capmatch_and_both_baselines(tmp_path: Path) -> None:
+    records = [r for r in demo_records() if r["category"] in ("http-clients", "task-queues")]
+    dataset = tmp_path / "tiny.jsonl"
+    for record in records:
+        record["file"] = str(FIXTURES / str(record["file"]))
+    dataset.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    report = run_json("eval", "similar", "--dataset", str(dataset), "--k", "5")
+    assert isinstance(report, dict) and set(report) == {"capmatch", "bm25", "embedding"}
+    for values in report.values():
+        assert set(values) == METRICS and values["queries"] == 6  # type: ignore[arg-type, index]
+    assert report["capmatch"]["P@1"] == 1.0  # type: ignore[index]
+
+
+def test_bench_search_compares_the_index_with_brute_force() -> None:
+    report = run_json("bench", "search", "--vectors", "3000", "--queries", "20")
+    assert isinstance(report, dict)
+    for key in (
+        "build_seconds",
+        "index_memory_mb",
+        "query_p50_ms",
+        "query_p99_ms",
+        "recall_at_10",
+        "brute_force_p50_ms",
+        "speedup_vs_brute_force",
+    ):
+        assert key in report
+    assert report["recall_at_10"] == 1.0  # flat below the IVF threshold: exact
+
+
+def test_bench_ingest_reports_throughput_overhead_and_tokens() -> None:
+    report = run_json("bench", "ingest", "--docs", "4", "--llm-latency", "0", "--concurrency", "2")
+    assert isinstance(report, dict) and report["docs"] == 4
+    for key in (
+        "llm_docs_per_s",
+        "per_doc_overhead_ms_p50",
+        "embedding_capabilities_per_s",
+        "llm_tokens_per_tool",
+        "raw_page_tokens_per_tool",
+        "llm_tokens_vs_raw_page",
+        "extractive_docs_per_s",
+    ):
+        assert isinstance(report[key], int | float) and report[key] > 0, key
+
+
+def test_bench_api_reports_search_and_compare_latency() -> None:
+    report = run_json("bench", "api", "--tools", "300", "--requests", "10")
+    assert isinstance(report, dict) and report["tools"] == 300
+    for key in ("search_p50_ms", "search_p99_ms", "compare_p50_ms", "compare_p99_ms"):
+        assert report[key] > 0  # type: ignore[operator]
