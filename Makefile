@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install run test lint format clean
+.PHONY: install browser run test lint format clean
 
 install: $(STAMP)
 
@@ -21,7 +21,12 @@ run: install
 	$(VENV)/bin/capmatch ingest fixtures/demo.jsonl --if-empty
 	$(VENV)/bin/capmatch serve --host $(HOST) --port $(PORT)
 
-test: install
+# Browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "could not install chromium (needs root): browser tests will be skipped; run: sudo apt-get install -y chromium" >&2
+
+test: install browser
 	$(VENV)/bin/pytest
 
 lint: install

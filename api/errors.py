@@ -6,10 +6,11 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from capmatch.errors import CapmatchError
+from web.errors import html_error, wants_html
 
 log = logging.getLogger("capmatch.api")
 
@@ -20,7 +21,9 @@ def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(CapmatchError)
-    async def capmatch_error(request: Request, exc: CapmatchError) -> JSONResponse:
+    async def capmatch_error(request: Request, exc: CapmatchError) -> Response:
+        if wants_html(request):
+            return html_error(request, exc.http_status, exc.message)
         return JSONResponse(error_body(exc.code, exc.message), status_code=exc.http_status)
 
     @app.exception_handler(RequestValidationError)
@@ -39,14 +42,18 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if wants_html(request):
+            return html_error(request, 500, "Internal error; the server log has the details.")
         return JSONResponse(
             error_body("internal_error", f"internal error: {type(exc).__name__}; the server log has the details"),
             status_code=500,
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_html(request):
+            return html_error(request, exc.status_code, str(exc.detail))
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.cache import ResponseCache
@@ -16,8 +16,11 @@ from api.worker import JobWorker
 from capmatch import __version__
 from capmatch.core import CapMatch
 from capmatch.settings import Settings, get_settings
+from web import pages
+from web.templating import HERE
 
 log = logging.getLogger("capmatch")
+STATIC = HERE / "static"
 
 DESCRIPTION = """
 Submit a tool's URL; capmatch fetches the page, decomposes it into capabilities backed by quotes
@@ -52,9 +55,8 @@ def create_app(settings: Settings | None = None, start_worker: bool = True) -> F
     for router in (tools.router, jobs.router, search.router, compare.router, graph.router, system.router):
         app.include_router(router)
 
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     return app
 

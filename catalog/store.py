@@ -114,6 +114,22 @@ class CatalogStore:
         row = self.conn.execute("SELECT id FROM tools WHERE url = ?", (url,)).fetchone()
         return row[0] if row else None
 
+    def find_by_name(self, text: str) -> str | None:
+        """A tool id for what a person typed: an id, an exact name, else the shortest name containing it."""
+        text = text.strip()
+        if not text:
+            return None
+        row = self.conn.execute(
+            "SELECT id FROM tools WHERE id = ? OR name = ? COLLATE NOCASE ORDER BY id = ? DESC LIMIT 1",
+            (text, text, text),
+        ).fetchone()
+        if row is None:
+            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            row = self.conn.execute(
+                "SELECT id FROM tools WHERE name LIKE ? ESCAPE '\\' ORDER BY length(name), id LIMIT 1", (like,)
+            ).fetchone()
+        return row[0] if row else None
+
     def extraction_of(self, tool_id: str) -> tuple[str, str, str]:
         row = self.conn.execute(
             "SELECT content_hash, extractor, extractor_version FROM tools WHERE id = ?", (tool_id,)

@@ -96,6 +96,13 @@ class DocsHandler(BaseHTTPRequestHandler):
             if file.is_file():
                 return self._send(200, file.read_bytes(), CONTENT_TYPES.get(file.suffix, "text/plain"))
             return self._send(404, b"not found", "text/plain")
+        if path.startswith("/slow-pages/"):
+            # A page that takes a moment, so a job's progress can be watched while it runs.
+            time.sleep(1.5)
+            file = PAGES / path.removeprefix("/slow-pages/")
+            if file.is_file():
+                return self._send(200, file.read_bytes(), CONTENT_TYPES.get(file.suffix, "text/plain"))
+            return self._send(404, b"not found", "text/plain")
         if path.startswith("/status/"):
             code = int(path.rsplit("/", 1)[1])
             return self._send(code, b"error page", "text/html")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
 from api.deps import CoreDep, WorkerDep
@@ -19,11 +18,9 @@ from api.schemas import (
     ToolPublic,
     ToolSummary,
 )
-from capmatch.errors import LLMNotConfigured
+from api.submission import submit_url
 from capmatch.pipeline import parse_pricing, parse_type
 from catalog.store import ToolFilter
-from extractor.decompose import resolve_backend
-from extractor.netguard import check_public
 from matching.graph import match_graph
 from matching.rank import rank
 from matching.similar import similar_tools
@@ -40,16 +37,7 @@ async def submit_tool(body: SubmitRequest, core: CoreDep, worker: WorkerDep, res
 
     The same URL submitted while its job is still open returns that job.
     """
-    url = str(body.url)
-    extractor = (body.extractor or core.settings.extractor).strip().lower()
-    backend, _ = resolve_backend(extractor, core.settings)  # 400 for an unknown name
-    if backend == "llm" and not core.settings.llm_configured:
-        raise LLMNotConfigured()
-    # Resolving the host blocks: keep it off the event loop.
-    await run_in_threadpool(check_public, url, core.settings.allow_private_urls)
-    job, created = await run_in_threadpool(core.jobs.submit, url, extractor, body.name)
-    if created:
-        worker.notify()
+    job, created = await submit_url(core, worker, str(body.url), body.extractor, body.name)
     response.headers["Location"] = f"/api/jobs/{job.id}"
     return SubmitResponse(**JobPublic.of(job).model_dump(), existing=not created)
 

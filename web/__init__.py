@@ -1,0 +1,1 @@
+"""Server-rendered pages: search, tool, compare, submit with live progress, match graph."""

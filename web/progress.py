@@ -1,0 +1,44 @@
+"""The stages a job page shows, keyed by the progress fraction the pipeline reports when it enters
+each one (capmatch.pipeline and CapMatch.store_tool). The page script reads the same numbers from
+the markup, so the server-rendered and the live view cannot disagree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from catalog.models import Job, JobStatus
+
+
+@dataclass(frozen=True)
+class StageStep:
+    key: str
+    label: str
+    starts_at: float
+
+
+STEPS = [
+    StageStep("fetching", "Fetching the page", 0.02),
+    StageStep("cleaning", "Cleaning it to text", 0.15),
+    StageStep("segmenting", "Finding sections and lists", 0.25),
+    StageStep("extracting", "Extracting capabilities", 0.35),
+    StageStep("verifying", "Checking every quote against the page", 0.55),
+    StageStep("embedding", "Embedding capabilities", 0.65),
+    StageStep("indexing", "Indexing", 0.8),
+    StageStep("contrasting", "Contrasting with similar tools", 0.88),
+    StageStep("storing", "Storing", 0.95),
+]
+
+
+def step_states(job: Job) -> list[tuple[StageStep, str]]:
+    """Each step with its state: done, current, failed or pending."""
+    states = []
+    for i, step in enumerate(STEPS):
+        nxt = STEPS[i + 1].starts_at if i + 1 < len(STEPS) else 1.0
+        if job.status == JobStatus.DONE or job.progress >= nxt:
+            state = "done"
+        elif job.progress >= step.starts_at and job.status != JobStatus.QUEUED:
+            state = "failed" if job.status == JobStatus.FAILED else "current"
+        else:
+            state = "pending"
+        states.append((step, state))
+    return states
