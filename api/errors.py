@@ -27,7 +27,7 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body(exc.code, exc.message), status_code=exc.http_status)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
@@ -35,6 +35,8 @@ def install(app: FastAPI) -> None:
                 problems.append(f"malformed JSON body: {err.get('ctx', {}).get('error', err.get('msg'))}")
             else:
                 problems.append(f"{where}: {err.get('msg')}")
+        if wants_html(request):
+            return html_error(request, 422, "Check the address: " + "; ".join(problems))
         details = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
         return JSONResponse(
             error_body("invalid_request", "; ".join(problems) or "invalid request", details=details),
@@ -54,6 +56,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if wants_html(request):
-            return html_error(request, exc.status_code, str(exc.detail))
+            return html_error(request, exc.status_code, str(exc.detail), headers=exc.headers)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)

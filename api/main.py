@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.cache import ResponseCache
+from api.headers import SecurityHeaders
 from api.routes import compare, graph, jobs, search, system, tools
 from api.worker import JobWorker
 from capmatch import __version__
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, start_worker: bool = True) -> F
 
     app = FastAPI(title="capmatch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
+    app.add_middleware(SecurityHeaders)
     for router in (tools.router, jobs.router, search.router, compare.router, graph.router, system.router):
         app.include_router(router)
 

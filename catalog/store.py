@@ -115,7 +115,7 @@ class CatalogStore:
         return row[0] if row else None
 
     def find_by_name(self, text: str) -> str | None:
-        """A tool id for what a person typed: an id, an exact name, else the shortest name containing it."""
+        """A tool id for what a person typed: an id, an exact name, else the one name containing it."""
         text = text.strip()
         if not text:
             return None
@@ -123,12 +123,17 @@ class CatalogStore:
             "SELECT id FROM tools WHERE id = ? OR name = ? COLLATE NOCASE ORDER BY id = ? DESC LIMIT 1",
             (text, text, text),
         ).fetchone()
-        if row is None:
-            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            row = self.conn.execute(
-                "SELECT id FROM tools WHERE name LIKE ? ESCAPE '\\' ORDER BY length(name), id LIMIT 1", (like,)
-            ).fetchone()
-        return row[0] if row else None
+        if row is not None:
+            return str(row[0])
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self.conn.execute("SELECT id FROM tools WHERE name LIKE ? ESCAPE '\\' LIMIT 2", (like,)).fetchall()
+        # Part of a name counts only when it names one tool: "e" must not pick an arbitrary one.
+        return str(rows[0][0]) if len(rows) == 1 else None
+
+    def names_page(self, limit: int) -> list[tuple[str, str]]:
+        """(name, id) of the first ``limit`` tools by name, for pickers."""
+        rows = self.conn.execute("SELECT name, id FROM tools ORDER BY name COLLATE NOCASE LIMIT ?", (limit,))
+        return [(str(r[0]), str(r[1])) for r in rows]
 
     def extraction_of(self, tool_id: str) -> tuple[str, str, str]:
         row = self.conn.execute(
@@ -279,6 +284,14 @@ class CatalogStore:
             return {}
         marks = ",".join("?" * len(ids))
         return dict(self.conn.execute(f"SELECT id, name FROM capabilities WHERE id IN ({marks})", ids).fetchall())
+
+    def capability_descriptions(self, capability_ids: Iterable[int]) -> dict[int, str]:
+        ids = [int(i) for i in capability_ids]
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(f"SELECT id, description FROM capabilities WHERE id IN ({marks})", ids)
+        return dict(rows.fetchall())
 
     def capability_tools(self, capability_ids: Iterable[int]) -> dict[int, str]:
         ids = [int(i) for i in capability_ids]

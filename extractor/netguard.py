@@ -37,6 +37,8 @@ def resolve(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise InvalidInput(f"cannot resolve host {host!r}: {exc.strerror or exc}") from exc
+    except UnicodeError as exc:  # a label over 63 characters, an empty label: not a host name
+        raise InvalidInput(f"not a valid host name {host!r}: {exc}") from exc
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 

@@ -34,10 +34,15 @@ def index_agrees(core: CapMatch) -> None:
 
 def test_migrations_are_numbered_and_applied_once(core: CapMatch) -> None:
     rows = core.store.conn.execute("SELECT version, name FROM schema_migrations").fetchall()
-    assert [tuple(r) for r in rows] == [(1, "0001_initial.sql"), (2, "0002_llm.sql"), (3, "0003_identity.sql")]
+    assert [tuple(r) for r in rows] == [
+        (1, "0001_initial.sql"),
+        (2, "0002_llm.sql"),
+        (3, "0003_identity.sql"),
+        (4, "0004_page_indexes.sql"),
+    ]
     assert core.store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again = CapMatch(core.settings, embedder=core.embedder)  # re-opening applies nothing
-    assert again.store.conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 3
+    assert again.store.conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 4
 
 
 def test_a_tool_lands_whole(core: CapMatch) -> None:

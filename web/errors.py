@@ -17,8 +17,8 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "") or request.method == "GET"
 
 
-def html_error(request: Request, status_code: int, message: str) -> HTMLResponse:
+def html_error(request: Request, status_code: int, message: str, headers: dict[str, str] | None = None) -> HTMLResponse:
     title = TITLES.get(status_code, "Something went wrong" if status_code >= 500 else "Request refused")
     return templates.TemplateResponse(
-        request, "error.html", {"title": title, "message": message}, status_code=status_code
+        request, "error.html", {"title": title, "message": message}, status_code=status_code, headers=headers
     )

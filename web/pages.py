@@ -3,7 +3,9 @@ page computes anything the API does not."""
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -15,17 +17,19 @@ from api.deps import CoreDep, WorkerDep
 from api.submission import submit_url
 from capmatch.errors import CapmatchError
 from capmatch.pipeline import parse_pricing, parse_type
-from catalog.models import Capability, JobStatus
+from catalog.models import JobStatus
 from catalog.store import ToolFilter
 from matching.compare import compare
-from matching.graph import MatchGraph, match_graph, neighbourhood
+from matching.graph import MatchGraph, match_graph
 from matching.rank import FORMULA, rank
 from matching.similar import SearchHit, search_text, similar_tools
-from web.graph_svg import EDGES_PER_TOOL, busiest, layout, strongest
-from web.progress import STEPS, step_states
+from web.errors import html_error
+from web.graph_svg import EDGES_PER_TOOL, Drawing, around, busiest, layout, strongest
+from web.progress import step_states
 from web.templating import templates
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("capmatch.web")
 
 GRAPH_LIMIT = 120  # nodes drawn when no tool is centred
 PICKER_LIMIT = 500  # tools offered in "compare with…"; beyond that the box takes a typed name
@@ -54,11 +58,7 @@ def home(
     flt = ToolFilter(parse_type(type or None), parse_pricing(pricing or None))
     hits = search_text(core, q, 10, flt) if q.strip() else []
     # Each matched capability with its description, so a hit explains itself.
-    details: dict[int, Capability] = {}
-    for hit in hits:
-        for cap in core.store.get_tool(hit.tool_id).capabilities:
-            if cap.id is not None:
-                details[cap.id] = cap
+    details = core.store.capability_descriptions(m.capability.id for h in hits for m in h.matched)
     return page(
         request,
         "home.html",
@@ -94,10 +94,20 @@ def tool_page(request: Request, tool_id: str, core: CoreDep) -> HTMLResponse:
 
 
 @router.get("/compare", response_class=RedirectResponse)
-def compare_picker(core: CoreDep, a: str, b: str) -> RedirectResponse:
+def compare_picker(
+    request: Request,
+    core: CoreDep,
+    a: Annotated[str, Query(max_length=200)] = "",
+    b: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
     """The "compare with…" form: names or ids in, the shareable compare URL out."""
-    first = core.store.find_by_name(a) or a
-    second = core.store.find_by_name(b) or b
+    found = [(typed, core.store.find_by_name(typed)) for typed in (a, b)]
+    missing = [typed for typed, tool_id in found if tool_id is None]
+    if missing:
+        names = " or ".join(f"“{m}”" for m in missing if m.strip()) or "an empty name"
+        message = f"No single tool in the catalog is called {names}: type a tool's name or id from its page."
+        return html_error(request, 404, message)
+    first, second = (quote(str(tool_id), safe="") for _, tool_id in found)
     return RedirectResponse(f"/compare/{first}/{second}", status_code=303)
 
 
@@ -139,6 +149,9 @@ async def submit_post(
         job, _ = await submit_url(core, worker, checked, extractor or None, name.strip() or None)
     except CapmatchError as exc:
         return _submit_page(request, core, form, exc.message, exc.http_status)
+    except Exception:  # keep what was typed even when something unforeseen breaks
+        log.exception("submitting %r from the form failed", url)
+        return _submit_page(request, core, form, "The server could not queue this page; its log has the details.", 500)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
@@ -163,9 +176,12 @@ def _submit_page(
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(request: Request, job_id: str, core: CoreDep) -> HTMLResponse:
     job = core.jobs.get(job_id)
-    tool = core.store.get_tool(job.tool_id, with_capabilities=False) if job.tool_id else None
+    tool = None
+    if job.tool_id and core.store.tool_exists(job.tool_id):
+        tool = core.store.get_tool(job.tool_id, with_capabilities=False)
     open_job = job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
-    return page(request, "job.html", job=job, tool=tool, steps=step_states(job), all_steps=STEPS, open_job=open_job)
+    deleted = job.tool_id is not None and tool is None
+    return page(request, "job.html", job=job, tool=tool, deleted=deleted, steps=step_states(job), open_job=open_job)
 
 
 @router.get("/graph", response_class=HTMLResponse)
@@ -175,10 +191,17 @@ def graph_page(
     tool: Annotated[str, Query(max_length=200)] = "",
     depth: Annotated[int, Query(ge=1, le=3)] = 1,
 ) -> HTMLResponse:
-    full = match_graph(core, current_counts=True)
+    full = match_graph(core)
     centre = core.store.find_by_name(tool) if tool.strip() else None
-    shown = neighbourhood(full, centre, depth) if centre is not None else busiest(full, GRAPH_LIMIT)
-    drawn = strongest(shown)
+
+    def draw() -> tuple[MatchGraph, MatchGraph, Drawing]:
+        # Capped either way: a hub's 3-step neighbourhood can be most of a large catalog.
+        shown = around(full, centre, depth, GRAPH_LIMIT) if centre is not None else busiest(full, GRAPH_LIMIT)
+        drawn = strongest(shown)
+        return shown, drawn, layout(drawn, centre)
+
+    # The whole-catalog picture is the one most people open: lay it out once per catalog change.
+    shown, drawn, drawing = draw() if centre is not None else core.cached("graph-page", draw)  # type: ignore[misc]
     status_code = 404 if tool.strip() and centre is None else 200
     return page(
         request,
@@ -187,7 +210,7 @@ def graph_page(
         query=tool,
         depth=depth,
         centre=centre,
-        drawing=layout(drawn, centre),
+        drawing=drawing,
         drawn_edges=len(drawn.edges),
         matches=_matches(shown),
         shown_edges=len(shown.edges),
@@ -195,7 +218,7 @@ def graph_page(
         shown=len(shown.nodes),
         total=len(full.nodes),
         edges_total=len(full.edges),
-        names=sorted(((n.name, n.id) for n in full.nodes), key=lambda p: p[0].lower())[:PICKER_LIMIT],
+        names=core.store.names_page(PICKER_LIMIT),
     )
 
 

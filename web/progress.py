@@ -1,6 +1,7 @@
 """The stages a job page shows, keyed by the progress fraction the pipeline reports when it enters
 each one (capmatch.pipeline and CapMatch.store_tool). The page script reads the same numbers from
-the markup, so the server-rendered and the live view cannot disagree."""
+the markup, so the server-rendered and the live view agree. A failure before the first step (a
+job abandoned in the queue) marks no step: its reason is shown on its own."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ STEPS = [
     StageStep("extracting", "Extracting capabilities", 0.35),
     StageStep("verifying", "Checking every quote against the page", 0.55),
     StageStep("embedding", "Embedding capabilities", 0.65),
+    StageStep("contrasting", "Writing Unique and vs alternatives lines", 0.72),
     StageStep("indexing", "Indexing", 0.8),
-    StageStep("contrasting", "Contrasting with similar tools", 0.88),
+    StageStep("updating", "Updating similar tools' contrast lines", 0.88),
     StageStep("storing", "Storing", 0.95),
 ]
 

@@ -27,11 +27,14 @@ def text_fragment_url(url: str, quote_text: str) -> str:
     words = quote_text.split()
     if not words or not url:
         return url
-    if len(words) > 8:
-        fragment = f"{quote(' '.join(words[:4]), safe='')},{quote(' '.join(words[-4:]), safe='')}"
-    else:
-        fragment = quote(" ".join(words), safe="")
+    long = len(words) > 8
+    fragment = f"{_fragment_part(words[:4])},{_fragment_part(words[-4:])}" if long else _fragment_part(words)
     return f"{url.split('#', 1)[0]}#:~:text={fragment}"
+
+
+def _fragment_part(words: list[str]) -> str:
+    # "-" and "," are syntax inside a text directive: a quote containing them must encode them.
+    return quote(" ".join(words), safe="").replace("-", "%2D")
 
 
 def score(value: float | None, digits: int = 0) -> str:

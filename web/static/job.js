@@ -31,6 +31,10 @@
     if (job.status === "done" && job.tool_id) {
       $("job-tool").href = "/tools/" + encodeURIComponent(job.tool_id);
       $("job-tool").textContent = job.tool_id;
+      fetch("/api/tools/" + encodeURIComponent(job.tool_id))
+        .then((r) => (r.ok ? r.json() : null))
+        .then((tool) => { if (tool) $("job-tool").textContent = tool.name; })
+        .catch(() => {});
       $("job-graph").href = "/graph?tool=" + encodeURIComponent(job.tool_id);
       $("job-done").hidden = false;
     }
