@@ -1,21 +1,36 @@
-"""Dependencies as named aliases, so route signatures read as sentences."""
+"""Dependencies as named aliases, so route signatures read as sentences. They are async: a sync
+dependency costs every request a hop to the thread pool."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
 from api.worker import JobWorker
 from capmatch.core import CapMatch
 
+T = TypeVar("T")
 
-def get_core(request: Request) -> CapMatch:
+
+async def get_core(request: Request) -> CapMatch:
     return request.app.state.core  # type: ignore[no-any-return]
 
 
-def get_worker(request: Request) -> JobWorker:
+async def get_worker(request: Request) -> JobWorker:
     return request.app.state.worker  # type: ignore[no-any-return]
+
+
+async def run_query(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a CPU-bound read query on the app's query threads (CAPMATCH_QUERY_CONCURRENCY of them):
+    the event loop keeps parsing and answering requests while one thread computes, instead of
+    dozens of pool threads convoying on the GIL (docs/benchmarks.md, API load)."""
+    pool: ThreadPoolExecutor = request.app.state.queries
+    return await asyncio.get_running_loop().run_in_executor(pool, partial(fn, *args, **kwargs))
 
 
 CoreDep = Annotated[CapMatch, Depends(get_core)]

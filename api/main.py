@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -44,12 +45,14 @@ def create_app(settings: Settings | None = None, start_worker: bool = True) -> F
         app.state.core = core
         app.state.worker = worker
         app.state.responses = ResponseCache(ttl=10.0)
+        app.state.queries = ThreadPoolExecutor(settings.query_concurrency, thread_name_prefix="capmatch-query")
         if start_worker:
             worker.start()
         try:
             yield
         finally:
             worker.stop()
+            app.state.queries.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="capmatch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)

@@ -164,6 +164,9 @@ def bench_ingest(
     docs: Annotated[int, typer.Option(help="Documents to ingest.")] = 30,
     llm_latency: Annotated[float, typer.Option(help="Seconds the loopback LLM waits before each answer.")] = 0.5,
     concurrency: Annotated[int, typer.Option(help="Documents ingested at once.")] = 4,
+    corpus: Annotated[
+        Path | None, typer.Option(help="Folder of .md/.rst/.html/.txt pages to use instead of fixtures/docs.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest throughput with a loopback OpenAI-compatible LLM answering after a fixed delay, and the
@@ -171,9 +174,9 @@ def bench_ingest(
 
     Example: capmatch bench ingest --docs 30 --llm-latency 0.5 --concurrency 4 --json
     """
-    from evaluation.bench_ingest import bench
+    from evaluation.bench_ingest import FIXTURES, bench
 
-    result = bench(docs, llm_latency, concurrency)
+    result = bench(docs, llm_latency, concurrency, corpus or FIXTURES)
     if as_json:
         _print_json(result)
         return

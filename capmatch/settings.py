@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     ivf_threshold: int = 20_000
     ivf_nprobe: int = 32
     match_threshold: float = Field(0.5, description="Similarity at which two capabilities count as matched.")
+    query_concurrency: int = Field(
+        1, ge=1, description="Read queries (search, similar, compare) computed at once by one server process."
+    )
     shared_data: Path = Field(Path("../shared/data"), description="Labelled data used by eval/benchmarks.")
     host: str = "127.0.0.1"
     port: int = 8000

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from capmatch.core import CapMatch
+from capmatch.errors import InvalidInput
 from capmatch.pipeline import Source, ingest
 from capmatch.settings import Settings
 from embeddings.model import get_embedder
@@ -28,7 +29,9 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "docs"
 def documents(count: int, folder: Path = FIXTURES) -> list[tuple[str, str]]:
     """``count`` distinct documents (name, text): the fixture pages, each copy made unique by one
     added line so neither the content hash nor the LLM cache short-cuts the work."""
-    pages = sorted(p for p in folder.iterdir() if p.suffix in (".md", ".html", ".rst"))
+    pages = sorted(p for p in folder.rglob("*") if p.suffix in (".md", ".html", ".rst", ".txt"))
+    if not pages:
+        raise InvalidInput(f"no .md, .rst, .html or .txt documents under {folder}")
     out = []
     for i in range(count):
         page = pages[i % len(pages)]
@@ -72,9 +75,9 @@ def _run(core: CapMatch, docs: list[tuple[str, str]], folder: Path, concurrency:
     return time.perf_counter() - started, results
 
 
-def bench(docs: int = 30, llm_latency: float = 0.5, concurrency: int = 4) -> dict[str, object]:
+def bench(docs: int = 30, llm_latency: float = 0.5, concurrency: int = 4, corpus: Path = FIXTURES) -> dict[str, object]:
     embedder = get_embedder()
-    texts = documents(docs)
+    texts = documents(docs, corpus)
     with LLMServer(latency=llm_latency) as server, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         llm = Settings(
@@ -109,6 +112,7 @@ def bench(docs: int = 30, llm_latency: float = 0.5, concurrency: int = 4) -> dic
     embedder.embed_batch(fresh)
     embed_s = time.perf_counter() - started
     return {
+        "corpus": str(corpus),
         "docs": len(results),
         "llm_latency_s": llm_latency,
         "concurrency": concurrency,

@@ -9,6 +9,7 @@ and alternatives are rows with cascading deletes, so a line never names a delete
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -160,6 +161,7 @@ def _capability_text(cap: Capability) -> str:
     return f"{cap.name}. {cap.description} {quotes}"
 
 
+@lru_cache(maxsize=65536)  # called for every word of every neighbour's text on each refresh
 def _stem(word: str) -> str:
     word = word.lower()
     for suffix in ("ies", "es", "s", "ing", "ed"):

@@ -56,7 +56,8 @@ def home(
     pricing: str = "",
 ) -> HTMLResponse:
     flt = ToolFilter(parse_type(type or None), parse_pricing(pricing or None))
-    hits = search_text(core, q, 10, flt) if q.strip() else []
+    with core.querying():
+        hits = search_text(core, q, 10, flt) if q.strip() else []
     # Each matched capability with its description, so a hit explains itself.
     details = core.store.capability_descriptions(m.capability.id for h in hits for m in h.matched)
     return page(
@@ -79,7 +80,8 @@ def tool_page(request: Request, tool_id: str, core: CoreDep) -> HTMLResponse:
     tool = core.store.get_tool(tool_id)
     tool_rank = rank(tool, match_graph(core))
     # Links on a page are not a similar search: they do not count towards times matched.
-    similar = similar_tools(core, tool_id, k=6, count_matches=False)
+    with core.querying():
+        similar = similar_tools(core, tool_id, k=6, count_matches=False)
     total = core.store.tool_count()
     others = [t for t in core.store.list_tools(limit=PICKER_LIMIT) if t.id != tool_id] if total <= PICKER_LIMIT else []
     return page(
@@ -114,7 +116,8 @@ def compare_picker(
 @router.get("/compare/{a}/{b}", response_class=HTMLResponse)
 def compare_page(request: Request, a: str, b: str, core: CoreDep) -> Response:
     def render() -> bytes:
-        comparison = compare(core, a, b)
+        with core.querying():
+            comparison = compare(core, a, b)
         body = templates.get_template("compare.html").render(request=request, c=comparison)
         return body.encode("utf-8")
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api.cache import ResponseCache
-from api.deps import CoreDep
+from api.deps import CoreDep, run_query
 from matching.compare import Comparison, compare
 from matching.render import comparison_markdown
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/compare", tags=["compare"])
     response_model=Comparison,
     responses={200: {"content": {"text/markdown": {}}, "description": "JSON, or Markdown with ?format=markdown"}},
 )
-def compare_tools(
+async def compare_tools(
     a: str, b: str, core: CoreDep, request: Request, format: Annotated[Literal["json", "markdown"], Query()] = "json"
 ) -> Response:
     def render() -> bytes:
@@ -30,6 +30,10 @@ def compare_tools(
         return comparison.model_dump_json().encode("utf-8")
 
     cache: ResponseCache = request.app.state.responses
-    body = cache.get_or_render(("compare", a, b, format), core.store.generation(), render)
+    key, generation = ("compare", a, b, format), core.store.generation()
+    # A cached body is served straight from the event loop: no thread hand-off per request.
+    body = cache.peek(key, generation, render)
+    if body is None:
+        body = await run_query(request, cache.get_or_render, key, generation, render)
     media = "text/markdown; charset=utf-8" if format == "markdown" else "application/json"
     return Response(body, media_type=media)

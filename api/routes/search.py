@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from api.deps import CoreDep
+from api.deps import CoreDep, run_query
 from api.schemas import SearchHitPublic, SearchResponse
 from capmatch.pipeline import parse_pricing, parse_type
 from catalog.store import ToolFilter
@@ -16,12 +16,14 @@ router = APIRouter(prefix="/api/search", tags=["search"])
 
 
 @router.get("", response_model=SearchResponse)
-def search(
+async def search(
+    request: Request,
     core: CoreDep,
     q: Annotated[str, Query(min_length=1, max_length=1000, description="What you need, in words")],
     k: Annotated[int, Query(ge=1, le=100)] = 10,
     type: str | None = None,
     pricing: str | None = None,
 ) -> SearchResponse:
-    hits = search_text(core, q, k, ToolFilter(parse_type(type), parse_pricing(pricing)))
+    flt = ToolFilter(parse_type(type), parse_pricing(pricing))
+    hits = await run_query(request, search_text, core, q, k, flt)
     return SearchResponse(query=q, k=k, results=[SearchHitPublic.model_validate(h, from_attributes=True) for h in hits])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 
-from api.deps import CoreDep, WorkerDep
+from api.deps import CoreDep, WorkerDep, run_query
 from api.schemas import (
     JobPublic,
     SimilarHitPublic,
@@ -73,7 +73,8 @@ def get_source(tool_id: str, core: CoreDep) -> str:
 
 
 @router.get("/{tool_id}/similar", response_model=SimilarResponse)
-def get_similar(
+async def get_similar(
+    request: Request,
     tool_id: str,
     core: CoreDep,
     k: Annotated[int, Query(ge=1, le=100)] = 10,
@@ -81,7 +82,8 @@ def get_similar(
     pricing: PricingQuery = None,
 ) -> SimilarResponse:
     """Tools whose capabilities match this tool's, with the capability pairs that matched."""
-    hits = similar_tools(core, tool_id, k, ToolFilter(parse_type(type), parse_pricing(pricing)))
+    flt = ToolFilter(parse_type(type), parse_pricing(pricing))
+    hits = await run_query(request, similar_tools, core, tool_id, k, flt)
     return SimilarResponse(
         tool_id=tool_id, k=k, results=[SimilarHitPublic.model_validate(h, from_attributes=True) for h in hits]
     )
