@@ -23,8 +23,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(CapmatchError)
     async def capmatch_error(request: Request, exc: CapmatchError) -> Response:
         if wants_html(request):
-            return html_error(request, exc.http_status, exc.message)
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.http_status)
+            return html_error(request, exc.http_status, exc.message, headers=exc.headers)
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.http_status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
+from api.access import SubmissionLimiter
 from api.cache import ResponseCache
 from api.headers import SecurityHeaders
 from api.routes import compare, graph, jobs, search, system, tools
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, start_worker: bool = True) -> F
         app.state.core = core
         app.state.worker = worker
         app.state.responses = ResponseCache(ttl=10.0)
+        app.state.limiter = SubmissionLimiter(settings.submit_rate_per_minute)
         app.state.queries = ThreadPoolExecutor(settings.query_concurrency, thread_name_prefix="capmatch-query")
         if start_worker:
             worker.start()

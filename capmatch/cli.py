@@ -222,6 +222,7 @@ def serve(
     """
     import uvicorn
 
+    from api.access import exposure_warning
     from api.main import create_app
 
     settings = get_settings()
@@ -229,6 +230,9 @@ def serve(
     port = port or settings.port
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     err.print(f"capmatch: catalog in {settings.home.resolve()}; API docs at http://{host}:{port}/docs")
+    warning = exposure_warning(host, settings.api_key)
+    if warning:
+        err.print(warning, style="bold yellow", markup=False, soft_wrap=True)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 

@@ -24,9 +24,10 @@ class CapmatchError(Exception):
     code = "error"
     http_status = 500
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.headers = headers or {}
 
 
 class InvalidInput(CapmatchError):
@@ -80,6 +81,16 @@ class EmptyDocument(CapmatchError):
 class NoCapabilities(CapmatchError):
     code = "no_capabilities"
     http_status = 422
+
+
+class Unauthorized(CapmatchError):
+    code = "unauthorized"
+    http_status = 401
+
+
+class RateLimited(CapmatchError):
+    code = "rate_limited"
+    http_status = 429
 
 
 class NotFound(CapmatchError):

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
         1, ge=1, description="Read queries (search, similar, compare) computed at once by one server process."
     )
     shared_data: Path = Field(Path("../shared/data"), description="Labelled data used by eval/benchmarks.")
+    api_key: str | None = Field(
+        None, description="When set, write endpoints need `Authorization: Bearer <key>`; reads stay public."
+    )
+    submit_rate_per_minute: int = Field(30, ge=1, description="URL submissions accepted per client per minute.")
     host: str = "127.0.0.1"
     port: int = 8000
 

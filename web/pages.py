@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import TypeAdapter, ValidationError
 from pydantic.networks import HttpUrl
 
+from api.access import bearer_token, check_key, client_of
 from api.cache import ResponseCache
 from api.deps import CoreDep, WorkerDep
 from api.submission import submit_url
@@ -139,8 +140,14 @@ async def submit_post(
     url: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
     extractor: Annotated[str, Form()] = "",
+    api_key: Annotated[str, Form()] = "",
 ) -> Response:
     form = {"url": url, "name": name, "extractor": extractor}
+    try:
+        check_key(request, bearer_token(request) or api_key or None)
+        request.app.state.limiter.check(client_of(request))
+    except CapmatchError as exc:
+        return _submit_page(request, core, form, exc.message, exc.http_status, exc.headers)
     try:
         checked = str(URL_ADAPTER.validate_python(url.strip()))
     except ValidationError:
@@ -164,16 +171,20 @@ def _submit_page(
     form: dict[str, str] | None = None,
     error: str | None = None,
     status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    return page(
+    response = page(
         request,
         "submit.html",
         status_code=status_code,
         form=form or {"url": "", "name": "", "extractor": ""},
         error=error,
         llm=core.settings.llm_configured,
+        needs_key=bool(core.settings.api_key),
         jobs=core.jobs.list(limit=10),
     )
+    response.headers.update(headers or {})
+    return response
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)

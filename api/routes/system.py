@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from api.access import require_key
 from api.deps import CoreDep
 from api.schemas import HealthResponse, IndexStatusPublic
 
@@ -25,7 +26,7 @@ def health(core: CoreDep) -> HealthResponse:
     )
 
 
-@router.post("/reindex", response_model=IndexStatusPublic)
+@router.post("/reindex", response_model=IndexStatusPublic, dependencies=[Depends(require_key)])
 def reindex(core: CoreDep) -> IndexStatusPublic:
     """Rebuild the vector index from the vectors stored in the database."""
     status = core.reindex()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse
 
+from api.access import client_of, require_key
 from api.deps import CoreDep, WorkerDep, run_query
 from api.schemas import (
     JobPublic,
@@ -31,12 +32,24 @@ TypeQuery = Annotated[str | None, Query(description="Filter by type, e.g. Model,
 PricingQuery = Annotated[str | None, Query(description="Filter by pricing: Free, Freemium, Paid, Unknown")]
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=SubmitResponse)
-async def submit_tool(body: SubmitRequest, core: CoreDep, worker: WorkerDep, response: Response) -> SubmitResponse:
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SubmitResponse,
+    dependencies=[Depends(require_key)],
+    responses={
+        401: {"description": "CAPMATCH_API_KEY is set and the bearer key is missing or wrong"},
+        429: {"description": "Too many submissions from this client; see Retry-After"},
+    },
+)
+async def submit_tool(
+    body: SubmitRequest, request: Request, core: CoreDep, worker: WorkerDep, response: Response
+) -> SubmitResponse:
     """Queue a URL for ingestion. Returns the job; poll `GET /api/jobs/{job_id}`.
 
     The same URL submitted while its job is still open returns that job.
     """
+    request.app.state.limiter.check(client_of(request))
     job, created = await submit_url(core, worker, str(body.url), body.extractor, body.name)
     response.headers["Location"] = f"/api/jobs/{job.id}"
     return SubmitResponse(**JobPublic.of(job).model_dump(), existing=not created)
@@ -89,7 +102,7 @@ async def get_similar(
     )
 
 
-@router.delete("/{tool_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{tool_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(require_key)])
 def delete_tool(tool_id: str, core: CoreDep) -> Response:
     core.delete_tool(tool_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
