@@ -545,6 +545,49 @@ def reindex(as_json: JsonOpt = False) -> None:
     err.print(f"rebuilt {status.kind} index: {status.count} vectors in {time.perf_counter() - started:.1f}s")
 
 
+@app.command("export")
+@handle_errors
+def export(
+    file: Annotated[Path, typer.Argument(help="Where to write the JSONL export (overwritten).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Back up the whole catalog, losslessly, as JSONL (restore it with `capmatch import`).
+
+    Example: capmatch export backup.jsonl
+    """
+    core = _core()
+    tmp = file.with_name(file.name + ".partial")
+    # Written beside the target and renamed at the end: an interrupted export never leaves a file
+    # that looks complete.
+    with tmp.open("w", encoding="utf-8") as out:
+        tools = core.export_catalog(out)
+    tmp.replace(file)
+    if as_json:
+        _print_json({"file": str(file), "tools": tools, "bytes": file.stat().st_size})
+    err.print(f"exported {tools} tools to {file}")
+
+
+@app.command("import")
+@handle_errors
+def import_(
+    file: Annotated[Path, typer.Argument(help="A JSONL file written by `capmatch export`.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Restore an export into an empty catalog (CAPMATCH_HOME); all of it lands or none of it.
+
+    Example: CAPMATCH_HOME=./restored capmatch import backup.jsonl
+    """
+    from capmatch.errors import InvalidInput
+
+    if not file.is_file():
+        raise InvalidInput(f"no such file: {file}")
+    started = time.perf_counter()
+    tools = _core().import_catalog(file)
+    if as_json:
+        _print_json({"file": str(file), "tools": tools})
+    err.print(f"imported {tools} tools from {file} in {time.perf_counter() - started:.1f}s")
+
+
 def _stage_progress() -> Any:
     from contextlib import contextmanager
 

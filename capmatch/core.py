@@ -15,14 +15,17 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
 
 import numpy as np
 
-from capmatch.errors import IndexMismatch
+from capmatch.errors import IndexMismatch, InvalidInput
 from capmatch.settings import Settings
 from catalog.jobs import JobStore
 from catalog.models import Stage, Tool
 from catalog.store import CatalogStore, NewCapability
+from catalog.transfer import read_import, write_export
 from embeddings import index as vector_index
 from embeddings.index import IndexConfig, SearchableIndex, VectorIndex
 from embeddings.model import Embedder, get_embedder
@@ -168,6 +171,28 @@ class CapMatch:
             self._save(generation)
             assert self._index is not None
             return IndexStatus(self._index.kind, self._index.count(), generation, True)
+
+    def export_catalog(self, out: IO[str]) -> int:
+        """Write the whole catalog to ``out`` (see catalog.transfer); returns the number of tools."""
+        return write_export(self.store.conn, self.store.meta("embedding_model"), out)
+
+    def import_catalog(self, path: Path) -> int:
+        """Load an export into this catalog, which must be empty: everything lands or nothing does,
+        and the vector index is rebuilt from the imported vectors before the commit."""
+        with self._exclusive():
+            present = self.store.tool_count()
+            if present:
+                raise InvalidInput(
+                    f"the catalog in {self.settings.home} already has {present} tools: import into an empty one "
+                    "(set CAPMATCH_HOME to a new folder); exports are restored, not merged"
+                )
+            tools = read_import(self.store.conn, path, self.settings.embedding_model)
+            if self.store.meta("embedding_model") is None:
+                self.store.set_meta("embedding_model", self.settings.embedding_model)
+            generation = self.store.bump_generation()
+            self._rebuild(generation)
+            self._save(generation)
+        return tools
 
     def verify_index(self) -> IndexStatus:
         """At start-up: load the model, and make sure the saved index agrees with it and with the

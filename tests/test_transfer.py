@@ -1,0 +1,131 @@
+"""`capmatch export` / `capmatch import`: a lossless round trip of the catalog, and imports that are
+refused whole (a bad line, another model, a non-empty catalog) leave the target exactly as it was."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from capmatch.cli import app
+from capmatch.core import CapMatch
+from capmatch.errors import InvalidInput
+from capmatch.pipeline import Source, ingest
+from capmatch.settings import Settings
+from embeddings.model import SentenceTransformerEmbedder
+from matching.similar import similar_tools
+
+from .conftest import FIXTURES, PAGES
+
+DOCS = [("fetchwire.md", "http-clients"), ("pliant.rst", "http-clients"), ("emberq.md", "task-queues")]
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> CapMatch:
+    core = CapMatch(Settings(home=tmp_path_factory.mktemp("source")), embedder=embedder)
+    for name, category in DOCS:
+        ingest(core, Source(path=FIXTURES / "docs" / name, category=category, metadata={"stars": 1234}))
+    ingest(core, Source(path=PAGES / "quillpad.txt"))  # vendor markup and non-ASCII-safe text
+    similar_tools(core, "fetchwire", k=2)  # times matched > 0 must survive too
+    return core
+
+
+def export_text(core: CapMatch, path: Path) -> list[str]:
+    with path.open("w", encoding="utf-8") as out:
+        core.export_catalog(out)
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def fresh(tmp_path: Path, embedder: SentenceTransformerEmbedder, name: str = "target") -> CapMatch:
+    return CapMatch(Settings(home=tmp_path / name), embedder=embedder)
+
+
+def test_round_trip_is_lossless(source: CapMatch, tmp_path: Path, embedder: SentenceTransformerEmbedder) -> None:
+    first = export_text(source, tmp_path / "a.jsonl")
+    target = fresh(tmp_path, embedder)
+    assert target.import_catalog(tmp_path / "a.jsonl") == 4
+    second = export_text(target, tmp_path / "b.jsonl")
+    header_a, header_b = json.loads(first[0]), json.loads(second[0])
+    assert header_a["tools"] == header_b["tools"] == 4
+    assert first[1:] == second[1:], "every row, id and vector comes back byte for byte"
+
+    for tool in source.store.list_tools():
+        assert target.store.get_tool(tool.id) == source.store.get_tool(tool.id)
+        assert target.store.source_text(tool.id) == source.store.source_text(tool.id)
+    counts = {t.id: t.times_matched for t in target.store.list_tools()}
+    assert counts == {t.id: t.times_matched for t in source.store.list_tools()} and max(counts.values()) >= 1
+    assert target.index().count() == source.index().count()
+    before = [(h.tool_id, h.score) for h in similar_tools(source, "pliant", k=3, count_matches=False)]
+    after = [(h.tool_id, h.score) for h in similar_tools(target, "pliant", k=3, count_matches=False)]
+    assert before == after
+    assert sorted(target.store.match_edges()) == sorted(source.store.match_edges())
+
+
+def test_import_only_into_an_empty_catalog(
+    source: CapMatch, tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    export_text(source, tmp_path / "a.jsonl")
+    with pytest.raises(InvalidInput, match="already has 4 tools"):
+        source.import_catalog(tmp_path / "a.jsonl")
+    assert source.store.tool_count() == 4
+
+
+def broken_variants(lines: list[str]) -> dict[str, tuple[list[str], str]]:
+    tool = json.loads(lines[2])
+    unknown_column = dict(tool, row={**tool["row"], "name) VALUES (1); DROP TABLE tools; --": 1})
+    other_model = dict(json.loads(lines[0]), embedding_model="some-other-model")
+    return {
+        "a line cut short": ([*lines[:3], lines[3][: len(lines[3]) // 2], *lines[4:]], ":4:"),
+        "an unknown column": ([*lines[:2], json.dumps(unknown_column), *lines[3:]], "unknown tools column"),
+        "another model": ([json.dumps(other_model), *lines[1:]], "CAPMATCH_EMBEDDING_MODEL=some-other-model"),
+        "not an export": (['{"hello": 1}', *lines[1:]], "not a capmatch export header"),
+        "a duplicate tool": ([*lines, lines[1]], "UNIQUE constraint failed"),
+        "an unknown record": ([*lines, '{"kind": "job"}'], "unknown record kind"),
+        "empty": ([], "is empty"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "a line cut short",
+        "an unknown column",
+        "another model",
+        "not an export",
+        "a duplicate tool",
+        "an unknown record",
+        "empty",
+    ],
+)
+def test_a_bad_file_imports_nothing(
+    case: str, source: CapMatch, tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    lines = export_text(source, tmp_path / "good.jsonl")
+    bad, message = broken_variants(lines)[case]
+    (tmp_path / "bad.jsonl").write_text("".join(line + "\n" for line in bad), encoding="utf-8")
+    target = fresh(tmp_path, embedder)
+    with pytest.raises(InvalidInput, match=message.replace("(", r"\(")):
+        target.import_catalog(tmp_path / "bad.jsonl")
+    assert target.store.tool_count() == 0 and target.store.capability_count() == 0
+    assert target.index().count() == 0
+    assert target.store.conn.execute("SELECT COUNT(*) FROM alternatives").fetchone()[0] == 0
+    # The refused import leaves the catalog usable: the good file still goes in.
+    assert target.import_catalog(tmp_path / "good.jsonl") == 4
+
+
+def test_cli_round_trip(source: CapMatch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    monkeypatch.setenv("CAPMATCH_HOME", str(source.settings.home))
+    exported = runner.invoke(app, ["export", str(tmp_path / "backup.jsonl"), "--json"])
+    assert exported.exit_code == 0, exported.output
+    assert json.loads(exported.stdout)["tools"] == 4
+    assert not (tmp_path / "backup.jsonl.partial").exists()
+
+    monkeypatch.setenv("CAPMATCH_HOME", str(tmp_path / "restored"))
+    imported = runner.invoke(app, ["import", str(tmp_path / "backup.jsonl"), "--json"])
+    assert imported.exit_code == 0, imported.output
+    assert json.loads(imported.stdout)["tools"] == 4
+    again = runner.invoke(app, ["import", str(tmp_path / "backup.jsonl")])
+    assert again.exit_code != 0 and "already has 4 tools" in " ".join(again.stderr.split())
