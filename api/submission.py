@@ -10,7 +10,7 @@ from capmatch.core import CapMatch
 from capmatch.errors import LLMNotConfigured
 from catalog.models import Job
 from extractor.decompose import resolve_backend
-from extractor.netguard import check_public
+from extractor.netguard import check_public, policy_from
 
 
 async def submit_url(
@@ -22,7 +22,7 @@ async def submit_url(
     if backend == "llm" and not core.settings.llm_configured:
         raise LLMNotConfigured()
     # Resolving the host blocks: keep it off the event loop.
-    await run_in_threadpool(check_public, url, core.settings.allow_private_urls)
+    await run_in_threadpool(check_public, url, policy_from(core.settings))
     job, created = await run_in_threadpool(core.jobs.submit, url, chosen, name)
     if created:
         worker.notify()

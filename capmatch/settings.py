@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     fetch_total_timeout: float = 60.0
     fetch_max_bytes: int = 5 * 1024 * 1024
     fetch_max_redirects: int = 5
+    fetch_allowed_ports: str = Field("80,443", description="Ports URLs may use (comma-separated).")
+    fetch_allow_addresses: str = Field(
+        "", description="Comma-separated internal addresses fetching may reach anyway (e.g. an intranet docs host)."
+    )
     index_type: Literal["auto", "flat", "ivf"] = "auto"
     # Measured with scripts/index_threshold.py (15-vector query, k=64, 2 cores): flat search takes
     # ~10 ms at 20k vectors and grows linearly; IVF answers in ~2.5 ms there with recall@10 >= 0.95.

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from capmatch.errors import (
@@ -20,7 +21,7 @@ from capmatch.errors import (
     UnsupportedContentType,
 )
 from capmatch.settings import Settings
-from extractor.netguard import check_public
+from extractor.netguard import PinnedBackend, RefusedConnection, check_public, policy_from
 
 USER_AGENT = "capmatch/0.1 (+https://github.com/capmatch; capability extraction)"
 
@@ -55,18 +56,24 @@ class RawDocument:
 
 
 def fetch(url: str, settings: Settings) -> RawDocument:
-    check_public(url, settings.allow_private_urls)
+    policy = policy_from(settings)
+    check_public(url, policy)
     headers = {"User-Agent": USER_AGENT, "Accept": "text/html, text/markdown, text/plain;q=0.9, */*;q=0.1"}
     current = url
     deadline = time.monotonic() + settings.fetch_total_timeout
     try:
-        with httpx.Client(headers=headers, follow_redirects=False) as client:
+        # trust_env=False: a proxy from the environment would connect on our behalf, unchecked.
+        transport = httpx.HTTPTransport(trust_env=False)
+        transport._pool = httpcore.ConnectionPool(  # connect only to the addresses the policy checked
+            ssl_context=httpx.create_ssl_context(trust_env=False), network_backend=PinnedBackend(policy)
+        )
+        with httpx.Client(headers=headers, follow_redirects=False, transport=transport, trust_env=False) as client:
             # Redirects are followed by hand so each hop passes the same address check.
             for _hop in range(settings.fetch_max_redirects + 1):
                 with client.stream("GET", current, timeout=_hop_timeout(settings, deadline, current)) as response:
                     if response.status_code in REDIRECTS and "location" in response.headers:
                         current = urljoin(current, response.headers["location"])
-                        check_public(current, settings.allow_private_urls)
+                        check_public(current, policy)
                         continue
                     if response.status_code >= 400:
                         raise FetchError(current, response.reason_phrase or "error response", response.status_code)
@@ -82,6 +89,8 @@ def fetch(url: str, settings: Settings) -> RawDocument:
             reason = f"timed out ({type(exc).__name__}); the server did not answer in time"
         raise FetchError(current, reason) from exc
     except httpx.HTTPError as exc:
+        if isinstance(exc.__cause__, RefusedConnection):
+            raise exc.__cause__.cause from None
         raise FetchError(current, f"{type(exc).__name__}: {exc}") from exc
     raise TooManyRedirects(url, f"more than {settings.fetch_max_redirects} redirects (loop?)")
 
