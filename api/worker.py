@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from capmatch.core import CapMatch
 from capmatch.errors import CapmatchError
+from capmatch.failpoints import failpoint
 from capmatch.pipeline import Source, ingest, record_calls
-from catalog.models import Job
+from catalog.models import Job, Stage
 from llm.meter import UsageMeter
 
+REAP_EVERY = 30.0  # seconds between looks for jobs nobody is advancing
 log = logging.getLogger(__name__)
 
 
@@ -43,7 +46,11 @@ class JobWorker:
                 log.warning("vector index rebuilt from the database (%d vectors)", status.count)
         except Exception:
             log.exception("could not verify the vector index")
+        reaped_at = 0.0
         while not self._stop.is_set():
+            if time.monotonic() - reaped_at > REAP_EVERY:
+                reaped_at = time.monotonic()
+                self._reap()
             try:
                 job = self.core.jobs.claim_next()
             except Exception:  # e.g. the database is briefly unavailable: retry, never die
@@ -58,6 +65,19 @@ class JobWorker:
             except Exception:  # recording the outcome failed; the reaper of a later start requeues it
                 log.exception("could not record the outcome of job %s", job.id)
 
+    def _reap(self) -> None:
+        try:
+            requeued, failed = self.core.jobs.reap_stale(self.core.settings.job_stale_seconds)
+        except Exception:
+            log.exception("could not reap stale jobs")
+            return
+        if requeued or failed:
+            log.warning("stale jobs: %d requeued, %d failed after too many attempts", requeued, failed)
+
+    def _advance(self, job_id: str, stage: Stage, fraction: float) -> None:
+        self.core.jobs.advance(job_id, stage, fraction)
+        failpoint(stage.value)
+
     def process(self, job: Job) -> None:
         jobs = self.core.jobs
         meter = UsageMeter()
@@ -65,12 +85,13 @@ class JobWorker:
             result = ingest(
                 self.core,
                 Source(url=job.source, name=job.name, extractor=job.extractor),
-                progress=lambda stage, fraction: jobs.advance(job.id, stage, fraction),
+                progress=lambda stage, fraction: self._advance(job.id, stage, fraction),
                 meter=meter,
                 on_backend=lambda info: jobs.describe(
                     job.id, info.backend, info.model, info.prompt_version, info.notice
                 ),
             )
+            failpoint("stored")  # committed, the job not yet marked done
             jobs.finish(job.id, result.tool.id)
         except CapmatchError as exc:
             jobs.fail(job.id, exc.message, exc.code)

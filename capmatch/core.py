@@ -21,6 +21,7 @@ from typing import IO
 import numpy as np
 
 from capmatch.errors import IndexMismatch, InvalidInput
+from capmatch.failpoints import failpoint
 from capmatch.settings import Settings
 from catalog.jobs import JobStore
 from catalog.models import Stage, Tool
@@ -254,6 +255,7 @@ class CapMatch:
                     self._rebuild(generation)
                 self._index_generation = generation
                 self._save(generation)
+                failpoint("index-saved")  # the index written under a generation not yet committed
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:

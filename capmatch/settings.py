@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     fetch_total_timeout: float = 60.0
     fetch_max_bytes: int = 5 * 1024 * 1024
     fetch_max_redirects: int = 5
+    job_stale_seconds: float = Field(
+        900, gt=0, description="A running job nobody advanced for this long is requeued (then failed after 3 tries)."
+    )
     fetch_allowed_ports: str = Field("80,443", description="Ports URLs may use (comma-separated).")
     fetch_allow_addresses: str = Field(
         "", description="Comma-separated internal addresses fetching may reach anyway (e.g. an intranet docs host)."

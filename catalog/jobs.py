@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from capmatch.errors import NotFound
 from catalog.db import transaction
@@ -106,27 +106,38 @@ class JobStore:
             (JobStatus.FAILED.value, error, code, now, now, job_id),
         )
 
-    def recover(self) -> tuple[int, int]:
-        """After a restart no job can still be running: requeue them, or fail those out of attempts."""
+    def reap_stale(self, older_than_seconds: float) -> tuple[int, int]:
+        """Running jobs nobody has advanced for ``older_than_seconds`` (a worker that died or hangs):
+        requeue them, or fail those out of attempts with the reason."""
+        cutoff = (utcnow() - timedelta(seconds=older_than_seconds)).isoformat()
+        return self._requeue_or_fail("updated_at < ?", (cutoff,), "stalled")
+
+    def _requeue_or_fail(self, where: str, params: tuple[object, ...], why: str) -> tuple[int, int]:
         with transaction(self.conn):
             now = utcnow().isoformat()
             failed = self.conn.execute(
-                """UPDATE jobs SET status = ?, error = ?, error_code = 'interrupted', updated_at = ?,
-                       finished_at = ? WHERE status = ? AND attempts >= ?""",
+                f"""UPDATE jobs SET status = ?, error = ?, error_code = 'interrupted', updated_at = ?,
+                       finished_at = ? WHERE status = ? AND attempts >= ? AND {where}""",
                 (
                     JobStatus.FAILED.value,
-                    f"interrupted {MAX_ATTEMPTS} times by a server stop; giving up",
+                    f"{why} {MAX_ATTEMPTS} times (server stopped or worker stuck); giving up",
                     now,
                     now,
                     JobStatus.RUNNING.value,
                     MAX_ATTEMPTS,
+                    *params,
                 ),
             ).rowcount
             requeued = self.conn.execute(
-                "UPDATE jobs SET status = ?, stage = ?, progress = 0, updated_at = ? WHERE status = ?",
-                (JobStatus.QUEUED.value, Stage.QUEUED.value, now, JobStatus.RUNNING.value),
+                f"""UPDATE jobs SET status = ?, stage = ?, progress = 0, updated_at = ?
+                    WHERE status = ? AND {where}""",
+                (JobStatus.QUEUED.value, Stage.QUEUED.value, now, JobStatus.RUNNING.value, *params),
             ).rowcount
         return requeued, failed
+
+    def recover(self) -> tuple[int, int]:
+        """After a restart no job can still be running: requeue them, or fail those out of attempts."""
+        return self._requeue_or_fail("1 = 1", (), "interrupted")
 
 
 def _job(row: sqlite3.Row) -> Job:
