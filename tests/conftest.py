@@ -59,6 +59,22 @@ def demo_records() -> list[dict[str, object]]:
     return [json.loads(line) for line in (FIXTURES / "demo.jsonl").read_text().splitlines() if line.strip()]
 
 
+def ingest_demo(core: CapMatch) -> None:
+    """The 15 fixture tools of fixtures/demo.jsonl, with their categories and metadata."""
+    from capmatch.pipeline import Source, ingest
+
+    for record in demo_records():
+        ingest(
+            core,
+            Source(
+                path=FIXTURES / str(record["file"]),
+                name=str(record["name"]),
+                category=str(record["category"]),
+                metadata=dict(record.get("metadata") or {}),  # type: ignore[call-overload]
+            ),
+        )
+
+
 # ---- a docs server with good and bad pages -------------------------------------------------------
 CONTENT_TYPES = {
     ".md": "text/markdown",

@@ -18,22 +18,13 @@ from matching.graph import match_graph, neighbourhood
 from matching.render import comparison_markdown
 from matching.similar import search_text, similar_tools
 
-from .conftest import FIXTURES, demo_records
+from .conftest import FIXTURES, ingest_demo
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Iterator[CapMatch]:
     core = CapMatch(Settings(home=tmp_path_factory.mktemp("demo")), embedder=embedder)
-    for record in demo_records():
-        ingest(
-            core,
-            Source(
-                path=FIXTURES / str(record["file"]),
-                name=str(record["name"]),
-                category=str(record["category"]),
-                metadata=dict(record.get("metadata") or {}),  # type: ignore[call-overload]
-            ),
-        )
+    ingest_demo(core)
     yield core
 
 

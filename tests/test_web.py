@@ -19,7 +19,7 @@ from capmatch.pipeline import Source, ingest
 from capmatch.settings import Settings
 from embeddings.model import SentenceTransformerEmbedder
 
-from .conftest import FIXTURES, PAGES, RunningServer, demo_records
+from .conftest import PAGES, RunningServer, ingest_demo
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -57,16 +57,7 @@ def site(
     """The fixture catalog served on a real port; private URLs allowed so the docs server works."""
     settings = Settings(home=tmp_path_factory.mktemp("web-home"), allow_private_urls=True)
     core = CapMatch(settings, embedder=embedder)
-    for record in demo_records():
-        ingest(
-            core,
-            Source(
-                path=FIXTURES / str(record["file"]),
-                name=str(record["name"]),
-                category=str(record["category"]),
-                metadata=dict(record.get("metadata") or {}),  # type: ignore[call-overload]
-            ),
-        )
+    ingest_demo(core)
     # A vendor page with a <script> in a feature line (plain text keeps it through cleaning).
     ingest(core, Source(path=PAGES / "quillpad.txt"))
     with RunningServer(settings) as server:
