@@ -43,7 +43,9 @@ def test_fifty_concurrent_submissions(tmp_path: Path, docs_server: str) -> None:
             responses = list(pool.map(submit, urls))
         assert [r.status_code for r in responses] == [202] * 50, [r.text for r in responses if r.status_code != 202]
         job_ids = {r.json()["job_id"] for r in responses}
-        assert len(job_ids) <= 30, "an open job for the same URL is reused, not duplicated"
+        # A URL submitted while its job is open gets that job back; once it finished, a new job
+        # finds the content unchanged. So jobs number between the 30 URLs and the 50 requests.
+        assert 30 <= len(job_ids) < 50, len(job_ids)
         finished = [wait_for_job(client, job_id, timeout=300) for job_id in job_ids]
         problems = [j for j in finished if j["status"] != "done"]
         assert not problems, problems
