@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -30,7 +29,14 @@ async def run_query(request: Request, fn: Callable[..., T], *args: Any, **kwargs
     the event loop keeps parsing and answering requests while one thread computes, instead of
     dozens of pool threads convoying on the GIL (docs/benchmarks.md, API load)."""
     pool: ThreadPoolExecutor = request.app.state.queries
-    return await asyncio.get_running_loop().run_in_executor(pool, partial(fn, *args, **kwargs))
+    core: CapMatch = request.app.state.core
+
+    def gated() -> T:
+        # The same gate the HTML pages take: API and page queries share one limit.
+        with core.querying():
+            return fn(*args, **kwargs)
+
+    return await asyncio.get_running_loop().run_in_executor(pool, gated)
 
 
 CoreDep = Annotated[CapMatch, Depends(get_core)]

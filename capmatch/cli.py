@@ -158,6 +158,16 @@ def bench_search(
     out.print(table)
 
 
+def _print_report(result: dict[str, Any], title: str, as_json: bool) -> None:
+    if as_json:
+        _print_json(result)
+        return
+    table = Table("measure", "value", title=title)
+    for key, value in result.items():
+        table.add_row(key, str(value))
+    out.print(table)
+
+
 @bench_app.command("ingest")
 @handle_errors
 def bench_ingest(
@@ -177,13 +187,7 @@ def bench_ingest(
     from evaluation.bench_ingest import FIXTURES, bench
 
     result = bench(docs, llm_latency, concurrency, corpus or FIXTURES)
-    if as_json:
-        _print_json(result)
-        return
-    table = Table("measure", "value", title="capmatch bench ingest")
-    for key, value in result.items():
-        table.add_row(key, str(value))
-    out.print(table)
+    _print_report(result, "capmatch bench ingest", as_json)
 
 
 @bench_app.command("api")
@@ -202,13 +206,7 @@ def bench_api(
     from evaluation.bench_api import bench
 
     result = bench(tools, requests, home)
-    if as_json:
-        _print_json(result)
-        return
-    table = Table("measure", "value", title="capmatch bench api")
-    for key, value in result.items():
-        table.add_row(key, str(value))
-    out.print(table)
+    _print_report(result, "capmatch bench api", as_json)
 
 
 @app.command()
