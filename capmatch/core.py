@@ -20,16 +20,16 @@ from typing import IO
 
 import numpy as np
 
+from capmatch.embeddings import index as vector_index
+from capmatch.embeddings.index import IndexConfig, SearchableIndex, VectorIndex
+from capmatch.embeddings.model import Embedder, get_embedder
 from capmatch.errors import IndexMismatch, InvalidInput
 from capmatch.failpoints import failpoint
+from capmatch.models import Stage, Tool
 from capmatch.settings import Settings
-from catalog.jobs import JobStore
-from catalog.models import Stage, Tool
-from catalog.store import CatalogStore, NewCapability
-from catalog.transfer import read_import, write_export
-from embeddings import index as vector_index
-from embeddings.index import IndexConfig, SearchableIndex, VectorIndex
-from embeddings.model import Embedder, get_embedder
+from capmatch.storage.catalog import CatalogStore, NewCapability
+from capmatch.storage.jobs import JobStore
+from capmatch.storage.transfer import read_import, write_export
 
 log = logging.getLogger(__name__)
 Progress = Callable[[Stage, float], None]
@@ -296,7 +296,7 @@ class CapMatch:
         Which tool to replace and which id to use are decided here, inside the write lock, so two
         processes ingesting the same page at once store it once.
         """
-        from matching.contrast import refresh_after_change
+        from capmatch.matching.contrast import refresh_after_change
 
         with self._write() as index:
             self._check_model()
@@ -332,7 +332,7 @@ class CapMatch:
         return candidate
 
     def delete_tool(self, tool_id: str) -> None:
-        from matching.contrast import refresh_after_change
+        from capmatch.matching.contrast import refresh_after_change
 
         with self._write() as index:
             affected = self.store.tools_naming(tool_id)

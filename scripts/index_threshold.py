@@ -17,8 +17,8 @@ import time
 import faiss
 import numpy as np
 
+from capmatch.embeddings import index as vector_index
 from capmatch.settings import Settings
-from embeddings import index as vector_index
 
 DIM, QUERY_BATCH, K = 384, 15, 64
 

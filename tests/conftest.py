@@ -18,9 +18,9 @@ import pytest
 import uvicorn
 
 from capmatch.core import CapMatch
+from capmatch.embeddings.model import SentenceTransformerEmbedder, get_embedder
+from capmatch.evaluation.fake_llm import LLMServer
 from capmatch.settings import Settings, get_settings
-from embeddings.model import SentenceTransformerEmbedder, get_embedder
-from evaluation.fake_llm import LLMServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -61,7 +61,7 @@ def demo_records() -> list[dict[str, object]]:
 
 def ingest_demo(core: CapMatch) -> None:
     """The 15 fixture tools of fixtures/demo.jsonl, with their categories and metadata."""
-    from capmatch.pipeline import Source, ingest
+    from capmatch.pipeline.ingest import Source, ingest
 
     for record in demo_records():
         ingest(
@@ -187,7 +187,7 @@ def free_port() -> int:
 
 class RunningServer:
     def __init__(self, settings: Settings, start_worker: bool = True) -> None:
-        from api.main import create_app
+        from capmatch.app import create_app
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.access import SubmissionLimiter, exposure_warning, key_matches
 from capmatch.errors import RateLimited
+from capmatch.http.access import SubmissionLimiter, exposure_warning, key_matches
 from capmatch.settings import Settings
 
 from .conftest import ROOT, RunningServer, free_port, wait_for_job

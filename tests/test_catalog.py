@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from capmatch.core import CapMatch
-from capmatch.pipeline import Source, ingest
+from capmatch.embeddings import index as vector_index
+from capmatch.embeddings.model import SentenceTransformerEmbedder
+from capmatch.extractor.decompose.extractive import ExtractiveDecomposer
+from capmatch.matching.similar import search_text, similar_tools
+from capmatch.pipeline.ingest import Source, ingest
 from capmatch.settings import get_settings
-from embeddings import index as vector_index
-from embeddings.model import SentenceTransformerEmbedder
-from extractor.decompose.extractive import ExtractiveDecomposer
-from matching.similar import search_text, similar_tools
 
 from .conftest import FIXTURES, PAGES
 
@@ -78,7 +78,7 @@ def test_a_failure_mid_write_leaves_catalog_and_index_unchanged(
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("matching.contrast.refresh_after_change", explode)
+    monkeypatch.setattr("capmatch.matching.contrast.refresh_after_change", explode)
     with pytest.raises(RuntimeError, match="disk on fire"):
         add(core, DOCS / "pliant.rst")
     assert (core.store.tool_count(), core.store.capability_count(), core.store.generation()) == before
@@ -287,8 +287,8 @@ def test_inline_records_with_the_same_name_are_separate_tools(core: CapMatch) ->
 def test_a_different_embedding_model_is_refused_even_by_reindex(
     core: CapMatch, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    from capmatch.embeddings.model import resolve_model_path
     from capmatch.errors import IndexMismatch
-    from embeddings.model import resolve_model_path
 
     add(core, DOCS / "fetchwire.md")
     # The same weights under another name stand in for another model: nothing may mix them silently.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from extractor.classify import infer_license, infer_pricing, infer_type, starting_price, summary, tool_name
-from extractor.segment import segment
+from capmatch.extractor.classify import infer_license, infer_pricing, infer_type, starting_price, summary, tool_name
+from capmatch.extractor.segment import segment
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from capmatch.errors import EmptyDocument
-from extractor.clean import clean
+from capmatch.extractor.clean import clean
 
 PAGES = Path(__file__).parent / "pages"
 DOCS = Path(__file__).parent.parent / "fixtures" / "docs"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from extractor.segment import segment
-from llm.condense import condense, facts_excerpt
-from llm.tokens import chunk_document, count_tokens
+from capmatch.extractor.condense import condense, facts_excerpt
+from capmatch.extractor.segment import segment
+from capmatch.llm.tokens import chunk_document, count_tokens
 
 PAGE = (
     """# Sieve

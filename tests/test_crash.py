@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from catalog.jobs import MAX_ATTEMPTS, JobStore
-from catalog.models import JobStatus
-from catalog.store import CatalogStore
+from capmatch.models import JobStatus
+from capmatch.storage.catalog import CatalogStore
+from capmatch.storage.jobs import MAX_ATTEMPTS, JobStore
 
 from .conftest import ROOT, free_port, wait_for_job
 

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from capmatch.embeddings.model import SentenceTransformerEmbedder
 from capmatch.errors import NoCapabilities
-from embeddings.model import SentenceTransformerEmbedder
-from extractor.clean import clean
-from extractor.decompose import SourceDocument
-from extractor.decompose.extractive import ExtractiveDecomposer
-from extractor.fetch import EXTENSIONS
-from extractor.naming import STOPWORDS
-from extractor.segment import segment
-from extractor.verify import verify
+from capmatch.extractor.clean import clean
+from capmatch.extractor.decompose import SourceDocument
+from capmatch.extractor.decompose.extractive import ExtractiveDecomposer
+from capmatch.extractor.fetch import EXTENSIONS
+from capmatch.extractor.naming import STOPWORDS
+from capmatch.extractor.segment import segment
+from capmatch.extractor.verify import verify
 
 from .conftest import FIXTURES, PAGES, SHARED_DATA
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from embeddings.model import SentenceTransformerEmbedder, resolve_model_path
+from capmatch.embeddings.model import SentenceTransformerEmbedder, resolve_model_path
 
 
 def test_vectors_are_normalised_and_meaningful(embedder: SentenceTransformerEmbedder) -> None:

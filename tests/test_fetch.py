@@ -15,9 +15,9 @@ from capmatch.errors import (
     TooManyRedirects,
     UnsupportedContentType,
 )
+from capmatch.extractor.fetch import fetch, read_path
+from capmatch.extractor.netguard import is_public
 from capmatch.settings import get_settings
-from extractor.fetch import fetch, read_path
-from extractor.netguard import is_public
 
 pytestmark = pytest.mark.usefixtures("allow_private")
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from capmatch.pipeline import Source, ingest
+from capmatch.pipeline.ingest import Source, ingest
 from capmatch.settings import Settings
 
 from .conftest import FIXTURES, RunningServer

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from capmatch.embeddings import index as vector_index
+from capmatch.embeddings.index import IndexConfig
 from capmatch.errors import IndexMismatch
-from embeddings import index as vector_index
-from embeddings.index import IndexConfig
 
 
 def unit_vectors(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:

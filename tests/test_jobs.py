@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from capmatch.core import CapMatch
-from catalog.jobs import MAX_ATTEMPTS
-from catalog.models import JobStatus, Stage
+from capmatch.models import JobStatus, Stage
+from capmatch.storage.jobs import MAX_ATTEMPTS
 
 
 def test_an_open_job_is_returned_for_the_same_source(core: CapMatch) -> None:

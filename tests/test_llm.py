@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from capmatch.core import CapMatch
+from capmatch.embeddings.model import SentenceTransformerEmbedder
 from capmatch.errors import BudgetExceeded, LLMError, LLMNotConfigured, LLMOutputInvalid
-from capmatch.pipeline import Source, dry_run, ingest
+from capmatch.evaluation.fake_llm import LLMServer
+from capmatch.llm.meter import UsageMeter
+from capmatch.llm.transport import RateLimiter
+from capmatch.pipeline.ingest import Source, dry_run, ingest
 from capmatch.settings import get_settings
-from embeddings.model import SentenceTransformerEmbedder
-from evaluation.fake_llm import LLMServer
-from llm.meter import UsageMeter
-from llm.transport import RateLimiter
 from tests.conftest import FIXTURES, PAGES
 
 DOCS = FIXTURES / "docs"
@@ -495,6 +495,6 @@ def test_a_schema_or_validator_change_invalidates_the_cache(
     add(llm_core, PAGES / "tiny.md")
     sent = len(llm_env.requests)
     llm_core.delete_tool("quillpad")
-    monkeypatch.setattr("extractor.decompose.llm.SCHEMA_VERSION", "test-bump")
+    monkeypatch.setattr("capmatch.extractor.decompose.llm.SCHEMA_VERSION", "test-bump")
     add(llm_core, PAGES / "tiny.md")
     assert len(llm_env.requests) == 2 * sent

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from capmatch.cli import app
+from capmatch.evaluation.fake_llm import LLMServer
 from capmatch.settings import Settings
-from evaluation.fake_llm import LLMServer
 from tests.conftest import PAGES, RunningServer, wait_for_job
 
 

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from capmatch.core import CapMatch
-from capmatch.pipeline import Source, ingest
+from capmatch.embeddings.model import SentenceTransformerEmbedder
+from capmatch.matching.compare import compare
+from capmatch.matching.contrast import EDGE_MIN
+from capmatch.matching.graph import match_graph, neighbourhood
+from capmatch.matching.render import comparison_markdown
+from capmatch.matching.similar import search_text, similar_tools
+from capmatch.pipeline.ingest import Source, ingest
 from capmatch.settings import Settings
-from catalog.store import ToolFilter
-from embeddings.model import SentenceTransformerEmbedder
-from matching.compare import compare
-from matching.contrast import EDGE_MIN
-from matching.graph import match_graph, neighbourhood
-from matching.render import comparison_markdown
-from matching.similar import search_text, similar_tools
+from capmatch.storage.catalog import ToolFilter
 
 from .conftest import FIXTURES, ingest_demo
 
@@ -142,7 +142,7 @@ def test_match_graph(demo: CapMatch, tmp_path: Path) -> None:
 def test_match_graph_subscore_says_no_data_without_matches(
     embedder: SentenceTransformerEmbedder, tmp_path: Path
 ) -> None:
-    from matching.rank import match_graph_score
+    from capmatch.matching.rank import match_graph_score
 
     core = CapMatch(Settings(home=tmp_path / "h"), embedder=embedder)
     for name in ("wardline-guard.html", "fetchwire.md"):  # nothing in common

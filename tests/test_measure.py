@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from capmatch.cli import app
-from evaluation.metrics import Scores
+from capmatch.evaluation.metrics import Scores
 from tests.conftest import FIXTURES, demo_records
 
 runner = CliRunner()

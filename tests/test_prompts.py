@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import prompts
-from extractor.decompose.llm import prompt_version
+from capmatch import prompts
+from capmatch.extractor.decompose.llm import prompt_version
 
 VALUES = {
     "system": {},

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from api.cache import ResponseCache
+from capmatch.http.cache import ResponseCache
 
 
 def counting_render(delay: float = 0.0) -> tuple[list[int], object]:

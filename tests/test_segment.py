@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extractor.segment import segment, sentences
+from capmatch.extractor.segment import segment, sentences
 
 TEXT = """# Tool
 

@@ -20,8 +20,8 @@ import httpx
 import pytest
 
 from capmatch.errors import CapmatchError, PrivateAddressRefused
+from capmatch.extractor.fetch import fetch
 from capmatch.settings import Settings
-from extractor.fetch import fetch
 
 from .conftest import RunningServer
 

@@ -11,11 +11,11 @@ from typer.testing import CliRunner
 
 from capmatch.cli import app
 from capmatch.core import CapMatch
+from capmatch.embeddings.model import SentenceTransformerEmbedder
 from capmatch.errors import InvalidInput
-from capmatch.pipeline import Source, ingest
+from capmatch.matching.similar import similar_tools
+from capmatch.pipeline.ingest import Source, ingest
 from capmatch.settings import Settings
-from embeddings.model import SentenceTransformerEmbedder
-from matching.similar import similar_tools
 
 from .conftest import FIXTURES, PAGES
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from extractor.decompose.base import CapabilityDraft
-from extractor.verify import locate, verify
+from capmatch.extractor.decompose.base import CapabilityDraft
+from capmatch.extractor.verify import locate, verify
 
 SOURCE = "Intro.\n\nFetchwire keeps   connections\nalive — and “pools” them. End."
 

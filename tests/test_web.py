@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from capmatch.core import CapMatch
-from capmatch.pipeline import Source, ingest
+from capmatch.embeddings.model import SentenceTransformerEmbedder
+from capmatch.pipeline.ingest import Source, ingest
 from capmatch.settings import Settings
-from embeddings.model import SentenceTransformerEmbedder
 
 from .conftest import PAGES, RunningServer, ingest_demo
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from catalog.models import Alternative, Capability, Evidence, Job, JobStatus, Stage, Tool
-from matching.graph import MatchGraph
-from matching.rank import FORMULA, rank
-from web.progress import STEPS, step_states
-from web.templating import HERE, describe_inputs, leader, safe_url, templates, text_fragment_url
+from capmatch.matching.graph import MatchGraph
+from capmatch.matching.rank import FORMULA, rank
+from capmatch.models import Alternative, Capability, Evidence, Job, JobStatus, Stage, Tool
+from capmatch.web.progress import STEPS, step_states
+from capmatch.web.templating import HERE, describe_inputs, leader, safe_url, templates, text_fragment_url
 
 HOSTILE = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
 
@@ -139,7 +139,7 @@ def test_subscore_inputs_read_as_words() -> None:
 
 
 def test_feature_table_marks_the_leader_only_on_scores() -> None:
-    from matching.compare import TableRow
+    from capmatch.matching.compare import TableRow
 
     assert leader(TableRow(feature="Rank", a="75/100", b="70/100")) == "a"
     assert leader(TableRow(feature="Quality", a="no data", b="40")) == ""

@@ -1,0 +1,73 @@
+"""The FastAPI application: routers assembled, worker started, index verified at start-up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from capmatch import __version__
+from capmatch.api.routes import compare, graph, jobs, search, system, tools
+from capmatch.core import CapMatch
+from capmatch.http import errors
+from capmatch.http.access import SubmissionLimiter
+from capmatch.http.cache import ResponseCache
+from capmatch.http.headers import SecurityHeaders
+from capmatch.pipeline.worker import JobWorker
+from capmatch.settings import Settings, get_settings
+from capmatch.web import pages
+from capmatch.web.templating import HERE
+
+log = logging.getLogger("capmatch")
+STATIC = HERE / "static"
+
+DESCRIPTION = """
+Submit a tool's URL; capmatch fetches the page, decomposes it into capabilities backed by quotes
+from the page, and indexes them. Then ask for similar tools, search by need, or compare two tools.
+
+Start with `POST /api/tools {"url": ...}` and poll `GET /api/jobs/{job_id}` until `status` is `done`.
+"""
+
+
+def create_app(settings: Settings | None = None, start_worker: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        core = CapMatch(settings)
+        requeued, failed = core.jobs.recover()
+        if requeued or failed:
+            log.warning("recovered jobs after a restart: %d requeued, %d failed", requeued, failed)
+        worker = JobWorker(core)
+        app.state.core = core
+        app.state.worker = worker
+        app.state.responses = ResponseCache(ttl=10.0)
+        app.state.limiter = SubmissionLimiter(settings.submit_rate_per_minute)
+        app.state.queries = ThreadPoolExecutor(settings.query_concurrency, thread_name_prefix="capmatch-query")
+        if start_worker:
+            worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+            app.state.queries.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="capmatch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    errors.install(app)
+    app.add_middleware(SecurityHeaders)
+    for router in (tools.router, jobs.router, search.router, compare.router, graph.router, system.router):
+        app.include_router(router)
+
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For `uvicorn --factory capmatch.app:app_factory`."""
+    return create_app()

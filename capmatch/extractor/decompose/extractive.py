@@ -1,0 +1,426 @@
+"""Offline extractive decomposer: no LLM, no network, deterministic.
+
+It reads the document's structure, not just its words:
+1. Sections are classed by heading: feature sections ("Features", "Highlights", "Why X?"), skipped
+   ones (installation, license, contributing, …) and the rest.
+2. Candidates come from bullets (each bullet of a feature list; a run of short bullets under a
+   descriptive heading becomes one capability named after the heading), from descriptive headings
+   with their first sentences, and from sentences that describe what the tool does.
+3. Candidates are ranked (section class, structure, wording), near-duplicates are merged by embedding
+   similarity, and 3-15 survive in document order.
+Names are noun phrases made by rules (extractor.naming); descriptions and quotes are source text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from capmatch.embeddings.model import Embedder
+from capmatch.errors import NoCapabilities
+from capmatch.extractor.classify import ToolFacts, rule_facts
+from capmatch.extractor.decompose.base import CapabilityDraft, ContrastLines, Neighbour, SourceDocument
+from capmatch.extractor.decompose.merge import MAX_CAPABILITIES, MAX_QUOTES, MERGE_SIMILARITY, group_near_duplicates
+from capmatch.extractor.injection import addresses_a_model
+from capmatch.extractor.naming import (
+    clean_heading,
+    dedupe_names,
+    is_generic_heading,
+    is_good_name,
+    keyphrase_candidates,
+    name_from_sentence,
+    split_lead,
+)
+from capmatch.extractor.sections import FEATURE_SECTION, classify_section
+from capmatch.extractor.segment import Block, Span, segment, sentences
+
+MIN_CAPABILITIES = 3
+MAX_DESCRIPTION_CHARS = 480
+
+CAPABILITY_CUE = re.compile(
+    r"\b(?:support(?:s|ed|ing)?|provid(?:es?|ing)|offer(?:s|ing)?|includ(?:es?|ing)|enabl(?:es?|ing)|"
+    r"allow(?:s|ing)?|lets?|comes? with|ships? with|built[- ]in|out of the box|automatic(?:ally)?|"
+    r"native(?:ly)?|integrat\w+|compatible|designed (?:for|to)|handles?|exposes?|scales?|detects?|"
+    r"classif\w+|generat\w+|filter\w*|dedup\w*|redact\w*|stores?|index\w*|search\w*|retriev\w*|"
+    r"schedul\w+|validat\w+|serializ\w+|pars\w+|async\w*|stream\w*|runs?|returns?|translat\w+|convert\w*|"
+    r"encod\w*|decod\w*|cach\w+|retr(?:y|ies)|queue\w*|replicat\w+|quantiz\w+|compress\w*|monitor\w*|"
+    r"track\w*|export\w*|import\w*|sync\w*|authenticat\w*|encrypt\w*|deploy\w*|fast(?:er|est)?|"
+    r"performance|scalable|concurren\w+|parallel\w*|can\b|(?:is|are) an? )",
+    re.IGNORECASE,
+)
+NOISE = re.compile(
+    r"(?:https?://|www\.|pip install|npm install|docker run|conda install|brew install|git clone|"
+    r"\bstar us\b|\bstar(?:red)? on github\b|\bsponsor|\bcontribut|\bpull requests?\b|\bissue tracker\b|"
+    r"\bcode of conduct\b|\bread the docs\b|\bsee the (?:docs|documentation)\b|\bcheck out\b|"
+    r"\bjoin (?:us|our)\b|\bdiscord\b|\bslack\b|\btwitter\b|\bnewsletter\b|\bcopyright\b|©|"
+    r"\blicen[cs]ed? under\b|\ball rights reserved\b|\bthank(?:s| you)\b|\bcookies?\b|\bsubscribe\b)",
+    re.IGNORECASE,
+)
+# Licensing and pricing are read by extractor.classify; they are not capabilities.
+COMMERCIAL = re.compile(
+    r"(?:[$€£]\s?\d|\bper (?:month|year|seat|user)\b|\bfree (?:tier|plan|trial)\b|\bpricing\b|"
+    r"\blicen[cs]e[ds]?\b|\bsubscription\b|\bmaintainers?\b|\bcharges? (?:per|by)\b|\bper (?:1m )?tokens?\b|"
+    r"\bcommercial use\b|\bbilled\b)",
+    re.IGNORECASE,
+)
+# Instructions to the reader ("Click …", "Then run …") describe a tutorial step, not the tool.
+INSTRUCTION = re.compile(
+    r"^(?:(?:then|now|next|first|finally|also|to start|to begin),?\s+)?(?:click|go to|open|run|create|type|visit|"
+    r"navigate|check|see|join|ask|email|contact|download|clone|fork|"
+    r"add|edit|copy|paste|save|start|try|note|import|install|read|learn|head over|take|follow|refer|"
+    r"let's|imagine|consider|say|suppose|make sure|don't forget|remember)\b",
+    re.IGNORECASE,
+)
+# Sentences about the reader's situation ("You need to …", "Most options …") rather than the tool.
+READER_SUBJECT = re.compile(
+    r"^(?:(?:or|and|if|when|so|next|then|now|first|finally),?\s+)?(?:you|your|most|many|some|other|we|let's|let us)\b",
+    re.IGNORECASE,
+)
+VAGUE = re.compile(
+    r"^(?:and (?:much )?more|plus all|more\b|etc|see below|the following|as follows|for example)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Candidate:
+    spans: list[Span]
+    score: float
+    order: int
+    name_hint: str | None = None
+    description_spans: list[Span] = field(default_factory=list)
+    text: str = ""
+
+    def embed_text(self) -> str:
+        return f"{self.name_hint or ''} {self.text}".strip()
+
+
+class ExtractiveDecomposer:
+    name = "extractive"
+    version = "1.0"
+    model = None
+    prompt_version = None
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def decompose(self, doc: SourceDocument) -> list[CapabilityDraft]:
+        blocks = doc.blocks or segment(doc.text)
+        candidates = _candidates(blocks, doc.name, relaxed=False)
+        if len(candidates) < MIN_CAPABILITIES:
+            seen = {c.spans[0].start for c in candidates}
+            candidates += [c for c in _candidates(blocks, doc.name, relaxed=True) if c.spans[0].start not in seen]
+        if not candidates:
+            candidates = _description_sentences(blocks)
+        if not candidates:
+            raise NoCapabilities(
+                "no capability-bearing text found: the page has no feature lists, descriptive headings or "
+                "sentences saying what the tool does. Submit the tool's README or product/docs page instead."
+            )
+        chosen = self._select(candidates)
+        return self._drafts(chosen, doc.name)
+
+    def classify(self, doc: SourceDocument) -> ToolFacts:
+        return rule_facts(doc.text, doc.blocks or segment(doc.text), doc.name)
+
+    def contrast(
+        self, tool_name: str, capabilities: list[CapabilityDraft], neighbours: list[list[Neighbour]]
+    ) -> list[ContrastLines] | None:
+        return None  # matching.contrast writes the lines from the catalog
+
+    def _select(self, candidates: list[Candidate]) -> list[Candidate]:
+        vectors = self.embedder.embed_batch([c.embed_text() for c in candidates])
+        order = sorted(range(len(candidates)), key=lambda i: (-candidates[i].score, candidates[i].order))
+        chosen = []
+        for keeper, duplicates in group_near_duplicates(vectors, order, MERGE_SIMILARITY, MAX_CAPABILITIES):
+            cand = candidates[keeper]
+            # A near-duplicate's text becomes extra evidence for the capability it repeats.
+            cand.spans.extend(candidates[d].spans[0] for d in duplicates[: max(0, MAX_QUOTES - len(cand.spans))])
+            chosen.append(cand)
+        return sorted(chosen, key=lambda c: c.order)
+
+    def _drafts(self, chosen: list[Candidate], tool_name: str) -> list[CapabilityDraft]:
+        names: list[str] = []
+        taken: set[str] = set()
+        for cand in chosen:
+            sentence = cand.description_spans[0].text
+            name = cand.name_hint
+            # A second capability under the same heading gets a name from its own text.
+            if not name or name.lower() in taken:
+                name = name_from_sentence(sentence, tool_name)
+                if not is_good_name(name):
+                    name = self._keyphrase(sentence) or name
+            name = name or clean_heading(cand.text[:40])
+            name = name[:1].upper() + name[1:]
+            taken.add(name.lower())
+            names.append(name)
+        drafts = []
+        for cand, name in zip(chosen, dedupe_names(names), strict=True):
+            description = _description(cand.description_spans)
+            quotes = list(dict.fromkeys(s.text for s in cand.spans))
+            drafts.append(CapabilityDraft(name=name, description=description, quotes=quotes, score=cand.score))
+        return drafts
+
+    def _keyphrase(self, sentence: str) -> str | None:
+        """Fallback name: the sentence's phrase closest in meaning to the whole sentence."""
+        phrases = keyphrase_candidates(sentence)
+        if not phrases:
+            return None
+        vectors = self.embedder.embed_batch([sentence, *phrases])
+        lengths = np.array([min(len(p.split()), 4) for p in phrases])
+        scores = vectors[1:] @ vectors[0] + 0.04 * lengths
+        best = phrases[int(scores.argmax())]
+        return best[0].upper() + best[1:]
+
+
+def _description(spans: list[Span]) -> str:
+    """Source sentences joined; items after an intro ending in ':' are joined with ';' as a list."""
+    out = ""
+    listing = False
+    for span in spans:
+        text = " ".join(span.text.split()).rstrip(";,")
+        if out and len(out) + len(text) > MAX_DESCRIPTION_CHARS:
+            break
+        if listing:
+            out = out.rstrip(".") + "; " + text.rstrip(".") + "."
+        elif text.endswith(":"):
+            out = f"{out} {text}".strip()
+            listing = True
+        else:
+            out = f"{out} {text if text[-1] in '.!?' else text + '.'}".strip()
+    if listing and out.endswith(":"):
+        out = out[:-1] + "."
+    return out.replace(": ;", ":").replace(":; ", ": ")
+
+
+SECTION_WEIGHT = {"feature": 3.0, "neutral": 1.6, "low": 0.6, "skip": 0.0}
+
+
+def _words(text: str) -> int:
+    return len(re.findall(r"[A-Za-z][\w'+/.-]*", text))
+
+
+def _is_noise(text: str) -> bool:
+    letters = sum(ch.isalpha() for ch in text)
+    return (
+        letters < 0.55 * max(len(text), 1)
+        or text.count(",") > max(4, len(text.split()) // 2)  # keyword lists
+        or (len(re.findall(r"\d+\.\d+", text)) >= 2 and _words(text) < 10)  # version support matrices
+        or text.rstrip().endswith((":", "?"))
+        or bool(NOISE.search(text))
+        or bool(COMMERCIAL.search(text))
+        or bool(INSTRUCTION.match(text.strip()))
+        or addresses_a_model(text)
+        or bool(VAGUE.match(text.strip()))
+        or text.strip().startswith(("$", ">>>", "```", "import ", "from ", "{", "<"))
+    )
+
+
+def _candidates(blocks: list[Block], tool_name: str, relaxed: bool) -> list[Candidate]:
+    out: list[Candidate] = []
+    consumed: set[int] = set()
+    by_section: dict[tuple[str, ...], list[Block]] = {}
+    for block in blocks:
+        by_section.setdefault(block.section, []).append(block)
+
+    for block in blocks:
+        if block.kind != "heading" or block.index in consumed:
+            continue
+        section_class = classify_section(Block("heading", 0, 0, "", section=(*block.section, block.text)))
+        # A feature-section heading ("Supported Features") names a list whose items are the capabilities.
+        if section_class in ("skip", "feature") or is_generic_heading(block.text, tool_name):
+            continue
+        body = by_section.get((*block.section, block.text), [])
+        content = [b for b in body if b.kind in ("paragraph", "bullet")]
+        if not content:
+            continue
+        name = clean_heading(block.text)
+        if not (1 <= len(name.split()) <= 8) or name.endswith("?"):
+            continue
+        bullets = [b for b in content if b.kind == "bullet" and b.level == 0]
+        first = content[0]
+        lead = [s for s in sentences(first.span) if not _is_noise(s.text)][:2] if first.kind == "paragraph" else []
+        short_list = len(bullets) >= 3 and sum(_words(b.text) <= 8 for b in bullets) >= 0.6 * len(bullets)
+        if short_list:
+            # A list of short items (categories, languages, backends) is one capability, named by the heading.
+            evidence = lead[:1] + [b.span for b in bullets[: MAX_QUOTES - len(lead[:1])]]
+            for b in bullets:
+                consumed.add(b.index)
+            if lead:
+                consumed.add(first.index)
+            out.append(Candidate(evidence, 2.4 * _weight(section_class), block.index, name, lead or evidence, name))
+        elif lead:
+            consumed.add(first.index)
+            out.append(
+                Candidate(
+                    lead,
+                    2.0 * _weight(section_class),
+                    block.index,
+                    name,
+                    lead,
+                    " ".join(s.text for s in lead),
+                )
+            )
+
+    for block in blocks:
+        if block.kind == "paragraph" and block.index not in consumed:
+            cand = _list_with_intro(blocks, block, tool_name, consumed)
+            if cand:
+                out.append(cand)
+
+    for block in blocks:
+        if block.index in consumed:
+            continue
+        section_class = classify_section(block)
+        if section_class == "skip" and not relaxed:
+            continue
+        weight = _weight(section_class) if section_class != "skip" else 0.3
+        children = _children(blocks, block)
+        if block.kind == "bullet" and block.level == 0 and children and _words(block.text) <= 6:
+            # "- Message Transports" with sub-items: the parent names, the children describe.
+            for child in children:
+                consumed.add(child.index)
+            spans = [block.span, *(c.span for c in children[: MAX_QUOTES - 1])]
+            described = [c.span for c in children]
+            name = clean_heading(block.text)
+            out.append(Candidate(spans, 2.0 * weight + 0.6, block.index, name, described, f"{name} {_join(described)}"))
+            continue
+        if block.kind == "bullet" and block.level <= 1:
+            cand = _bullet_candidate(block, weight, section_class, relaxed)
+            if cand:
+                out.append(cand)
+        elif block.kind == "paragraph":
+            intro = not block.section or len(block.section) == 1
+            for span in sentences(block.span):
+                cand = _sentence_candidate(span, block, weight, intro, relaxed)
+                if cand:
+                    out.append(cand)
+    return out
+
+
+def _list_with_intro(blocks: list[Block], intro: Block, tool_name: str, consumed: set[int]) -> Candidate | None:
+    """ "Toxicity head: six labels scored independently:" + a list is one capability, not six."""
+    text = " ".join(intro.text.split())
+    section_class = classify_section(intro)
+    if not text.endswith(":") or section_class == "skip":
+        return None
+    items = []
+    for block in blocks[intro.index + 1 :]:
+        if block.kind != "bullet" or block.section != intro.section:
+            break
+        if block.level == 0:
+            items.append(block)
+    if len(items) < 2:
+        return None
+    lead = split_lead(text.rstrip(":"))
+    short = sum(_words(b.text) <= 10 for b in items) >= 0.6 * len(items)
+    if not lead and (not short or section_class == "feature"):
+        return None  # long items, or the items of a feature list, stand on their own
+    heading = clean_heading(intro.section[-1]) if intro.section else ""
+    if lead:
+        name: str | None = lead[0]
+    elif heading and not is_generic_heading(heading, tool_name) and not FEATURE_SECTION.search(heading):
+        name = heading
+    else:
+        name = None
+    consumed.add(intro.index)
+    consumed.update(b.index for b in items)
+    last_sentence = sentences(intro.span)[-1]
+    described = [last_sentence, *(b.span for b in items)]
+    evidence = [intro.span, *(b.span for b in items[: MAX_QUOTES - 1])]
+    score = 2.4 * _weight(section_class)
+    return Candidate(evidence, score, intro.index, name, described, f"{name or ''} {_join(described)}")
+
+
+LINK_OR_COMMAND = re.compile(r"https?://|www\.|^\s*(?:\$|>>>|pip install|npm install|go get)", re.IGNORECASE)
+# First person narrates ("We met at a bakery…"); "I" only as a word of its own, not "I/O".
+FIRST_PERSON = re.compile(
+    r"\b(?:we|our|us|my|me)\b|(?-i:\bI\b)(?![/'])|^(?:welcome|thanks|thank you|hello|hi|see you|bye|goodbye|cheers)\b",
+    re.IGNORECASE,
+)
+SHORT_DOCUMENT_WORDS = 80
+
+
+def _description_sentences(blocks: list[Block]) -> list[Candidate]:
+    """Last resort for a short description ("Fast JSON schema validation for Python."): its
+    sentences are what the tool does, even without a cue word. Narrative in the first person
+    ("We met at a bakery…") is not."""
+    body = [b for b in blocks if b.kind in ("paragraph", "bullet")]
+    if not body or sum(_words(b.text) for b in body) > SHORT_DOCUMENT_WORDS:
+        return []
+    out = []
+    for block in body:
+        for span in sentences(block.span):
+            text = " ".join(span.text.split())
+            # Lighter checks than for a page: a catalog line may read "Run large language models
+            # locally." or "PDF processor." — imperative or terse, but a description all the same.
+            letters = sum(ch.isalpha() for ch in text)
+            if (
+                _words(text) >= 2
+                and letters >= 0.5 * len(text)
+                and not LINK_OR_COMMAND.search(text)
+                and not text.endswith("!")  # exclamations greet or cheer; they do not describe
+                and not FIRST_PERSON.search(text)
+                and not addresses_a_model(text)
+            ):
+                out.append(Candidate([span], 1.0, block.index + span.start / 1e7, None, [span], text))
+    return out[:5]
+
+
+def _children(blocks: list[Block], parent: Block) -> list[Block]:
+    if parent.kind != "bullet":
+        return []
+    out = []
+    for block in blocks[parent.index + 1 :]:
+        if block.kind != "bullet" or block.level <= parent.level or block.section != parent.section:
+            break
+        out.append(block)
+    return out
+
+
+def _join(spans: list[Span]) -> str:
+    return " ".join(s.text for s in spans)
+
+
+def _weight(section_class: str) -> float:
+    return SECTION_WEIGHT[section_class] / SECTION_WEIGHT["neutral"]
+
+
+def _bullet_candidate(block: Block, weight: float, section_class: str, relaxed: bool) -> Candidate | None:
+    text = " ".join(block.text.split())
+    words = _words(text)
+    if words < 2 or _is_noise(text) or len(text) > 600:
+        return None
+    if section_class != "feature" and words < 4 and not relaxed:
+        return None
+    spans = sentences(block.span)
+    name = None
+    description = spans
+    lead = split_lead(text)
+    if lead and re.fullmatch(r"[a-z_][\w.]*|\S{1,2}", lead[0]):
+        return None  # "`m` - the max number of connections": a parameter, not a capability
+    if lead:
+        name = lead[0]
+        description = [s for s in spans if s.text.rstrip(".:;—–- ") != name] or spans
+    score = 2.0 * weight + min(words, 25) / 25 - (0.3 if block.level else 0.0)
+    if CAPABILITY_CUE.search(text):
+        score += 0.3
+    if READER_SUBJECT.match(text):
+        score -= 2.0
+    return Candidate([block.span], score, block.index, name, description[:3], text)
+
+
+def _sentence_candidate(span: Span, block: Block, weight: float, intro: bool, relaxed: bool) -> Candidate | None:
+    text = " ".join(span.text.split())
+    words = _words(text)
+    if words < 5 or words > 60 or _is_noise(text):
+        return None
+    cue = CAPABILITY_CUE.search(text)
+    if not cue or text[0].islower():  # a lowercase start is a fragment (footnote, broken wrap)
+        return None
+    score = 1.0 * weight + (0.4 if intro else 0.0) + min(words, 25) / 50
+    if READER_SUBJECT.match(text):
+        score -= 0.8
+    return Candidate([span], score, block.index + span.start / 1e7, None, [span], text)

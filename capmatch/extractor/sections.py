@@ -1,0 +1,54 @@
+"""Which sections of a page describe what a tool does: classed by their headings.
+
+- feature: "Features", "Highlights", "Why X?", "Key capabilities", …
+- skip: installation, licence, contributing, sponsors, pricing, … (never capabilities)
+- low: usage, examples, quick start, tutorials (described, but as steps)
+- neutral: everything else
+"""
+
+from __future__ import annotations
+
+import re
+
+from capmatch.extractor.naming import clean_heading
+from capmatch.extractor.segment import Block
+
+FEATURE_SECTION = re.compile(
+    r"\b(?:features?|highlights?|capabilit(?:y|ies)|why\b|what (?:it|you) (?:does|do|get|can)|benefits?|"
+    r"advantages?|at a glance|batteries|what'?s included|key\b|core\b|main\b|functionality|overview)",
+    re.IGNORECASE,
+)
+# Headings whose section never describes capabilities. Words that also open descriptive headings
+# ("Build fast", "Support for X") only count at the start of a short heading.
+SKIP_SECTION = re.compile(
+    r"\b(?:install\w*|licen[cs]\w*|contribut\w*|sponsor\w*|backers?|donat\w*|funding|acknowledg\w*|"
+    r"citations?|citing|change ?log|release notes|table of contents|code of conduct|star history|"
+    r"dependenc\w*|enterprise|tidelift|"
+    r"pricing|billing|newsletter|copyright|deprecat\w*|known issues|who uses|used by|adopters|"
+    r"testimonials?|get in touch|stay in touch|follow us)\b"
+    r"|^\W*(?:set ?up|credits?|authors?|maintainers?|cite|history|contents|toc|community|contact|"
+    r"support|faq|questions|discussions?|chat|help|requirements?|prerequisites|getting help|"
+    r"documentation|docs|links|resources|related|see also|tests?|testing|running tests|development|"
+    r"developing|building|build from source|security|team|roadmap|badges?|thanks|versioning|migrat\w*|"
+    r"upgrad\w*|stats|status|news|blog|papers?|publications?|references?|legal|disclaimer|privacy|terms|"
+    r"plans?|sign ?up|contributors?|users|showcase|social|footer|navigation|menu|changes|limitations|"
+    r"license|opinions?|about (?:us|the (?:authors?|team))|sponsors?)\W*$",
+    re.IGNORECASE,
+)
+LOW_VALUE_SECTION = re.compile(
+    r"\b(?:usage|examples?|quick ?start|get(?:ting)? started|tutorial|demo|hello world|how to|guide|"
+    r"configuration|configuring|api reference|reference|cli|command[- ]line|running|deploy\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def classify_section(block: Block) -> str:
+    path = [clean_heading(h) for h in block.section]
+    # The nearest heading decides; a skipped ancestor (e.g. "Installation > Windows") skips too.
+    if any(SKIP_SECTION.search(h) for h in path):
+        return "skip"
+    if path and FEATURE_SECTION.search(path[-1]):
+        return "feature"
+    if path and LOW_VALUE_SECTION.search(path[-1]):
+        return "low"
+    return "neutral"

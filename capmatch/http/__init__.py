@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the API and the pages: access control, dependencies, caching, errors."""

@@ -1,0 +1,262 @@
+"""Ingestion: URL or file → fetch → clean → segment → decompose → verify → embed → index → contrast → store.
+
+Every stage reports progress; any failure raises a CapmatchError before the store stage, and the
+store stage is one transaction, so a failed ingest leaves the catalog and index as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from capmatch.core import CapMatch, Progress, no_progress
+from capmatch.errors import InvalidInput, NoCapabilities
+from capmatch.extractor import classify
+from capmatch.extractor.clean import clean
+from capmatch.extractor.decompose import SourceDocument, get_decomposer, resolve_backend
+from capmatch.extractor.fetch import RawDocument, fetch, read_path
+from capmatch.extractor.segment import segment
+from capmatch.extractor.verify import verify
+from capmatch.llm.meter import UsageMeter, metering
+from capmatch.matching.contrast import neighbours_for
+from capmatch.matching.identity import identity_text
+from capmatch.models import Capability, Pricing, Stage, Tool, ToolType
+from capmatch.slug import slugify
+from capmatch.storage.catalog import NewCapability
+
+
+@dataclass
+class Source:
+    """Where a tool's document comes from, plus what the submitter already knows about it."""
+
+    url: str | None = None
+    path: Path | None = None
+    text: str | None = None
+    text_format: str = "text"
+    name: str | None = None
+    category: str | None = None
+    type: str | None = None
+    pricing: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    extractor: str | None = None
+    canonical_url: str | None = None  # the tool's link when the document comes from a file or text
+
+    def label(self) -> str:
+        return self.url or (str(self.path) if self.path else f"text:{self.name}")
+
+
+UNCHANGED = "unchanged content: nothing to do"
+MIN_EXPECTED = 3
+
+
+@dataclass
+class IngestResult:
+    tool: Tool
+    created: bool
+    notice: str | None = None
+
+
+def capability_text(cap: Capability) -> str:
+    """What gets embedded: the name says what it is, the description how the vendor puts it."""
+    return f"{cap.name}: {cap.description}"
+
+
+def load_document(source: Source, core: CapMatch) -> RawDocument:
+    if source.url:
+        return fetch(source.url, core.settings)
+    if source.path:
+        raw = read_path(source.path, core.settings)
+    elif source.text is not None:
+        raw = RawDocument(f"text:{slugify(source.name or 'tool')}", source.text, source.text_format, datetime.now(UTC))
+    else:
+        raise InvalidInput("nothing to ingest: give a URL, a file path or a text")
+    if source.canonical_url:
+        raw = RawDocument(source.canonical_url, raw.text, raw.format, raw.fetched_at, raw.content_type)
+    return raw
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    backend: str
+    model: str | None
+    prompt_version: str | None
+    notice: str | None
+
+
+def ingest(
+    core: CapMatch,
+    source: Source,
+    progress: Progress = no_progress,
+    meter: UsageMeter | None = None,
+    on_backend: Callable[[BackendInfo], None] | None = None,
+) -> IngestResult:
+    """Run the pipeline for one source. LLM requests are charged to ``meter`` (one is made if none is
+    given), so a caller can report what a job spent even when it fails."""
+    store = core.store
+    backend, fallback_notice = resolve_backend(source.extractor, core.settings)
+    decomposer = get_decomposer(backend, core)
+    if on_backend is not None:
+        on_backend(BackendInfo(backend, decomposer.model, decomposer.prompt_version, fallback_notice))
+    if meter is None:
+        meter = UsageMeter()
+    if decomposer.model is not None:
+        meter.budget = core.settings.llm_max_tokens_per_tool
+        meter.price = core.settings.llm_prices.get(decomposer.model)
+        meter.model = decomposer.model
+
+    progress(Stage.FETCHING, 0.02)
+    raw = load_document(source, core)
+    progress(Stage.CLEANING, 0.15)
+    doc = clean(raw.text, raw.format)
+    content_hash = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
+    meter.content_hash = content_hash
+
+    # Fast path: skip all work for content already extracted the same way (store_tool re-checks).
+    same_content = store.find_by_hash(content_hash)
+    if same_content is not None and store.extraction_of(same_content)[1:] == (decomposer.name, decomposer.version):
+        progress(Stage.DONE, 1.0)
+        return IngestResult(store.get_tool(same_content), False, _join(UNCHANGED, fallback_notice))
+
+    progress(Stage.SEGMENTING, 0.25)
+    blocks = segment(doc.text)
+    name = (source.name or classify.tool_name(doc.title, raw.url)).strip()
+    source_doc = SourceDocument(doc.text, doc.title, name, raw.url, doc.format, blocks)
+    with metering(meter):
+        progress(Stage.EXTRACTING, 0.35)
+        drafts = decomposer.decompose(source_doc)
+        facts = decomposer.classify(source_doc)
+        progress(Stage.VERIFYING, 0.55)
+        capabilities = verify(drafts, doc.text)
+        if not capabilities:
+            raise NoCapabilities("the decomposer returned no capabilities for this page")
+        progress(Stage.EMBEDDING, 0.65)
+        texts = [capability_text(c) for c in capabilities]
+        embedded = core.embedder.embed_batch([*texts, identity_text(name, facts.summary, doc.text)])
+        vectors, identity = embedded[:-1], embedded[-1]
+        progress(Stage.CONTRASTING, 0.72)
+        lines = decomposer.contrast(name, drafts, neighbours_for(core, vectors, exclude_url=raw.url))
+
+    new = []
+    for i, (cap, vector) in enumerate(zip(capabilities, vectors, strict=True)):
+        cap.prompt_version = decomposer.prompt_version
+        line = lines[i] if lines else None
+        if line is not None and line.unique:
+            cap.unique, cap.vs_alternatives = line.unique, line.vs_alternatives
+            cap.contrast_by = f"llm:{decomposer.prompt_version}:{decomposer.model}"
+            new.append(NewCapability(cap, vector, line.names))
+        else:
+            new.append(NewCapability(cap, vector))
+
+    tool = Tool(
+        id=slugify(name),
+        name=name,
+        url=raw.url,
+        type=ToolType(source.type) if source.type else ToolType(facts.type.value),
+        type_basis=None if source.type else facts.type,
+        pricing=Pricing(source.pricing) if source.pricing else Pricing(facts.pricing.value),
+        pricing_basis=None if source.pricing else facts.pricing,
+        starting_price=facts.price,
+        license=facts.license,
+        summary=facts.summary,
+        category=source.category,
+        metadata=source.metadata,
+        content_hash=content_hash,
+        source_format=doc.format,
+        fetched_at=raw.fetched_at,
+        extractor=decomposer.name,
+        extractor_version=decomposer.version,
+        usage=meter.snapshot() if decomposer.model is not None else None,
+    )
+    stored = core.store_tool(tool, doc.text, new, identity, progress=progress)
+    progress(Stage.DONE, 1.0)
+    if not stored.created:
+        return IngestResult(stored.tool, False, _join(UNCHANGED, fallback_notice))
+    notices = [fallback_notice] if fallback_notice else []
+    if stored.replaced:
+        notices.append(f"replaced the earlier version of {stored.tool.id}")
+    if len(capabilities) < MIN_EXPECTED:
+        # Fewer than three is kept rather than padded with weak text; the user should know why.
+        notices.append(f"only {len(capabilities)} capabilities found: the page says little about what the tool does")
+    ungrounded = sum(not c.grounded for c in capabilities)
+    if ungrounded:
+        notices.append(f"{ungrounded} of {len(capabilities)} capabilities are not grounded in the page (shown as such)")
+    return IngestResult(stored.tool, True, "; ".join(notices) or None)
+
+
+def record_calls(core: CapMatch, meter: UsageMeter, job_id: str | None = None) -> None:
+    """Keep one row per LLM request (task, status, duration, tokens), for jobs and for audits."""
+    if meter.calls:
+        core.store.record_llm_calls(job_id, meter.content_hash, meter.model or "", meter.calls)
+
+
+@dataclass(frozen=True)
+class DryRun:
+    backend: str
+    model: str | None
+    chunks: int
+    requests: int
+    cached: int
+    prompt_tokens: int
+    completion_tokens: int
+    raw_page_tokens: int
+    cost_usd: float | None
+    notice: str | None
+
+
+def dry_run(core: CapMatch, source: Source) -> DryRun:
+    """Fetch and clean the page and estimate the LLM requests, tokens and cost; sends no LLM request."""
+    from capmatch.llm.tokens import count_tokens
+
+    backend, notice = resolve_backend(source.extractor, core.settings)
+    raw = load_document(source, core)
+    doc = clean(raw.text, raw.format)
+    raw_tokens = count_tokens(raw.text)
+    if backend != "llm":
+        return DryRun(backend, None, 0, 0, 0, 0, 0, raw_tokens, 0.0, notice)
+    from capmatch.extractor.decompose.llm import LLMDecomposer
+
+    decomposer = get_decomposer(backend, core)
+    assert isinstance(decomposer, LLMDecomposer)
+    name = (source.name or classify.tool_name(doc.title, raw.url)).strip()
+    estimate = decomposer.estimate(
+        SourceDocument(doc.text, doc.title, name, raw.url, doc.format, segment(doc.text)),
+        catalog_has_tools=core.store.tool_count() > 0,
+    )
+    return DryRun(
+        backend,
+        decomposer.model,
+        estimate.chunks,
+        estimate.requests,
+        estimate.cached,
+        estimate.prompt_tokens,
+        estimate.completion_tokens,
+        raw_tokens,
+        estimate.cost_usd,
+        notice,
+    )
+
+
+def _join(*parts: str | None) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def parse_type(value: str | None) -> str | None:
+    if value is None:
+        return None
+    for member in ToolType:
+        if member.value.lower() == value.strip().lower():
+            return member.value
+    raise InvalidInput(f"unknown type {value!r}: use one of {', '.join(t.value for t in ToolType)}")
+
+
+def parse_pricing(value: str | None) -> str | None:
+    if value is None:
+        return None
+    for member in Pricing:
+        if member.value.lower() == value.strip().lower():
+            return member.value
+    raise InvalidInput(f"unknown pricing {value!r}: use one of {', '.join(p.value for p in Pricing)}")

@@ -1,0 +1,75 @@
+"""The ingest format: one JSON object per line.
+
+    {"name": "...", "text" | "file" | "description" | "url": ..., "category": ..., "type": ...,
+     "pricing": ..., <any other key>: kept as metadata}
+
+A record's document is its ``text``, else the contents of ``file`` (relative to the JSONL's folder),
+else its ``description``, else the page fetched from ``url``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from capmatch.errors import InvalidInput
+from capmatch.pipeline.ingest import Source, parse_pricing, parse_type
+
+RESERVED = {"name", "text", "file", "description", "url", "category", "type", "pricing", "metadata"}
+
+
+@dataclass(frozen=True)
+class Record:
+    line: int
+    name: str
+    source: Source | None
+    error: str | None = None
+
+
+def read_records(path: Path, extractor: str | None = None) -> Iterator[Record]:
+    if not path.is_file():
+        raise InvalidInput(f"no such file: {path}")
+    folder = path.parent
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                if not isinstance(data, dict):
+                    raise InvalidInput("a record must be a JSON object")
+                yield Record(number, str(data.get("name") or f"line {number}"), to_source(data, folder, extractor))
+            except (json.JSONDecodeError, InvalidInput) as exc:
+                message = exc.message if isinstance(exc, InvalidInput) else f"invalid JSON: {exc}"
+                yield Record(number, f"line {number}", None, message)
+
+
+def to_source(data: dict[str, object], folder: Path, extractor: str | None = None) -> Source:
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("the record has no 'name'")
+    metadata = dict(data.get("metadata") or {}) if isinstance(data.get("metadata"), dict) else {}
+    metadata.update({k: v for k, v in data.items() if k not in RESERVED})
+    url = data.get("url") if isinstance(data.get("url"), str) else None
+    common = {
+        "name": name.strip(),
+        "category": str(data["category"]) if data.get("category") is not None else None,
+        "type": parse_type(str(data["type"])) if data.get("type") else None,
+        "pricing": parse_pricing(str(data["pricing"])) if data.get("pricing") else None,
+        "metadata": metadata,
+        "extractor": extractor,
+    }
+    if isinstance(data.get("text"), str) and str(data["text"]).strip():
+        return Source(text=str(data["text"]), text_format="markdown", canonical_url=url, **common)  # type: ignore[arg-type]
+    if isinstance(data.get("file"), str):
+        path = (folder / str(data["file"])).resolve()
+        if not path.is_file():
+            raise InvalidInput(f"file {data['file']!r} not found next to the JSONL ({path})")
+        return Source(path=path, canonical_url=url, **common)  # type: ignore[arg-type]
+    if isinstance(data.get("description"), str) and str(data["description"]).strip():
+        return Source(text=str(data["description"]), canonical_url=url, **common)  # type: ignore[arg-type]
+    if url:
+        return Source(url=url, **common)  # type: ignore[arg-type]
+    raise InvalidInput("the record has no document: give 'text', 'file', 'description' or 'url'")

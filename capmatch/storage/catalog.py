@@ -1,0 +1,565 @@
+"""CatalogStore: reads and writes tools, capabilities, evidence, contrast and match rows in SQLite.
+
+Writes happen inside ``transaction(store.conn)`` opened by the caller, so a tool and everything that
+hangs off it land together or not at all. Every write bumps the catalog *generation*, which the
+vector index records when it is saved: a mismatch on load means the index is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from capmatch.errors import NotFound
+from capmatch.models import (
+    Alternative,
+    Capability,
+    Evidence,
+    Inference,
+    LLMUsage,
+    Price,
+    Pricing,
+    Tool,
+    ToolType,
+    utcnow,
+)
+from capmatch.storage.sqlite import connect, migrate
+
+
+@dataclass(frozen=True)
+class NewCapability:
+    capability: Capability
+    vector: np.ndarray
+    contrast_names: tuple[str, ...] = ()  # catalog tools its LLM-written lines name
+
+
+@dataclass(frozen=True)
+class ToolFilter:
+    type: str | None = None
+    pricing: str | None = None
+    category: str | None = None
+
+    def matches(self, tool_type: str, pricing: str, category: str | None) -> bool:
+        return (
+            (self.type is None or tool_type.lower() == self.type.lower())
+            and (self.pricing is None or pricing.lower() == self.pricing.lower())
+            and (self.category is None or (category or "").lower() == self.category.lower())
+        )
+
+
+def _dump(model: object | None) -> str | None:
+    if model is None:
+        return None
+    return model.model_dump_json()  # type: ignore[attr-defined]
+
+
+class CatalogStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        migrate(self.conn)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        # One connection per thread: WAL lets readers run while the single writer commits.
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.conn = conn
+        return conn
+
+    # ---- generation -------------------------------------------------------------------------
+    def generation(self) -> str:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return str(row[0])
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def bump_generation(self) -> str:
+        # A fresh random token, not a counter: a write that rolls back can never leave behind an index
+        # saved under a generation that a later, different write commits again.
+        token = uuid.uuid4().hex
+        self.conn.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (token,))
+        return token
+
+    # ---- tools --------------------------------------------------------------------------------
+    def tool_count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM tools").fetchone()[0])
+
+    def capability_count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM capabilities").fetchone()[0])
+
+    def tool_exists(self, tool_id: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM tools WHERE id = ?", (tool_id,)).fetchone() is not None
+
+    def find_by_hash(self, content_hash: str) -> str | None:
+        row = self.conn.execute("SELECT id FROM tools WHERE content_hash = ?", (content_hash,)).fetchone()
+        return row[0] if row else None
+
+    def find_by_url(self, url: str) -> str | None:
+        row = self.conn.execute("SELECT id FROM tools WHERE url = ?", (url,)).fetchone()
+        return row[0] if row else None
+
+    def find_by_name(self, text: str) -> str | None:
+        """A tool id for what a person typed: an id, an exact name, else the one name containing it."""
+        text = text.strip()
+        if not text:
+            return None
+        row = self.conn.execute(
+            "SELECT id FROM tools WHERE id = ? OR name = ? COLLATE NOCASE ORDER BY id = ? DESC LIMIT 1",
+            (text, text, text),
+        ).fetchone()
+        if row is not None:
+            return str(row[0])
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self.conn.execute("SELECT id FROM tools WHERE name LIKE ? ESCAPE '\\' LIMIT 2", (like,)).fetchall()
+        # Part of a name counts only when it names one tool: "e" must not pick an arbitrary one.
+        return str(rows[0][0]) if len(rows) == 1 else None
+
+    def names_page(self, limit: int) -> list[tuple[str, str]]:
+        """(name, id) of the first ``limit`` tools by name, for pickers."""
+        rows = self.conn.execute("SELECT name, id FROM tools ORDER BY name COLLATE NOCASE LIMIT ?", (limit,))
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+    def extraction_of(self, tool_id: str) -> tuple[str, str, str]:
+        row = self.conn.execute(
+            "SELECT content_hash, extractor, extractor_version FROM tools WHERE id = ?", (tool_id,)
+        ).fetchone()
+        return (row[0], row[1], row[2])
+
+    def list_tools(
+        self, flt: ToolFilter | None = None, limit: int = 100, offset: int = 0, recent_first: bool = False
+    ) -> list[Tool]:
+        where, params = _filter_clause(flt or ToolFilter())
+        order = "created_at DESC" if recent_first else "name COLLATE NOCASE"
+        rows = self.conn.execute(
+            f"SELECT * FROM tools {where} ORDER BY {order} LIMIT ? OFFSET ?", (*params, limit, offset)
+        ).fetchall()
+        return [self._tool_from_row(row) for row in rows]
+
+    def all_tool_names(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT name FROM tools")}
+
+    def tool_names(self, ids: Iterable[str]) -> dict[str, str]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(self.conn.execute(f"SELECT id, name FROM tools WHERE id IN ({marks})", ids).fetchall())
+
+    def tool_filters(self, ids: Iterable[str]) -> dict[str, tuple[str, str, str | None]]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(f"SELECT id, type, pricing, category FROM tools WHERE id IN ({marks})", ids).fetchall()
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def get_tool(self, tool_id: str, with_capabilities: bool = True) -> Tool:
+        row = self.conn.execute("SELECT * FROM tools WHERE id = ?", (tool_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no tool with id '{tool_id}'. List tools with GET /api/tools or `capmatch tools`.")
+        tool = self._tool_from_row(row)
+        if with_capabilities:
+            tool.capabilities = self.capabilities_of(tool_id)
+        return tool
+
+    def source_text(self, tool_id: str) -> str:
+        row = self.conn.execute("SELECT text FROM sources WHERE tool_id = ?", (tool_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no tool with id '{tool_id}'")
+        return str(row[0])
+
+    def capability_counts(self, ids: list[str]) -> dict[str, int]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(
+            f"SELECT tool_id, COUNT(*) FROM capabilities WHERE tool_id IN ({marks}) GROUP BY tool_id", ids
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def _tool_from_row(self, row: sqlite3.Row) -> Tool:
+        return Tool(
+            id=row["id"],
+            name=row["name"],
+            url=row["url"],
+            type=ToolType(row["type"]),
+            type_basis=Inference.model_validate_json(row["type_basis"]) if row["type_basis"] else None,
+            pricing=Pricing(row["pricing"]),
+            pricing_basis=Inference.model_validate_json(row["pricing_basis"]) if row["pricing_basis"] else None,
+            starting_price=Price.model_validate_json(row["starting_price"]) if row["starting_price"] else None,
+            license=row["license"],
+            summary=row["summary"],
+            category=row["category"],
+            metadata=json.loads(row["metadata"]),
+            content_hash=row["content_hash"],
+            source_format=row["source_format"],
+            fetched_at=datetime.fromisoformat(row["fetched_at"]),
+            extractor=row["extractor"],
+            extractor_version=row["extractor_version"],
+            times_matched=row["times_matched"],
+            usage=LLMUsage.model_validate_json(row["usage"]) if row["usage"] else None,
+            created_at=datetime.fromisoformat(row["created_at"]),
+            updated_at=datetime.fromisoformat(row["updated_at"]),
+        )
+
+    # ---- capabilities -------------------------------------------------------------------------
+    def capabilities_of(self, tool_id: str) -> list[Capability]:
+        rows = self.conn.execute(
+            "SELECT * FROM capabilities WHERE tool_id = ? ORDER BY position", (tool_id,)
+        ).fetchall()
+        return self._capabilities_from_rows(rows)
+
+    def capabilities_by_id(self, ids: Iterable[int]) -> dict[int, Capability]:
+        ids = [int(i) for i in ids]
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(f"SELECT * FROM capabilities WHERE id IN ({marks})", ids).fetchall()
+        return {c.id: c for c in self._capabilities_from_rows(rows) if c.id is not None}
+
+    def _capabilities_from_rows(self, rows: list[sqlite3.Row]) -> list[Capability]:
+        ids = [r["id"] for r in rows]
+        evidence: dict[int, list[Evidence]] = {i: [] for i in ids}
+        alternatives: dict[int, list[Alternative]] = {i: [] for i in ids}
+        if ids:
+            marks = ",".join("?" * len(ids))
+            for e in self.conn.execute(
+                f"SELECT * FROM evidence WHERE capability_id IN ({marks}) ORDER BY capability_id, position",
+                ids,
+            ):
+                evidence[e["capability_id"]].append(Evidence(quote=e["quote"], start=e["start"], end=e["end"]))
+            for a in self.conn.execute(
+                f"""SELECT a.capability_id, a.similarity, c.id AS alt_id, c.name AS alt_name,
+                           t.id AS tool_id, t.name AS tool_name
+                    FROM alternatives a
+                    JOIN capabilities c ON c.id = a.alt_capability_id
+                    JOIN tools t ON t.id = c.tool_id
+                    WHERE a.capability_id IN ({marks}) ORDER BY a.capability_id, a.rank""",
+                ids,
+            ):
+                alternatives[a["capability_id"]].append(
+                    Alternative(
+                        tool_id=a["tool_id"],
+                        tool_name=a["tool_name"],
+                        capability_id=a["alt_id"],
+                        capability_name=a["alt_name"],
+                        similarity=round(a["similarity"], 4),
+                    )
+                )
+        return [
+            Capability(
+                id=r["id"],
+                name=r["name"],
+                description=r["description"],
+                unique=r["unique_text"],
+                vs_alternatives=r["vs_alternatives"],
+                alternatives=alternatives[r["id"]],
+                evidence=evidence[r["id"]],
+                grounded=bool(r["grounded"]),
+                prompt_version=r["prompt_version"],
+                contrast_by=r["contrast_by"],
+            )
+            for r in rows
+        ]
+
+    def capability_names(self, capability_ids: Iterable[int]) -> dict[int, str]:
+        ids = [int(i) for i in capability_ids]
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(self.conn.execute(f"SELECT id, name FROM capabilities WHERE id IN ({marks})", ids).fetchall())
+
+    def capability_descriptions(self, capability_ids: Iterable[int]) -> dict[int, str]:
+        ids = [int(i) for i in capability_ids]
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(f"SELECT id, description FROM capabilities WHERE id IN ({marks})", ids)
+        return dict(rows.fetchall())
+
+    def capability_tools(self, capability_ids: Iterable[int]) -> dict[int, str]:
+        ids = [int(i) for i in capability_ids]
+        if not ids:
+            return {}
+        out: dict[int, str] = {}
+        # Chunked: SQLite limits the number of bound parameters.
+        for chunk_start in range(0, len(ids), 900):
+            chunk = ids[chunk_start : chunk_start + 900]
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                self.conn.execute(f"SELECT id, tool_id FROM capabilities WHERE id IN ({marks})", chunk).fetchall()
+            )
+        return out
+
+    def vectors_of(self, tool_id: str) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.conn.execute(
+            "SELECT id, embedding FROM capabilities WHERE tool_id = ? ORDER BY position", (tool_id,)
+        ).fetchall()
+        return _stack(rows)
+
+    def iter_vectors(self, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        last = -1
+        while True:
+            rows = self.conn.execute(
+                "SELECT id, embedding FROM capabilities WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
+            ).fetchall()
+            if not rows:
+                return
+            ids, vectors = _stack(rows)
+            last = int(ids[-1])
+            yield ids, vectors
+
+    def identities(self) -> tuple[list[str], np.ndarray]:
+        """Every tool's identity vector; a tool stored before identities existed gets the normalised
+        mean of its capability vectors instead."""
+        ids, rows = [], []
+        for tool_id, blob in self.conn.execute("SELECT id, identity FROM tools ORDER BY id"):
+            if blob is None:
+                _, vectors = self.vectors_of(tool_id)
+                if len(vectors) == 0:
+                    continue
+                mean = vectors.mean(axis=0)
+                vector = (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)
+            else:
+                vector = np.frombuffer(blob, dtype=np.float32)
+            ids.append(tool_id)
+            rows.append(vector)
+        return ids, (np.vstack(rows) if rows else np.empty((0, 0), dtype=np.float32))
+
+    def short_documents(self, max_words: int) -> set[str]:
+        """Tools whose stored text has at most ``max_words`` words (counted by spaces and newlines)."""
+        rows = self.conn.execute(
+            """SELECT tool_id FROM sources WHERE length(trim(text)) - length(replace(replace(trim(text), ' ', ''),
+                   char(10), '')) + 1 <= ?""",
+            (max_words,),
+        )
+        return {r[0] for r in rows}
+
+    def first_vector_dimension(self) -> int | None:
+        row = self.conn.execute("SELECT embedding FROM capabilities LIMIT 1").fetchone()
+        return len(row[0]) // 4 if row else None
+
+    # ---- writes (call inside a transaction) -----------------------------------------------------
+    def insert_tool(
+        self, tool: Tool, source_text: str, capabilities: list[NewCapability], identity: np.ndarray | None = None
+    ) -> list[int]:
+        now = utcnow().isoformat()
+        self.conn.execute(
+            """INSERT INTO tools (id, name, url, type, type_basis, pricing, pricing_basis, starting_price,
+                   license, summary, category, metadata, content_hash, source_format, fetched_at, extractor,
+                   extractor_version, times_matched, created_at, updated_at, usage)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                tool.id,
+                tool.name,
+                tool.url,
+                tool.type.value,
+                _dump(tool.type_basis),
+                tool.pricing.value,
+                _dump(tool.pricing_basis),
+                _dump(tool.starting_price),
+                tool.license,
+                tool.summary,
+                tool.category,
+                json.dumps(tool.metadata, sort_keys=True),
+                tool.content_hash,
+                tool.source_format,
+                tool.fetched_at.isoformat(),
+                tool.extractor,
+                tool.extractor_version,
+                tool.times_matched,
+                tool.created_at.isoformat(),
+                now,
+                _dump(tool.usage),
+            ),
+        )
+        self.conn.execute("INSERT INTO sources (tool_id, text) VALUES (?, ?)", (tool.id, source_text))
+        if identity is not None:
+            self.conn.execute(
+                "UPDATE tools SET identity = ? WHERE id = ?",
+                (np.ascontiguousarray(identity, dtype=np.float32).tobytes(), tool.id),
+            )
+        ids = []
+        for position, new in enumerate(capabilities):
+            cap = new.capability
+            vector = np.ascontiguousarray(new.vector, dtype=np.float32)
+            cursor = self.conn.execute(
+                """INSERT INTO capabilities (tool_id, position, name, description, unique_text,
+                       vs_alternatives, grounded, embedding, prompt_version, contrast_by, contrast_names)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    tool.id,
+                    position,
+                    cap.name,
+                    cap.description,
+                    cap.unique,
+                    cap.vs_alternatives,
+                    int(cap.grounded),
+                    vector.tobytes(),
+                    cap.prompt_version,
+                    cap.contrast_by,
+                    json.dumps(list(new.contrast_names)),
+                ),
+            )
+            cap_id = int(cursor.lastrowid or 0)
+            ids.append(cap_id)
+            self.conn.executemany(
+                'INSERT INTO evidence (capability_id, position, quote, start, "end") VALUES (?, ?, ?, ?, ?)',
+                [(cap_id, i, e.quote, e.start, e.end) for i, e in enumerate(cap.evidence)],
+            )
+        self.bump_generation()
+        return ids
+
+    def delete_tool(self, tool_id: str) -> list[int]:
+        """Delete a tool and everything hanging off it; returns the capability ids removed."""
+        ids = [r[0] for r in self.conn.execute("SELECT id FROM capabilities WHERE tool_id = ?", (tool_id,))]
+        deleted = self.conn.execute("DELETE FROM tools WHERE id = ?", (tool_id,)).rowcount
+        if not deleted:
+            raise NotFound(f"no tool with id '{tool_id}'")
+        self.bump_generation()
+        return ids
+
+    def tools_naming(self, tool_id: str) -> set[str]:
+        """Tools whose contrast lines or match edges mention ``tool_id``."""
+        rows = self.conn.execute(
+            """SELECT DISTINCT c.tool_id FROM alternatives a
+               JOIN capabilities c ON c.id = a.capability_id
+               JOIN capabilities alt ON alt.id = a.alt_capability_id
+               WHERE alt.tool_id = ? AND c.tool_id != ?
+               UNION SELECT tool_b FROM matches WHERE tool_a = ?
+               UNION SELECT tool_a FROM matches WHERE tool_b = ?""",
+            (tool_id, tool_id, tool_id, tool_id),
+        )
+        return {r[0] for r in rows}
+
+    def llm_contrast(self, capability_ids: Iterable[int]) -> dict[int, list[str]]:
+        """Capabilities whose lines the LLM wrote, with the catalog tools those lines name."""
+        ids = [int(i) for i in capability_ids]
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(
+            f"SELECT id, contrast_names FROM capabilities WHERE id IN ({marks}) AND contrast_by != 'rules'", ids
+        )
+        return {r[0]: json.loads(r[1]) for r in rows}
+
+    def set_contrast(
+        self,
+        capability_id: int,
+        unique: str | None,
+        vs_alternatives: str | None,
+        alternatives: list[tuple[int, float]],
+    ) -> None:
+        """Store the alternatives; lines given as None are left as they are (LLM-written, still valid)."""
+        if unique is not None and vs_alternatives is not None:
+            self.conn.execute(
+                """UPDATE capabilities SET unique_text = ?, vs_alternatives = ?, contrast_by = 'rules',
+                       contrast_names = '[]' WHERE id = ?""",
+                (unique, vs_alternatives, capability_id),
+            )
+        self.conn.execute("DELETE FROM alternatives WHERE capability_id = ?", (capability_id,))
+        self.conn.executemany(
+            "INSERT INTO alternatives (capability_id, alt_capability_id, rank, similarity) VALUES (?, ?, ?, ?)",
+            [(capability_id, alt, rank, float(sim)) for rank, (alt, sim) in enumerate(alternatives)],
+        )
+
+    def set_matches(self, tool_id: str, matches: list[tuple[str, float, int]]) -> None:
+        self.conn.execute("DELETE FROM matches WHERE tool_a = ? OR tool_b = ?", (tool_id, tool_id))
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO matches (tool_a, tool_b, score, pairs) VALUES (?, ?, ?, ?)",
+            [(min(tool_id, o), max(tool_id, o), float(s), p) for o, s, p in matches if o != tool_id],
+        )
+
+    def add_matches(self, tool_id: str, matches: list[tuple[str, float, int]]) -> None:
+        """Add or refresh edges of ``tool_id`` without dropping edges other tools made to it."""
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO matches (tool_a, tool_b, score, pairs) VALUES (?, ?, ?, ?)",
+            [(min(tool_id, o), max(tool_id, o), float(s), p) for o, s, p in matches if o != tool_id],
+        )
+
+    def match_edges(self) -> list[tuple[str, str, float, int]]:
+        return [tuple(r) for r in self.conn.execute("SELECT tool_a, tool_b, score, pairs FROM matches")]  # type: ignore[misc]
+
+    def graph_nodes(self) -> list[sqlite3.Row]:
+        return self.conn.execute(
+            """SELECT t.id, t.name, t.type, t.pricing, t.category, t.times_matched,
+                      (SELECT COUNT(*) FROM capabilities c WHERE c.tool_id = t.id) AS capabilities
+               FROM tools t ORDER BY t.id"""
+        ).fetchall()
+
+    def times_matched(self) -> dict[str, int]:
+        return dict(self.conn.execute("SELECT id, times_matched FROM tools").fetchall())
+
+    def count_tools(self, flt: ToolFilter | None = None) -> int:
+        where, params = _filter_clause(flt or ToolFilter())
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM tools {where}", params).fetchone()[0])
+
+    def record_llm_calls(self, job_id: str | None, content_hash: str | None, model: str, calls: list[Any]) -> None:
+        now = utcnow().isoformat()
+        self.conn.executemany(
+            """INSERT INTO llm_calls (job_id, content_hash, kind, model, status, prompt_tokens, completion_tokens,
+                   duration_ms, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                (
+                    job_id,
+                    content_hash,
+                    c.task,
+                    model,
+                    c.status,
+                    c.prompt_tokens,
+                    c.completion_tokens,
+                    c.duration_ms,
+                    c.error,
+                    now,
+                )
+                for c in calls
+            ],
+        )
+
+    def llm_calls(self, job_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            """SELECT kind, model, status, prompt_tokens, completion_tokens, duration_ms, error, created_at
+               FROM llm_calls WHERE job_id = ? ORDER BY id""",
+            (job_id,),
+        )
+        return [dict(r) for r in rows]
+
+    def increment_times_matched(self, tool_ids: Iterable[str]) -> None:
+        ids = list(dict.fromkeys(tool_ids))
+        if not ids:
+            return
+        # times_matched is a counter, not catalog content: it does not bump the generation.
+        self.conn.executemany("UPDATE tools SET times_matched = times_matched + 1 WHERE id = ?", [(i,) for i in ids])
+
+
+def _filter_clause(flt: ToolFilter) -> tuple[str, list[object]]:
+    clauses, params = [], []
+    for column, value in (("type", flt.type), ("pricing", flt.pricing), ("category", flt.category)):
+        if value is not None:
+            clauses.append(f"lower({column}) = lower(?)")
+            params.append(value)
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
+def _stack(rows: list[sqlite3.Row]) -> tuple[np.ndarray, np.ndarray]:
+    if not rows:
+        return np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.float32)
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    vectors = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+    return ids, vectors
