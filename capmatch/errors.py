@@ -10,6 +10,7 @@ CapmatchError                      base: code, http_status, message with the fix
 ├── EmptyDocument                  422  nothing readable left after cleaning
 ├── NoCapabilities                 422  no capability-bearing text found
 ├── NotFound                       404  unknown tool or job id
+├── LeaseLost                      409  a worker's lease on its job expired; another worker owns it now
 ├── IndexMismatch                  500  the saved index was built with another model/dimension
 └── LLMError                       502  the LLM endpoint failed (status, attempts, tokens spent)
     ├── LLMNotConfigured           400  --extractor llm without OPENAI_API_KEY / OPENAI_BASE_URL
@@ -96,6 +97,11 @@ class RateLimited(CapmatchError):
 class NotFound(CapmatchError):
     code = "not_found"
     http_status = 404
+
+
+class LeaseLost(CapmatchError):
+    code = "lease_lost"
+    http_status = 409
 
 
 class IndexMismatch(CapmatchError):

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from capmatch.errors import InvalidInput
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -164,6 +166,25 @@ class Job(BaseModel):
     prompt_version: str | None = None
     notice: str | None = None
     usage: LLMUsage | None = None
+    worker: str | None = Field(None, description="The worker holding (or that last held) the job's lease")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+
+
+def parse_type(value: str | None) -> str | None:
+    if value is None:
+        return None
+    for member in ToolType:
+        if member.value.lower() == value.strip().lower():
+            return member.value
+    raise InvalidInput(f"unknown type {value!r}: use one of {', '.join(t.value for t in ToolType)}")
+
+
+def parse_pricing(value: str | None) -> str | None:
+    if value is None:
+        return None
+    for member in Pricing:
+        if member.value.lower() == value.strip().lower():
+            return member.value
+    raise InvalidInput(f"unknown pricing {value!r}: use one of {', '.join(p.value for p in Pricing)}")

@@ -39,8 +39,12 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = 5 * 1024 * 1024
     fetch_max_redirects: int = 5
     job_stale_seconds: float = Field(
-        900, gt=0, description="A running job nobody advanced for this long is requeued (then failed after 3 tries)."
+        900, gt=0, description="A job that has not advanced for this long loses its lease (then is requeued)."
     )
+    worker_lease_seconds: float = Field(
+        60, gt=0, description="Lease on a claimed job; renewed while its worker lives and the job advances."
+    )
+    worker_concurrency: int = Field(2, ge=1, description="Jobs one worker process runs at once.")
     fetch_allowed_ports: str = Field("80,443", description="Ports URLs may use (comma-separated).")
     fetch_allow_addresses: str = Field(
         "", description="Comma-separated internal addresses fetching may reach anyway (e.g. an intranet docs host)."

@@ -17,9 +17,9 @@ import httpx
 import pytest
 import uvicorn
 
-from capmatch.core import CapMatch
 from capmatch.embeddings.model import SentenceTransformerEmbedder, get_embedder
 from capmatch.evaluation.fake_llm import LLMServer
+from capmatch.runtime import Runtime
 from capmatch.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,21 +51,20 @@ def allow_private(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def core(embedder: SentenceTransformerEmbedder) -> CapMatch:
-    return CapMatch(get_settings(), embedder=embedder)
+def core(embedder: SentenceTransformerEmbedder) -> Runtime:
+    return Runtime(get_settings(), embedder=embedder)
 
 
 def demo_records() -> list[dict[str, object]]:
     return [json.loads(line) for line in (FIXTURES / "demo.jsonl").read_text().splitlines() if line.strip()]
 
 
-def ingest_demo(core: CapMatch) -> None:
+def ingest_demo(core: Runtime) -> None:
     """The 15 fixture tools of fixtures/demo.jsonl, with their categories and metadata."""
-    from capmatch.pipeline.ingest import Source, ingest
+    from capmatch.pipeline.ingest import Source
 
     for record in demo_records():
-        ingest(
-            core,
+        core.ingest(
             Source(
                 path=FIXTURES / str(record["file"]),
                 name=str(record["name"]),

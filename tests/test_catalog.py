@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from capmatch.core import CapMatch
 from capmatch.embeddings import index as vector_index
 from capmatch.embeddings.model import SentenceTransformerEmbedder
 from capmatch.extractor.decompose.extractive import ExtractiveDecomposer
-from capmatch.matching.similar import search_text, similar_tools
-from capmatch.pipeline.ingest import Source, ingest
+from capmatch.pipeline.ingest import Source
+from capmatch.runtime import Runtime
 from capmatch.settings import get_settings
 
 from .conftest import FIXTURES, PAGES
@@ -21,69 +20,68 @@ from .conftest import FIXTURES, PAGES
 DOCS = FIXTURES / "docs"
 
 
-def add(core: CapMatch, path: Path, name: str | None = None):  # type: ignore[no-untyped-def]
-    return ingest(core, Source(path=path, name=name))
+def add(core: Runtime, path: Path, name: str | None = None):  # type: ignore[no-untyped-def]
+    return core.ingest(Source(path=path, name=name))
 
 
-def index_agrees(core: CapMatch) -> None:
+def index_agrees(core: Runtime) -> None:
     index = core.index()
-    assert index.count() == core.store.capability_count()
+    assert index.count() == core.catalog.capability_count()
     config = vector_index.read_config(core.settings.index_dir)
-    assert config is not None and config.generation == core.store.generation() and config.count == index.count()
+    assert config is not None and config.generation == core.catalog.generation() and config.count == index.count()
 
 
-def test_migrations_are_numbered_and_applied_once(core: CapMatch) -> None:
-    rows = core.store.conn.execute("SELECT version, name FROM schema_migrations").fetchall()
+def test_migrations_are_numbered_and_applied_once(core: Runtime) -> None:
+    rows = core.catalog.conn.execute("SELECT version, name FROM schema_migrations").fetchall()
     assert [tuple(r) for r in rows] == [
         (1, "0001_initial.sql"),
         (2, "0002_llm.sql"),
         (3, "0003_identity.sql"),
         (4, "0004_page_indexes.sql"),
+        (5, "0005_leases.sql"),
     ]
-    assert core.store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    again = CapMatch(core.settings, embedder=core.embedder)  # re-opening applies nothing
-    assert again.store.conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 4
+    assert core.catalog.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    again = Runtime(core.settings, embedder=core.embedder)  # re-opening applies nothing
+    assert again.catalog.conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 5
 
 
-def test_a_tool_lands_whole(core: CapMatch) -> None:
+def test_a_tool_lands_whole(core: Runtime) -> None:
     result = add(core, PAGES / "tiny.md")
     tool = result.tool
     assert result.created and tool.id == "quillpad" and tool.type.value == "Library"
     assert tool.license == "BSD-3-Clause"
     assert len(tool.capabilities) >= 3 and all(c.id for c in tool.capabilities)
-    source = core.store.source_text(tool.id)
+    source = core.catalog.source_text(tool.id)
     for cap in tool.capabilities:
         for evidence in cap.evidence:
             assert source[evidence.start : evidence.end] == evidence.quote
     index_agrees(core)
 
 
-def test_unchanged_content_does_no_work(core: CapMatch, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unchanged_content_does_no_work(core: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     add(core, PAGES / "tiny.md")
-    generation = core.store.generation()
+    generation = core.catalog.generation()
     calls = []
     original = ExtractiveDecomposer.decompose
     monkeypatch.setattr(ExtractiveDecomposer, "decompose", lambda self, doc: calls.append(1) or original(self, doc))
     again = add(core, PAGES / "tiny.md")
     assert not again.created and (again.notice or "").startswith("unchanged content: nothing to do")
-    assert calls == [] and core.store.generation() == generation and core.store.tool_count() == 1
+    assert calls == [] and core.catalog.generation() == generation and core.catalog.tool_count() == 1
 
 
-def test_a_failure_mid_write_leaves_catalog_and_index_unchanged(
-    core: CapMatch, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failure_mid_write_leaves_catalog_and_index_unchanged(core: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     add(core, DOCS / "fetchwire.md")
-    before = (core.store.tool_count(), core.store.capability_count(), core.store.generation())
+    before = (core.catalog.tool_count(), core.catalog.capability_count(), core.catalog.generation())
 
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("capmatch.matching.contrast.refresh_after_change", explode)
+    monkeypatch.setattr("capmatch.pipeline.writer.refresh_after_change", explode)
     with pytest.raises(RuntimeError, match="disk on fire"):
         add(core, DOCS / "pliant.rst")
-    assert (core.store.tool_count(), core.store.capability_count(), core.store.generation()) == before
+    assert (core.catalog.tool_count(), core.catalog.capability_count(), core.catalog.generation()) == before
     assert (
-        core.store.conn.execute(
+        core.catalog.conn.execute(
             "SELECT COUNT(*) FROM evidence e LEFT JOIN capabilities c ON c.id = e.capability_id WHERE c.id IS NULL"
         ).fetchone()[0]
         == 0
@@ -94,59 +92,59 @@ def test_a_failure_mid_write_leaves_catalog_and_index_unchanged(
     index_agrees(core)
 
 
-def test_changed_content_at_the_same_url_replaces_the_tool(core: CapMatch, tmp_path: Path) -> None:
+def test_changed_content_at_the_same_url_replaces_the_tool(core: Runtime, tmp_path: Path) -> None:
     page = tmp_path / "tool.md"
     page.write_text((PAGES / "tiny.md").read_text())
     first = add(core, page).tool
     page.write_text((PAGES / "tiny.md").read_text() + "\n## Export\n\nQuillpad exports PDF/A files for archiving.\n")
     second = add(core, page)
     assert second.created and second.tool.id == first.id and second.tool.content_hash != first.content_hash
-    assert core.store.tool_count() == 1
+    assert core.catalog.tool_count() == 1
     index_agrees(core)
 
 
-def test_contrast_names_catalog_tools_and_forgets_deleted_ones(core: CapMatch) -> None:
+def test_contrast_names_catalog_tools_and_forgets_deleted_ones(core: Runtime) -> None:
     add(core, DOCS / "fetchwire.md")
     add(core, DOCS / "pliant.rst")
-    fetchwire = core.store.get_tool("fetchwire")
+    fetchwire = core.catalog.get_tool("fetchwire")
     named = {a.tool_name for c in fetchwire.capabilities for a in c.alternatives}
     assert named == {"Pliant"}
     assert any("Pliant" in c.vs_alternatives for c in fetchwire.capabilities)
     assert all(c.unique for c in fetchwire.capabilities)
 
     core.delete_tool("pliant")
-    fetchwire = core.store.get_tool("fetchwire")
+    fetchwire = core.catalog.get_tool("fetchwire")
     assert all(not c.alternatives for c in fetchwire.capabilities)
     assert not any("Pliant" in c.vs_alternatives or "Pliant" in c.unique for c in fetchwire.capabilities)
-    assert core.store.match_edges() == []
+    assert core.catalog.match_edges() == []
     index_agrees(core)
 
 
-def test_a_new_tool_updates_the_lines_of_existing_ones(core: CapMatch) -> None:
+def test_a_new_tool_updates_the_lines_of_existing_ones(core: Runtime) -> None:
     add(core, DOCS / "fetchwire.md")
-    alone = core.store.get_tool("fetchwire")
+    alone = core.catalog.get_tool("fetchwire")
     assert all(
         c.vs_alternatives.startswith("No capability of another catalog tool comes close") for c in alone.capabilities
     )
     assert all(not c.alternatives for c in alone.capabilities)
     add(core, DOCS / "ferrox.md")
-    updated = core.store.get_tool("fetchwire")
+    updated = core.catalog.get_tool("fetchwire")
     assert any("Ferrox" in c.vs_alternatives for c in updated.capabilities)
 
 
-def test_index_written_by_another_process_is_picked_up(core: CapMatch) -> None:
+def test_index_written_by_another_process_is_picked_up(core: Runtime) -> None:
     core.index()
-    other = CapMatch(get_settings(), embedder=core.embedder)  # e.g. `capmatch add` while the server runs
+    other = Runtime(get_settings(), embedder=core.embedder)  # e.g. `capmatch add` while the server runs
     add(other, DOCS / "fetchwire.md")
     index_agrees(core)
     assert core.index().count() == other.index().count() > 0
 
 
-def test_a_stale_or_missing_index_is_rebuilt_from_stored_vectors(core: CapMatch) -> None:
+def test_a_stale_or_missing_index_is_rebuilt_from_stored_vectors(core: Runtime) -> None:
     add(core, DOCS / "fetchwire.md")
-    count = core.store.capability_count()
+    count = core.catalog.capability_count()
     shutil.rmtree(core.settings.index_dir)
-    fresh = CapMatch(core.settings, embedder=core.embedder)
+    fresh = Runtime(core.settings, embedder=core.embedder)
     status = fresh.verify_index()
     assert status.rebuilt and status.count == count
     # A config left from before the last commit (crash between commit and save) is refused too.
@@ -157,34 +155,34 @@ def test_a_stale_or_missing_index_is_rebuilt_from_stored_vectors(core: CapMatch)
         .read_text()
         .replace(f'"generation": "{config.generation}"', '"generation": "from-before-the-last-commit"')
     )
-    assert CapMatch(core.settings, embedder=core.embedder).verify_index().rebuilt
+    assert Runtime(core.settings, embedder=core.embedder).verify_index().rebuilt
     assert core.reindex().count == count
 
 
-def test_similar_search_counts_times_matched(core: CapMatch) -> None:
+def test_similar_search_counts_times_matched(core: Runtime) -> None:
     add(core, DOCS / "fetchwire.md")
     add(core, DOCS / "pliant.rst")
-    hits = similar_tools(core, "fetchwire", k=5)
+    hits = core.similar("fetchwire", k=5)
     assert [h.tool_id for h in hits] == ["pliant"]
-    assert core.store.get_tool("pliant", with_capabilities=False).times_matched == 1
-    assert core.store.get_tool("fetchwire", with_capabilities=False).times_matched == 0
+    assert core.catalog.get_tool("pliant", with_capabilities=False).times_matched == 1
+    assert core.catalog.get_tool("fetchwire", with_capabilities=False).times_matched == 0
 
 
 def test_the_index_switches_to_ivf_when_the_catalog_grows(
     monkeypatch: pytest.MonkeyPatch, embedder: SentenceTransformerEmbedder
 ) -> None:
     monkeypatch.setenv("CAPMATCH_IVF_THRESHOLD", "20")
-    core = CapMatch(get_settings(), embedder=embedder)
+    core = Runtime(get_settings(), embedder=embedder)
     add(core, DOCS / "fetchwire.md")
     assert core.index().kind == "flat" and core.index().count() < 20
     add(core, DOCS / "pliant.rst")
     assert core.index().kind == "ivf"
     index_agrees(core)
     assert vector_index.read_config(core.settings.index_dir).kind == "ivf"  # type: ignore[union-attr]
-    assert [h.tool_id for h in similar_tools(core, "fetchwire", k=3)] == ["pliant"]
+    assert [h.tool_id for h in core.similar("fetchwire", k=3)] == ["pliant"]
 
 
-def test_queries_run_safely_while_tools_are_written(core: CapMatch) -> None:
+def test_queries_run_safely_while_tools_are_written(core: Runtime) -> None:
     import threading
 
     add(core, DOCS / "fetchwire.md")
@@ -202,20 +200,20 @@ def test_queries_run_safely_while_tools_are_written(core: CapMatch) -> None:
     thread.start()
     queries = 0
     while thread.is_alive() or queries < 20:
-        search_text(core, "retry failed requests", k=5, count_matches=False)
-        similar_tools(core, "fetchwire", k=5, count_matches=False)
+        core.search("retry failed requests", k=5, count_matches=False)
+        core.similar("fetchwire", k=5, count_matches=False)
         queries += 1
     thread.join()
     assert errors == []
-    assert {t.id for t in core.store.list_tools()} == {"fetchwire", "ferrox", "emberq", "pgtide"}
+    assert {t.id for t in core.catalog.list_tools()} == {"fetchwire", "ferrox", "emberq", "pgtide"}
     index_agrees(core)
 
 
 def test_a_crash_while_saving_the_index_never_leaves_a_wrong_index(
-    core: CapMatch, monkeypatch: pytest.MonkeyPatch
+    core: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add(core, DOCS / "fetchwire.md")
-    before = (core.store.tool_count(), core.store.capability_count(), core.store.generation())
+    before = (core.catalog.tool_count(), core.catalog.capability_count(), core.catalog.generation())
     real_replace = vector_index.os.replace
 
     def replace(src: object, dst: object) -> None:
@@ -227,11 +225,11 @@ def test_a_crash_while_saving_the_index_never_leaves_a_wrong_index(
     with pytest.raises(OSError, match="power cut"):
         add(core, DOCS / "pliant.rst")
     monkeypatch.undo()
-    assert (core.store.tool_count(), core.store.capability_count(), core.store.generation()) == before
+    assert (core.catalog.tool_count(), core.catalog.capability_count(), core.catalog.generation()) == before
 
-    fresh = CapMatch(core.settings, embedder=core.embedder)
+    fresh = Runtime(core.settings, embedder=core.embedder)
     fresh.verify_index()
-    ids, vectors = fresh.store.vectors_of("fetchwire")
+    ids, vectors = fresh.catalog.vectors_of("fetchwire")
     _, found = fresh.index().search(vectors, 1)
     assert set(found[:, 0]) == set(ids)  # every hit is a capability the database knows
     index_agrees(fresh)
@@ -239,15 +237,15 @@ def test_a_crash_while_saving_the_index_never_leaves_a_wrong_index(
     index_agrees(fresh)
 
 
-def test_two_writers_storing_the_same_page_store_it_once(core: CapMatch) -> None:
+def test_two_writers_storing_the_same_page_store_it_once(core: Runtime) -> None:
     import threading
 
-    # Two CapMatch objects with their own locks and connections behave like two processes
+    # Two Runtime objects with their own locks and connections behave like two processes
     # (the server's worker and `capmatch add`) on one catalog.
-    others = [CapMatch(core.settings, embedder=core.embedder) for _ in range(3)]
+    others = [Runtime(core.settings, embedder=core.embedder) for _ in range(3)]
     results, errors = [], []
 
-    def run(c: CapMatch) -> None:
+    def run(c: Runtime) -> None:
         try:
             results.append(add(c, DOCS / "fetchwire.md"))
         except BaseException as exc:
@@ -260,32 +258,32 @@ def test_two_writers_storing_the_same_page_store_it_once(core: CapMatch) -> None
         t.join()
     assert errors == []
     assert sorted(r.created for r in results) == [False, False, True]
-    assert core.store.tool_count() == 1
+    assert core.catalog.tool_count() == 1
     index_agrees(core)
 
 
-def test_a_new_version_keeps_the_tool_history(core: CapMatch, tmp_path: Path) -> None:
+def test_a_new_version_keeps_the_tool_history(core: Runtime, tmp_path: Path) -> None:
     page = tmp_path / "tool.md"
     page.write_text((PAGES / "tiny.md").read_text())
     first = add(core, page).tool
     add(core, DOCS / "fetchwire.md")
-    similar_tools(core, "fetchwire", k=3)
+    core.similar("fetchwire", k=3)
     page.write_text((PAGES / "tiny.md").read_text() + "\nQuillpad also exports PDF/A files for archiving.\n")
     second = add(core, page).tool
     assert second.id == first.id and second.times_matched == 1 and second.created_at == first.created_at
 
 
-def test_inline_records_with_the_same_name_are_separate_tools(core: CapMatch) -> None:
+def test_inline_records_with_the_same_name_are_separate_tools(core: Runtime) -> None:
     text_a = (PAGES / "tiny.md").read_text()
     text_b = (DOCS / "fetchwire.md").read_text()
-    first = ingest(core, Source(text=text_a, text_format="markdown", name="Guard"))
-    second = ingest(core, Source(text=text_b, text_format="markdown", name="Guard"))
+    first = core.ingest(Source(text=text_a, text_format="markdown", name="Guard"))
+    second = core.ingest(Source(text=text_b, text_format="markdown", name="Guard"))
     assert first.created and second.created and "replaced" not in (second.notice or "")
     assert {first.tool.id, second.tool.id} == {"guard", "guard-2"}
 
 
 def test_a_different_embedding_model_is_refused_even_by_reindex(
-    core: CapMatch, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    core: Runtime, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from capmatch.embeddings.model import resolve_model_path
     from capmatch.errors import IndexMismatch
@@ -293,8 +291,8 @@ def test_a_different_embedding_model_is_refused_even_by_reindex(
     add(core, DOCS / "fetchwire.md")
     # The same weights under another name stand in for another model: nothing may mix them silently.
     monkeypatch.setenv("CAPMATCH_EMBEDDING_MODEL", resolve_model_path("all-MiniLM-L6-v2"))
-    other = CapMatch(get_settings(), embedder=core.embedder)
+    other = Runtime(get_settings(), embedder=core.embedder)
     for action in (other.reindex, other.index, lambda: add(other, DOCS / "pliant.rst")):
         with pytest.raises(IndexMismatch, match="CAPMATCH_EMBEDDING_MODEL=all-MiniLM-L6-v2"):
             action()
-    assert core.store.tool_count() == 1
+    assert core.catalog.tool_count() == 1

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from capmatch.extractor.chunking import chunk_document
 from capmatch.extractor.condense import condense, facts_excerpt
 from capmatch.extractor.segment import segment
-from capmatch.llm.tokens import chunk_document, count_tokens
+from capmatch.llm.tokens import count_tokens
 
 PAGE = (
     """# Sieve

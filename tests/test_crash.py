@@ -14,9 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from capmatch.errors import LeaseLost
 from capmatch.models import JobStatus
-from capmatch.storage.catalog import CatalogStore
-from capmatch.storage.jobs import MAX_ATTEMPTS, JobStore
+from capmatch.storage.catalog import SqliteCatalog
+from capmatch.storage.jobs import MAX_ATTEMPTS, SqliteJobQueue
 
 from .conftest import ROOT, free_port, wait_for_job
 
@@ -28,7 +29,13 @@ class ServerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CAPMATCH_", "OPENAI_"))}
-        env.update(CAPMATCH_HOME=str(home), CAPMATCH_ALLOW_PRIVATE_URLS="1", HF_HUB_OFFLINE="1")
+        # A short lease: the restarted server takes over the killed one's job once it expires.
+        env.update(
+            CAPMATCH_HOME=str(home),
+            CAPMATCH_ALLOW_PRIVATE_URLS="1",
+            HF_HUB_OFFLINE="1",
+            CAPMATCH_WORKER_LEASE_SECONDS="2",
+        )
         if failpoint:
             env.update(CAPMATCH_FAILPOINT=failpoint, CAPMATCH_FAILPOINT_MARKER=str(marker))
         self.process = subprocess.Popen(
@@ -92,20 +99,23 @@ def test_sigkill_mid_ingestion_then_restart(point: str, tmp_path: Path, docs_ser
         second.kill()
 
 
-def test_a_stuck_job_is_requeued_then_failed_with_the_reason(tmp_path: Path) -> None:
-    store = CatalogStore(tmp_path / "catalog.sqlite3")
-    jobs = JobStore(store)
+def test_a_job_that_stops_advancing_loses_its_lease_then_fails_with_the_reason(tmp_path: Path) -> None:
+    catalog = SqliteCatalog(tmp_path / "catalog.sqlite3")
+    jobs = SqliteJobQueue(catalog)
     job, _ = jobs.submit("https://example.com/docs", "auto")
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        claimed = jobs.claim_next()
-        assert claimed is not None and claimed.id == job.id and claimed.attempts == attempt
-        assert jobs.reap_stale(older_than_seconds=3600) == (0, 0), "a job advanced recently is left alone"
-        store.conn.execute("UPDATE jobs SET updated_at = '2000-01-01T00:00:00+00:00' WHERE id = ?", (job.id,))
-        requeued, failed = jobs.reap_stale(older_than_seconds=60)
+        lease = jobs.claim_next("worker-a", lease_seconds=3600)
+        assert lease is not None and lease.job.id == job.id and lease.job.attempts == attempt
+        assert jobs.requeue_expired() == (0, 0), "a job under a live lease is left alone"
+        assert jobs.claim_next("worker-b", lease_seconds=3600) is None, "nobody else may take it"
+        catalog.conn.execute("UPDATE jobs SET lease_expires_at = '2000-01-01T00:00:00+00:00' WHERE id = ?", (job.id,))
+        requeued, failed = jobs.requeue_expired()
         if attempt < MAX_ATTEMPTS:
             assert (requeued, failed) == (1, 0) and jobs.get(job.id).status == JobStatus.QUEUED
+            with pytest.raises(LeaseLost):
+                jobs.finish(lease, "late-tool")  # the worker that lost the job cannot finish it
         else:
             assert (requeued, failed) == (0, 1)
     final = jobs.get(job.id)
     assert final.status == JobStatus.FAILED and final.error_code == "interrupted"
-    assert f"stalled {MAX_ATTEMPTS} times" in (final.error or "")
+    assert f"interrupted {MAX_ATTEMPTS} times" in (final.error or "")

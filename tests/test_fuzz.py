@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from capmatch.pipeline.ingest import Source, ingest
+from capmatch.pipeline.ingest import Source
 from capmatch.settings import Settings
 
 from .conftest import FIXTURES, RunningServer
@@ -33,11 +33,11 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     socket.getaddrinfo = no_network  # type: ignore[assignment]
     try:
         settings_ = Settings(home=tmp_path_factory.mktemp("fuzz"), submit_rate_per_minute=100_000)
-        from capmatch.core import CapMatch
+        from capmatch.runtime import Runtime
 
-        core = CapMatch(settings_)
+        core = Runtime(settings_)
         for name in ("fetchwire.md", "pgtide.html"):
-            ingest(core, Source(path=FIXTURES / "docs" / name))
+            core.ingest(Source(path=FIXTURES / "docs" / name))
         with RunningServer(settings_) as server:
             yield schemathesis.openapi.from_url(server.url + "/openapi.json")
     finally:

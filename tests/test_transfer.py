@@ -10,11 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from capmatch.cli import app
-from capmatch.core import CapMatch
 from capmatch.embeddings.model import SentenceTransformerEmbedder
 from capmatch.errors import InvalidInput
-from capmatch.matching.similar import similar_tools
-from capmatch.pipeline.ingest import Source, ingest
+from capmatch.pipeline.ingest import Source
+from capmatch.runtime import Runtime
 from capmatch.settings import Settings
 
 from .conftest import FIXTURES, PAGES
@@ -23,26 +22,26 @@ DOCS = [("fetchwire.md", "http-clients"), ("pliant.rst", "http-clients"), ("embe
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> CapMatch:
-    core = CapMatch(Settings(home=tmp_path_factory.mktemp("source")), embedder=embedder)
+def source(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Runtime:
+    core = Runtime(Settings(home=tmp_path_factory.mktemp("source")), embedder=embedder)
     for name, category in DOCS:
-        ingest(core, Source(path=FIXTURES / "docs" / name, category=category, metadata={"stars": 1234}))
-    ingest(core, Source(path=PAGES / "quillpad.txt"))  # vendor markup and non-ASCII-safe text
-    similar_tools(core, "fetchwire", k=2)  # times matched > 0 must survive too
+        core.ingest(Source(path=FIXTURES / "docs" / name, category=category, metadata={"stars": 1234}))
+    core.ingest(Source(path=PAGES / "quillpad.txt"))  # vendor markup and non-ASCII-safe text
+    core.similar("fetchwire", k=2)  # times matched > 0 must survive too
     return core
 
 
-def export_text(core: CapMatch, path: Path) -> list[str]:
+def export_text(core: Runtime, path: Path) -> list[str]:
     with path.open("w", encoding="utf-8") as out:
         core.export_catalog(out)
     return path.read_text(encoding="utf-8").splitlines()
 
 
-def fresh(tmp_path: Path, embedder: SentenceTransformerEmbedder, name: str = "target") -> CapMatch:
-    return CapMatch(Settings(home=tmp_path / name), embedder=embedder)
+def fresh(tmp_path: Path, embedder: SentenceTransformerEmbedder, name: str = "target") -> Runtime:
+    return Runtime(Settings(home=tmp_path / name), embedder=embedder)
 
 
-def test_round_trip_is_lossless(source: CapMatch, tmp_path: Path, embedder: SentenceTransformerEmbedder) -> None:
+def test_round_trip_is_lossless(source: Runtime, tmp_path: Path, embedder: SentenceTransformerEmbedder) -> None:
     first = export_text(source, tmp_path / "a.jsonl")
     target = fresh(tmp_path, embedder)
     assert target.import_catalog(tmp_path / "a.jsonl") == 4
@@ -51,25 +50,25 @@ def test_round_trip_is_lossless(source: CapMatch, tmp_path: Path, embedder: Sent
     assert header_a["tools"] == header_b["tools"] == 4
     assert first[1:] == second[1:], "every row, id and vector comes back byte for byte"
 
-    for tool in source.store.list_tools():
-        assert target.store.get_tool(tool.id) == source.store.get_tool(tool.id)
-        assert target.store.source_text(tool.id) == source.store.source_text(tool.id)
-    counts = {t.id: t.times_matched for t in target.store.list_tools()}
-    assert counts == {t.id: t.times_matched for t in source.store.list_tools()} and max(counts.values()) >= 1
+    for tool in source.catalog.list_tools():
+        assert target.catalog.get_tool(tool.id) == source.catalog.get_tool(tool.id)
+        assert target.catalog.source_text(tool.id) == source.catalog.source_text(tool.id)
+    counts = {t.id: t.times_matched for t in target.catalog.list_tools()}
+    assert counts == {t.id: t.times_matched for t in source.catalog.list_tools()} and max(counts.values()) >= 1
     assert target.index().count() == source.index().count()
-    before = [(h.tool_id, h.score) for h in similar_tools(source, "pliant", k=3, count_matches=False)]
-    after = [(h.tool_id, h.score) for h in similar_tools(target, "pliant", k=3, count_matches=False)]
+    before = [(h.tool_id, h.score) for h in source.similar("pliant", k=3, count_matches=False)]
+    after = [(h.tool_id, h.score) for h in target.similar("pliant", k=3, count_matches=False)]
     assert before == after
-    assert sorted(target.store.match_edges()) == sorted(source.store.match_edges())
+    assert sorted(target.catalog.match_edges()) == sorted(source.catalog.match_edges())
 
 
 def test_import_only_into_an_empty_catalog(
-    source: CapMatch, tmp_path: Path, embedder: SentenceTransformerEmbedder
+    source: Runtime, tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
     export_text(source, tmp_path / "a.jsonl")
     with pytest.raises(InvalidInput, match="already has 4 tools"):
         source.import_catalog(tmp_path / "a.jsonl")
-    assert source.store.tool_count() == 4
+    assert source.catalog.tool_count() == 4
 
 
 def broken_variants(lines: list[str]) -> dict[str, tuple[list[str], str]]:
@@ -100,7 +99,7 @@ def broken_variants(lines: list[str]) -> dict[str, tuple[list[str], str]]:
     ],
 )
 def test_a_bad_file_imports_nothing(
-    case: str, source: CapMatch, tmp_path: Path, embedder: SentenceTransformerEmbedder
+    case: str, source: Runtime, tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
     lines = export_text(source, tmp_path / "good.jsonl")
     bad, message = broken_variants(lines)[case]
@@ -108,14 +107,14 @@ def test_a_bad_file_imports_nothing(
     target = fresh(tmp_path, embedder)
     with pytest.raises(InvalidInput, match=message.replace("(", r"\(")):
         target.import_catalog(tmp_path / "bad.jsonl")
-    assert target.store.tool_count() == 0 and target.store.capability_count() == 0
+    assert target.catalog.tool_count() == 0 and target.catalog.capability_count() == 0
     assert target.index().count() == 0
-    assert target.store.conn.execute("SELECT COUNT(*) FROM alternatives").fetchone()[0] == 0
+    assert target.catalog.conn.execute("SELECT COUNT(*) FROM alternatives").fetchone()[0] == 0
     # The refused import leaves the catalog usable: the good file still goes in.
     assert target.import_catalog(tmp_path / "good.jsonl") == 4
 
 
-def test_cli_round_trip(source: CapMatch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_round_trip(source: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
     monkeypatch.setenv("CAPMATCH_HOME", str(source.settings.home))
     exported = runner.invoke(app, ["export", str(tmp_path / "backup.jsonl"), "--json"])

@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from capmatch.core import CapMatch
 from capmatch.embeddings.model import SentenceTransformerEmbedder
-from capmatch.pipeline.ingest import Source, ingest
+from capmatch.pipeline.ingest import Source
+from capmatch.runtime import Runtime
 from capmatch.settings import Settings
 
 from .conftest import PAGES, RunningServer, ingest_demo
@@ -56,10 +56,10 @@ def site(
 ) -> Iterator[str]:
     """The fixture catalog served on a real port; private URLs allowed so the docs server works."""
     settings = Settings(home=tmp_path_factory.mktemp("web-home"), allow_private_urls=True)
-    core = CapMatch(settings, embedder=embedder)
+    core = Runtime(settings, embedder=embedder)
     ingest_demo(core)
     # A vendor page with a <script> in a feature line (plain text keeps it through cleaning).
-    ingest(core, Source(path=PAGES / "quillpad.txt"))
+    core.ingest(Source(path=PAGES / "quillpad.txt"))
     with RunningServer(settings) as server:
         yield server.url
 

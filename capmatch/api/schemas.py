@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, HttpUrl
 
-from capmatch.matching.compare import RankPublic, SubScorePublic
+from capmatch.matching.compare import RankPublic
 from capmatch.matching.rank import Rank
 from capmatch.models import Capability, Inference, Job, LLMUsage, Price, Tool
 
@@ -38,6 +38,7 @@ class JobPublic(BaseModel):
     prompt_version: str | None = None
     notice: str | None = Field(None, description="e.g. why auto used the extractive backend")
     usage: LLMUsage | None = Field(None, description="LLM requests, retries, re-asks, tokens and cost of this job")
+    worker: str | None = Field(None, description="The worker holding (or that last held) the job's lease")
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None = None
@@ -60,6 +61,7 @@ class JobPublic(BaseModel):
             prompt_version=job.prompt_version,
             notice=job.notice,
             usage=job.usage,
+            worker=job.worker,
             created_at=job.created_at,
             updated_at=job.updated_at,
             finished_at=job.finished_at,
@@ -151,13 +153,7 @@ class ToolPublic(BaseModel):
             type=tool.type.value,
             pricing=tool.pricing.value,
             grounding_rate=round(tool.grounding_rate, 3),
-            rank=RankPublic(
-                score=rank.score,
-                subscores=[
-                    SubScorePublic(name=s.name, score=s.score, weight=s.weight, inputs=s.inputs, note=s.note)
-                    for s in rank.subscores
-                ],
-            ),
+            rank=RankPublic.of(rank),
             capabilities=tool.capabilities,
         )
 

@@ -58,6 +58,7 @@ class VectorIndex(Protocol):
     def remove(self, ids: np.ndarray) -> int: ...
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
     def count(self) -> int: ...
+    def lists(self) -> int: ...
     def faiss_index(self) -> faiss.Index: ...
 
 
@@ -77,7 +78,7 @@ class _FaissIndex:
     def remove(self, ids: np.ndarray) -> int:
         if len(ids) == 0:
             return 0
-        return int(self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64)))
+        return int(self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64)))  # type: ignore[arg-type]
 
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         vectors = _as_matrix(vectors, self.dimension)
@@ -92,6 +93,10 @@ class _FaissIndex:
 
     def faiss_index(self) -> faiss.Index:
         return self._index
+
+    def lists(self) -> int:
+        """Inverted lists of an IVF index (0 for exact search)."""
+        return int(getattr(self._index, "nlist", 0))
 
 
 class FlatIndex(_FaissIndex):

@@ -57,7 +57,7 @@ class SentenceTransformerEmbedder:
 
         self.model_name = model_name
         self._model = SentenceTransformer(resolve_model_path(model_name), device="cpu")
-        self.dimension = int(self._model.get_embedding_dimension())
+        self.dimension = int(self._model.get_embedding_dimension() or 0)
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from capmatch.core import CapMatch
 from capmatch.evaluation.bench_search import REAL_QUERIES
 from capmatch.evaluation.synthetic import fill
+from capmatch.runtime import Runtime
 from capmatch.settings import Settings
 
 
@@ -41,10 +41,10 @@ def bench(tools: int, requests: int = 300, home: Path | None = None) -> dict[str
 
     with tempfile.TemporaryDirectory(prefix="capmatch-bench-") as tmp:
         settings = Settings(home=home or Path(tmp))
-        core = CapMatch(settings)
-        if core.store.tool_count() < tools:
+        core = Runtime(settings)
+        if core.catalog.tool_count() < tools:
             started = time.perf_counter()
-            fill(core, tools - core.store.tool_count())
+            fill(core, tools - core.catalog.tool_count())
             filled = time.perf_counter() - started
         else:
             filled = 0.0

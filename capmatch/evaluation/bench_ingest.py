@@ -14,13 +14,13 @@ import threading
 import time
 from pathlib import Path
 
-from capmatch.core import CapMatch
 from capmatch.embeddings.model import get_embedder
 from capmatch.errors import InvalidInput
 from capmatch.evaluation.fake_llm import LLMServer
 from capmatch.llm.meter import UsageMeter
 from capmatch.llm.tokens import count_tokens
-from capmatch.pipeline.ingest import Source, capability_text, ingest
+from capmatch.pipeline.ingest import Source, capability_text
+from capmatch.runtime import Runtime
 from capmatch.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "docs"
@@ -42,7 +42,7 @@ def documents(count: int, folder: Path = FIXTURES) -> list[tuple[str, str]]:
     return out
 
 
-def _run(core: CapMatch, docs: list[tuple[str, str]], folder: Path, concurrency: int) -> tuple[float, list]:
+def _run(core: Runtime, docs: list[tuple[str, str]], folder: Path, concurrency: int) -> tuple[float, list]:
     paths = []
     for name, text in docs:
         path = folder / name
@@ -60,7 +60,7 @@ def _run(core: CapMatch, docs: list[tuple[str, str]], folder: Path, concurrency:
                 path = queue.pop()
             meter = UsageMeter()
             started = time.perf_counter()
-            result = ingest(core, Source(path=path, name=path.stem), meter=meter)
+            result = core.ingest(Source(path=path, name=path.stem), meter=meter)
             elapsed = time.perf_counter() - started
             waited = sum(call.duration_ms for call in meter.calls) / 1000
             with lock:
@@ -89,7 +89,7 @@ def bench(docs: int = 30, llm_latency: float = 0.5, concurrency: int = 4, corpus
             llm_concurrency=max(concurrency, 4),
             llm_requests_per_minute=100_000,
         )
-        core = CapMatch(llm, embedder=embedder)
+        core = Runtime(llm, embedder=embedder)
         (folder / "llm-docs").mkdir()
         wall, results = _run(core, texts, folder / "llm-docs", concurrency)
         overheads = [(elapsed - waited) * 1000 for _, elapsed, waited, _, _ in results]
@@ -98,13 +98,13 @@ def bench(docs: int = 30, llm_latency: float = 0.5, concurrency: int = 4, corpus
 
         extractive = Settings(home=folder / "ex-home", extractor="extractive")
         (folder / "ex-docs").mkdir()
-        ex_core = CapMatch(extractive, embedder=embedder)
+        ex_core = Runtime(extractive, embedder=embedder)
         ex_wall, ex_results = _run(ex_core, texts, folder / "ex-docs", 1)
         # The capabilities just extracted, as the pipeline embeds them ("name: description").
         real = [
             capability_text(cap)
-            for tool in ex_core.store.list_tools(limit=10_000)
-            for cap in ex_core.store.get_tool(tool.id).capabilities
+            for tool in ex_core.catalog.list_tools(limit=10_000)
+            for cap in ex_core.catalog.get_tool(tool.id).capabilities
         ]
 
     sample = (real * (1000 // max(1, len(real)) + 1))[:1000]

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from capmatch.core import CapMatch
 from capmatch.embeddings.model import get_embedder
 from capmatch.errors import CapmatchError
 from capmatch.evaluation.metrics import Scores
-from capmatch.matching.similar import similar_tools
-from capmatch.pipeline.ingest import ingest, load_document
+from capmatch.pipeline.ingest import load_document
 from capmatch.pipeline.records import read_records
+from capmatch.runtime import Runtime
 from capmatch.settings import Settings
 
 Progress = Callable[[str, int, int], None]
@@ -46,15 +45,15 @@ def evaluate(
     base = settings or Settings()
     with tempfile.TemporaryDirectory(prefix="capmatch-eval-") as home:
         config = base.model_copy(update={"home": Path(home), "extractor": extractor})
-        core = CapMatch(config)
+        core = Runtime(config)
         records = [r for r in read_records(dataset, extractor) if r.source is not None]
         items: list[Item] = []
         failures: list[dict[str, object]] = []
         for done, record in enumerate(records, start=1):
             assert record.source is not None
             try:
-                document = load_document(record.source, core).text
-                result = ingest(core, record.source)
+                document = load_document(record.source, core.settings).text
+                result = core.ingest(record.source)
                 items.append(Item(result.tool.id, record.name, record.source.category or "", document))
             except CapmatchError as exc:
                 failures.append({"line": record.line, "name": record.name, "error": exc.message})
@@ -80,12 +79,12 @@ def _queries(items: list[Item]) -> list[tuple[int, int]]:
     return [(i, counts[item.category] - 1) for i, item in enumerate(items) if counts[item.category] > 1]
 
 
-def _capmatch(core: CapMatch, items: list[Item], k: int, progress: Progress) -> dict[str, float | int]:
+def _capmatch(core: Runtime, items: list[Item], k: int, progress: Progress) -> dict[str, float | int]:
     category = {item.tool_id: item.category for item in items}
     scores = Scores()
     queries = _queries(items)
     for done, (i, available) in enumerate(queries, start=1):
-        hits = similar_tools(core, items[i].tool_id, k=k, count_matches=False)
+        hits = core.similar(items[i].tool_id, k=k, count_matches=False)
         scores.add([category.get(h.tool_id) == items[i].category for h in hits], available)
         progress("querying", done, len(queries))
     return scores.result()

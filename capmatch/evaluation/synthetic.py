@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from capmatch.core import CapMatch
 from capmatch.evaluation.bench_search import clustered
 from capmatch.models import Capability, Evidence, Pricing, Tool, ToolType
-from capmatch.storage.catalog import NewCapability
+from capmatch.runtime import Runtime
+from capmatch.storage.base import NewCapability
 
 WORDS = [
     "queue",
@@ -32,14 +32,14 @@ WORDS = [
 ]
 
 
-def fill(core: CapMatch, tools: int, capabilities_per_tool: int = 5, batch: int = 2000) -> None:
+def fill(core: Runtime, tools: int, capabilities_per_tool: int = 5, batch: int = 2000) -> None:
     """Add ``tools`` synthetic tools in batches, then rebuild the index once."""
     dim = core.embedder.dimension
     rng = np.random.default_rng(7)
     centres = rng.standard_normal((max(64, tools // 50), dim), dtype=np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     now = datetime.now(UTC)
-    store = core.store
+    store = core.catalog
     for start in range(0, tools, batch):
         count = min(batch, tools - start)
         vectors = clustered(count * capabilities_per_tool, centres, rng)

@@ -159,7 +159,8 @@ class PinnedBackend(httpcore.SyncBackend):
         port: int,
         timeout: float | None = None,
         local_address: str | None = None,
-        socket_options: Iterable[tuple] | None = None,  # type: ignore[type-arg]
+        socket_options: Iterable[tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]]
+        | None = None,
     ) -> httpcore.NetworkStream:
         url = f"{host}:{port}"
         try:

@@ -10,18 +10,21 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
-from capmatch.core import CapMatch
 from capmatch.pipeline.worker import JobWorker
+from capmatch.runtime import Runtime
 
 T = TypeVar("T")
 
 
-async def get_core(request: Request) -> CapMatch:
-    return request.app.state.core  # type: ignore[no-any-return]
+async def get_core(request: Request) -> Runtime:
+    core: Runtime = request.app.state.core
+    return core
 
 
-async def get_worker(request: Request) -> JobWorker:
-    return request.app.state.worker  # type: ignore[no-any-return]
+async def get_worker(request: Request) -> JobWorker | None:
+    """The in-process worker, or None when jobs run in `capmatch worker` processes (--no-worker)."""
+    worker: JobWorker | None = request.app.state.worker
+    return worker
 
 
 async def run_query(request: Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -29,7 +32,7 @@ async def run_query(request: Request, fn: Callable[..., T], *args: Any, **kwargs
     the event loop keeps parsing and answering requests while one thread computes, instead of
     dozens of pool threads convoying on the GIL (docs/benchmarks.md, API load)."""
     pool: ThreadPoolExecutor = request.app.state.queries
-    core: CapMatch = request.app.state.core
+    core: Runtime = request.app.state.core
 
     def gated() -> T:
         # The same gate the HTML pages take: API and page queries share one limit.
@@ -39,5 +42,5 @@ async def run_query(request: Request, fn: Callable[..., T], *args: Any, **kwargs
     return await asyncio.get_running_loop().run_in_executor(pool, gated)
 
 
-CoreDep = Annotated[CapMatch, Depends(get_core)]
-WorkerDep = Annotated[JobWorker, Depends(get_worker)]
+CoreDep = Annotated[Runtime, Depends(get_core)]
+WorkerDep = Annotated[JobWorker | None, Depends(get_worker)]

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from fastapi.concurrency import run_in_threadpool
 
-from capmatch.core import CapMatch
 from capmatch.errors import LLMNotConfigured
 from capmatch.extractor.decompose import resolve_backend
 from capmatch.extractor.netguard import check_public, policy_from
 from capmatch.models import Job
 from capmatch.pipeline.worker import JobWorker
+from capmatch.runtime import Runtime
 
 
 async def submit_url(
-    core: CapMatch, worker: JobWorker, url: str, extractor: str | None, name: str | None
+    core: Runtime, worker: JobWorker | None, url: str, extractor: str | None, name: str | None
 ) -> tuple[Job, bool]:
     """The job for ``url`` and whether it was created (False: that URL's job was still open)."""
     chosen = (extractor or core.settings.extractor).strip().lower()
@@ -24,6 +24,6 @@ async def submit_url(
     # Resolving the host blocks: keep it off the event loop.
     await run_in_threadpool(check_public, url, policy_from(core.settings))
     job, created = await run_in_threadpool(core.jobs.submit, url, chosen, name)
-    if created:
-        worker.notify()
+    if created and worker is not None:
+        worker.notify()  # other worker processes poll
     return job, created

@@ -99,7 +99,8 @@ class LLMClient:
             base_url=settings.openai_base_url,
             max_retries=0,
             timeout=settings.llm_timeout,
-            http_client=http,
+            # openai types its client against its vendored httpx; the object is the same httpx.Client API.
+            http_client=http,  # type: ignore[arg-type]
         )
         self.instructor = instructor.from_openai(self.openai, mode=MODES[settings.llm_mode])
         self.instructor.on("completion:response", _charge_tokens)

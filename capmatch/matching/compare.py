@@ -14,7 +14,8 @@ from capmatch.matching.similar import matched_pairs, pair_score, similar_tools
 from capmatch.models import Capability, Pricing, Tool
 
 if TYPE_CHECKING:
-    from capmatch.core import CapMatch
+    from capmatch.embeddings.index import SearchableIndex
+    from capmatch.storage.base import Catalog
 
 
 class SubScorePublic(BaseModel):
@@ -28,6 +29,14 @@ class SubScorePublic(BaseModel):
 class RankPublic(BaseModel):
     score: int | None = Field(description="Rank /100 over the sub-scores that have data")
     subscores: list[SubScorePublic]
+
+    @classmethod
+    def of(cls, rank: Rank) -> RankPublic:
+        subscores = [
+            SubScorePublic(name=s.name, score=s.score, weight=s.weight, inputs=s.inputs, note=s.note)
+            for s in rank.subscores
+        ]
+        return cls(score=rank.score, subscores=subscores)
 
 
 class CapabilityBrief(BaseModel):
@@ -89,17 +98,16 @@ class Comparison(BaseModel):
     rank_formula: str
 
 
-def compare(core: CapMatch, a_id: str, b_id: str) -> Comparison:
+def compare(catalog: Catalog, index: SearchableIndex, a_id: str, b_id: str, threshold: float = 0.5) -> Comparison:
     if a_id == b_id:
         raise InvalidInput(f"compare two different tools: both ids are '{a_id}'")
-    store = core.store
+    store = catalog
     tool_a, tool_b = store.get_tool(a_id), store.get_tool(b_id)
-    graph = match_graph(core)
+    graph = match_graph(catalog)
     rank_a, rank_b = rank(tool_a, graph), rank(tool_b, graph)
     a_ids, a_vectors = store.vectors_of(a_id)
     b_ids, b_vectors = store.vectors_of(b_id)
     score, sims = pair_score(a_vectors, b_vectors)
-    threshold = core.settings.match_threshold
     pairs = matched_pairs(a_ids, b_ids, sims, threshold) if sims.size else []
     names = {c.id: c.name for c in tool_a.capabilities + tool_b.capabilities}
     matched_a = {a for a, _, _ in pairs}
@@ -118,8 +126,8 @@ def compare(core: CapMatch, a_id: str, b_id: str) -> Comparison:
         only_in_a=[CapabilityBrief(id=c.id, name=c.name) for c in tool_a.capabilities if c.id not in matched_a],
         only_in_b=[CapabilityBrief(id=c.id, name=c.name) for c in tool_b.capabilities if c.id not in matched_b],
     )
-    side_a = _side(core, tool_a, rank_a)
-    side_b = _side(core, tool_b, rank_b)
+    side_a = _side(catalog, index, tool_a, rank_a, threshold)
+    side_b = _side(catalog, index, tool_b, rank_b, threshold)
     return Comparison(
         title=f"{tool_a.name} vs {tool_b.name}",
         headline=_headline(tool_a, rank_a, tool_b, rank_b),
@@ -132,9 +140,9 @@ def compare(core: CapMatch, a_id: str, b_id: str) -> Comparison:
     )
 
 
-def _side(core: CapMatch, tool: Tool, tool_rank: Rank) -> ComparedTool:
+def _side(catalog: Catalog, index: SearchableIndex, tool: Tool, tool_rank: Rank, threshold: float) -> ComparedTool:
     # Links to similar tools on a comparison page do not count as a similar search.
-    similar = similar_tools(core, tool.id, k=3, count_matches=False)
+    similar = similar_tools(catalog, index, tool.id, k=3, count_matches=False, threshold=threshold)
     return ComparedTool(
         id=tool.id,
         name=tool.name,
@@ -144,13 +152,7 @@ def _side(core: CapMatch, tool: Tool, tool_rank: Rank) -> ComparedTool:
         starting_price=tool.starting_price.label() if tool.starting_price else None,
         license=tool.license,
         summary=tool.summary,
-        rank=RankPublic(
-            score=tool_rank.score,
-            subscores=[
-                SubScorePublic(name=s.name, score=s.score, weight=s.weight, inputs=s.inputs, note=s.note)
-                for s in tool_rank.subscores
-            ],
-        ),
+        rank=RankPublic.of(tool_rank),
         capabilities_count=len(tool.capabilities),
         times_matched=tool.times_matched,
         grounding_rate=round(tool.grounding_rate, 3),

@@ -21,8 +21,8 @@ from capmatch.matching.similar import score_tools
 from capmatch.models import Capability
 
 if TYPE_CHECKING:
-    from capmatch.core import CapMatch
     from capmatch.embeddings.index import SearchableIndex
+    from capmatch.storage.base import Catalog
 
 ALTERNATIVES = 3  # alternatives named per capability
 NEIGHBOURS = 40  # nearest capabilities looked at per capability
@@ -38,41 +38,44 @@ COMMON_WORD_ZIPF = 4.5  # words this frequent in English (work, image, call) say
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9+#/-]*[A-Za-z0-9+#]|[A-Za-z]")
 
 
-def refresh_after_change(core: CapMatch, index: SearchableIndex, changed: str | None, affected: set[str]) -> None:
+def refresh_after_change(
+    catalog: Catalog, index: SearchableIndex, changed: str | None, affected: set[str], threshold: float = 0.5
+) -> None:
     """Recompute contrast lines and match edges after ``changed`` was added (or a tool removed)."""
     tools = set(affected)
     if changed is not None:
         tools.add(changed)
-        tools |= _tools_near(core, index, changed)
-        edges = score_tools(core, index, changed, limit=EDGES_PER_TOOL)
-        core.store.set_matches(changed, [(t, s, len(p)) for t, s, p in edges if s >= EDGE_MIN])
+        tools |= _tools_near(catalog, index, changed)
+        edges = score_tools(catalog, index, changed, limit=EDGES_PER_TOOL, threshold=threshold)
+        catalog.set_matches(changed, [(t, s, len(p)) for t, s, p in edges if s >= EDGE_MIN])
     for tool_id in sorted(tools):
-        if core.store.tool_exists(tool_id):
-            refresh_tool(core, index, tool_id)
+        if catalog.tool_exists(tool_id):
+            refresh_tool(catalog, index, tool_id)
             if changed is None:
                 # A deletion took edges away from these tools: let them find their next-best matches.
-                edges = score_tools(core, index, tool_id, limit=EDGES_PER_TOOL)
-                core.store.add_matches(tool_id, [(t, s, len(p)) for t, s, p in edges if s >= EDGE_MIN])
+                edges = score_tools(catalog, index, tool_id, limit=EDGES_PER_TOOL, threshold=threshold)
+                catalog.add_matches(tool_id, [(t, s, len(p)) for t, s, p in edges if s >= EDGE_MIN])
 
 
-def _tools_near(core: CapMatch, index: SearchableIndex, tool_id: str) -> set[str]:
+def _tools_near(catalog: Catalog, index: SearchableIndex, tool_id: str) -> set[str]:
     """Tools owning a capability close enough to one of ``tool_id``'s that their lines may change."""
-    _, vectors = core.store.vectors_of(tool_id)
+    _, vectors = catalog.vectors_of(tool_id)
     if len(vectors) == 0:
         return set()
     scores, ids = index.search(vectors, AFFECTED_NEIGHBOURS)
     close = ids[(scores >= AFFECTED_MIN) & (ids >= 0)]
-    owners = core.store.capability_tools(np.unique(close))
+    owners = catalog.capability_tools(np.unique(close))
     return {t for t in owners.values() if t != tool_id}
 
 
-def neighbours_for(core: CapMatch, vectors: np.ndarray, exclude_url: str | None = None) -> list[list[Neighbour]]:
+def neighbours_for(
+    catalog: Catalog, index: SearchableIndex, vectors: np.ndarray, exclude_url: str | None = None
+) -> list[list[Neighbour]]:
     """For each vector, the closest capability of up to ALTERNATIVES other catalog tools (≥ ALTERNATIVE_MIN).
 
     Used before a new tool is stored, so a backend can write its contrast lines; an earlier version of
     the same page (same URL) is not its own alternative."""
-    store = core.store
-    index = core.index()
+    store = catalog
     if index.count() == 0 or len(vectors) == 0:
         return [[] for _ in range(len(vectors))]
     scores, ids = index.search(vectors, NEIGHBOURS)
@@ -97,8 +100,8 @@ def neighbours_for(core: CapMatch, vectors: np.ndarray, exclude_url: str | None 
     return out
 
 
-def refresh_tool(core: CapMatch, index: SearchableIndex, tool_id: str) -> None:
-    store = core.store
+def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None:
+    store = catalog
     ids, vectors = store.vectors_of(tool_id)
     if len(ids) == 0:
         return

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 
 if TYPE_CHECKING:
-    from capmatch.core import CapMatch
+    from capmatch.storage.base import Catalog
 
 
 @dataclass(frozen=True)
@@ -50,19 +50,19 @@ class MatchGraph:
         return max((n.pagerank for n in self.nodes), default=0.0)
 
 
-def match_graph(core: CapMatch, current_counts: bool = False) -> MatchGraph:
+def match_graph(catalog: Catalog, current_counts: bool = False) -> MatchGraph:
     """Built from the stored edges and cached until the catalog changes. The times-matched counters
     change without a new catalog generation: ask for ``current_counts`` when showing them."""
-    graph: MatchGraph = core.cached("match_graph", lambda: _build(core))  # type: ignore[assignment]
+    graph = catalog.cached("match_graph", lambda: _build(catalog))
     if not current_counts:
         return graph
-    counts = core.store.times_matched()
+    counts = catalog.times_matched()
     return MatchGraph([replace(n, times_matched=counts.get(n.id, n.times_matched)) for n in graph.nodes], graph.edges)
 
 
-def _build(core: CapMatch) -> MatchGraph:
-    rows = core.store.graph_nodes()
-    edges = core.store.match_edges()
+def _build(catalog: Catalog) -> MatchGraph:
+    rows = catalog.graph_nodes()
+    edges = catalog.match_edges()
     graph = nx.Graph()
     graph.add_nodes_from(r["id"] for r in rows)
     for a, b, score, _ in edges:

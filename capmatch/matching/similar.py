@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from capmatch.matching.identity import IDENTITY_WHOLE_TEXT_WORDS
-from capmatch.storage.catalog import ToolFilter
+from capmatch.storage.base import ToolFilter
 
 if TYPE_CHECKING:
-    from capmatch.core import CapMatch
     from capmatch.embeddings.index import SearchableIndex
+    from capmatch.embeddings.model import Embedder
+    from capmatch.storage.base import Catalog
 
 NEIGHBOURS_PER_CAPABILITY = 64
 RERANK_FACTOR = 4
@@ -48,15 +49,15 @@ def combined(capabilities: float, identity: float, restated: bool) -> float:
     return (0.5 if restated else 1.0) * capabilities + IDENTITY_WEIGHT * identity
 
 
-def identities(core: CapMatch) -> Identities:
+def identities(catalog: Catalog) -> Identities:
     """All tools' identity vectors, cached until the catalog changes."""
 
     def load() -> Identities:
-        ids, matrix = core.store.identities()
-        short = core.store.short_documents(IDENTITY_WHOLE_TEXT_WORDS)
+        ids, matrix = catalog.identities()
+        short = catalog.short_documents(IDENTITY_WHOLE_TEXT_WORDS)
         return Identities(ids, {t: i for i, t in enumerate(ids)}, matrix, short)
 
-    return core.cached("identities", load)  # type: ignore[return-value]
+    return catalog.cached("identities", load)
 
 
 @dataclass(frozen=True)
@@ -126,10 +127,15 @@ def matched_pairs(
 
 
 def score_tools(
-    core: CapMatch, index: SearchableIndex, tool_id: str, flt: ToolFilter | None = None, limit: int = 10
+    catalog: Catalog,
+    index: SearchableIndex,
+    tool_id: str,
+    flt: ToolFilter | None = None,
+    limit: int = 10,
+    threshold: float = 0.5,
 ) -> list[tuple[str, float, list[tuple[int, int, float]]]]:
-    """Tools most similar to ``tool_id``: (other id, score, matched capability pairs)."""
-    store = core.store
+    """Tools most similar to ``tool_id``: (other id, score, capability pairs matched at ``threshold``)."""
+    store = catalog
     a_ids, a_vectors = store.vectors_of(tool_id)
     if len(a_ids) == 0 or index.count() == 0:
         return []
@@ -145,7 +151,7 @@ def score_tools(
             best[owner] = max(best.get(owner, -1.0), float(score))
         for owner, score in best.items():
             provisional[owner] = provisional.get(owner, 0.0) + score
-    known = identities(core)
+    known = identities(catalog)
     identity_sims = known.matrix @ known.matrix[known.row[tool_id]] if tool_id in known.row else None
     width = max(limit * RERANK_FACTOR, 30)
     if identity_sims is not None:
@@ -169,7 +175,6 @@ def score_tools(
         restated = tool_id in known.short or other in known.short
         scored.append((other, combined(score, identity(other), restated), b_ids, sims))
     scored.sort(key=lambda r: (-r[1], r[0]))
-    threshold = core.settings.match_threshold
     # Pairs only for the tools returned: the greedy matching is the costly part.
     return [
         (other, score, matched_pairs(a_ids, b_ids, sims, threshold)) for other, score, b_ids, sims in scored[:limit]
@@ -177,19 +182,25 @@ def score_tools(
 
 
 def similar_tools(
-    core: CapMatch, tool_id: str, k: int = 10, flt: ToolFilter | None = None, count_matches: bool = True
+    catalog: Catalog,
+    index: SearchableIndex,
+    tool_id: str,
+    k: int = 10,
+    flt: ToolFilter | None = None,
+    count_matches: bool = True,
+    threshold: float = 0.5,
 ) -> list[ToolHit]:
-    store = core.store
+    store = catalog
     store.get_tool(tool_id, with_capabilities=False)  # 404 for unknown ids
-    scored = score_tools(core, core.index(), tool_id, flt, k)
-    hits = _tool_hits(core, scored)
+    scored = score_tools(catalog, index, tool_id, flt, k, threshold)
+    hits = _tool_hits(catalog, scored)
     if count_matches:
         store.increment_times_matched(h.tool_id for h in hits)
     return hits
 
 
-def _tool_hits(core: CapMatch, scored: list[tuple[str, float, list[tuple[int, int, float]]]]) -> list[ToolHit]:
-    store = core.store
+def _tool_hits(catalog: Catalog, scored: list[tuple[str, float, list[tuple[int, int, float]]]]) -> list[ToolHit]:
+    store = catalog
     names_of = store.capability_names({i for _, _, pairs in scored for a, b, _ in pairs for i in (a, b)})
     facts = store.tool_filters(t for t, _, _ in scored)
     names = store.tool_names(t for t, _, _ in scored)
@@ -213,18 +224,23 @@ def _tool_hits(core: CapMatch, scored: list[tuple[str, float, list[tuple[int, in
 
 
 def search_text(
-    core: CapMatch, text: str, k: int = 10, flt: ToolFilter | None = None, count_matches: bool = True
+    catalog: Catalog,
+    index: SearchableIndex,
+    embedder: Embedder,
+    text: str,
+    k: int = 10,
+    flt: ToolFilter | None = None,
+    count_matches: bool = True,
 ) -> list[SearchHit]:
     """Tools ranked by how well their capabilities answer a free-text need.
 
     A tool scores its best capability similarity plus a smaller share of its second and third,
     so a tool meeting the need in several ways edges out one that mentions it once.
     """
-    store = core.store
-    index = core.index()
+    store = catalog
     if index.count() == 0 or not text.strip():
         return []
-    query = core.embedder.embed_batch([text])
+    query = embedder.embed_batch([text])
     filtered = flt is not None and bool(flt.type or flt.pricing or flt.category)
     scores, ids = index.search(query, 400 if filtered else 200)
     owners = store.capability_tools(ids[0][ids[0] >= 0])

@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from capmatch.core import CapMatch, Progress, no_progress
+from capmatch.embeddings.live import LiveIndex
+from capmatch.embeddings.model import Embedder
 from capmatch.errors import InvalidInput, NoCapabilities
 from capmatch.extractor import classify
 from capmatch.extractor.clean import clean
-from capmatch.extractor.decompose import SourceDocument, get_decomposer, resolve_backend
+from capmatch.extractor.decompose import Decomposer, SourceDocument, get_decomposer, resolve_backend
 from capmatch.extractor.fetch import RawDocument, fetch, read_path
 from capmatch.extractor.segment import segment
 from capmatch.extractor.verify import verify
@@ -25,8 +26,10 @@ from capmatch.llm.meter import UsageMeter, metering
 from capmatch.matching.contrast import neighbours_for
 from capmatch.matching.identity import identity_text
 from capmatch.models import Capability, Pricing, Stage, Tool, ToolType
+from capmatch.pipeline.writer import CatalogWriter, Progress, no_progress
+from capmatch.settings import Settings
 from capmatch.slug import slugify
-from capmatch.storage.catalog import NewCapability
+from capmatch.storage.base import Catalog, NewCapability
 
 
 @dataclass
@@ -65,11 +68,11 @@ def capability_text(cap: Capability) -> str:
     return f"{cap.name}: {cap.description}"
 
 
-def load_document(source: Source, core: CapMatch) -> RawDocument:
+def load_document(source: Source, settings: Settings) -> RawDocument:
     if source.url:
-        return fetch(source.url, core.settings)
+        return fetch(source.url, settings)
     if source.path:
-        raw = read_path(source.path, core.settings)
+        raw = read_path(source.path, settings)
     elif source.text is not None:
         raw = RawDocument(f"text:{slugify(source.name or 'tool')}", source.text, source.text_format, datetime.now(UTC))
     else:
@@ -87,110 +90,143 @@ class BackendInfo:
     notice: str | None
 
 
-def ingest(
-    core: CapMatch,
-    source: Source,
-    progress: Progress = no_progress,
-    meter: UsageMeter | None = None,
-    on_backend: Callable[[BackendInfo], None] | None = None,
-) -> IngestResult:
-    """Run the pipeline for one source. LLM requests are charged to ``meter`` (one is made if none is
-    given), so a caller can report what a job spent even when it fails."""
-    store = core.store
-    backend, fallback_notice = resolve_backend(source.extractor, core.settings)
-    decomposer = get_decomposer(backend, core)
-    if on_backend is not None:
-        on_backend(BackendInfo(backend, decomposer.model, decomposer.prompt_version, fallback_notice))
-    if meter is None:
-        meter = UsageMeter()
-    if decomposer.model is not None:
-        meter.budget = core.settings.llm_max_tokens_per_tool
-        meter.price = core.settings.llm_prices.get(decomposer.model)
-        meter.model = decomposer.model
+class Ingestor:
+    """Runs the pipeline for one source at a time; every part it needs is given to it."""
 
-    progress(Stage.FETCHING, 0.02)
-    raw = load_document(source, core)
-    progress(Stage.CLEANING, 0.15)
-    doc = clean(raw.text, raw.format)
-    content_hash = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
-    meter.content_hash = content_hash
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        index: LiveIndex,
+        writer: CatalogWriter,
+        embedder: Callable[[], Embedder],
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.index = index
+        self.writer = writer
+        self._embedder = embedder  # loading the model takes seconds: only when a page needs it
 
-    # Fast path: skip all work for content already extracted the same way (store_tool re-checks).
-    same_content = store.find_by_hash(content_hash)
-    if same_content is not None and store.extraction_of(same_content)[1:] == (decomposer.name, decomposer.version):
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder()
+
+    def decomposer(self, backend: str) -> Decomposer:
+        return get_decomposer(backend, self.embedder, self.settings, self.catalog)
+
+    def ingest(
+        self,
+        source: Source,
+        progress: Progress = no_progress,
+        meter: UsageMeter | None = None,
+        on_backend: Callable[[BackendInfo], None] | None = None,
+        guard: Callable[[], None] | None = None,
+    ) -> IngestResult:
+        """Run the pipeline for one source. LLM requests are charged to ``meter`` (one is made if none
+        is given), so a caller can report what a job spent even when it fails. ``guard`` runs inside
+        the store transaction, before the commit."""
+        store = self.catalog
+        settings = self.settings
+        backend, fallback_notice = resolve_backend(source.extractor, settings)
+        decomposer = self.decomposer(backend)
+        if on_backend is not None:
+            on_backend(BackendInfo(backend, decomposer.model, decomposer.prompt_version, fallback_notice))
+        if meter is None:
+            meter = UsageMeter()
+        if decomposer.model is not None:
+            meter.budget = settings.llm_max_tokens_per_tool
+            meter.price = settings.llm_prices.get(decomposer.model)
+            meter.model = decomposer.model
+
+        progress(Stage.FETCHING, 0.02)
+        raw = load_document(source, settings)
+        progress(Stage.CLEANING, 0.15)
+        doc = clean(raw.text, raw.format)
+        content_hash = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
+        meter.content_hash = content_hash
+
+        # Fast path: skip all work for content already extracted the same way (store_tool re-checks).
+        same_content = store.find_by_hash(content_hash)
+        if same_content is not None and store.extraction_of(same_content)[1:] == (decomposer.name, decomposer.version):
+            progress(Stage.DONE, 1.0)
+            return IngestResult(store.get_tool(same_content), False, _join(UNCHANGED, fallback_notice))
+
+        progress(Stage.SEGMENTING, 0.25)
+        blocks = segment(doc.text)
+        name = (source.name or classify.tool_name(doc.title, raw.url)).strip()
+        source_doc = SourceDocument(doc.text, doc.title, name, raw.url, doc.format, blocks)
+        with metering(meter):
+            progress(Stage.EXTRACTING, 0.35)
+            drafts = decomposer.decompose(source_doc)
+            facts = decomposer.classify(source_doc)
+            progress(Stage.VERIFYING, 0.55)
+            capabilities = verify(drafts, doc.text)
+            if not capabilities:
+                raise NoCapabilities("the decomposer returned no capabilities for this page")
+            progress(Stage.EMBEDDING, 0.65)
+            texts = [capability_text(c) for c in capabilities]
+            embedded = self.embedder.embed_batch([*texts, identity_text(name, facts.summary, doc.text)])
+            vectors, identity = embedded[:-1], embedded[-1]
+            progress(Stage.CONTRASTING, 0.72)
+            lines = decomposer.contrast(
+                name, drafts, neighbours_for(store, self.index.reader(), vectors, exclude_url=raw.url)
+            )
+
+        new = []
+        for i, (cap, vector) in enumerate(zip(capabilities, vectors, strict=True)):
+            cap.prompt_version = decomposer.prompt_version
+            line = lines[i] if lines else None
+            if line is not None and line.unique:
+                cap.unique, cap.vs_alternatives = line.unique, line.vs_alternatives
+                cap.contrast_by = f"llm:{decomposer.prompt_version}:{decomposer.model}"
+                new.append(NewCapability(cap, vector, line.names))
+            else:
+                new.append(NewCapability(cap, vector))
+
+        tool = Tool(
+            id=slugify(name),
+            name=name,
+            url=raw.url,
+            type=ToolType(source.type) if source.type else ToolType(facts.type.value),
+            type_basis=None if source.type else facts.type,
+            pricing=Pricing(source.pricing) if source.pricing else Pricing(facts.pricing.value),
+            pricing_basis=None if source.pricing else facts.pricing,
+            starting_price=facts.price,
+            license=facts.license,
+            summary=facts.summary,
+            category=source.category,
+            metadata=source.metadata,
+            content_hash=content_hash,
+            source_format=doc.format,
+            fetched_at=raw.fetched_at,
+            extractor=decomposer.name,
+            extractor_version=decomposer.version,
+            usage=meter.snapshot() if decomposer.model is not None else None,
+        )
+        stored = self.writer.store_tool(tool, doc.text, new, identity, progress=progress, guard=guard)
         progress(Stage.DONE, 1.0)
-        return IngestResult(store.get_tool(same_content), False, _join(UNCHANGED, fallback_notice))
-
-    progress(Stage.SEGMENTING, 0.25)
-    blocks = segment(doc.text)
-    name = (source.name or classify.tool_name(doc.title, raw.url)).strip()
-    source_doc = SourceDocument(doc.text, doc.title, name, raw.url, doc.format, blocks)
-    with metering(meter):
-        progress(Stage.EXTRACTING, 0.35)
-        drafts = decomposer.decompose(source_doc)
-        facts = decomposer.classify(source_doc)
-        progress(Stage.VERIFYING, 0.55)
-        capabilities = verify(drafts, doc.text)
-        if not capabilities:
-            raise NoCapabilities("the decomposer returned no capabilities for this page")
-        progress(Stage.EMBEDDING, 0.65)
-        texts = [capability_text(c) for c in capabilities]
-        embedded = core.embedder.embed_batch([*texts, identity_text(name, facts.summary, doc.text)])
-        vectors, identity = embedded[:-1], embedded[-1]
-        progress(Stage.CONTRASTING, 0.72)
-        lines = decomposer.contrast(name, drafts, neighbours_for(core, vectors, exclude_url=raw.url))
-
-    new = []
-    for i, (cap, vector) in enumerate(zip(capabilities, vectors, strict=True)):
-        cap.prompt_version = decomposer.prompt_version
-        line = lines[i] if lines else None
-        if line is not None and line.unique:
-            cap.unique, cap.vs_alternatives = line.unique, line.vs_alternatives
-            cap.contrast_by = f"llm:{decomposer.prompt_version}:{decomposer.model}"
-            new.append(NewCapability(cap, vector, line.names))
-        else:
-            new.append(NewCapability(cap, vector))
-
-    tool = Tool(
-        id=slugify(name),
-        name=name,
-        url=raw.url,
-        type=ToolType(source.type) if source.type else ToolType(facts.type.value),
-        type_basis=None if source.type else facts.type,
-        pricing=Pricing(source.pricing) if source.pricing else Pricing(facts.pricing.value),
-        pricing_basis=None if source.pricing else facts.pricing,
-        starting_price=facts.price,
-        license=facts.license,
-        summary=facts.summary,
-        category=source.category,
-        metadata=source.metadata,
-        content_hash=content_hash,
-        source_format=doc.format,
-        fetched_at=raw.fetched_at,
-        extractor=decomposer.name,
-        extractor_version=decomposer.version,
-        usage=meter.snapshot() if decomposer.model is not None else None,
-    )
-    stored = core.store_tool(tool, doc.text, new, identity, progress=progress)
-    progress(Stage.DONE, 1.0)
-    if not stored.created:
-        return IngestResult(stored.tool, False, _join(UNCHANGED, fallback_notice))
-    notices = [fallback_notice] if fallback_notice else []
-    if stored.replaced:
-        notices.append(f"replaced the earlier version of {stored.tool.id}")
-    if len(capabilities) < MIN_EXPECTED:
-        # Fewer than three is kept rather than padded with weak text; the user should know why.
-        notices.append(f"only {len(capabilities)} capabilities found: the page says little about what the tool does")
-    ungrounded = sum(not c.grounded for c in capabilities)
-    if ungrounded:
-        notices.append(f"{ungrounded} of {len(capabilities)} capabilities are not grounded in the page (shown as such)")
-    return IngestResult(stored.tool, True, "; ".join(notices) or None)
+        if not stored.created:
+            return IngestResult(stored.tool, False, _join(UNCHANGED, fallback_notice))
+        notices = [fallback_notice] if fallback_notice else []
+        if stored.replaced:
+            notices.append(f"replaced the earlier version of {stored.tool.id}")
+        if len(capabilities) < MIN_EXPECTED:
+            # Fewer than three is kept rather than padded with weak text; the user should know why.
+            notices.append(
+                f"only {len(capabilities)} capabilities found: the page says little about what the tool does"
+            )
+        ungrounded = sum(not c.grounded for c in capabilities)
+        if ungrounded:
+            notices.append(
+                f"{ungrounded} of {len(capabilities)} capabilities are not grounded in the page (shown as such)"
+            )
+        return IngestResult(stored.tool, True, "; ".join(notices) or None)
 
 
-def record_calls(core: CapMatch, meter: UsageMeter, job_id: str | None = None) -> None:
+def record_calls(catalog: Catalog, meter: UsageMeter, job_id: str | None = None) -> None:
     """Keep one row per LLM request (task, status, duration, tokens), for jobs and for audits."""
     if meter.calls:
-        core.store.record_llm_calls(job_id, meter.content_hash, meter.model or "", meter.calls)
+        catalog.record_llm_calls(job_id, meter.content_hash, meter.model or "", meter.calls)
 
 
 @dataclass(frozen=True)
@@ -207,24 +243,24 @@ class DryRun:
     notice: str | None
 
 
-def dry_run(core: CapMatch, source: Source) -> DryRun:
+def dry_run(ingestor: Ingestor, source: Source) -> DryRun:
     """Fetch and clean the page and estimate the LLM requests, tokens and cost; sends no LLM request."""
     from capmatch.llm.tokens import count_tokens
 
-    backend, notice = resolve_backend(source.extractor, core.settings)
-    raw = load_document(source, core)
+    backend, notice = resolve_backend(source.extractor, ingestor.settings)
+    raw = load_document(source, ingestor.settings)
     doc = clean(raw.text, raw.format)
     raw_tokens = count_tokens(raw.text)
     if backend != "llm":
         return DryRun(backend, None, 0, 0, 0, 0, 0, raw_tokens, 0.0, notice)
     from capmatch.extractor.decompose.llm import LLMDecomposer
 
-    decomposer = get_decomposer(backend, core)
+    decomposer = ingestor.decomposer(backend)
     assert isinstance(decomposer, LLMDecomposer)
     name = (source.name or classify.tool_name(doc.title, raw.url)).strip()
     estimate = decomposer.estimate(
         SourceDocument(doc.text, doc.title, name, raw.url, doc.format, segment(doc.text)),
-        catalog_has_tools=core.store.tool_count() > 0,
+        catalog_has_tools=ingestor.catalog.tool_count() > 0,
     )
     return DryRun(
         backend,
@@ -242,21 +278,3 @@ def dry_run(core: CapMatch, source: Source) -> DryRun:
 
 def _join(*parts: str | None) -> str:
     return "; ".join(p for p in parts if p)
-
-
-def parse_type(value: str | None) -> str | None:
-    if value is None:
-        return None
-    for member in ToolType:
-        if member.value.lower() == value.strip().lower():
-            return member.value
-    raise InvalidInput(f"unknown type {value!r}: use one of {', '.join(t.value for t in ToolType)}")
-
-
-def parse_pricing(value: str | None) -> str | None:
-    if value is None:
-        return None
-    for member in Pricing:
-        if member.value.lower() == value.strip().lower():
-            return member.value
-    raise InvalidInput(f"unknown pricing {value!r}: use one of {', '.join(p.value for p in Pricing)}")

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from capmatch.errors import InvalidInput
-from capmatch.pipeline.ingest import Source, parse_pricing, parse_type
+from capmatch.models import parse_pricing, parse_type
+from capmatch.pipeline.ingest import Source
 
 RESERVED = {"name", "text", "file", "description", "url", "category", "type", "pricing", "metadata"}
 
@@ -50,7 +51,8 @@ def to_source(data: dict[str, object], folder: Path, extractor: str | None = Non
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput("the record has no 'name'")
-    metadata = dict(data.get("metadata") or {}) if isinstance(data.get("metadata"), dict) else {}
+    given = data.get("metadata")
+    metadata: dict[str, object] = dict(given) if isinstance(given, dict) else {}
     metadata.update({k: v for k, v in data.items() if k not in RESERVED})
     url = data.get("url") if isinstance(data.get("url"), str) else None
     common = {

@@ -1,105 +1,183 @@
-"""The background worker: runs queued ingestion jobs one at a time inside the server process."""
+"""The job worker: claims queued ingestion jobs under a lease and runs up to N of them at once.
+
+It runs inside `capmatch serve` (by default) or on its own as `capmatch worker`, one or several per
+catalog. A claimed job carries a lease (worker id, token, expiry). A heartbeat renews the leases of
+this worker's jobs while they keep advancing; a worker that dies (or a job stuck for
+CAPMATCH_JOB_STALE_SECONDS without progress) lets its lease expire, and any worker then requeues the
+job. Every write for a job names the lease token, so a worker that lost its job can neither advance,
+finish, fail nor store it.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
-from capmatch.core import CapMatch
-from capmatch.errors import CapmatchError
+from capmatch.errors import CapmatchError, LeaseLost
 from capmatch.failpoints import failpoint
 from capmatch.llm.meter import UsageMeter
-from capmatch.models import Job, Stage
-from capmatch.pipeline.ingest import Source, ingest, record_calls
+from capmatch.models import Stage
+from capmatch.pipeline.ingest import Ingestor, Source, record_calls
+from capmatch.settings import Settings
+from capmatch.storage.base import Catalog, JobQueue, Lease
 
-REAP_EVERY = 30.0  # seconds between looks for jobs nobody is advancing
 log = logging.getLogger(__name__)
 
 
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
 class JobWorker:
-    def __init__(self, core: CapMatch, poll_seconds: float = 1.0) -> None:
-        self.core = core
+    def __init__(
+        self,
+        jobs: JobQueue,
+        ingestor: Ingestor,
+        catalog: Catalog,
+        settings: Settings,
+        on_start: Callable[[], None] | None = None,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.jobs = jobs
+        self.ingestor = ingestor
+        self.catalog = catalog
+        self.settings = settings
+        self.on_start = on_start
         self.poll_seconds = poll_seconds
+        self.id = worker_id()
+        self.concurrency = settings.worker_concurrency
+        self.lease_seconds = settings.worker_lease_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="capmatch-job")
+        self._running: dict[str, tuple[Lease, float]] = {}  # job id -> (lease, last advance, monotonic)
+        self._slots = threading.BoundedSemaphore(self.concurrency)
+        self._lock = threading.Lock()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="capmatch-worker", daemon=True)
-        self._thread.start()
+        for target, name in ((self._run, "capmatch-worker"), (self._heartbeat, "capmatch-heartbeat")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for thread in self._threads:
+            thread.join(timeout)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def run_forever(self) -> None:
+        """For `capmatch worker`: run until interrupted."""
+        self.start()
+        try:
+            while not self._stop.wait(1.0):
+                pass
+        finally:
+            self.stop()
 
     def notify(self) -> None:
         self._wake.set()
 
+    # ---- claiming ------------------------------------------------------------------------------
     def _run(self) -> None:
-        try:
-            # Off the request path: loads the model and checks the saved index against the database.
-            status = self.core.verify_index()
-            if status.rebuilt:
-                log.warning("vector index rebuilt from the database (%d vectors)", status.count)
-        except Exception:
-            log.exception("could not verify the vector index")
-        reaped_at = 0.0
-        while not self._stop.is_set():
-            if time.monotonic() - reaped_at > REAP_EVERY:
-                reaped_at = time.monotonic()
-                self._reap()
+        if self.on_start is not None:
             try:
-                job = self.core.jobs.claim_next()
+                self.on_start()  # e.g. load the model and check the saved index, off the request path
+            except Exception:
+                log.exception("worker start-up check failed")
+        while not self._stop.is_set():
+            if not self._slots.acquire(timeout=self.poll_seconds):
+                continue
+            try:
+                lease = self.jobs.claim_next(self.id, self.lease_seconds)
             except Exception:  # e.g. the database is briefly unavailable: retry, never die
                 log.exception("could not claim a job")
-                job = None
-            if job is None:
+                lease = None
+            if lease is None:
+                self._slots.release()
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
                 continue
-            try:
-                self.process(job)
-            except Exception:  # recording the outcome failed; the reaper of a later start requeues it
-                log.exception("could not record the outcome of job %s", job.id)
+            with self._lock:
+                self._running[lease.job.id] = (lease, time.monotonic())
+            self._pool.submit(self._process_and_release, lease)
 
-    def _reap(self) -> None:
+    def _process_and_release(self, lease: Lease) -> None:
         try:
-            requeued, failed = self.core.jobs.reap_stale(self.core.settings.job_stale_seconds)
-        except Exception:
-            log.exception("could not reap stale jobs")
-            return
-        if requeued or failed:
-            log.warning("stale jobs: %d requeued, %d failed after too many attempts", requeued, failed)
+            self.process(lease)
+        except Exception:  # recording the outcome failed; the lease expires and another worker retries
+            log.exception("could not record the outcome of job %s", lease.job.id)
+        finally:
+            with self._lock:
+                self._running.pop(lease.job.id, None)
+            self._slots.release()
+            self._wake.set()
 
-    def _advance(self, job_id: str, stage: Stage, fraction: float) -> None:
-        self.core.jobs.advance(job_id, stage, fraction)
+    # ---- leases ------------------------------------------------------------------------------
+    def _heartbeat(self) -> None:
+        """Renew the leases of jobs that still advance; let a stuck job's lease run out."""
+        interval = max(0.2, self.lease_seconds / 3)
+        while not self._stop.wait(interval):
+            with self._lock:
+                running = list(self._running.values())
+            for lease, advanced in running:
+                if time.monotonic() - advanced > self.settings.job_stale_seconds:
+                    continue  # stuck: its lease expires and the job is requeued elsewhere
+                try:
+                    self.jobs.renew(lease, self.lease_seconds)
+                except Exception:
+                    log.exception("could not renew the lease of job %s", lease.job.id)
+            try:
+                requeued, failed = self.jobs.requeue_expired()
+                if requeued or failed:
+                    log.warning("expired job leases: %d requeued, %d failed after too many attempts", requeued, failed)
+            except Exception:
+                log.exception("could not requeue expired jobs")
+
+    def _advance(self, lease: Lease, stage: Stage, fraction: float) -> None:
+        self.jobs.advance(lease, stage, fraction, self.lease_seconds)
+        with self._lock:
+            if lease.job.id in self._running:
+                self._running[lease.job.id] = (lease, time.monotonic())
         failpoint(stage.value)
 
-    def process(self, job: Job) -> None:
-        jobs = self.core.jobs
+    # ---- one job -----------------------------------------------------------------------------
+    def process(self, lease: Lease) -> None:
+        job, jobs = lease.job, self.jobs
         meter = UsageMeter()
         try:
-            result = ingest(
-                self.core,
+            result = self.ingestor.ingest(
                 Source(url=job.source, name=job.name, extractor=job.extractor),
-                progress=lambda stage, fraction: self._advance(job.id, stage, fraction),
+                progress=lambda stage, fraction: self._advance(lease, stage, fraction),
                 meter=meter,
                 on_backend=lambda info: jobs.describe(
-                    job.id, info.backend, info.model, info.prompt_version, info.notice
+                    lease, info.backend, info.model, info.prompt_version, info.notice
                 ),
+                guard=lambda: jobs.check(lease),
             )
             failpoint("stored")  # committed, the job not yet marked done
-            jobs.finish(job.id, result.tool.id)
+            jobs.finish(lease, result.tool.id)
+        except LeaseLost:
+            log.warning("job %s: lease lost; another worker owns it now", job.id)
+            return
         except CapmatchError as exc:
-            jobs.fail(job.id, exc.message, exc.code)
+            jobs.fail(lease, exc.message, exc.code)
         except Exception as exc:  # a bug must fail the job with a reason, not kill the worker
             log.exception("job %s failed", job.id)
-            jobs.fail(job.id, f"internal error: {type(exc).__name__}: {exc}", "internal_error")
+            jobs.fail(lease, f"internal error: {type(exc).__name__}: {exc}", "internal_error")
         finally:
             # What the job spent, retries and re-asks included, whether it succeeded or not.
-            if meter.usage.requests or meter.usage.cached:
-                jobs.record_usage(job.id, meter.snapshot())
-            record_calls(self.core, meter, job.id)
+            try:
+                if meter.usage.requests or meter.usage.cached:
+                    jobs.record_usage(lease, meter.snapshot())
+            except LeaseLost:
+                pass
+            record_calls(self.catalog, meter, job.id)

@@ -1,1 +1,1 @@
-"""The catalog: domain models and their SQLite storage."""
+"""Storage: the catalog, the job queue and the LLM answer cache behind small interfaces (see base)."""

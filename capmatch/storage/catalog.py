@@ -11,11 +11,11 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar
 
 import numpy as np
 
@@ -32,28 +32,11 @@ from capmatch.models import (
     ToolType,
     utcnow,
 )
-from capmatch.storage.sqlite import connect, migrate
+from capmatch.storage.base import LLMCacheEntry, NewCapability, ToolFilter
+from capmatch.storage.sqlite import connect, migrate, transaction
+from capmatch.storage.transfer import read_import, write_export
 
-
-@dataclass(frozen=True)
-class NewCapability:
-    capability: Capability
-    vector: np.ndarray
-    contrast_names: tuple[str, ...] = ()  # catalog tools its LLM-written lines name
-
-
-@dataclass(frozen=True)
-class ToolFilter:
-    type: str | None = None
-    pricing: str | None = None
-    category: str | None = None
-
-    def matches(self, tool_type: str, pricing: str, category: str | None) -> bool:
-        return (
-            (self.type is None or tool_type.lower() == self.type.lower())
-            and (self.pricing is None or pricing.lower() == self.pricing.lower())
-            and (self.category is None or (category or "").lower() == self.category.lower())
-        )
+T = TypeVar("T")
 
 
 def _dump(model: object | None) -> str | None:
@@ -62,20 +45,90 @@ def _dump(model: object | None) -> str | None:
     return model.model_dump_json()  # type: ignore[attr-defined]
 
 
-class CatalogStore:
+IN_CHUNK = 900  # SQLite limits the number of bound parameters of one statement
+
+
+class SqliteCatalog:
+    """The ``Catalog`` (see capmatch.storage.base) on one SQLite file."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
+        self._derived: dict[str, tuple[str, object]] = {}
         migrate(self.conn)
 
     @property
     def conn(self) -> sqlite3.Connection:
+        """This thread's connection. Only code in capmatch.storage touches it."""
         # One connection per thread: WAL lets readers run while the single writer commits.
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = connect(self.path)
             self._local.conn = conn
         return conn
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """The catalog's one write lock and transaction: everything inside commits together or not at
+        all. Taken before any in-process lock, so readers of this process never wait behind a writer
+        of another."""
+        with transaction(self.conn):
+            yield
+
+    def _select_in(self, sql: str, ids: Iterable[object], *params: object) -> list[sqlite3.Row]:
+        """Rows of ``sql`` whose ``{ids}`` placeholder is filled with ``ids`` (chunked); ``params``
+        bind the placeholders after it."""
+        values = list(ids)
+        rows: list[sqlite3.Row] = []
+        for start in range(0, len(values), IN_CHUNK):
+            chunk = values[start : start + IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows += self.conn.execute(sql.format(ids=marks), [*chunk, *params]).fetchall()
+        return rows
+
+    def cached(self, key: str, compute: Callable[[], T]) -> T:
+        """Data derived from the catalog (identity matrix, match graph, page layouts), kept until the
+        catalog's generation changes."""
+        generation = self.generation()
+        hit = self._derived.get(key)
+        if hit is not None and hit[0] == generation:
+            return hit[1]  # type: ignore[return-value]
+        value = compute()
+        self._derived[key] = (generation, value)
+        return value
+
+    # ---- backup --------------------------------------------------------------------------------
+    def export(self, out: IO[str]) -> int:
+        """Write the whole catalog to ``out`` (see capmatch.storage.transfer); returns the tool count."""
+        return write_export(self.conn, self.meta("embedding_model"), out)
+
+    def import_file(self, path: Path, embedding_model: str) -> int:
+        """Insert an export's rows; call inside ``write()`` on an empty catalog."""
+        return read_import(self.conn, path, embedding_model)
+
+    # ---- the LLM answer cache --------------------------------------------------------------------
+    def llm_cache_get(self, key: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT payload FROM llm_cache WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def llm_cache_put(self, entry: LLMCacheEntry) -> None:
+        self.conn.execute(
+            """INSERT INTO llm_cache (key, kind, model, prompt_version, payload, prompt_tokens,
+                   completion_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (key) DO UPDATE SET payload = excluded.payload,
+                   prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
+                   created_at = excluded.created_at""",
+            (
+                entry.key,
+                entry.kind,
+                entry.model,
+                entry.prompt_version,
+                json.dumps(entry.payload),
+                entry.prompt_tokens,
+                entry.completion_tokens,
+                utcnow().isoformat(),
+            ),
+        )
 
     # ---- generation -------------------------------------------------------------------------
     def generation(self) -> str:
@@ -87,7 +140,10 @@ class CatalogStore:
         return str(row[0]) if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     def bump_generation(self) -> str:
         # A fresh random token, not a counter: a write that rolls back can never leave behind an index
@@ -155,18 +211,10 @@ class CatalogStore:
         return {r[0] for r in self.conn.execute("SELECT name FROM tools")}
 
     def tool_names(self, ids: Iterable[str]) -> dict[str, str]:
-        ids = list(ids)
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        return dict(self.conn.execute(f"SELECT id, name FROM tools WHERE id IN ({marks})", ids).fetchall())
+        return {r[0]: r[1] for r in self._select_in("SELECT id, name FROM tools WHERE id IN ({ids})", ids)}
 
     def tool_filters(self, ids: Iterable[str]) -> dict[str, tuple[str, str, str | None]]:
-        ids = list(ids)
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = self.conn.execute(f"SELECT id, type, pricing, category FROM tools WHERE id IN ({marks})", ids).fetchall()
+        rows = self._select_in("SELECT id, type, pricing, category FROM tools WHERE id IN ({ids})", ids)
         return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
     def get_tool(self, tool_id: str, with_capabilities: bool = True) -> Tool:
@@ -185,11 +233,8 @@ class CatalogStore:
         return str(row[0])
 
     def capability_counts(self, ids: list[str]) -> dict[str, int]:
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = self.conn.execute(
-            f"SELECT tool_id, COUNT(*) FROM capabilities WHERE tool_id IN ({marks}) GROUP BY tool_id", ids
+        rows = self._select_in(
+            "SELECT tool_id, COUNT(*) FROM capabilities WHERE tool_id IN ({ids}) GROUP BY tool_id", ids
         )
         return {r[0]: r[1] for r in rows}
 
@@ -226,11 +271,7 @@ class CatalogStore:
         return self._capabilities_from_rows(rows)
 
     def capabilities_by_id(self, ids: Iterable[int]) -> dict[int, Capability]:
-        ids = [int(i) for i in ids]
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = self.conn.execute(f"SELECT * FROM capabilities WHERE id IN ({marks})", ids).fetchall()
+        rows = self._select_in("SELECT * FROM capabilities WHERE id IN ({ids})", [int(i) for i in ids])
         return {c.id: c for c in self._capabilities_from_rows(rows) if c.id is not None}
 
     def _capabilities_from_rows(self, rows: list[sqlite3.Row]) -> list[Capability]:
@@ -238,19 +279,17 @@ class CatalogStore:
         evidence: dict[int, list[Evidence]] = {i: [] for i in ids}
         alternatives: dict[int, list[Alternative]] = {i: [] for i in ids}
         if ids:
-            marks = ",".join("?" * len(ids))
-            for e in self.conn.execute(
-                f"SELECT * FROM evidence WHERE capability_id IN ({marks}) ORDER BY capability_id, position",
-                ids,
+            for e in self._select_in(
+                "SELECT * FROM evidence WHERE capability_id IN ({ids}) ORDER BY capability_id, position", ids
             ):
                 evidence[e["capability_id"]].append(Evidence(quote=e["quote"], start=e["start"], end=e["end"]))
-            for a in self.conn.execute(
-                f"""SELECT a.capability_id, a.similarity, c.id AS alt_id, c.name AS alt_name,
-                           t.id AS tool_id, t.name AS tool_name
-                    FROM alternatives a
-                    JOIN capabilities c ON c.id = a.alt_capability_id
-                    JOIN tools t ON t.id = c.tool_id
-                    WHERE a.capability_id IN ({marks}) ORDER BY a.capability_id, a.rank""",
+            for a in self._select_in(
+                """SELECT a.capability_id, a.similarity, c.id AS alt_id, c.name AS alt_name,
+                          t.id AS tool_id, t.name AS tool_name
+                   FROM alternatives a
+                   JOIN capabilities c ON c.id = a.alt_capability_id
+                   JOIN tools t ON t.id = c.tool_id
+                   WHERE a.capability_id IN ({ids}) ORDER BY a.capability_id, a.rank""",
                 ids,
             ):
                 alternatives[a["capability_id"]].append(
@@ -279,33 +318,19 @@ class CatalogStore:
         ]
 
     def capability_names(self, capability_ids: Iterable[int]) -> dict[int, str]:
-        ids = [int(i) for i in capability_ids]
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        return dict(self.conn.execute(f"SELECT id, name FROM capabilities WHERE id IN ({marks})", ids).fetchall())
+        rows = self._select_in(
+            "SELECT id, name FROM capabilities WHERE id IN ({ids})", [int(i) for i in capability_ids]
+        )
+        return {r[0]: r[1] for r in rows}
 
     def capability_descriptions(self, capability_ids: Iterable[int]) -> dict[int, str]:
         ids = [int(i) for i in capability_ids]
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = self.conn.execute(f"SELECT id, description FROM capabilities WHERE id IN ({marks})", ids)
-        return dict(rows.fetchall())
+        rows = self._select_in("SELECT id, description FROM capabilities WHERE id IN ({ids})", ids)
+        return {r[0]: r[1] for r in rows}
 
     def capability_tools(self, capability_ids: Iterable[int]) -> dict[int, str]:
         ids = [int(i) for i in capability_ids]
-        if not ids:
-            return {}
-        out: dict[int, str] = {}
-        # Chunked: SQLite limits the number of bound parameters.
-        for chunk_start in range(0, len(ids), 900):
-            chunk = ids[chunk_start : chunk_start + 900]
-            marks = ",".join("?" * len(chunk))
-            out.update(
-                self.conn.execute(f"SELECT id, tool_id FROM capabilities WHERE id IN ({marks})", chunk).fetchall()
-            )
-        return out
+        return {r[0]: r[1] for r in self._select_in("SELECT id, tool_id FROM capabilities WHERE id IN ({ids})", ids)}
 
     def vectors_of(self, tool_id: str) -> tuple[np.ndarray, np.ndarray]:
         rows = self.conn.execute(
@@ -451,13 +476,8 @@ class CatalogStore:
     def llm_contrast(self, capability_ids: Iterable[int]) -> dict[int, list[str]]:
         """Capabilities whose lines the LLM wrote, with the catalog tools those lines name."""
         ids = [int(i) for i in capability_ids]
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = self.conn.execute(
-            f"SELECT id, contrast_names FROM capabilities WHERE id IN ({marks}) AND contrast_by != 'rules'", ids
-        )
-        return {r[0]: json.loads(r[1]) for r in rows}
+        sql = "SELECT id, contrast_names FROM capabilities WHERE id IN ({ids}) AND contrast_by != 'rules'"
+        return {r[0]: json.loads(r[1]) for r in self._select_in(sql, ids)}
 
     def set_contrast(
         self,
@@ -482,21 +502,24 @@ class CatalogStore:
     def set_matches(self, tool_id: str, matches: list[tuple[str, float, int]]) -> None:
         self.conn.execute("DELETE FROM matches WHERE tool_a = ? OR tool_b = ?", (tool_id, tool_id))
         self.conn.executemany(
-            "INSERT OR REPLACE INTO matches (tool_a, tool_b, score, pairs) VALUES (?, ?, ?, ?)",
+            """INSERT INTO matches (tool_a, tool_b, score, pairs) VALUES (?, ?, ?, ?)
+               ON CONFLICT (tool_a, tool_b) DO UPDATE SET score = excluded.score, pairs = excluded.pairs""",
             [(min(tool_id, o), max(tool_id, o), float(s), p) for o, s, p in matches if o != tool_id],
         )
 
     def add_matches(self, tool_id: str, matches: list[tuple[str, float, int]]) -> None:
         """Add or refresh edges of ``tool_id`` without dropping edges other tools made to it."""
         self.conn.executemany(
-            "INSERT OR REPLACE INTO matches (tool_a, tool_b, score, pairs) VALUES (?, ?, ?, ?)",
+            """INSERT INTO matches (tool_a, tool_b, score, pairs) VALUES (?, ?, ?, ?)
+               ON CONFLICT (tool_a, tool_b) DO UPDATE SET score = excluded.score, pairs = excluded.pairs""",
             [(min(tool_id, o), max(tool_id, o), float(s), p) for o, s, p in matches if o != tool_id],
         )
 
     def match_edges(self) -> list[tuple[str, str, float, int]]:
-        return [tuple(r) for r in self.conn.execute("SELECT tool_a, tool_b, score, pairs FROM matches")]  # type: ignore[misc]
+        rows = self.conn.execute("SELECT tool_a, tool_b, score, pairs FROM matches")
+        return [(str(a), str(b), float(s), int(p)) for a, b, s, p in rows]
 
-    def graph_nodes(self) -> list[sqlite3.Row]:
+    def graph_nodes(self) -> list[Mapping[str, Any]]:
         return self.conn.execute(
             """SELECT t.id, t.name, t.type, t.pricing, t.category, t.times_matched,
                       (SELECT COUNT(*) FROM capabilities c WHERE c.tool_id = t.id) AS capabilities
@@ -549,7 +572,8 @@ class CatalogStore:
 
 
 def _filter_clause(flt: ToolFilter) -> tuple[str, list[object]]:
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[object] = []
     for column, value in (("type", flt.type), ("pricing", flt.pricing), ("category", flt.category)):
         if value is not None:
             clauses.append(f"lower({column}) = lower(?)")

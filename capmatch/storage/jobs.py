@@ -1,4 +1,4 @@
-"""Persisted ingestion jobs: created by the API, claimed and advanced by the worker."""
+"""Ingestion jobs on SQLite: submitted by the API, claimed under a lease by workers (see base.JobQueue)."""
 
 from __future__ import annotations
 
@@ -6,22 +6,27 @@ import sqlite3
 import uuid
 from datetime import datetime, timedelta
 
-from capmatch.errors import NotFound
+from capmatch.errors import LeaseLost, NotFound
 from capmatch.models import Job, JobStatus, LLMUsage, Stage, utcnow
-from capmatch.storage.catalog import CatalogStore
+from capmatch.storage.base import Lease
+from capmatch.storage.catalog import SqliteCatalog
 from capmatch.storage.sqlite import transaction
 
 OPEN = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 MAX_ATTEMPTS = 3
 
 
-class JobStore:
-    def __init__(self, store: CatalogStore) -> None:
-        self.store = store
+def _after(seconds: float) -> str:
+    return (utcnow() + timedelta(seconds=seconds)).isoformat()
+
+
+class SqliteJobQueue:
+    def __init__(self, catalog: SqliteCatalog) -> None:
+        self.catalog = catalog
 
     @property
     def conn(self) -> sqlite3.Connection:
-        return self.store.conn
+        return self.catalog.conn
 
     def submit(self, source: str, extractor: str, name: str | None = None) -> tuple[Job, bool]:
         """Queue a job for ``source``; an open job for the same source is returned instead (created=False)."""
@@ -56,88 +61,117 @@ class JobStore:
             rows = self.conn.execute("SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?", (limit,))
         return [_job(r) for r in rows]
 
-    def claim_next(self) -> Job | None:
+    # ---- leases ------------------------------------------------------------------------------
+    def claim_next(self, worker: str, lease_seconds: float) -> Lease | None:
+        """The oldest queued job, now running under a new lease held by ``worker``."""
         with transaction(self.conn):
+            self._requeue_expired()
             row = self.conn.execute(
                 "SELECT id FROM jobs WHERE status = ? ORDER BY created_at LIMIT 1", (JobStatus.QUEUED.value,)
             ).fetchone()
             if row is None:
                 return None
+            token = uuid.uuid4().hex
             self.conn.execute(
-                "UPDATE jobs SET status = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                (JobStatus.RUNNING.value, utcnow().isoformat(), row[0]),
+                """UPDATE jobs SET status = ?, attempts = attempts + 1, updated_at = ?, lease_owner = ?,
+                       lease_token = ?, lease_expires_at = ? WHERE id = ?""",
+                (JobStatus.RUNNING.value, utcnow().isoformat(), worker, token, _after(lease_seconds), row[0]),
             )
-        return self.get(row[0])
+        return Lease(self.get(row[0]), worker, token)
 
-    def advance(self, job_id: str, stage: Stage, progress: float) -> None:
-        self.conn.execute(
-            "UPDATE jobs SET stage = ?, progress = ?, updated_at = ? WHERE id = ?",
-            (stage.value, round(progress, 3), utcnow().isoformat(), job_id),
+    def _owned(self, lease: Lease, sql: str, params: tuple[object, ...]) -> None:
+        """Run an UPDATE of the leased job (``sql`` ends in WHERE id = ?), only while the lease holds."""
+        cursor = self.conn.execute(
+            f"{sql} AND lease_token = ? AND status = ? AND lease_expires_at >= ?",
+            (*params, lease.job.id, lease.token, JobStatus.RUNNING.value, utcnow().isoformat()),
+        )
+        if cursor.rowcount == 0:
+            raise LeaseLost(
+                f"job {lease.job.id} is no longer held by worker {lease.worker}: its lease expired and another "
+                "worker may run it (CAPMATCH_WORKER_LEASE_SECONDS)"
+            )
+
+    def renew(self, lease: Lease, lease_seconds: float) -> bool:
+        try:
+            self._owned(lease, "UPDATE jobs SET lease_expires_at = ? WHERE id = ?", (_after(lease_seconds),))
+        except LeaseLost:
+            return False
+        return True
+
+    def check(self, lease: Lease) -> None:
+        """Raise LeaseLost unless the lease still holds (called inside the store transaction)."""
+        self._owned(lease, "UPDATE jobs SET lease_owner = lease_owner WHERE id = ?", ())
+
+    def advance(self, lease: Lease, stage: Stage, progress: float, lease_seconds: float) -> None:
+        self._owned(
+            lease,
+            "UPDATE jobs SET stage = ?, progress = ?, updated_at = ?, lease_expires_at = ? WHERE id = ?",
+            (stage.value, round(progress, 3), utcnow().isoformat(), _after(lease_seconds)),
         )
 
     def describe(
-        self, job_id: str, backend: str, model: str | None, prompt_version: str | None, notice: str | None
+        self, lease: Lease, backend: str, model: str | None, prompt_version: str | None, notice: str | None
     ) -> None:
         """Which backend, model and prompt version run this job, and why (e.g. auto fell back)."""
-        self.conn.execute(
+        self._owned(
+            lease,
             "UPDATE jobs SET backend = ?, model = ?, prompt_version = ?, notice = ?, updated_at = ? WHERE id = ?",
-            (backend, model, prompt_version, notice, utcnow().isoformat(), job_id),
+            (backend, model, prompt_version, notice, utcnow().isoformat()),
         )
 
-    def record_usage(self, job_id: str, usage: LLMUsage) -> None:
-        self.conn.execute(
+    def record_usage(self, lease: Lease, usage: LLMUsage) -> None:
+        self._owned(
+            lease,
             "UPDATE jobs SET usage = ?, updated_at = ? WHERE id = ?",
-            (usage.model_dump_json(), utcnow().isoformat(), job_id),
+            (usage.model_dump_json(), utcnow().isoformat()),
         )
 
-    def finish(self, job_id: str, tool_id: str) -> None:
+    def finish(self, lease: Lease, tool_id: str) -> None:
         now = utcnow().isoformat()
-        self.conn.execute(
-            """UPDATE jobs SET status = ?, stage = ?, progress = 1, tool_id = ?, error = NULL,
-                   error_code = NULL, updated_at = ?, finished_at = ? WHERE id = ?""",
-            (JobStatus.DONE.value, Stage.DONE.value, tool_id, now, now, job_id),
+        self._owned(
+            lease,
+            """UPDATE jobs SET status = ?, stage = ?, progress = 1, tool_id = ?, error = NULL, error_code = NULL,
+                   updated_at = ?, finished_at = ?, lease_token = NULL WHERE id = ?""",
+            (JobStatus.DONE.value, Stage.DONE.value, tool_id, now, now),
         )
 
-    def fail(self, job_id: str, error: str, code: str) -> None:
+    def fail(self, lease: Lease, error: str, code: str) -> None:
         now = utcnow().isoformat()
-        self.conn.execute(
-            """UPDATE jobs SET status = ?, error = ?, error_code = ?, updated_at = ?, finished_at = ?
-               WHERE id = ?""",
-            (JobStatus.FAILED.value, error, code, now, now, job_id),
+        self._owned(
+            lease,
+            """UPDATE jobs SET status = ?, error = ?, error_code = ?, updated_at = ?, finished_at = ?,
+                   lease_token = NULL WHERE id = ?""",
+            (JobStatus.FAILED.value, error, code, now, now),
         )
 
-    def reap_stale(self, older_than_seconds: float) -> tuple[int, int]:
-        """Running jobs nobody has advanced for ``older_than_seconds`` (a worker that died or hangs):
-        requeue them, or fail those out of attempts with the reason."""
-        cutoff = (utcnow() - timedelta(seconds=older_than_seconds)).isoformat()
-        return self._requeue_or_fail("updated_at < ?", (cutoff,), "stalled")
-
-    def _requeue_or_fail(self, where: str, params: tuple[object, ...], why: str) -> tuple[int, int]:
+    def requeue_expired(self) -> tuple[int, int]:
+        """Running jobs whose lease expired (their worker died or stopped advancing): requeue them, or
+        fail those out of attempts with the reason. Never touches a job under a live lease."""
         with transaction(self.conn):
-            now = utcnow().isoformat()
-            failed = self.conn.execute(
-                f"""UPDATE jobs SET status = ?, error = ?, error_code = 'interrupted', updated_at = ?,
-                       finished_at = ? WHERE status = ? AND attempts >= ? AND {where}""",
-                (
-                    JobStatus.FAILED.value,
-                    f"{why} {MAX_ATTEMPTS} times (server stopped or worker stuck); giving up",
-                    now,
-                    now,
-                    JobStatus.RUNNING.value,
-                    MAX_ATTEMPTS,
-                    *params,
-                ),
-            ).rowcount
-            requeued = self.conn.execute(
-                f"""UPDATE jobs SET status = ?, stage = ?, progress = 0, updated_at = ?
-                    WHERE status = ? AND {where}""",
-                (JobStatus.QUEUED.value, Stage.QUEUED.value, now, JobStatus.RUNNING.value, *params),
-            ).rowcount
-        return requeued, failed
+            return self._requeue_expired()
 
-    def recover(self) -> tuple[int, int]:
-        """After a restart no job can still be running: requeue them, or fail those out of attempts."""
-        return self._requeue_or_fail("1 = 1", (), "interrupted")
+    def _requeue_expired(self) -> tuple[int, int]:
+        now = utcnow().isoformat()
+        expired = "status = ? AND (lease_expires_at IS NULL OR lease_expires_at < ?)"
+        failed = self.conn.execute(
+            f"""UPDATE jobs SET status = ?, error = ?, error_code = 'interrupted', updated_at = ?,
+                   finished_at = ?, lease_token = NULL WHERE {expired} AND attempts >= ?""",
+            (
+                JobStatus.FAILED.value,
+                f"interrupted {MAX_ATTEMPTS} times (worker stopped or stuck); giving up",
+                now,
+                now,
+                JobStatus.RUNNING.value,
+                now,
+                MAX_ATTEMPTS,
+            ),
+        ).rowcount
+        requeued = self.conn.execute(
+            f"""UPDATE jobs SET status = ?, stage = ?, progress = 0, updated_at = ?, lease_owner = NULL,
+                   lease_token = NULL, lease_expires_at = NULL WHERE {expired}""",
+            (JobStatus.QUEUED.value, Stage.QUEUED.value, now, JobStatus.RUNNING.value, now),
+        ).rowcount
+        return requeued, failed
 
 
 def _job(row: sqlite3.Row) -> Job:
@@ -161,4 +195,5 @@ def _job(row: sqlite3.Row) -> Job:
         prompt_version=row["prompt_version"],
         notice=row["notice"],
         usage=LLMUsage.model_validate_json(row["usage"]) if row["usage"] else None,
+        worker=row["lease_owner"],
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
@@ -17,8 +19,14 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "") or request.method == "GET"
 
 
-def html_error(request: Request, status_code: int, message: str, headers: dict[str, str] | None = None) -> HTMLResponse:
+def html_error(
+    request: Request, status_code: int, message: str, headers: Mapping[str, str] | None = None
+) -> HTMLResponse:
     title = TITLES.get(status_code, "Something went wrong" if status_code >= 500 else "Request refused")
     return templates.TemplateResponse(
-        request, "error.html", {"title": title, "message": message}, status_code=status_code, headers=headers
+        request,
+        "error.html",
+        {"title": title, "message": message},
+        status_code=status_code,
+        headers=dict(headers or {}),
     )

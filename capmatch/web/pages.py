@@ -17,13 +17,11 @@ from capmatch.http.access import bearer_token, check_key, client_of
 from capmatch.http.cache import ResponseCache
 from capmatch.http.deps import CoreDep, WorkerDep
 from capmatch.http.submission import submit_url
-from capmatch.matching.compare import compare
-from capmatch.matching.graph import MatchGraph, match_graph
-from capmatch.matching.rank import FORMULA, rank
-from capmatch.matching.similar import SearchHit, search_text, similar_tools
-from capmatch.models import JobStatus
-from capmatch.pipeline.ingest import parse_pricing, parse_type
-from capmatch.storage.catalog import ToolFilter
+from capmatch.matching.graph import MatchGraph
+from capmatch.matching.rank import FORMULA
+from capmatch.matching.similar import SearchHit
+from capmatch.models import JobStatus, parse_pricing, parse_type
+from capmatch.storage.base import ToolFilter
 from capmatch.web.errors import html_error
 from capmatch.web.graph_svg import EDGES_PER_TOOL, Drawing, around, busiest, layout, strongest
 from capmatch.web.progress import step_states
@@ -58,9 +56,9 @@ def home(
 ) -> HTMLResponse:
     flt = ToolFilter(parse_type(type or None), parse_pricing(pricing or None))
     with core.querying():
-        hits = search_text(core, q, 10, flt) if q.strip() else []
+        hits = core.search(q, 10, flt) if q.strip() else []
     # Each matched capability with its description, so a hit explains itself.
-    details = core.store.capability_descriptions(m.capability.id for h in hits for m in h.matched)
+    details = core.catalog.capability_descriptions(m.capability.id for h in hits for m in h.matched)
     return page(
         request,
         "home.html",
@@ -71,20 +69,22 @@ def home(
         weaker=[h for h in hits if _best(h) < WEAK_SEARCH_MATCH],
         weak_below=WEAK_SEARCH_MATCH,
         details=details,
-        recent=core.store.list_tools(limit=8, recent_first=True),
-        total=core.store.tool_count(),
+        recent=core.catalog.list_tools(limit=8, recent_first=True),
+        total=core.catalog.tool_count(),
     )
 
 
 @router.get("/tools/{tool_id}", response_class=HTMLResponse)
 def tool_page(request: Request, tool_id: str, core: CoreDep) -> HTMLResponse:
-    tool = core.store.get_tool(tool_id)
-    tool_rank = rank(tool, match_graph(core))
+    tool = core.catalog.get_tool(tool_id)
+    tool_rank = core.rank(tool)
     # Links on a page are not a similar search: they do not count towards times matched.
     with core.querying():
-        similar = similar_tools(core, tool_id, k=6, count_matches=False)
-    total = core.store.tool_count()
-    others = [t for t in core.store.list_tools(limit=PICKER_LIMIT) if t.id != tool_id] if total <= PICKER_LIMIT else []
+        similar = core.similar(tool_id, k=6, count_matches=False)
+    total = core.catalog.tool_count()
+    others = (
+        [t for t in core.catalog.list_tools(limit=PICKER_LIMIT) if t.id != tool_id] if total <= PICKER_LIMIT else []
+    )
     return page(
         request,
         "tool.html",
@@ -104,7 +104,7 @@ def compare_picker(
     b: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     """The "compare with…" form: names or ids in, the shareable compare URL out."""
-    found = [(typed, core.store.find_by_name(typed)) for typed in (a, b)]
+    found = [(typed, core.catalog.find_by_name(typed)) for typed in (a, b)]
     missing = [typed for typed, tool_id in found if tool_id is None]
     if missing:
         names = " or ".join(f"“{m}”" for m in missing if m.strip()) or "an empty name"
@@ -118,12 +118,12 @@ def compare_picker(
 def compare_page(request: Request, a: str, b: str, core: CoreDep) -> Response:
     def render() -> bytes:
         with core.querying():
-            comparison = compare(core, a, b)
+            comparison = core.compare(a, b)
         body = templates.get_template("compare.html").render(request=request, c=comparison)
         return body.encode("utf-8")
 
     cache: ResponseCache = request.app.state.responses
-    body = cache.get_or_render(("compare-page", a, b), core.store.generation(), render)
+    body = cache.get_or_render(("compare-page", a, b), core.catalog.generation(), render)
     return HTMLResponse(body)
 
 
@@ -191,8 +191,8 @@ def _submit_page(
 def job_page(request: Request, job_id: str, core: CoreDep) -> HTMLResponse:
     job = core.jobs.get(job_id)
     tool = None
-    if job.tool_id and core.store.tool_exists(job.tool_id):
-        tool = core.store.get_tool(job.tool_id, with_capabilities=False)
+    if job.tool_id and core.catalog.tool_exists(job.tool_id):
+        tool = core.catalog.get_tool(job.tool_id, with_capabilities=False)
     open_job = job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
     deleted = job.tool_id is not None and tool is None
     return page(request, "job.html", job=job, tool=tool, deleted=deleted, steps=step_states(job), open_job=open_job)
@@ -205,8 +205,8 @@ def graph_page(
     tool: Annotated[str, Query(max_length=200)] = "",
     depth: Annotated[int, Query(ge=1, le=3)] = 1,
 ) -> HTMLResponse:
-    full = match_graph(core)
-    centre = core.store.find_by_name(tool) if tool.strip() else None
+    full = core.graph()
+    centre = core.catalog.find_by_name(tool) if tool.strip() else None
 
     def draw() -> tuple[MatchGraph, MatchGraph, Drawing]:
         # Capped either way: a hub's 3-step neighbourhood can be most of a large catalog.
@@ -215,7 +215,7 @@ def graph_page(
         return shown, drawn, layout(drawn, centre)
 
     # The whole-catalog picture is the one most people open: lay it out once per catalog change.
-    shown, drawn, drawing = draw() if centre is not None else core.cached("graph-page", draw)  # type: ignore[misc]
+    shown, drawn, drawing = draw() if centre is not None else core.catalog.cached("graph-page", draw)
     status_code = 404 if tool.strip() and centre is None else 200
     return page(
         request,
@@ -232,7 +232,7 @@ def graph_page(
         shown=len(shown.nodes),
         total=len(full.nodes),
         edges_total=len(full.edges),
-        names=core.store.names_page(PICKER_LIMIT),
+        names=core.catalog.names_page(PICKER_LIMIT),
     )
 
 

@@ -1,5 +1,5 @@
 """The stages a job page shows, keyed by the progress fraction the pipeline reports when it enters
-each one (capmatch.pipeline and CapMatch.store_tool). The page script reads the same numbers from
+each one (capmatch.pipeline and Runtime.store_tool). The page script reads the same numbers from
 the markup, so the server-rendered and the live view agree. A failure before the first step (a
 job abandoned in the queue) marks no step: its reason is shown on its own."""
 

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from capmatch.http.cache import ResponseCache
 from capmatch.http.deps import CoreDep, run_query
-from capmatch.matching.compare import Comparison, compare
+from capmatch.matching.compare import Comparison
 from capmatch.matching.render import comparison_markdown
 
 router = APIRouter(prefix="/api/compare", tags=["compare"])
@@ -24,13 +24,13 @@ async def compare_tools(
     a: str, b: str, core: CoreDep, request: Request, format: Annotated[Literal["json", "markdown"], Query()] = "json"
 ) -> Response:
     def render() -> bytes:
-        comparison = compare(core, a, b)
+        comparison = core.compare(a, b)
         if format == "markdown":
             return comparison_markdown(comparison).encode("utf-8")
         return comparison.model_dump_json().encode("utf-8")
 
     cache: ResponseCache = request.app.state.responses
-    key, generation = ("compare", a, b, format), core.store.generation()
+    key, generation = ("compare", a, b, format), core.catalog.generation()
     # A cached body is served straight from the event loop: no thread hand-off per request.
     body = cache.peek(key, generation, render)
     if body is None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from capmatch.api.schemas import GraphEdgePublic, GraphNodePublic, GraphResponse
 from capmatch.http.deps import CoreDep
-from capmatch.matching.graph import match_graph, neighbourhood
+from capmatch.matching.graph import neighbourhood
 
 router = APIRouter(prefix="/api/graph", tags=["graph"])
 
@@ -19,9 +19,9 @@ def get_graph(
     tool: Annotated[str | None, Query(description="Centre on this tool id and its neighbourhood")] = None,
     depth: Annotated[int, Query(ge=1, le=3)] = 1,
 ) -> GraphResponse:
-    graph = match_graph(core, current_counts=True)
+    graph = core.graph(current_counts=True)
     if tool is not None:
-        core.store.get_tool(tool, with_capabilities=False)  # 404 for unknown ids
+        core.catalog.get_tool(tool, with_capabilities=False)  # 404 for unknown ids
         graph = neighbourhood(graph, tool, depth)
     return GraphResponse(
         nodes=[GraphNodePublic.model_validate(n, from_attributes=True) for n in graph.nodes],

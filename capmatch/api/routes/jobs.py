@@ -31,4 +31,4 @@ def get_job(job_id: str, core: CoreDep) -> JobPublic:
 def get_job_calls(job_id: str, core: CoreDep) -> list[LLMCallPublic]:
     """Every request this job sent to the LLM endpoint: task, status, duration, tokens, error."""
     core.jobs.get(job_id)  # 404 for unknown ids
-    return [LLMCallPublic(**row) for row in core.store.llm_calls(job_id)]
+    return [LLMCallPublic(**row) for row in core.catalog.llm_calls(job_id)]

@@ -8,9 +8,8 @@ from fastapi import APIRouter, Query, Request
 
 from capmatch.api.schemas import SearchHitPublic, SearchResponse
 from capmatch.http.deps import CoreDep, run_query
-from capmatch.matching.similar import search_text
-from capmatch.pipeline.ingest import parse_pricing, parse_type
-from capmatch.storage.catalog import ToolFilter
+from capmatch.models import parse_pricing, parse_type
+from capmatch.storage.base import ToolFilter
 
 router = APIRouter(prefix="/api/search", tags=["search"])
 
@@ -25,5 +24,5 @@ async def search(
     pricing: str | None = None,
 ) -> SearchResponse:
     flt = ToolFilter(parse_type(type), parse_pricing(pricing))
-    hits = await run_query(request, search_text, core, q, k, flt)
+    hits = await run_query(request, core.search, q, k, flt)
     return SearchResponse(query=q, k=k, results=[SearchHitPublic.model_validate(h, from_attributes=True) for h in hits])

@@ -16,10 +16,10 @@ def health(core: CoreDep) -> HealthResponse:
     index = core.index()  # loads or rebuilds the index if needed; never loads the model
     return HealthResponse(
         status="ok",
-        tools=core.store.tool_count(),
-        capabilities=core.store.capability_count(),
+        tools=core.catalog.tool_count(),
+        capabilities=core.catalog.capability_count(),
         index=IndexStatusPublic(
-            kind=index.kind, count=index.count(), generation=core.store.generation(), rebuilt=False
+            kind=index.kind, count=index.count(), generation=core.catalog.generation(), rebuilt=False
         ),
         embedding_model=core.settings.embedding_model,
         extractor=core.settings.extractor,

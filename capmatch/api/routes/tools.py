@@ -20,11 +20,8 @@ from capmatch.api.schemas import (
 from capmatch.http.access import client_of, require_key
 from capmatch.http.deps import CoreDep, WorkerDep, run_query
 from capmatch.http.submission import submit_url
-from capmatch.matching.graph import match_graph
-from capmatch.matching.rank import rank
-from capmatch.matching.similar import similar_tools
-from capmatch.pipeline.ingest import parse_pricing, parse_type
-from capmatch.storage.catalog import ToolFilter
+from capmatch.models import parse_pricing, parse_type
+from capmatch.storage.base import ToolFilter
 
 router = APIRouter(prefix="/api/tools", tags=["tools"])
 
@@ -65,24 +62,24 @@ def list_tools(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ToolList:
     flt = ToolFilter(parse_type(type), parse_pricing(pricing), category)
-    tools = core.store.list_tools(flt, limit=limit, offset=offset)
-    counts = core.store.capability_counts([t.id for t in tools])
+    tools = core.catalog.list_tools(flt, limit=limit, offset=offset)
+    counts = core.catalog.capability_counts([t.id for t in tools])
     return ToolList(
         tools=[ToolSummary.of(t, counts.get(t.id, 0)) for t in tools],
-        total=core.store.count_tools(flt),
+        total=core.catalog.count_tools(flt),
     )
 
 
 @router.get("/{tool_id}", response_model=ToolPublic)
 def get_tool(tool_id: str, core: CoreDep) -> ToolPublic:
-    tool = core.store.get_tool(tool_id)
-    return ToolPublic.of(tool, rank(tool, match_graph(core)))
+    tool = core.catalog.get_tool(tool_id)
+    return ToolPublic.of(tool, core.rank(tool))
 
 
 @router.get("/{tool_id}/source", response_class=PlainTextResponse)
 def get_source(tool_id: str, core: CoreDep) -> str:
     """The cleaned source snapshot that evidence offsets point into."""
-    return core.store.source_text(tool_id)
+    return core.catalog.source_text(tool_id)
 
 
 @router.get("/{tool_id}/similar", response_model=SimilarResponse)
@@ -96,7 +93,7 @@ async def get_similar(
 ) -> SimilarResponse:
     """Tools whose capabilities match this tool's, with the capability pairs that matched."""
     flt = ToolFilter(parse_type(type), parse_pricing(pricing))
-    hits = await run_query(request, similar_tools, core, tool_id, k, flt)
+    hits = await run_query(request, core.similar, tool_id, k, flt)
     return SimilarResponse(
         tool_id=tool_id, k=k, results=[SimilarHitPublic.model_validate(h, from_attributes=True) for h in hits]
     )

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from capmatch.embeddings.model import Embedder
 from capmatch.errors import InvalidInput
 from capmatch.extractor.decompose.base import CapabilityDraft, ContrastLines, Decomposer, Neighbour, SourceDocument
 from capmatch.extractor.decompose.extractive import ExtractiveDecomposer
 from capmatch.settings import Settings
-from capmatch.storage.catalog import CatalogStore
-
-if TYPE_CHECKING:
-    from capmatch.core import CapMatch
+from capmatch.storage.base import LLMCacheStore
 
 __all__ = [
     "BACKENDS",
@@ -28,14 +24,18 @@ __all__ = [
 ]
 
 
-def _llm(embedder: Embedder, settings: Settings, store: CatalogStore) -> Decomposer:
+def _llm(embedder: Embedder, settings: Settings, store: LLMCacheStore) -> Decomposer:
     from capmatch.extractor.decompose.llm import LLMDecomposer  # imports openai + instructor only when used
 
     return LLMDecomposer(embedder, settings, store)
 
 
-BACKENDS: dict[str, Callable[[Embedder, Settings, CatalogStore], Decomposer]] = {
-    "extractive": lambda embedder, settings, store: ExtractiveDecomposer(embedder),
+def _extractive(embedder: Embedder, settings: Settings, store: LLMCacheStore) -> Decomposer:
+    return ExtractiveDecomposer(embedder)
+
+
+BACKENDS: dict[str, Callable[[Embedder, Settings, LLMCacheStore], Decomposer]] = {
+    "extractive": _extractive,
     "llm": _llm,
 }
 CHOICES = ("auto", *BACKENDS)
@@ -55,6 +55,6 @@ def resolve_backend(requested: str | None, settings: Settings) -> tuple[str, str
     return name, None
 
 
-def get_decomposer(name: str, core: CapMatch) -> Decomposer:
-    backend, _ = resolve_backend(name, core.settings)
-    return BACKENDS[backend](core.embedder, core.settings, core.store)
+def get_decomposer(backend: str, embedder: Embedder, settings: Settings, cache: LLMCacheStore) -> Decomposer:
+    """The decomposer for a backend name that ``resolve_backend`` returned (resolved once per job)."""
+    return BACKENDS[backend](embedder, settings, cache)

@@ -88,7 +88,7 @@ VAGUE = re.compile(
 class Candidate:
     spans: list[Span]
     score: float
-    order: int
+    order: float  # document position: block index, plus a fraction for a sentence within the block
     name_hint: str | None = None
     description_spans: list[Span] = field(default_factory=list)
     text: str = ""
@@ -100,8 +100,8 @@ class Candidate:
 class ExtractiveDecomposer:
     name = "extractive"
     version = "1.0"
-    model = None
-    prompt_version = None
+    model: str | None = None
+    prompt_version: str | None = None
 
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from capmatch import prompts
 from capmatch.embeddings.model import Embedder
 from capmatch.errors import LLMOutputInvalid, NoCapabilities
+from capmatch.extractor.chunking import chunk_document
 from capmatch.extractor.classify import ToolFacts, rule_facts, states_license, states_price, states_pricing, states_type
 from capmatch.extractor.condense import condense, facts_excerpt
 from capmatch.extractor.decompose.base import CapabilityDraft, ContrastLines, Neighbour, SourceDocument
@@ -30,12 +31,12 @@ from capmatch.extractor.injection import inside, instruction_spans
 from capmatch.extractor.segment import segment
 from capmatch.extractor.verify import locate
 from capmatch.llm import meter as metering
+from capmatch.llm.cache import LLMCache, cache_key
 from capmatch.llm.client import InvalidAnswer, get_client
-from capmatch.llm.tokens import chunk_document, count_tokens
+from capmatch.llm.tokens import count_tokens
 from capmatch.models import Inference, Price
 from capmatch.settings import Settings
-from capmatch.storage.catalog import CatalogStore
-from capmatch.storage.llm_cache import LLMCache, cache_key
+from capmatch.storage.base import LLMCacheStore
 
 T = TypeVar("T", bound=BaseModel)
 NO_ALTERNATIVE = "No close alternative in the catalog."
@@ -59,7 +60,7 @@ def prompt_version() -> str:
 class LLMDecomposer:
     name = "llm"
 
-    def __init__(self, embedder: Embedder, settings: Settings, store: CatalogStore) -> None:
+    def __init__(self, embedder: Embedder, settings: Settings, store: LLMCacheStore) -> None:
         self.embedder = embedder
         self.settings = settings
         self.model: str | None = settings.llm_model
@@ -215,7 +216,7 @@ class LLMDecomposer:
             for i, c in enumerate(chunks, start=1)
         ]
         calls.append(("classify", {"tool_name": doc.name, "document": facts_excerpt(doc.text, blocks)}))
-        models = {"decompose": Decomposition, "classify": ClassifiedTool}
+        models: dict[str, type[BaseModel]] = {"decompose": Decomposition, "classify": ClassifiedTool}
         for kind, values in calls:
             messages, version = self._messages(kind, values)
             if self.cache.get(self._key(kind, models[kind], messages, version)):

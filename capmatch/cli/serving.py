@@ -1,0 +1,96 @@
+"""Running the service: the HTTP server and the job worker."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from capmatch.cli.common import app, err, handle_errors
+from capmatch.runtime import Runtime
+from capmatch.settings import get_settings
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind [default: CAPMATCH_HOST or 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [default: CAPMATCH_PORT or 8000].")] = None,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Leave ingestion jobs to `capmatch worker` processes.")
+    ] = False,
+) -> None:
+    """Serve the API (and its docs at /docs) and the pages, with an ingestion worker in the same
+    process unless --no-worker.
+
+    Example: capmatch serve --port 8000
+    """
+    import uvicorn
+
+    from capmatch.app import create_app
+    from capmatch.http.access import exposure_warning
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    err.print(f"capmatch: catalog in {settings.home.resolve()}; API docs at http://{host}:{port}/docs")
+    warning = exposure_warning(host, settings.api_key)
+    if warning:
+        err.print(warning, style="bold yellow", markup=False, soft_wrap=True)
+    uvicorn.run(create_app(settings, start_worker=not no_worker), host=host, port=port, log_level="info")
+
+
+@app.command()
+@handle_errors
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="Jobs run at once [default: CAPMATCH_WORKER_CONCURRENCY or 2].")
+    ] = None,
+) -> None:
+    """Run ingestion jobs from the catalog's queue in this process, until interrupted. Start as many
+    as you like beside `capmatch serve --no-worker`; each claims jobs under a lease.
+
+    Example: capmatch worker --concurrency 2
+    """
+    from capmatch.pipeline.worker import JobWorker
+
+    settings = get_settings()
+    if concurrency is not None:
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    core = Runtime(settings)
+    job_worker = JobWorker(core.jobs, core.ingestor, core.catalog, settings, on_start=lambda: _verify(core))
+    err.print(
+        f"capmatch worker {job_worker.id}: catalog in {settings.home.resolve()}, {settings.worker_concurrency} "
+        f"jobs at once, lease {settings.worker_lease_seconds:g}s",
+        markup=False,
+    )
+    try:
+        job_worker.run_forever()
+    except KeyboardInterrupt:
+        err.print("worker stopped")
+
+
+def _verify(core: Runtime) -> None:
+    status = core.verify_index()
+    if status.rebuilt:
+        err.print(f"vector index rebuilt from the database ({status.count} vectors)", markup=False)
+
+
+db_app = typer.Typer(help="The catalog database: migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("migrate")
+@handle_errors
+def db_migrate() -> None:
+    """Apply pending database migrations (every command also applies them when it opens the catalog).
+
+    Example: capmatch db migrate
+    """
+    from capmatch.storage.sqlite import connect, migrate
+
+    settings = get_settings()
+    applied = migrate(connect(settings.db_path))
+    err.print(f"{len(applied)} migrations applied" + (f": {', '.join(applied)}" if applied else ""), markup=False)

@@ -1,0 +1,117 @@
+"""One process's parts, assembled from settings: the catalog, the job queue, the live vector index,
+the write path, the ingestor and (lazily) the embedding model. The app, the CLI, the worker role and
+the evaluation commands build one ``Runtime``; everything below it takes explicit dependencies.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from capmatch.embeddings.index import SearchableIndex
+from capmatch.embeddings.live import IndexOptions, IndexStatus, LiveIndex
+from capmatch.embeddings.model import Embedder, get_embedder
+from capmatch.llm.meter import UsageMeter
+from capmatch.matching import compare as comparing
+from capmatch.matching.graph import MatchGraph, match_graph
+from capmatch.matching.rank import Rank, rank
+from capmatch.matching.similar import SearchHit, ToolHit, search_text, similar_tools
+from capmatch.models import Tool
+from capmatch.pipeline.ingest import BackendInfo, DryRun, Ingestor, IngestResult, Source, dry_run, record_calls
+from capmatch.pipeline.writer import CatalogWriter, Progress, no_progress
+from capmatch.settings import Settings
+from capmatch.storage.base import ToolFilter
+from capmatch.storage.catalog import SqliteCatalog
+from capmatch.storage.jobs import SqliteJobQueue
+
+
+class Runtime:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.catalog = SqliteCatalog(settings.db_path)
+        self.jobs = SqliteJobQueue(self.catalog)
+        self._embedder = embedder
+        options = IndexOptions(
+            folder=settings.index_dir,
+            model=settings.embedding_model,
+            kind=settings.index_type,
+            ivf_threshold=settings.ivf_threshold,
+            nprobe=settings.ivf_nprobe,
+        )
+        self.live_index = LiveIndex(self.catalog, options, lambda: self.embedder.dimension)
+        self.writer = CatalogWriter(self.catalog, self.live_index, settings.match_threshold)
+        self.ingestor = Ingestor(settings, self.catalog, self.live_index, self.writer, lambda: self.embedder)
+        self._query_gate = threading.BoundedSemaphore(settings.query_concurrency)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = get_embedder(self.settings.embedding_model)
+        return self._embedder
+
+    def index(self) -> SearchableIndex:
+        return self.live_index.reader()
+
+    @contextmanager
+    def querying(self) -> Iterator[None]:
+        """Hold while computing a read query in a server. Queries are CPU-bound Python between
+        short C calls (SQLite, FAISS, torch); many at once on a small machine convoy on the GIL and
+        SQLite's busy waits. Measured on 2 cores, 8 threads searching: 183 searches/s all at once,
+        363/s one at a time (docs/benchmarks.md)."""
+        with self._query_gate:
+            yield
+
+    # ---- writes ------------------------------------------------------------------------------
+    def ingest(
+        self,
+        source: Source,
+        progress: Progress = no_progress,
+        meter: UsageMeter | None = None,
+        on_backend: Callable[[BackendInfo], None] | None = None,
+    ) -> IngestResult:
+        return self.ingestor.ingest(source, progress, meter, on_backend)
+
+    def dry_run(self, source: Source) -> DryRun:
+        return dry_run(self.ingestor, source)
+
+    def record_calls(self, meter: UsageMeter, job_id: str | None = None) -> None:
+        record_calls(self.catalog, meter, job_id)
+
+    def delete_tool(self, tool_id: str) -> None:
+        self.writer.delete_tool(tool_id)
+
+    def reindex(self) -> IndexStatus:
+        return self.writer.reindex()
+
+    def verify_index(self) -> IndexStatus:
+        """At start-up: load the model and make sure the saved index agrees with it and the catalog."""
+        return self.writer.verify_index(self.embedder.dimension)
+
+    def export_catalog(self, out: IO[str]) -> int:
+        return self.catalog.export(out)
+
+    def import_catalog(self, path: Path) -> int:
+        return self.writer.import_catalog(path, self.settings.home)
+
+    # ---- queries -----------------------------------------------------------------------------
+    def similar(
+        self, tool_id: str, k: int = 10, flt: ToolFilter | None = None, count_matches: bool = True
+    ) -> list[ToolHit]:
+        return similar_tools(self.catalog, self.index(), tool_id, k, flt, count_matches, self.settings.match_threshold)
+
+    def search(
+        self, text: str, k: int = 10, flt: ToolFilter | None = None, count_matches: bool = True
+    ) -> list[SearchHit]:
+        return search_text(self.catalog, self.index(), self.embedder, text, k, flt, count_matches)
+
+    def compare(self, a: str, b: str) -> comparing.Comparison:
+        return comparing.compare(self.catalog, self.index(), a, b, self.settings.match_threshold)
+
+    def graph(self, current_counts: bool = False) -> MatchGraph:
+        return match_graph(self.catalog, current_counts)
+
+    def rank(self, tool: Tool) -> Rank:
+        return rank(tool, match_graph(self.catalog))
