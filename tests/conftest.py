@@ -197,7 +197,7 @@ class RunningServer:
 
     def __enter__(self) -> RunningServer:
         self.thread.start()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a busy 2-core machine loads the model slowly
         while time.monotonic() < deadline:
             try:
                 if httpx.get(self.url + "/api/health", timeout=2).status_code == 200:

@@ -131,3 +131,75 @@ def bench_api(
 
     result = bench(tools, requests, home)
     print_report(result, "capmatch bench api", as_json)
+
+
+@eval_app.command("extract")
+@handle_errors
+def eval_extract(
+    gold: Annotated[Path, typer.Option("--gold", help="Gold JSONL (fixtures/gold/*.jsonl; see its README).")],
+    extractor: Annotated[str, typer.Option(help="Decomposer to score: extractive or llm.")] = "extractive",
+    as_json: JsonOpt = False,
+) -> None:
+    """Score a decomposer's capabilities against hand-made gold capabilities: precision, recall,
+    core recall, traps taken, name quality, duplicates, time per page; per tool and overall.
+
+    Example: capmatch eval extract --gold fixtures/gold/vendor-docs.jsonl --json
+    """
+    import tempfile
+
+    from capmatch.evaluation.extract import evaluate
+    from capmatch.extractor.decompose import get_decomposer, resolve_backend
+    from capmatch.runtime import Runtime
+    from capmatch.settings import get_settings
+
+    with tempfile.TemporaryDirectory(prefix="capmatch-eval-") as home, bar() as progress:
+        settings = get_settings().model_copy(update={"home": Path(home)})
+        core = Runtime(settings)  # a throwaway catalog: the LLM backend keeps its answer cache there
+        backend, _ = resolve_backend(extractor, settings)
+        decomposer = get_decomposer(backend, core.embedder, settings, core.catalog)
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done)
+
+        result = evaluate(gold, decomposer, core.embedder, settings, progress=report)
+    if as_json:
+        print_json(result)
+        return
+    table = Table(
+        "tool",
+        "produced",
+        "gold",
+        "precision",
+        "recall",
+        "core recall",
+        "traps",
+        "names",
+        "dups",
+        "s",
+        title=f"{gold}: {extractor} ({result['extractor_version']})",
+    )
+    for row in result["per_tool"]:
+        table.add_row(
+            row["tool"],
+            str(row["produced"]),
+            str(row["gold"]),
+            f"{row['precision']:.2f}",
+            f"{row['recall']:.2f}",
+            f"{row['core_recall']:.2f}",
+            str(row["traps_taken"]),
+            f"{row['name_quality']:.2f}",
+            str(row["duplicates"]),
+            f"{row['seconds']:.2f}",
+        )
+    out.print(table)
+    out.print(
+        f"overall: precision {result['precision']:.3f}, recall {result['recall']:.3f}, core recall "
+        f"{result['core_recall']:.3f}, traps taken {result['traps_taken']}, name quality {result['name_quality']:.3f}, "
+        f"duplicates {result['duplicates']}, {result['seconds_per_page']:.2f} s/page",
+        highlight=False,
+    )
+    thresholds = ", ".join(f"{k} {v}" for k, v in result["thresholds"].items())
+    err.print(f"thresholds: {thresholds}", markup=False)

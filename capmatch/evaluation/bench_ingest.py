@@ -23,7 +23,7 @@ from capmatch.pipeline.ingest import Source, capability_text
 from capmatch.runtime import Runtime
 from capmatch.settings import Settings
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "docs"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "docs"  # the repository's demo pages
 
 
 def documents(count: int, folder: Path = FIXTURES) -> list[tuple[str, str]]:

@@ -25,7 +25,13 @@ SKIP_SECTION = re.compile(
     r"citations?|citing|change ?log|release notes|table of contents|code of conduct|star history|"
     r"dependenc\w*|enterprise|tidelift|"
     r"pricing|billing|newsletter|copyright|deprecat\w*|known issues|who uses|used by|adopters|"
-    r"testimonials?|get in touch|stay in touch|follow us)\b"
+    r"testimonials?|get in touch|stay in touch|follow us|"
+    # Pointers elsewhere and talk about the project rather than the tool: not what it does.
+    r"demo projects?|showcase|case stud\w*|further reading|external links|blog posts?|talks|videos?|webinars?|"
+    r"podcasts?|related (?:projects|work|libraries|tools)|other (?:libraries|projects|tools)|inspirations?|"
+    r"security (?:disclosures?|policy|issues|contact)|disclosures?|test matrix|automated tests|"
+    r"where do i go|what'?s next|next steps|learn more|professional support|commercial support|"
+    r"governance|collaborators|partners|about \.?\w+|contacts?)\b"
     r"|^\W*(?:set ?up|credits?|authors?|maintainers?|cite|history|contents|toc|community|contact|"
     r"support|faq|questions|discussions?|chat|help|requirements?|prerequisites|getting help|"
     r"documentation|docs|links|resources|related|see also|tests?|testing|running tests|development|"
@@ -44,11 +50,14 @@ LOW_VALUE_SECTION = re.compile(
 
 def classify_section(block: Block) -> str:
     path = [clean_heading(h) for h in block.section]
-    # The nearest heading decides; a skipped ancestor (e.g. "Installation > Windows") skips too.
+    # A skipped ancestor (e.g. "Installation > Windows") skips too.
     if any(SKIP_SECTION.search(h) for h in path):
         return "skip"
-    if path and FEATURE_SECTION.search(path[-1]):
-        return "feature"
-    if path and LOW_VALUE_SECTION.search(path[-1]):
-        return "low"
+    # The nearest heading that says anything decides: "Features > Hybrid Search" is a feature, and so
+    # is "Features" itself; "Usage > Advanced" is a tutorial.
+    for heading in reversed(path):
+        if FEATURE_SECTION.search(heading):
+            return "feature"
+        if LOW_VALUE_SECTION.search(heading):
+            return "low"
     return "neutral"

@@ -154,30 +154,36 @@ class JobWorker:
         job, jobs = lease.job, self.jobs
         meter = UsageMeter()
         try:
-            result = self.ingestor.ingest(
-                Source(url=job.source, name=job.name, extractor=job.extractor),
-                progress=lambda stage, fraction: self._advance(lease, stage, fraction),
-                meter=meter,
-                on_backend=lambda info: jobs.describe(
-                    lease, info.backend, info.model, info.prompt_version, info.notice
-                ),
-                guard=lambda: jobs.check(lease),
-            )
+            try:
+                result = self.ingestor.ingest(
+                    Source(url=job.source, name=job.name, extractor=job.extractor),
+                    progress=lambda stage, fraction: self._advance(lease, stage, fraction),
+                    meter=meter,
+                    on_backend=lambda info: jobs.describe(
+                        lease, info.backend, info.model, info.prompt_version, info.notice
+                    ),
+                    guard=lambda: jobs.check(lease),
+                )
+            except LeaseLost:
+                raise
+            except CapmatchError as exc:
+                self._record_usage(lease, meter)
+                jobs.fail(lease, exc.message, exc.code)
+                return
+            except Exception as exc:  # a bug must fail the job with a reason, not kill the worker
+                log.exception("job %s failed", job.id)
+                self._record_usage(lease, meter)
+                jobs.fail(lease, f"internal error: {type(exc).__name__}: {exc}", "internal_error")
+                return
             failpoint("stored")  # committed, the job not yet marked done
+            self._record_usage(lease, meter)
             jobs.finish(lease, result.tool.id)
         except LeaseLost:
             log.warning("job %s: lease lost; another worker owns it now", job.id)
-            return
-        except CapmatchError as exc:
-            jobs.fail(lease, exc.message, exc.code)
-        except Exception as exc:  # a bug must fail the job with a reason, not kill the worker
-            log.exception("job %s failed", job.id)
-            jobs.fail(lease, f"internal error: {type(exc).__name__}: {exc}", "internal_error")
         finally:
-            # What the job spent, retries and re-asks included, whether it succeeded or not.
-            try:
-                if meter.usage.requests or meter.usage.cached:
-                    jobs.record_usage(lease, meter.snapshot())
-            except LeaseLost:
-                pass
             record_calls(self.catalog, meter, job.id)
+
+    def _record_usage(self, lease: Lease, meter: UsageMeter) -> None:
+        """What the job spent, retries and re-asks included, whether it succeeded or not."""
+        if meter.usage.requests or meter.usage.cached:
+            self.jobs.record_usage(lease, meter.snapshot())

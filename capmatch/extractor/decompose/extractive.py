@@ -17,14 +17,16 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+from wordfreq import zipf_frequency
 
 from capmatch.embeddings.model import Embedder
 from capmatch.errors import NoCapabilities
 from capmatch.extractor.classify import ToolFacts, rule_facts
 from capmatch.extractor.decompose.base import CapabilityDraft, ContrastLines, Neighbour, SourceDocument
-from capmatch.extractor.decompose.merge import MAX_CAPABILITIES, MAX_QUOTES, MERGE_SIMILARITY, group_near_duplicates
+from capmatch.extractor.decompose.merge import MAX_QUOTES, MERGE_SIMILARITY, group_near_duplicates
 from capmatch.extractor.injection import addresses_a_model
 from capmatch.extractor.naming import (
+    STOPWORDS,
     clean_heading,
     dedupe_names,
     is_generic_heading,
@@ -37,6 +39,9 @@ from capmatch.extractor.sections import FEATURE_SECTION, classify_section
 from capmatch.extractor.segment import Block, Span, segment, sentences
 
 MIN_CAPABILITIES = 3
+# Real READMEs state 15 capabilities on average and up to about 35 (the gold set in fixtures/gold):
+# a cap of 15 dropped headline features of long pages.
+EXTRACTIVE_MAX = 25
 MAX_DESCRIPTION_CHARS = 480
 
 CAPABILITY_CUE = re.compile(
@@ -55,7 +60,11 @@ NOISE = re.compile(
     r"\bstar us\b|\bstar(?:red)? on github\b|\bsponsor|\bcontribut|\bpull requests?\b|\bissue tracker\b|"
     r"\bcode of conduct\b|\bread the docs\b|\bsee the (?:docs|documentation)\b|\bcheck out\b|"
     r"\bjoin (?:us|our)\b|\bdiscord\b|\bslack\b|\btwitter\b|\bnewsletter\b|\bcopyright\b|©|"
-    r"\blicen[cs]ed? under\b|\ball rights reserved\b|\bthank(?:s| you)\b|\bcookies?\b|\bsubscribe\b)",
+    r"\blicen[cs]ed? under\b|\ball rights reserved\b|\bthank(?:s| you)\b|\bcookies?\b|\bsubscribe\b|"
+    # Pointers to other material, not claims: "Full documentation can be found here".
+    r"\bcan be found\b|\bfull documentation\b|\b(?:learn|read) more\b|\bblog\b|\bwebinars?\b|\bpodcasts?\b|"
+    r"\byoutube\b|\bsupport(?:ing)? (?:this|the) project\b|\bconsider supporting\b|\bgive (?:us|it) a star\b|"
+    r"\bwe(?:'re| are) hiring\b|\bhead (?:over )?to\b)",
     re.IGNORECASE,
 )
 # Licensing and pricing are read by extractor.classify; they are not capabilities.
@@ -78,6 +87,70 @@ READER_SUBJECT = re.compile(
     r"^(?:(?:or|and|if|when|so|next|then|now|first|finally),?\s+)?(?:you|your|most|many|some|other|we|let's|let us)\b",
     re.IGNORECASE,
 )
+# Polarity: a sentence that denies or limits a feature is not a capability ("X does not retry").
+NEGATED = re.compile(
+    r"\b(?:does not|doesn't|do not|don't|did not|cannot|can't|can not|won't|will not|isn't|is not|aren't|"
+    r"are not|never|no longer|not (?:yet )?(?:supported|available|possible|suitable|recommended|designed|"
+    r"intended|meant|guaranteed|thread-?safe))\b",
+    re.IGNORECASE,
+)
+LIMITATION = re.compile(
+    r"\b(?:limitations?|caveats?|known issues?|drawbacks?|downsides?|beware|unfortunately|at the cost of|"
+    r"comes at (?:a|the) cost|(?:can|may|might|will) (?:lose|drop|corrupt)|loses?\b|lost\b|experimental|"
+    r"deprecated|not (?:for|meant for) production|bottleneck|breaking changes?)\b",
+    re.IGNORECASE,
+)
+# "RQ requires Redis >= 5", "Python 3.10+ is required": what the tool needs, not what it does.
+REQUIREMENT = re.compile(
+    r"^(?:\S+\s+){0,4}?(?:requires?|needs?|depends on)\b|\b(?:is|are) (?:required|needed)\b|"
+    r"\brequires? (?:python|redis|postgres\w*|node|java|go|rust|\w+ ?>=)",
+    re.IGNORECASE,
+)
+# Text about a tutorial's own commands rather than the tool: "This command starts a worker".
+TUTORIAL_REFERENCE = re.compile(
+    r"\b(?:this|the above|the following|the previous|our|that) (?:command|example|snippet|code|script|"
+    r"tutorial|guide|walkthrough)\b|\bin this (?:example|tutorial|guide|section)\b|\bwe(?:'ll| will)\b",
+    re.IGNORECASE,
+)
+_SUBJECT_VERB = re.compile(
+    r"^(?:the\s+)?(?P<subject>[A-Z][\w.+-]*(?:\s+[A-Z][\w.+-]*){0,2})\s+(?:is|are|was|were|can|could|has|have|"
+    r"does|do|provides?|supports?|offers?|uses?|lets?|gives?|will|may|might|loses?|stores?|keeps?|runs?|"
+    r"recommends?|needs?|requires?|sends?|writes?|handles?)\b"
+)
+_COMMON = {"it", "this", "that", "these", "those", "each", "every", "all", "both", "most", "many", "some", "any"}
+
+
+def about_another_product(text: str, tool_name: str) -> bool:
+    """A sentence whose subject is a named thing other than the tool ("Redis can lose queued jobs",
+    "Celery is heavier"): a claim about that thing, not a capability of this tool."""
+    match = _SUBJECT_VERB.match(text.strip())
+    if not match:
+        return False
+    subject = match.group("subject")
+    first = subject.split()[0]
+    if first.lower() in _COMMON or first.lower() in STOPWORDS:
+        return False
+    name = tool_name.lower()
+    lowered = subject.lower()
+    if name and (name in lowered or lowered.split()[0] in name or name.split()[0] in lowered):
+        return False
+    # A proper name is a rare word ("Redis", "Celery"); a common one starts an ordinary sentence
+    # ("Scheduling jobs is easy", "Built-in retries are …").
+    return zipf_frequency(first.lower(), "en") < 3.2 or any(ch.isupper() for ch in first[1:])
+
+
+def not_a_claim(text: str, tool_name: str) -> bool:
+    """Sentences that look like features but are not: negated, limiting, requirements, tutorial
+    talk, or about another product."""
+    return bool(
+        NEGATED.search(text)
+        or LIMITATION.search(text)
+        or REQUIREMENT.search(text)
+        or TUTORIAL_REFERENCE.search(text)
+        or about_another_product(text, tool_name)
+    )
+
+
 VAGUE = re.compile(
     r"^(?:and (?:much )?more|plus all|more\b|etc|see below|the following|as follows|for example)\b",
     re.IGNORECASE,
@@ -99,7 +172,7 @@ class Candidate:
 
 class ExtractiveDecomposer:
     name = "extractive"
-    version = "1.0"
+    version = "1.1"
     model: str | None = None
     prompt_version: str | None = None
 
@@ -134,7 +207,7 @@ class ExtractiveDecomposer:
         vectors = self.embedder.embed_batch([c.embed_text() for c in candidates])
         order = sorted(range(len(candidates)), key=lambda i: (-candidates[i].score, candidates[i].order))
         chosen = []
-        for keeper, duplicates in group_near_duplicates(vectors, order, MERGE_SIMILARITY, MAX_CAPABILITIES):
+        for keeper, duplicates in group_near_duplicates(vectors, order, MERGE_SIMILARITY, EXTRACTIVE_MAX):
             cand = candidates[keeper]
             # A near-duplicate's text becomes extra evidence for the capability it repeats.
             cand.spans.extend(candidates[d].spans[0] for d in duplicates[: max(0, MAX_QUOTES - len(cand.spans))])
@@ -202,10 +275,11 @@ def _words(text: str) -> int:
     return len(re.findall(r"[A-Za-z][\w'+/.-]*", text))
 
 
-def _is_noise(text: str) -> bool:
+def _is_noise(text: str, tool_name: str | None = None) -> bool:
     letters = sum(ch.isalpha() for ch in text)
     return (
-        letters < 0.55 * max(len(text), 1)
+        (tool_name is not None and not_a_claim(text, tool_name))
+        or letters < 0.55 * max(len(text), 1)
         or text.count(",") > max(4, len(text.split()) // 2)  # keyword lists
         or (len(re.findall(r"\d+\.\d+", text)) >= 2 and _words(text) < 10)  # version support matrices
         or text.rstrip().endswith((":", "?"))
@@ -229,19 +303,39 @@ def _candidates(blocks: list[Block], tool_name: str, relaxed: bool) -> list[Cand
         if block.kind != "heading" or block.index in consumed:
             continue
         section_class = classify_section(Block("heading", 0, 0, "", section=(*block.section, block.text)))
-        # A feature-section heading ("Supported Features") names a list whose items are the capabilities.
-        if section_class in ("skip", "feature") or is_generic_heading(block.text, tool_name):
+        # A feature-section heading ("Supported Features") names a list whose items are the capabilities;
+        # a heading under one ("Features > Hybrid Search") is a capability itself.
+        own_heading = clean_heading(block.text)
+        if section_class == "skip" or FEATURE_SECTION.search(own_heading) or is_generic_heading(block.text, tool_name):
             continue
         body = by_section.get((*block.section, block.text), [])
         content = [b for b in body if b.kind in ("paragraph", "bullet")]
-        if not content:
+        name = own_heading
+        if not (1 <= len(name.split()) <= 8) or name.endswith("?") or not_a_claim(name, tool_name):
             continue
-        name = clean_heading(block.text)
-        if not (1 <= len(name.split()) <= 8) or name.endswith("?"):
+        if not content or all(_is_noise(s.text, tool_name) for b in content[:1] for s in sentences(b.span)):
+            # A section that is only code, or one intro line ("Scheduling jobs is also easy:"): the
+            # descriptive heading itself states the feature ("Repeating Jobs").
+            if section_class != "low" and 2 <= len(name.split()) <= 6 and any(b.kind == "code" for b in body):
+                intro = [s for b in content[:1] for s in sentences(b.span)][:1]
+                out.append(
+                    Candidate(
+                        [block.span, *intro],
+                        1.8 * _weight(section_class),
+                        block.index,
+                        name,
+                        intro or [block.span],
+                        name,
+                    )
+                )
             continue
         bullets = [b for b in content if b.kind == "bullet" and b.level == 0]
         first = content[0]
-        lead = [s for s in sentences(first.span) if not _is_noise(s.text)][:2] if first.kind == "paragraph" else []
+        lead = (
+            [s for s in sentences(first.span) if not _is_noise(s.text, tool_name)][:2]
+            if first.kind == "paragraph"
+            else []
+        )
         short_list = len(bullets) >= 3 and sum(_words(b.text) <= 8 for b in bullets) >= 0.6 * len(bullets)
         if short_list:
             # A list of short items (categories, languages, backends) is one capability, named by the heading.
@@ -288,13 +382,13 @@ def _candidates(blocks: list[Block], tool_name: str, relaxed: bool) -> list[Cand
             out.append(Candidate(spans, 2.0 * weight + 0.6, block.index, name, described, f"{name} {_join(described)}"))
             continue
         if block.kind == "bullet" and block.level <= 1:
-            cand = _bullet_candidate(block, weight, section_class, relaxed)
+            cand = _bullet_candidate(block, weight, section_class, relaxed, tool_name)
             if cand:
                 out.append(cand)
         elif block.kind == "paragraph":
             intro = not block.section or len(block.section) == 1
             for span in sentences(block.span):
-                cand = _sentence_candidate(span, block, weight, intro, relaxed)
+                cand = _sentence_candidate(span, block, weight, intro, relaxed, tool_name)
                 if cand:
                     out.append(cand)
     return out
@@ -388,10 +482,12 @@ def _weight(section_class: str) -> float:
     return SECTION_WEIGHT[section_class] / SECTION_WEIGHT["neutral"]
 
 
-def _bullet_candidate(block: Block, weight: float, section_class: str, relaxed: bool) -> Candidate | None:
+def _bullet_candidate(
+    block: Block, weight: float, section_class: str, relaxed: bool, tool_name: str
+) -> Candidate | None:
     text = " ".join(block.text.split())
     words = _words(text)
-    if words < 2 or _is_noise(text) or len(text) > 600:
+    if words < 2 or _is_noise(text, tool_name) or len(text) > 600:
         return None
     if section_class != "feature" and words < 4 and not relaxed:
         return None
@@ -412,10 +508,12 @@ def _bullet_candidate(block: Block, weight: float, section_class: str, relaxed: 
     return Candidate([block.span], score, block.index, name, description[:3], text)
 
 
-def _sentence_candidate(span: Span, block: Block, weight: float, intro: bool, relaxed: bool) -> Candidate | None:
+def _sentence_candidate(
+    span: Span, block: Block, weight: float, intro: bool, relaxed: bool, tool_name: str
+) -> Candidate | None:
     text = " ".join(span.text.split())
     words = _words(text)
-    if words < 5 or words > 60 or _is_noise(text):
+    if words < 5 or words > 60 or _is_noise(text, tool_name):
         return None
     cue = CAPABILITY_CUE.search(text)
     if not cue or text[0].islower():  # a lowercase start is a fragment (footnote, broken wrap)
