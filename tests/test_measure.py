@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from capmatch.cli import app
 from capmatch.evaluation.metrics import Scores
-from tests.conftest import FIXTURES, demo_records
+from tests.conftest import FIXTURES, SHARED_DATA, demo_records
 
 runner = CliRunner()
 METRICS = {"P@1", "P@5", "MRR", "nDCG@10", "queries"}
@@ -85,3 +85,26 @@ def test_bench_api_reports_search_and_compare_latency() -> None:
     assert isinstance(report, dict) and report["tools"] == 300
     for key in ("search_p50_ms", "search_p99_ms", "compare_p50_ms", "compare_p99_ms"):
         assert report[key] > 0  # type: ignore[operator]
+
+
+@pytest.mark.shared_data
+def test_eval_extract_scores_the_smoke_gold_pages() -> None:
+    if not (SHARED_DATA / "vendor-docs").exists():
+        pytest.skip(f"shared data not found at {SHARED_DATA} (set CAPMATCH_SHARED_DATA)")
+    gold = FIXTURES / "gold" / "smoke.jsonl"
+    result = run_json("eval", "extract", "--gold", str(gold))
+    assert isinstance(result, dict)
+    assert {"precision", "recall", "core_recall", "traps_taken", "name_quality", "per_tool"} <= set(result)
+    assert {row["tool"] for row in result["per_tool"]} == {"fetchwire", "pgtide", "httpx", "rq"}
+    for key in ("precision", "recall", "core_recall", "name_quality"):
+        assert 0.0 <= result[key] <= 1.0, key
+    # Floors from the last measured run (fixtures/gold/README.md): a regression shows here.
+    assert result["recall"] >= 0.5 and result["core_recall"] >= 0.6 and result["precision"] >= 0.6, result
+    assert result["thresholds"]["match_similarity"] > 0
+
+
+def test_eval_extract_refuses_a_gold_line_that_is_not_a_page_record(tmp_path: Path) -> None:
+    bad = tmp_path / "gold.jsonl"
+    bad.write_text('{"tool": "x"}\n')
+    result = runner.invoke(app, ["eval", "extract", "--gold", str(bad)])
+    assert result.exit_code == 1 and "not a gold page record" in result.stderr

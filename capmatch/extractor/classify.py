@@ -122,7 +122,7 @@ class ToolFacts:
 
 
 def rule_facts(text: str, blocks: list[Block], name: str | None = None) -> ToolFacts:
-    pricing, price = infer_pricing(text)
+    pricing, price = infer_pricing(own_statements(text, name))
     return ToolFacts(infer_type(text, blocks), pricing, price, infer_license(text), summary(blocks, name))
 
 
@@ -171,6 +171,24 @@ def infer_type(text: str, blocks: list[Block]) -> Inference:
     if ranked[0] >= 3 and ranked[0] >= 1.5 * ranked[1]:
         return Inference(value=best.value, rule=f"keyword count {ranked[0]:g} vs {ranked[1]:g}")
     return Inference(value=ToolType.UNKNOWN.value, rule="no self-description and no clear keyword majority")
+
+
+# Sentences about someone else: a testimonial ("Netflix is pleased to announce the open-source …"),
+# a sponsor's offer ("The maintainers of X and thousands of other packages are working with Tidelift").
+_NOT_OURS = re.compile(
+    r"^\W*[\"“'*_]|\btidelift\b|\bmaintainers of\b|\bthousands of other\b|\bsponsor|\bsubscription\b.*\bcompan",
+    re.IGNORECASE,
+)
+
+
+def own_statements(text: str, name: str | None) -> str:
+    """The page's sentences minus those about other parties, so pricing rests only on what the page
+    says about this tool (a licence line counts: it is about the project's own code)."""
+    kept = []
+    for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
+        if sentence.strip() and not _NOT_OURS.search(sentence):
+            kept.append(sentence)
+    return "\n".join(kept)
 
 
 def infer_pricing(text: str) -> tuple[Inference, Price | None]:

@@ -98,8 +98,15 @@ def split_lead(text: str) -> tuple[str, str] | None:
     return lead, match.group("rest").strip()
 
 
+# A name ends before a trailing qualifier: "Vector search engine for the next generation of AI
+# applications" names a "Vector search engine".
+_QUALIFIER = re.compile(r"\s+(?:for|with|of|in|on|from|by|using|across|through|to|at|into|via|when|than)\s+.*$", re.I)
+
+
 def name_from_sentence(sentence: str, tool_name: str | None = None) -> str:
-    text = " ".join(sentence.split())
+    # Parentheticals ("Qdrant (read: quadrant) is …") and emoji say nothing a name needs.
+    text = " ".join(re.sub(r"\s*\([^)]{0,60}\)", "", sentence).split())
+    text = "".join(ch for ch in text if ch.isascii() or ch.isalnum() or ch in "–—’“”")
     if tool_name:
         text = re.sub(rf"^(?:the\s+)?{re.escape(tool_name)}(?:'s)?\s+", "", text, flags=re.IGNORECASE)
     text = _SUBORDINATE.sub("", text)
@@ -118,6 +125,11 @@ def name_from_sentence(sentence: str, tool_name: str | None = None) -> str:
     words = head.split()
     if len(words) < 2 and len(text.split()) >= 2:
         words = text.split()  # the first clause was too short: keep going past it
+    if len(words) > 3:
+        # Keep the head noun phrase: cut a trailing qualifier once the phrase has three words.
+        kept = _QUALIFIER.sub("", " ".join(words)).split()
+        if len(kept) >= 2:
+            words = kept
     return _tidy(words[:MAX_WORDS])
 
 
@@ -133,13 +145,18 @@ def _tidy(words: list[str]) -> str:
     return name[0].upper() + name[1:]
 
 
-def dedupe_names(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
+def dedupe_names(names: list[str], sentences: list[str] | None = None, tool_name: str | None = None) -> list[str]:
+    """A repeated name is made from its own sentence instead ("(2)" suffixes tell a reader nothing);
+    only when that repeats too is the sentence's first words kept as the name."""
+    seen: set[str] = set()
     out = []
-    for name in names:
-        key = name.lower()
-        seen[key] = seen.get(key, 0) + 1
-        out.append(name if seen[key] == 1 else f"{name} ({seen[key]})")
+    for i, name in enumerate(names):
+        if name.lower() in seen and sentences is not None:
+            own = name_from_sentence(sentences[i], tool_name)
+            if own and own.lower() not in seen:
+                name = own
+        seen.add(name.lower())
+        out.append(name)
     return out
 
 

@@ -17,7 +17,6 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
-from wordfreq import zipf_frequency
 
 from capmatch.embeddings.model import Embedder
 from capmatch.errors import NoCapabilities
@@ -64,7 +63,9 @@ NOISE = re.compile(
     # Pointers to other material, not claims: "Full documentation can be found here".
     r"\bcan be found\b|\bfull documentation\b|\b(?:learn|read) more\b|\bblog\b|\bwebinars?\b|\bpodcasts?\b|"
     r"\byoutube\b|\bsupport(?:ing)? (?:this|the) project\b|\bconsider supporting\b|\bgive (?:us|it) a star\b|"
-    r"\bwe(?:'re| are) hiring\b|\bhead (?:over )?to\b)",
+    r"\bwe(?:'re| are) hiring\b|\bhead (?:over )?to\b|\b(?:first|next) steps\b|\bget(?:ting)? started\b|"
+    r"\bquick ?(?:tour|start)\b|\btutorials?\b|\breport (?:a )?bugs?\b|\bcit(?:e|ing|ation)\b|\byour logo\b|"
+    r"\bschedule a (?:call|meeting|demo)\b|\bdocumentation (?:gives|is available|explains|describes)\b)",
     re.IGNORECASE,
 )
 # Licensing and pricing are read by extractor.classify; they are not capabilities.
@@ -79,6 +80,7 @@ INSTRUCTION = re.compile(
     r"^(?:(?:then|now|next|first|finally|also|to start|to begin),?\s+)?(?:click|go to|open|run|create|type|visit|"
     r"navigate|check|see|join|ask|email|contact|download|clone|fork|"
     r"add|edit|copy|paste|save|start|try|note|import|install|read|learn|head over|take|follow|refer|"
+    r"get started|report|cite|book|sign up|register|watch|want|have a look|make|write|define|call|pass|put|"
     r"let's|imagine|consider|say|suppose|make sure|don't forget|remember)\b",
     re.IGNORECASE,
 )
@@ -88,22 +90,25 @@ READER_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 # Polarity: a sentence that denies or limits a feature is not a capability ("X does not retry").
+# Only the main clause counts: "so large bodies don't have to fit in memory" states a benefit.
 NEGATED = re.compile(
-    r"\b(?:does not|doesn't|do not|don't|did not|cannot|can't|can not|won't|will not|isn't|is not|aren't|"
-    r"are not|never|no longer|not (?:yet )?(?:supported|available|possible|suitable|recommended|designed|"
-    r"intended|meant|guaranteed|thread-?safe))\b",
+    r"^(?:\S+\s+){0,6}?(?:does not|doesn't|do not|don't|did not|cannot|can't|can not|won't|will not|isn't|"
+    r"is not|aren't|are not|no longer|not (?:yet )?(?:supported|available|possible|suitable|recommended|"
+    r"designed|intended|meant|guaranteed|thread-?safe))\b",
     re.IGNORECASE,
 )
+_MAIN_CLAUSE = re.compile(r"[,;:(]|\s[-–—]\s|\s(?:so|which|that|because|while|but|unless|if|when|until)\s", re.I)
 LIMITATION = re.compile(
     r"\b(?:limitations?|caveats?|known issues?|drawbacks?|downsides?|beware|unfortunately|at the cost of|"
-    r"comes at (?:a|the) cost|(?:can|may|might|will) (?:lose|drop|corrupt)|loses?\b|lost\b|experimental|"
-    r"deprecated|not (?:for|meant for) production|bottleneck|breaking changes?)\b",
+    r"comes at (?:a|the) cost|(?:can|may|might|will) (?:lose|drop|corrupt)|deprecated|"
+    r"not (?:for|meant for) production|bottleneck|breaking changes?)\b",
     re.IGNORECASE,
 )
 # "RQ requires Redis >= 5", "Python 3.10+ is required": what the tool needs, not what it does.
 REQUIREMENT = re.compile(
-    r"^(?:\S+\s+){0,4}?(?:requires?|needs?|depends on)\b|\b(?:is|are) (?:required|needed)\b|"
-    r"\brequires? (?:python|redis|postgres\w*|node|java|go|rust|\w+ ?>=)",
+    r"^(?:\S+\s+){0,4}?(?:requires?|depends on)\b|\b(?:is|are) (?:required|needed)\b|"
+    r"\brequires? (?:python|redis|postgres\w*|node|java|go|rust|\w+ ?>=)|"
+    r"\b(?:runs|works|is tested) on\b[^.]{0,20}\b(?:python|pypy|cpython)\b\W*\d",
     re.IGNORECASE,
 )
 # Text about a tutorial's own commands rather than the tool: "This command starts a worker".
@@ -120,34 +125,60 @@ _SUBJECT_VERB = re.compile(
 _COMMON = {"it", "this", "that", "these", "those", "each", "every", "all", "both", "most", "many", "some", "any"}
 
 
-def about_another_product(text: str, tool_name: str) -> bool:
+@dataclass(frozen=True)
+class ClaimContext:
+    """What tells a page's claims about its own tool from claims about other things."""
+
+    tool: str
+    proper_names: frozenset[str] = frozenset()
+
+
+_TOKEN = re.compile(r"(?<![\w.])([A-Za-z][\w+-]*)")
+
+
+def proper_names(texts: list[str]) -> frozenset[str]:
+    """Words the page writes capitalised inside sentences and never in lower case ("Redis",
+    "Celery", "Postgres"): names of things, as opposed to common nouns that merely start a sentence
+    ("Timeouts can be set …", "Schemas are …")."""
+    upper: set[str] = set()
+    lower: set[str] = set()
+    for text in texts:
+        for match in _TOKEN.finditer(text):
+            word = match.group(1)
+            before = text[: match.start()].rstrip()
+            if not before or before[-1] in ".!?:\n#*-•|>":
+                continue  # a sentence or item start says nothing about the word
+            (upper if word[0].isupper() else lower).add(word.lower())
+    return frozenset(upper - lower)
+
+
+def about_another_product(text: str, context: ClaimContext) -> bool:
     """A sentence whose subject is a named thing other than the tool ("Redis can lose queued jobs",
     "Celery is heavier"): a claim about that thing, not a capability of this tool."""
     match = _SUBJECT_VERB.match(text.strip())
     if not match:
         return False
     subject = match.group("subject")
-    first = subject.split()[0]
-    if first.lower() in _COMMON or first.lower() in STOPWORDS:
+    first = subject.split()[0].lower()
+    if first in _COMMON or first in STOPWORDS or first not in context.proper_names:
         return False
-    name = tool_name.lower()
+    name = context.tool.lower()
     lowered = subject.lower()
-    if name and (name in lowered or lowered.split()[0] in name or name.split()[0] in lowered):
-        return False
-    # A proper name is a rare word ("Redis", "Celery"); a common one starts an ordinary sentence
-    # ("Scheduling jobs is easy", "Built-in retries are …").
-    return zipf_frequency(first.lower(), "en") < 3.2 or any(ch.isupper() for ch in first[1:])
+    return not (name and (name in lowered or first in name or name.split()[0] in lowered))
 
 
-def not_a_claim(text: str, tool_name: str) -> bool:
-    """Sentences that look like features but are not: negated, limiting, requirements, tutorial
-    talk, or about another product."""
+def not_a_claim(text: str, context: ClaimContext | str) -> bool:
+    """Sentences that look like features but are not: negated in their main clause, limiting,
+    requirements, tutorial talk, or about another product."""
+    if isinstance(context, str):
+        context = ClaimContext(context)
+    main_clause = _MAIN_CLAUSE.split(text, maxsplit=1)[0]
     return bool(
-        NEGATED.search(text)
+        NEGATED.search(main_clause)
         or LIMITATION.search(text)
         or REQUIREMENT.search(text)
         or TUTORIAL_REFERENCE.search(text)
-        or about_another_product(text, tool_name)
+        or about_another_product(text, context)
     )
 
 
@@ -230,7 +261,8 @@ class ExtractiveDecomposer:
             taken.add(name.lower())
             names.append(name)
         drafts = []
-        for cand, name in zip(chosen, dedupe_names(names), strict=True):
+        sentences_of = [c.description_spans[0].text for c in chosen]
+        for cand, name in zip(chosen, dedupe_names(names, sentences_of, tool_name), strict=True):
             description = _description(cand.description_spans)
             quotes = list(dict.fromkeys(s.text for s in cand.spans))
             drafts.append(CapabilityDraft(name=name, description=description, quotes=quotes, score=cand.score))
@@ -275,7 +307,7 @@ def _words(text: str) -> int:
     return len(re.findall(r"[A-Za-z][\w'+/.-]*", text))
 
 
-def _is_noise(text: str, tool_name: str | None = None) -> bool:
+def _is_noise(text: str, tool_name: ClaimContext | str | None = None) -> bool:
     letters = sum(ch.isalpha() for ch in text)
     return (
         (tool_name is not None and not_a_claim(text, tool_name))
@@ -292,7 +324,8 @@ def _is_noise(text: str, tool_name: str | None = None) -> bool:
     )
 
 
-def _candidates(blocks: list[Block], tool_name: str, relaxed: bool) -> list[Candidate]:
+def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[Candidate]:
+    tool_name = ClaimContext(name_of_tool, proper_names([b.text for b in blocks if b.kind != "code"]))
     out: list[Candidate] = []
     consumed: set[int] = set()
     by_section: dict[tuple[str, ...], list[Block]] = {}
@@ -306,7 +339,11 @@ def _candidates(blocks: list[Block], tool_name: str, relaxed: bool) -> list[Cand
         # A feature-section heading ("Supported Features") names a list whose items are the capabilities;
         # a heading under one ("Features > Hybrid Search") is a capability itself.
         own_heading = clean_heading(block.text)
-        if section_class == "skip" or FEATURE_SECTION.search(own_heading) or is_generic_heading(block.text, tool_name):
+        if (
+            section_class == "skip"
+            or FEATURE_SECTION.search(own_heading)
+            or is_generic_heading(block.text, name_of_tool)
+        ):
             continue
         body = by_section.get((*block.section, block.text), [])
         content = [b for b in body if b.kind in ("paragraph", "bullet")]
@@ -317,14 +354,14 @@ def _candidates(blocks: list[Block], tool_name: str, relaxed: bool) -> list[Cand
             # A section that is only code, or one intro line ("Scheduling jobs is also easy:"): the
             # descriptive heading itself states the feature ("Repeating Jobs").
             if section_class != "low" and 2 <= len(name.split()) <= 6 and any(b.kind == "code" for b in body):
-                intro = [s for b in content[:1] for s in sentences(b.span)][:1]
+                intro_line = [s for b in content[:1] for s in sentences(b.span)][:1]
                 out.append(
                     Candidate(
-                        [block.span, *intro],
+                        [block.span, *intro_line],
                         1.8 * _weight(section_class),
                         block.index,
                         name,
-                        intro or [block.span],
+                        intro_line or [block.span],
                         name,
                     )
                 )
@@ -360,7 +397,7 @@ def _candidates(blocks: list[Block], tool_name: str, relaxed: bool) -> list[Cand
 
     for block in blocks:
         if block.kind == "paragraph" and block.index not in consumed:
-            cand = _list_with_intro(blocks, block, tool_name, consumed)
+            cand = _list_with_intro(blocks, block, name_of_tool, consumed)
             if cand:
                 out.append(cand)
 
@@ -483,7 +520,7 @@ def _weight(section_class: str) -> float:
 
 
 def _bullet_candidate(
-    block: Block, weight: float, section_class: str, relaxed: bool, tool_name: str
+    block: Block, weight: float, section_class: str, relaxed: bool, tool_name: ClaimContext
 ) -> Candidate | None:
     text = " ".join(block.text.split())
     words = _words(text)
@@ -509,7 +546,7 @@ def _bullet_candidate(
 
 
 def _sentence_candidate(
-    span: Span, block: Block, weight: float, intro: bool, relaxed: bool, tool_name: str
+    span: Span, block: Block, weight: float, intro: bool, relaxed: bool, tool_name: ClaimContext
 ) -> Candidate | None:
     text = " ".join(span.text.split())
     words = _words(text)
