@@ -187,7 +187,7 @@ class CapMatch:
                     f"the catalog in {self.settings.home} already has {present} tools: import into an empty one "
                     "(set CAPMATCH_HOME to a new folder); exports are restored, not merged"
                 )
-            tools = read_import(self.store.conn, path, self.settings.embedding_model)
+            tools = read_import(self.store.conn, path, self.settings.embedding_model, self._dimension())
             if self.store.meta("embedding_model") is None:
                 self.store.set_meta("embedding_model", self.settings.embedding_model)
             generation = self.store.bump_generation()
