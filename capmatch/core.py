@@ -47,8 +47,9 @@ class StoreResult:
 
 
 def _is_replaceable_url(url: str) -> bool:
-    # "text:<name>" stands for an inline document: two records of that kind are two tools.
-    return not url.startswith("text:")
+    # "text:<name>" stands for an inline document and "local:<file name>" for a local file (two
+    # folders may each have a README.md): two records of that kind are two tools.
+    return not url.startswith(("text:", "local:"))
 
 
 @dataclass(frozen=True)

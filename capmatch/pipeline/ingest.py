@@ -70,6 +70,8 @@ def load_document(source: Source, core: CapMatch) -> RawDocument:
         return fetch(source.url, core.settings)
     if source.path:
         raw = read_path(source.path, core.settings)
+        # The tool's public link names the file, never the server path it was read from.
+        raw = RawDocument(f"local:{source.path.name}", raw.text, raw.format, raw.fetched_at)
     elif source.text is not None:
         raw = RawDocument(f"text:{slugify(source.name or 'tool')}", source.text, source.text_format, datetime.now(UTC))
     else:
