@@ -206,6 +206,7 @@ class CapMatch:
                     f"the index has dimension {self._index.dimension} but {self.settings.embedding_model} gives "
                     f"{embedder.dimension}: set CAPMATCH_EMBEDDING_MODEL to the model this catalog was built with"
                 )
+            vector_index.remove_leftovers(self.settings.index_dir)  # a save killed half-way
             generation = self.store.generation()
             rebuilt = self._load_or_rebuild(generation)
             assert self._index is not None

@@ -7,6 +7,7 @@ store stage is one transaction, so a failed ingest leaves the catalog and index 
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,6 +64,13 @@ class IngestResult:
 def capability_text(cap: Capability) -> str:
     """What gets embedded: the name says what it is, the description how the vendor puts it."""
     return f"{cap.name}: {cap.description}"
+
+
+def clean_name(name: str) -> str:
+    """A tool name without control or format characters (NUL, bidi overrides such as U+202E, zero
+    widths), which would spoof or hide text wherever the name is shown; whitespace collapsed."""
+    spaced = "".join(" " if ch.isspace() else ch for ch in name)
+    return " ".join("".join(ch for ch in spaced if unicodedata.category(ch) not in ("Cc", "Cf")).split())
 
 
 def load_document(source: Source, core: CapMatch) -> RawDocument:
@@ -125,7 +133,7 @@ def ingest(
 
     progress(Stage.SEGMENTING, 0.25)
     blocks = segment(doc.text)
-    name = (source.name or classify.tool_name(doc.title, raw.url)).strip()
+    name = clean_name(source.name or "") or clean_name(classify.tool_name(doc.title, raw.url)) or "tool"
     source_doc = SourceDocument(doc.text, doc.title, name, raw.url, doc.format, blocks)
     with metering(meter):
         progress(Stage.EXTRACTING, 0.35)
