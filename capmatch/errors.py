@@ -9,6 +9,7 @@ CapmatchError                      base: code, http_status, message with the fix
 │   └── ContentTooLarge            413
 ├── EmptyDocument                  422  nothing readable left after cleaning
 ├── NoCapabilities                 422  no capability-bearing text found
+├── PageTooComplex                 422  over a stage's size budget (elements, lines, blocks)
 ├── NotFound                       404  unknown tool or job id
 ├── IndexMismatch                  500  the saved index was built with another model/dimension
 └── LLMError                       502  the LLM endpoint failed (status, attempts, tokens spent)
@@ -80,6 +81,11 @@ class EmptyDocument(CapmatchError):
 
 class NoCapabilities(CapmatchError):
     code = "no_capabilities"
+    http_status = 422
+
+
+class PageTooComplex(CapmatchError):
+    code = "page_too_complex"
     http_status = 422
 
 

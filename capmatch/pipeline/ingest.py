@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from capmatch.core import CapMatch, Progress, no_progress
-from capmatch.errors import InvalidInput, NoCapabilities
+from capmatch.errors import InvalidInput, NoCapabilities, PageTooComplex
 from capmatch.extractor import classify
 from capmatch.extractor.clean import clean
 from capmatch.extractor.decompose import SourceDocument, get_decomposer, resolve_backend
@@ -51,6 +51,8 @@ class Source:
 
 
 UNCHANGED = "unchanged content: nothing to do"
+# Blocks (paragraphs, bullets, rows) a page may have: extraction looks at each with its neighbours.
+MAX_BLOCKS = 20_000
 MIN_EXPECTED = 3
 
 
@@ -133,6 +135,8 @@ def ingest(
 
     progress(Stage.SEGMENTING, 0.25)
     blocks = segment(doc.text)
+    if len(blocks) > MAX_BLOCKS:
+        raise PageTooComplex(f"the page has {len(blocks)} blocks; at most {MAX_BLOCKS} are read (submit a part of it)")
     name = clean_name(source.name or "") or clean_name(classify.tool_name(doc.title, raw.url)) or "tool"
     source_doc = SourceDocument(doc.text, doc.title, name, raw.url, doc.format, blocks)
     with metering(meter):
