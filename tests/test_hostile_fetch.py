@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import httpx
 import pytest
 
 from capmatch.errors import CapmatchError, ContentTooLarge, FetchError, UnsupportedContentType
@@ -198,3 +199,28 @@ def test_utf16_and_utf32_pages_are_read(hostile: str, path: str) -> None:
     doc = fetch(hostile + path, get_settings())
     assert "Charsetter turns logs into weekly reports." in doc.text
     assert "\x00" not in doc.text and not doc.text.startswith("\ufeff")
+
+
+def test_a_trickling_server_does_not_hold_the_worker(tmp_path: Path, docs_server: str) -> None:
+    from capmatch.settings import Settings
+
+    from .conftest import RunningServer, wait_for_job
+
+    stop = threading.Event()
+    url, thread = trickle_server(stop)
+    settings = Settings(home=tmp_path / "home", allow_private_urls=True, fetch_total_timeout=3)
+    try:
+        with RunningServer(settings) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+            warm = client.post("/api/tools", json={"url": f"{docs_server}/docs/pliant.rst"}).json()["job_id"]
+            assert wait_for_job(client, warm, timeout=120)["status"] == "done"  # the model is loaded
+            started = time.monotonic()
+            stuck = client.post("/api/tools", json={"url": url}).json()["job_id"]
+            other = client.post("/api/tools", json={"url": f"{docs_server}/docs/fetchwire.md"}).json()["job_id"]
+            failed = wait_for_job(client, stuck, timeout=60)
+            assert time.monotonic() - started < 3 + 5
+            assert failed["status"] == "failed" and failed["error_code"] == "fetch_failed", failed
+            assert "CAPMATCH_FETCH_TOTAL_TIMEOUT" in str(failed["error"])
+            assert wait_for_job(client, other, timeout=60)["status"] == "done"
+    finally:
+        stop.set()
+        thread.join(5)
