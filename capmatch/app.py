@@ -17,6 +17,7 @@ from capmatch.api.routes import compare, graph, jobs, search, system, tools
 from capmatch.http import errors
 from capmatch.http.access import SubmissionLimiter
 from capmatch.http.cache import ResponseCache
+from capmatch.http.guard import RequestGuard
 from capmatch.http.headers import SecurityHeaders
 from capmatch.pipeline.worker import JobWorker
 from capmatch.runtime import Runtime
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, start_worker: bool = True) -> F
     app = FastAPI(title="capmatch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     errors.install(app, wants_html, html_error)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestGuard, settings=settings)  # hosts, body size, cross-site writes, db busy
     for router in (tools.router, jobs.router, search.router, compare.router, graph.router, system.router):
         app.include_router(router)
 

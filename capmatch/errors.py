@@ -9,6 +9,7 @@ CapmatchError                      base: code, http_status, message with the fix
 │   └── ContentTooLarge            413
 ├── EmptyDocument                  422  nothing readable left after cleaning
 ├── NoCapabilities                 422  no capability-bearing text found
+├── PageTooComplex                 422  over a stage's size budget (elements, lines, blocks)
 ├── NotFound                       404  unknown tool or job id
 ├── LeaseLost                      409  a worker's lease on its job expired; another worker owns it now
 ├── IndexMismatch                  500  the saved index was built with another model/dimension
@@ -81,6 +82,11 @@ class EmptyDocument(CapmatchError):
 
 class NoCapabilities(CapmatchError):
     code = "no_capabilities"
+    http_status = 422
+
+
+class PageTooComplex(CapmatchError):
+    code = "page_too_complex"
     http_status = 422
 
 

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         None, description="When set, write endpoints need `Authorization: Bearer <key>`; reads stay public."
     )
     submit_rate_per_minute: int = Field(30, ge=1, description="URL submissions accepted per client per minute.")
+    allowed_hosts: str = Field(
+        "",
+        description="Host names served (comma-separated, * for any); default: loopback names when bound to loopback.",
+    )
+    max_body_bytes: int = Field(1_000_000, ge=1, description="Request bodies over this many bytes get 413.")
     host: str = "127.0.0.1"
     port: int = 8000
 

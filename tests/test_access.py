@@ -89,7 +89,9 @@ def test_submissions_are_rate_limited_per_client(tmp_path: Path, docs_server: st
         assert limited.status_code == 429 and limited.json()["error"]["code"] == "rate_limited"
         assert 1 <= int(limited.headers["retry-after"]) <= 60
         assert len(client.get("/api/jobs").json()) == 3, "a limited submission queues nothing"
-        page = client.post("/submit", data={"url": f"{docs_server}/docs/relaywork.md"}, follow_redirects=False)
+        token = client.get("/submit").text.split('name="form_token" value="', 1)[1].split('"', 1)[0]
+        form = {"url": f"{docs_server}/docs/relaywork.md", "form_token": token}
+        page = client.post("/submit", data=form, follow_redirects=False)
         assert page.status_code == 429 and "try again in" in page.text and page.headers["retry-after"]
 
 

@@ -128,3 +128,61 @@ def test_cli_round_trip(source: Runtime, tmp_path: Path, monkeypatch: pytest.Mon
     assert json.loads(imported.stdout)["tools"] == 4
     again = runner.invoke(app, ["import", str(tmp_path / "backup.jsonl")])
     assert again.exit_code != 0 and "already has 4 tools" in " ".join(again.stderr.split())
+
+
+def tamper_vector(lines: list[str], change: str) -> list[str]:
+    """The export with the vectors of its first tool changed as an attacker would."""
+    import base64
+
+    import numpy as np
+
+    tool = json.loads(lines[1])
+    for cap in tool["capabilities"]:
+        vector = np.frombuffer(base64.b64decode(cap["row"]["embedding"]["$b64"]), dtype=np.float32).copy()
+        if change == "scaled":
+            vector *= 1e6
+        elif change == "nan":
+            vector[0] = np.nan
+        elif change == "inf":
+            vector[3] = np.inf
+        elif change == "short":
+            vector = vector[:-1]
+        elif change == "zero":
+            vector[:] = 0
+        blob = vector.tobytes() + (b"\x00" if change == "odd-bytes" else b"")
+        cap["row"]["embedding"] = {"$b64": base64.b64encode(blob).decode("ascii")}
+    return [lines[0], json.dumps(tool), *lines[2:]]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("scaled", r"length 1e\+06, not 1"),
+        ("zero", "length 0, not 1"),
+        ("nan", "NaN or infinite"),
+        ("inf", "NaN or infinite"),
+        ("short", "has 383 dimensions"),
+        ("odd-bytes", "not a whole number of float32"),
+    ],
+)
+def test_bad_vectors_are_refused_with_the_line(
+    change: str, message: str, source: Runtime, tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    lines = export_text(source, tmp_path / "good.jsonl")
+    (tmp_path / "bad.jsonl").write_text("".join(line + "\n" for line in tamper_vector(lines, change)), "utf-8")
+    target = fresh(tmp_path, embedder)
+    with pytest.raises(InvalidInput, match=f"bad.jsonl:2: .*{message}"):
+        target.import_catalog(tmp_path / "bad.jsonl")
+    assert target.catalog.tool_count() == 0 and target.index().count() == 0
+
+
+def test_cli_import_of_bad_vectors_says_why_without_a_traceback(
+    source: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = export_text(source, tmp_path / "good.jsonl")
+    (tmp_path / "bad.jsonl").write_text("".join(line + "\n" for line in tamper_vector(lines, "short")), "utf-8")
+    monkeypatch.setenv("CAPMATCH_HOME", str(tmp_path / "restored"))
+    result = CliRunner().invoke(app, ["import", str(tmp_path / "bad.jsonl")])
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output and "383 dimensions" in " ".join(result.stderr.split())
+    assert result.exception is None or isinstance(result.exception, SystemExit)

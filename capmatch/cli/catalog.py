@@ -111,6 +111,9 @@ def ingest(
     file: Annotated[Path, typer.Argument(help="JSONL: one record per line with a name and a document.")],
     extractor: ExtractorOpt = None,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when the catalog has tools.")] = False,
+    allow_outside: Annotated[
+        bool, typer.Option("--allow-outside", help="Let records' 'file' point outside the JSONL's folder.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Add many tools from a JSONL file (records: name, then text | file | description | url;
@@ -125,7 +128,7 @@ def ingest(
     if if_empty and core.catalog.tool_count() > 0:
         err.print(f"catalog already has {core.catalog.tool_count()} tools: nothing to ingest (--if-empty)")
         return
-    records = list(read_records(file, extractor))
+    records = list(read_records(file, extractor, allow_outside))
     added: list[str] = []
     unchanged: list[str] = []
     failures: list[dict[str, object]] = []

@@ -38,6 +38,8 @@ def serve(
     warning = exposure_warning(host, settings.api_key)
     if warning:
         err.print(warning, style="bold yellow", markup=False, soft_wrap=True)
+    # The app knows where it listens: the allowed Host names default to loopback only when bound there.
+    settings = settings.model_copy(update={"host": host, "port": port})
     uvicorn.run(create_app(settings, start_worker=not no_worker), host=host, port=port, log_level="info")
 
 

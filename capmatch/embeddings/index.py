@@ -156,6 +156,7 @@ def save(index: VectorIndex, folder: Path, config: IndexConfig) -> None:
     index file that belong together; ``load`` compares its generation with the database's.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(folder)
     config.file = f"index-{config.generation}.faiss"
     tmp_index = folder / (config.file + ".tmp")
     faiss.write_index(index.faiss_index(), str(tmp_index))
@@ -166,6 +167,17 @@ def save(index: VectorIndex, folder: Path, config: IndexConfig) -> None:
     for old in folder.glob("index-*.faiss"):
         if old.name != config.file:
             old.unlink(missing_ok=True)
+
+
+def remove_leftovers(folder: Path) -> int:
+    """Delete temporary files of a save that never finished (a process killed mid-save). Call only
+    while holding the database write lock, as save() does: then no save is in progress."""
+    removed = 0
+    for tmp in [*folder.glob("index-*.faiss.tmp"), folder / (CONFIG_FILE + ".tmp")]:
+        if tmp.is_file():
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def read_config(folder: Path) -> IndexConfig | None:

@@ -102,6 +102,7 @@ class LiveIndex:
                     f"the index has dimension {self._index.dimension} but {self.options.model} gives {dimension}: "
                     "set CAPMATCH_EMBEDDING_MODEL to the model this catalog was built with"
                 )
+            vector_index.remove_leftovers(self.options.folder)  # a save killed half-way
             generation = self.catalog.generation()
             rebuilt = self._load_or_rebuild(generation)
             assert self._index is not None
@@ -129,6 +130,9 @@ class LiveIndex:
             self._load_or_rebuild(generation)
         assert self._index is not None
         return self._index
+
+    def dimension(self) -> int:
+        return self._dimension()
 
     def _dimension(self) -> int:
         """The vector dimension, without loading the model when the index or the catalog can tell."""

@@ -16,11 +16,17 @@ from docutils.core import publish_parts
 from lxml import html as lxml_html
 from markdown_it import MarkdownIt
 
-from capmatch.errors import EmptyDocument
+from capmatch.errors import EmptyDocument, PageTooComplex
 
 _MARKDOWN = MarkdownIt("commonmark").enable("table").enable("strikethrough")
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1|(?<![\w*])\*(?=[^\s*])([^*\n]+?)(?<=\S)\*(?![\w*])")
+# Size budgets: trafilatura takes ~0.3 ms per element and docutils more per line, so a page of
+# 100,000 list items (4.9 MB, under the byte cap) would hold a worker for minutes. Real
+# documentation pages stay far below these.
+MAX_ELEMENTS = 40_000
+MAX_LINES = 40_000
+_OPEN_TAG = re.compile(r"<[A-Za-z]")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
 
 
@@ -37,7 +43,17 @@ def clean(raw: str, fmt: str) -> CleanDocument:
         text = _normalise(raw)
         title = next((line.strip() for line in text.splitlines() if line.strip()), None)
     else:
+        lines = raw.count("\n")
+        if fmt in ("markdown", "rst") and lines > MAX_LINES:
+            raise PageTooComplex(
+                f"the page has {lines} lines; at most {MAX_LINES} are read (split it, or submit a part)"
+            )
         page = _to_html(raw, fmt)
+        elements = sum(1 for _ in _OPEN_TAG.finditer(page))
+        if elements > MAX_ELEMENTS:
+            raise PageTooComplex(
+                f"the page has {elements} HTML elements; at most {MAX_ELEMENTS} are read (split it, or submit a part)"
+            )
         title = _title_of(page, raw, fmt)
         extracted = trafilatura.extract(
             _prepare(page, fmt),

@@ -7,6 +7,7 @@ store stage is one transaction, so a failed ingest leaves the catalog and index 
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from typing import Any
 
 from capmatch.embeddings.live import LiveIndex
 from capmatch.embeddings.model import Embedder
-from capmatch.errors import InvalidInput, NoCapabilities
+from capmatch.errors import InvalidInput, NoCapabilities, PageTooComplex
 from capmatch.extractor import classify
 from capmatch.extractor.clean import clean
 from capmatch.extractor.decompose import Decomposer, SourceDocument, get_decomposer, resolve_backend
@@ -53,6 +54,8 @@ class Source:
 
 
 UNCHANGED = "unchanged content: nothing to do"
+# Blocks (paragraphs, bullets, rows) a page may have: extraction looks at each with its neighbours.
+MAX_BLOCKS = 20_000
 MIN_EXPECTED = 3
 
 
@@ -68,11 +71,20 @@ def capability_text(cap: Capability) -> str:
     return f"{cap.name}: {cap.description}"
 
 
+def clean_name(name: str) -> str:
+    """A tool name without control or format characters (NUL, bidi overrides such as U+202E, zero
+    widths), which would spoof or hide text wherever the name is shown; whitespace collapsed."""
+    spaced = "".join(" " if ch.isspace() else ch for ch in name)
+    return " ".join("".join(ch for ch in spaced if unicodedata.category(ch) not in ("Cc", "Cf")).split())
+
+
 def load_document(source: Source, settings: Settings) -> RawDocument:
     if source.url:
         return fetch(source.url, settings)
     if source.path:
         raw = read_path(source.path, settings)
+        # The tool's public link names the file, never the server path it was read from.
+        raw = RawDocument(f"local:{source.path.name}", raw.text, raw.format, raw.fetched_at)
     elif source.text is not None:
         raw = RawDocument(f"text:{slugify(source.name or 'tool')}", source.text, source.text_format, datetime.now(UTC))
     else:
@@ -153,7 +165,11 @@ class Ingestor:
 
         progress(Stage.SEGMENTING, 0.25)
         blocks = segment(doc.text)
-        name = (source.name or classify.tool_name(doc.title, raw.url)).strip()
+        if len(blocks) > MAX_BLOCKS:
+            raise PageTooComplex(
+                f"the page has {len(blocks)} blocks; at most {MAX_BLOCKS} are read (submit a part of it)"
+            )
+        name = clean_name(source.name or "") or clean_name(classify.tool_name(doc.title, raw.url)) or "tool"
         source_doc = SourceDocument(doc.text, doc.title, name, raw.url, doc.format, blocks)
         with metering(meter):
             progress(Stage.EXTRACTING, 0.35)

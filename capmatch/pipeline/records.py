@@ -29,7 +29,7 @@ class Record:
     error: str | None = None
 
 
-def read_records(path: Path, extractor: str | None = None) -> Iterator[Record]:
+def read_records(path: Path, extractor: str | None = None, allow_outside: bool = False) -> Iterator[Record]:
     if not path.is_file():
         raise InvalidInput(f"no such file: {path}")
     folder = path.parent
@@ -41,13 +41,17 @@ def read_records(path: Path, extractor: str | None = None) -> Iterator[Record]:
                 data = json.loads(line)
                 if not isinstance(data, dict):
                     raise InvalidInput("a record must be a JSON object")
-                yield Record(number, str(data.get("name") or f"line {number}"), to_source(data, folder, extractor))
+                yield Record(
+                    number, str(data.get("name") or f"line {number}"), to_source(data, folder, extractor, allow_outside)
+                )
             except (json.JSONDecodeError, InvalidInput) as exc:
                 message = exc.message if isinstance(exc, InvalidInput) else f"invalid JSON: {exc}"
                 yield Record(number, f"line {number}", None, message)
 
 
-def to_source(data: dict[str, object], folder: Path, extractor: str | None = None) -> Source:
+def to_source(
+    data: dict[str, object], folder: Path, extractor: str | None = None, allow_outside: bool = False
+) -> Source:
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput("the record has no 'name'")
@@ -67,6 +71,12 @@ def to_source(data: dict[str, object], folder: Path, extractor: str | None = Non
         return Source(text=str(data["text"]), text_format="markdown", canonical_url=url, **common)  # type: ignore[arg-type]
     if isinstance(data.get("file"), str):
         path = (folder / str(data["file"])).resolve()
+        if not allow_outside and not path.is_relative_to(folder.resolve()):
+            # A JSONL from elsewhere must not publish the server's other files as a tool's source.
+            raise InvalidInput(
+                f"file {data['file']!r} is outside the JSONL's folder: only files next to it are read "
+                "(pass --allow-outside to read it anyway)"
+            )
         if not path.is_file():
             raise InvalidInput(f"file {data['file']!r} not found next to the JSONL ({path})")
         return Source(path=path, canonical_url=url, **common)  # type: ignore[arg-type]

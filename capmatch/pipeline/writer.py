@@ -35,8 +35,9 @@ class StoreResult:
 
 
 def _is_replaceable_url(url: str) -> bool:
-    # "text:<name>" stands for an inline document: two records of that kind are two tools.
-    return not url.startswith("text:")
+    # "text:<name>" stands for an inline document and "local:<file name>" for a local file (two
+    # folders may each have a README.md): two records of that kind are two tools.
+    return not url.startswith(("text:", "local:"))
 
 
 class CatalogWriter:
@@ -123,7 +124,7 @@ class CatalogWriter:
                     f"the catalog in {home} already has {present} tools: import into an empty one "
                     "(set CAPMATCH_HOME to a new folder); exports are restored, not merged"
                 )
-            tools = catalog.import_file(path, model)
+            tools = catalog.import_file(path, model, self.index.dimension())
             if catalog.meta("embedding_model") is None:
                 catalog.set_meta("embedding_model", model)
             catalog.bump_generation()

@@ -102,9 +102,10 @@ class SqliteCatalog:
         """Write the whole catalog to ``out`` (see capmatch.storage.transfer); returns the tool count."""
         return write_export(self.conn, self.meta("embedding_model"), out)
 
-    def import_file(self, path: Path, embedding_model: str) -> int:
-        """Insert an export's rows; call inside ``write()`` on an empty catalog."""
-        return read_import(self.conn, path, embedding_model)
+    def import_file(self, path: Path, embedding_model: str, dimension: int) -> int:
+        """Insert an export's rows (vectors checked against ``dimension``); call inside ``write()`` on an
+        empty catalog."""
+        return read_import(self.conn, path, embedding_model, dimension)
 
     # ---- the LLM answer cache --------------------------------------------------------------------
     def llm_cache_get(self, key: str) -> dict[str, Any] | None:

@@ -18,11 +18,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 from capmatch.errors import InvalidInput
 
 FORMAT = "capmatch-catalog"
 VERSION = 1
 TABLES = ("tools", "sources", "capabilities", "evidence", "alternatives", "matches")
+# Vector columns: float32, unit length. Anything else would rank first (or null) in every query.
+VECTOR_COLUMNS = {("capabilities", "embedding"), ("tools", "identity")}
+NORM_TOLERANCE = 1e-3
 
 
 def _encode(row: sqlite3.Row) -> dict[str, Any]:
@@ -86,8 +91,9 @@ def write_export(conn: sqlite3.Connection, embedding_model: str | None, out: IO[
 class _Inserter:
     """Row inserts restricted to each table's real columns: a file cannot name a column into SQL."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, dimension: int | None = None) -> None:
         self.conn = conn
+        self.dimension = dimension
         self.columns = {t: {r[1] for r in conn.execute(f"PRAGMA table_info({t})")} for t in TABLES}
 
     def insert(self, table: str, row: Any) -> None:
@@ -99,13 +105,38 @@ class _Inserter:
         names = list(row)
         marks = ",".join("?" * len(names))
         quoted = ",".join(f'"{n}"' for n in names)
-        self.conn.execute(f"INSERT INTO {table} ({quoted}) VALUES ({marks})", [_decode(row[n]) for n in names])
+        values = [_decode(row[n]) for n in names]
+        for name, value in zip(names, values, strict=True):
+            if (table, name) in VECTOR_COLUMNS and value is not None:
+                self._check_vector(table, name, value)
+        self.conn.execute(f"INSERT INTO {table} ({quoted}) VALUES ({marks})", values)
+
+    def _check_vector(self, table: str, column: str, blob: Any) -> None:
+        what = f"{table}.{column}"
+        if not isinstance(blob, bytes):
+            raise ValueError(f"{what} must be a vector ({{'$b64': ...}}), not {type(blob).__name__}")
+        if len(blob) % 4:
+            raise ValueError(f"{what} is {len(blob)} bytes, not a whole number of float32 values")
+        if self.dimension is None:
+            self.dimension = len(blob) // 4  # no model to ask: every vector must agree with the first
+        if len(blob) != 4 * self.dimension:
+            raise ValueError(
+                f"{what} has {len(blob) // 4} dimensions ({len(blob)} bytes); this catalog's vectors have "
+                f"{self.dimension} ({4 * self.dimension} bytes)"
+            )
+        vector = np.frombuffer(blob, dtype=np.float32)
+        if not np.isfinite(vector).all():
+            raise ValueError(f"{what} contains NaN or infinite values")
+        norm = float(np.linalg.norm(vector.astype(np.float64)))
+        if abs(norm - 1.0) > NORM_TOLERANCE:
+            raise ValueError(f"{what} has length {norm:.6g}, not 1 (vectors are stored normalised)")
 
 
-def read_import(conn: sqlite3.Connection, path: Path, embedding_model: str) -> int:
+def read_import(conn: sqlite3.Connection, path: Path, embedding_model: str, dimension: int | None = None) -> int:
     """Insert the file's rows; the caller holds the write transaction and rolls back on error.
+    Vectors must have `dimension` float32 values (when given), be finite and have unit length.
     Returns the number of tools."""
-    inserter = _Inserter(conn)
+    inserter = _Inserter(conn, dimension)
     tools = 0
     header_seen = False
     with path.open(encoding="utf-8") as lines:

@@ -16,6 +16,7 @@ from capmatch.errors import CapmatchError
 from capmatch.http.access import bearer_token, check_key, client_of
 from capmatch.http.cache import ResponseCache
 from capmatch.http.deps import CoreDep, WorkerDep
+from capmatch.http.guard import form_token
 from capmatch.http.submission import submit_url
 from capmatch.matching.graph import MatchGraph
 from capmatch.matching.rank import FORMULA
@@ -181,6 +182,7 @@ def _submit_page(
         error=error,
         llm=core.settings.llm_configured,
         needs_key=bool(core.settings.api_key),
+        form_token=form_token(),
         jobs=core.jobs.list(limit=10),
     )
     response.headers.update(headers or {})

@@ -59,7 +59,7 @@ def list_tools(
     pricing: PricingQuery = None,
     category: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> ToolList:
     flt = ToolFilter(parse_type(type), parse_pricing(pricing), category)
     tools = core.catalog.list_tools(flt, limit=limit, offset=offset)

@@ -38,6 +38,7 @@ from capmatch.extractor.sections import FEATURE_SECTION, classify_section
 from capmatch.extractor.segment import Block, Span, segment, sentences
 
 MIN_CAPABILITIES = 3
+MAX_CANDIDATES = 200
 # Real READMEs state 15 capabilities on average and up to about 35 (the gold set in fixtures/gold):
 # a cap of 15 dropped headline features of long pages.
 EXTRACTIVE_MAX = 25
@@ -235,6 +236,10 @@ class ExtractiveDecomposer:
         return None  # matching.contrast writes the lines from the catalog
 
     def _select(self, candidates: list[Candidate]) -> list[Candidate]:
+        # Embedding is the costly step: only the best-scored candidates are embedded and merged.
+        if len(candidates) > MAX_CANDIDATES:
+            best = sorted(candidates, key=lambda c: (-c.score, c.order))[:MAX_CANDIDATES]
+            candidates = sorted(best, key=lambda c: c.order)
         vectors = self.embedder.embed_batch([c.embed_text() for c in candidates])
         order = sorted(range(len(candidates)), key=lambda i: (-candidates[i].score, candidates[i].order))
         chosen = []
@@ -438,7 +443,8 @@ def _list_with_intro(blocks: list[Block], intro: Block, tool_name: str, consumed
     if not text.endswith(":") or section_class == "skip":
         return None
     items = []
-    for block in blocks[intro.index + 1 :]:
+    for j in range(intro.index + 1, len(blocks)):  # no copy of the rest of a long page per item
+        block = blocks[j]
         if block.kind != "bullet" or block.section != intro.section:
             break
         if block.level == 0:
@@ -504,7 +510,8 @@ def _children(blocks: list[Block], parent: Block) -> list[Block]:
     if parent.kind != "bullet":
         return []
     out = []
-    for block in blocks[parent.index + 1 :]:
+    for j in range(parent.index + 1, len(blocks)):
+        block = blocks[j]
         if block.kind != "bullet" or block.level <= parent.level or block.section != parent.section:
             break
         out.append(block)
