@@ -68,7 +68,9 @@ def test_tool_calls_give_grounded_capabilities_and_usage(llm_core: CapMatch, llm
     assert meter.snapshot() == usage
 
 
-@pytest.mark.parametrize(("mode", "shape"), [("json", "response_format"), ("md_json", None)])
+@pytest.mark.parametrize(
+    ("mode", "shape"), [("json", "response_format"), ("md_json", None), ("json_schema", "response_format")]
+)
 def test_json_modes_for_models_without_tool_calling(
     llm_core: CapMatch, llm_env: LLMServer, monkeypatch: pytest.MonkeyPatch, mode: str, shape: str | None
 ) -> None:
@@ -79,6 +81,17 @@ def test_json_modes_for_models_without_tool_calling(
     first = llm_env.requests[0]
     assert not first.get("tools")
     assert (shape in first) if shape else ("response_format" not in first)
+    if mode == "json_schema":  # the schema as llama-cpp-python's server reads it, to build a grammar
+        assert first["response_format"]["type"] == "json_object"
+        assert "capabilities" in first["response_format"]["schema"]["properties"]
+
+
+def test_max_output_tokens_is_sent_when_set(
+    llm_core: CapMatch, llm_env: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAPMATCH_LLM_MAX_OUTPUT_TOKENS", "700")
+    add(CapMatch(get_settings(), embedder=llm_core.embedder), PAGES / "tiny.md")
+    assert llm_env.requests[0]["max_tokens"] == 700
 
 
 def test_malformed_json_is_asked_again_and_both_answers_are_counted(llm_core: CapMatch, llm_env: LLMServer) -> None:

@@ -27,7 +27,15 @@ from capmatch.settings import Settings
 
 T = TypeVar("T", bound=BaseModel)
 
-MODES = {"tools": instructor.Mode.TOOLS, "json": instructor.Mode.JSON, "md_json": instructor.Mode.MD_JSON}
+# json_schema is instructor's JSON mode (the schema in the system message, the answer as JSON content)
+# with the schema also sent as response_format {"type": "json_object", "schema": …}: llama-cpp-python's
+# server compiles it into a grammar, so even a small local model answers in the right shape.
+MODES = {
+    "tools": instructor.Mode.TOOLS,
+    "json": instructor.Mode.JSON,
+    "md_json": instructor.Mode.MD_JSON,
+    "json_schema": instructor.Mode.JSON,
+}
 
 
 class InvalidAnswer(Exception):
@@ -75,6 +83,7 @@ def get_client(settings: Settings) -> LLMClient:
         settings.llm_requests_per_minute,
         settings.llm_backoff_base,
         settings.llm_reasks,
+        settings.llm_max_output_tokens,
     )
     with _LOCK:
         client = _CLIENTS.get(key)
@@ -110,6 +119,13 @@ class LLMClient:
     ) -> T:
         meter = metering.current()
         before = meter.snapshot() if meter else None
+        extra: dict[str, Any] = {}
+        if self.settings.llm_mode == "json_schema":
+            # Sent as extra_body so it replaces the schema-less response_format of JSON mode.
+            schema = response_model.model_json_schema()
+            extra["extra_body"] = {"response_format": {"type": "json_object", "schema": schema}}
+        if self.settings.llm_max_output_tokens:
+            extra["max_tokens"] = self.settings.llm_max_output_tokens
         try:
             return self.instructor.chat.completions.create(
                 model=model,
@@ -118,6 +134,7 @@ class LLMClient:
                 max_retries=self.settings.llm_reasks,
                 context=context,
                 temperature=0,
+                **extra,
             )
         except (InstructorError, openai.OpenAIError) as exc:
             raise self._translate(exc, before) from exc
