@@ -161,6 +161,20 @@ def _tagged(text: str, prefix: str) -> str:
     return match.group(2) if match else ""
 
 
+def _listed(text: str) -> list[dict[str, Any]]:
+    """capmatch's contrast listing ("0. Name: description" then "   near: Tool / capability; …")."""
+    listed: list[dict[str, Any]] = []
+    for line in text.splitlines():
+        head = re.match(r"(\d+)\. (.*?): ", line)
+        if head:
+            listed.append({"index": int(head.group(1)), "name": head.group(2), "neighbours": []})
+        elif line.strip().startswith("near: ") and listed:
+            for pair in line.strip()[len("near: ") :].split("; "):
+                tool, _, capability = pair.partition(" / ")
+                listed[-1]["neighbours"].append({"tool": tool, "capability": capability})
+    return listed
+
+
 def _default_answer(body: dict[str, Any]) -> dict[str, Any]:
     text = _user_text(body)
     task = _task(body)
@@ -180,7 +194,7 @@ def _default_answer(body: dict[str, Any]) -> dict[str, Any]:
     if task == "classify":
         return {"type": "Unknown", "pricing": "Unknown"}
     if task == "contrast":
-        listed = json.loads(_tagged(text, "capabilities"))
+        listed = _listed(_tagged(text, "capabilities"))
         return {
             "capabilities": [
                 {

@@ -217,25 +217,17 @@ class LLMDecomposer:
     ) -> list[ContrastLines] | None:
         if not self.settings.llm_contrast or not any(neighbours):
             return None  # nothing to contrast with: the catalog's own lines say so
-        listed = [
-            {
-                "index": i,
-                "name": cap.name,
-                "description": cap.description,
-                # Nearest first; the similarity itself does not help the model write the lines.
-                "neighbours": [
-                    {"tool": n.tool, "capability": n.capability, "description": n.description} for n in near
-                ],
-            }
-            for i, (cap, near) in enumerate(zip(capabilities, neighbours, strict=True))
-        ]
+        listed = _listing(
+            [(cap.name, cap.description) for cap in capabilities],
+            [[(n.tool, n.capability) for n in near] for near in neighbours],
+        )
         allowed = {n.tool for near in neighbours for n in near}
         answer, _ = self._ask(
             "contrast",
             Contrast,
             {"neighbour_tools": allowed, "count": len(capabilities)},
             tool_name=tool_name,
-            body=_compact(listed),
+            body=listed,
         )
         lines: list[ContrastLines] = [ContrastLines("", "", ()) for _ in capabilities]
         for item in answer.capabilities:
@@ -297,19 +289,13 @@ class LLMDecomposer:
         return count_tokens(json.dumps(schema, indent=2)) + 45
 
     def _contrast_tokens(self) -> int:
-        """A typical contrast request, rendered: 8 capabilities of 5 + 25 words, 3 neighbours each."""
+        """A typical contrast request, rendered: 8 capabilities of 5 + 25 words, 3 neighbours each by name."""
         words = "word " * 25
-        listed = [
-            {
-                "index": i,
-                "name": "a capability of five words",
-                "description": words,
-                "neighbours": [{"tool": "Tool", "capability": "a capability of five words", "description": words}]
-                * TYPICAL_NEIGHBOURS,
-            }
-            for i in range(TYPICAL_CAPABILITIES)
-        ]
-        messages, _ = self._messages("contrast", {"tool_name": "Tool", "body": _compact(listed)})
+        listed = _listing(
+            [("a capability of five words", words)] * TYPICAL_CAPABILITIES,
+            [[("Tool", "a capability of five words")] * TYPICAL_NEIGHBOURS] * TYPICAL_CAPABILITIES,
+        )
+        messages, _ = self._messages("contrast", {"tool_name": "Tool", "body": listed})
         return sum(count_tokens(m["content"]) for m in messages) + self._schema_tokens(Contrast)
 
     # ---- one cached, metered request ---------------------------------------------------------
@@ -387,5 +373,15 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _compact(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+def _listing(capabilities: list[tuple[str, str]], neighbours: list[list[tuple[str, str]]]) -> str:
+    """Capabilities and their nearest neighbours as numbered lines: a third of the tokens of JSON.
+
+    0. Name: description
+       near: Tool / its capability; Other tool / its capability
+    """
+    lines = []
+    for i, ((name, description), near) in enumerate(zip(capabilities, neighbours, strict=True)):
+        lines.append(f"{i}. {' '.join(name.split())}: {' '.join(description.split())}")
+        if near:
+            lines.append("   near: " + "; ".join(f"{tool} / {capability}" for tool, capability in near))
+    return "\n".join(lines)
