@@ -84,6 +84,7 @@ def test_json_modes_for_models_without_tool_calling(
     if mode == "json_schema":  # the schema as llama-cpp-python's server reads it, to build a grammar
         assert first["response_format"]["type"] == "json_object"
         assert "capabilities" in first["response_format"]["schema"]["properties"]
+        assert "maxItems" not in json.dumps(first["messages"])  # the grammar holds the schema, not the prompt
 
 
 def test_max_output_tokens_is_sent_when_set(

@@ -27,14 +27,16 @@ from capmatch.settings import Settings
 
 T = TypeVar("T", bound=BaseModel)
 
-# json_schema is instructor's JSON mode (the schema in the system message, the answer as JSON content)
-# with the schema also sent as response_format {"type": "json_object", "schema": …}: llama-cpp-python's
-# server compiles it into a grammar, so even a small local model answers in the right shape.
+# json_schema: the answer is JSON content, its schema sent only as response_format
+# {"type": "json_object", "schema": …}, which llama-cpp-python's server compiles into a grammar, so even
+# a small local model answers in the right shape. (instructor's JSON_SCHEMA handler, whose OpenAI-style
+# response_format that server rejects, is overridden through extra_body; unlike JSON mode it does not
+# copy the schema into the system message: ~400 tokens a request the grammar makes unnecessary.)
 MODES = {
     "tools": instructor.Mode.TOOLS,
     "json": instructor.Mode.JSON,
     "md_json": instructor.Mode.MD_JSON,
-    "json_schema": instructor.Mode.JSON,
+    "json_schema": instructor.Mode.JSON_SCHEMA,
 }
 
 
@@ -121,7 +123,7 @@ class LLMClient:
         before = meter.snapshot() if meter else None
         extra: dict[str, Any] = {}
         if self.settings.llm_mode == "json_schema":
-            # Sent as extra_body so it replaces the schema-less response_format of JSON mode.
+            # Sent as extra_body so it replaces the response_format instructor builds.
             schema = response_model.model_json_schema()
             extra["extra_body"] = {"response_format": {"type": "json_object", "schema": schema}}
         if self.settings.llm_max_output_tokens:

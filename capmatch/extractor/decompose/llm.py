@@ -282,8 +282,10 @@ class LLMDecomposer:
         return Estimate(len(chunks), requests, cached, prompt_tokens, completion_tokens, cost)
 
     def _schema_tokens(self, response_model: type[BaseModel]) -> int:
-        """The response schema as sent: a tool definition, or (JSON modes) instructions with the schema."""
+        """The response schema as sent: a tool definition, or (json, md_json) instructions with the schema."""
         schema = response_model.model_json_schema()
+        if self.settings.llm_mode == "json_schema":
+            return 0  # a grammar on the server's side, not prompt text
         if self.settings.llm_mode == "tools":
             return count_tokens(json.dumps(schema)) + 15
         return count_tokens(json.dumps(schema, indent=2)) + 45
