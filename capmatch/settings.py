@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_mode: Literal["tools", "json", "md_json", "json_schema"] = Field(
         "tools",
-        description="instructor mode; json_schema also sends the schema in response_format as llama-cpp-python's "
+        description="instructor mode; json_schema sends the schema only in response_format, as llama-cpp-python's "
         "server reads it (a grammar: the answer always has the right shape)",
     )
     llm_max_output_tokens: int | None = Field(
