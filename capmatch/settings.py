@@ -75,7 +75,14 @@ class Settings(BaseSettings):
     openai_api_key: str | None = Field(None, validation_alias=AliasChoices("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL"))
     llm_model: str = "gpt-4o-mini"
-    llm_mode: Literal["tools", "json", "md_json"] = Field("tools", description="instructor mode")
+    llm_mode: Literal["tools", "json", "md_json", "json_schema"] = Field(
+        "tools",
+        description="instructor mode; json_schema sends the schema only in response_format, as llama-cpp-python's "
+        "server reads it (a grammar: the answer always has the right shape)",
+    )
+    llm_max_output_tokens: int | None = Field(
+        None, description="max_tokens sent with each request (unset: the endpoint's default)."
+    )
     llm_timeout: float = Field(60.0, description="Seconds per request before it counts as failed.")
     llm_http_retries: int = Field(4, description="Retries after a 429, 5xx, timeout or connection error.")
     llm_backoff_base: float = Field(0.5, description="Seconds; the n-th retry waits up to base·2^(n-1), with jitter.")

@@ -55,19 +55,22 @@ def sent_texts(server: LLMServer) -> list[str]:
 def test_tool_calls_give_grounded_capabilities_and_usage(llm_core: Runtime, llm_env: LLMServer) -> None:
     meter = UsageMeter()
     tool = add(llm_core, PAGES / "tiny.md", meter).tool
-    assert llm_env.tasks() == ["decompose", "classify"]  # no contrast: nothing else in the catalog yet
+    # One request: capabilities and facts together (the page fits); no contrast: nothing else in the catalog yet.
+    assert llm_env.tasks() == ["extract"]
     assert all(r.get("tools") for r in llm_env.requests)  # instructor's TOOLS mode, through the real SDK
     assert tool.extractor == "llm" and "test-model" in tool.extractor_version
     assert len(tool.capabilities) == 3 and all(c.grounded for c in tool.capabilities)
-    assert all(c.prompt_version and "decompose@" in c.prompt_version for c in tool.capabilities)
+    assert all(c.prompt_version and "extract@" in c.prompt_version for c in tool.capabilities)
     usage = tool.usage
-    assert usage is not None and usage.requests == 2 and usage.retries == 0 and usage.reasks == 0
+    assert usage is not None and usage.requests == 1 and usage.retries == 0 and usage.reasks == 0
     assert usage.prompt_tokens > 0 and usage.completion_tokens > 0
     assert usage.cost_usd == pytest.approx(usage.prompt_tokens / 1e6 * 1.0 + usage.completion_tokens / 1e6 * 2.0)
     assert meter.snapshot() == usage
 
 
-@pytest.mark.parametrize(("mode", "shape"), [("json", "response_format"), ("md_json", None)])
+@pytest.mark.parametrize(
+    ("mode", "shape"), [("json", "response_format"), ("md_json", None), ("json_schema", "response_format")]
+)
 def test_json_modes_for_models_without_tool_calling(
     llm_core: Runtime, llm_env: LLMServer, monkeypatch: pytest.MonkeyPatch, mode: str, shape: str | None
 ) -> None:
@@ -78,13 +81,25 @@ def test_json_modes_for_models_without_tool_calling(
     first = llm_env.requests[0]
     assert not first.get("tools")
     assert (shape in first) if shape else ("response_format" not in first)
+    if mode == "json_schema":  # the schema as llama-cpp-python's server reads it, to build a grammar
+        assert first["response_format"]["type"] == "json_object"
+        assert "capabilities" in first["response_format"]["schema"]["properties"]
+        assert "maxItems" not in json.dumps(first["messages"])  # the grammar holds the schema, not the prompt
+
+
+def test_max_output_tokens_is_sent_when_set(
+    llm_core: Runtime, llm_env: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAPMATCH_LLM_MAX_OUTPUT_TOKENS", "700")
+    add(Runtime(get_settings(), embedder=llm_core.embedder), PAGES / "tiny.md")
+    assert llm_env.requests[0]["max_tokens"] == 700
 
 
 def test_malformed_json_is_asked_again_and_both_answers_are_counted(llm_core: Runtime, llm_env: LLMServer) -> None:
     llm_env.script({"raw_answer": '{"capabilities": [{"name": "broken"'})
     tool = add(llm_core, PAGES / "tiny.md").tool
-    assert llm_env.tasks() == ["decompose", "decompose", "classify"]
-    assert tool.usage is not None and tool.usage.requests == 3 and tool.usage.reasks == 1
+    assert llm_env.tasks() == ["extract", "extract"]
+    assert tool.usage is not None and tool.usage.requests == 2 and tool.usage.reasks == 1
     assert len(tool.capabilities) == 3
 
 
@@ -123,7 +138,7 @@ def test_429_is_retried_after_retry_after(llm_core: Runtime, llm_env: LLMServer)
     started = time.monotonic()
     tool = add(llm_core, PAGES / "tiny.md").tool
     assert time.monotonic() - started >= 1.0
-    assert tool.usage is not None and tool.usage.requests == 3 and tool.usage.retries == 1
+    assert tool.usage is not None and tool.usage.requests == 2 and tool.usage.retries == 1
     assert len(tool.capabilities) == 3
 
 
@@ -133,7 +148,7 @@ def test_5xx_after_the_last_retry_fails_with_status_attempts_and_tokens(llm_core
     with pytest.raises(LLMError) as caught:
         add(llm_core, PAGES / "tiny.md", meter)
     message = caught.value.message
-    assert "answered HTTP 500 after 5 requests for this decompose answer (4 retries, 0 re-asks)" in message
+    assert "answered HTTP 500 after 5 requests for this extract answer (4 retries, 0 re-asks)" in message
     assert "0 tokens spent on this tool so far" in message
     assert "upstream exploded" in message
     assert llm_core.catalog.tool_count() == 0 and meter.usage.requests == 5
@@ -146,7 +161,7 @@ def test_a_slow_answer_past_the_timeout_is_retried_then_fails_clearly(
     monkeypatch.setenv("CAPMATCH_LLM_HTTP_RETRIES", "1")
     core = Runtime(get_settings(), embedder=llm_core.embedder)
     llm_env.script({"delay": 1.5}, {"delay": 1.5})
-    with pytest.raises(LLMError, match=r"did not answer within 0.5s after 2 requests for this decompose answer"):
+    with pytest.raises(LLMError, match=r"did not answer within 0.5s after 2 requests for this extract answer"):
         add(core, PAGES / "tiny.md")
     assert core.catalog.tool_count() == 0
 
@@ -155,7 +170,7 @@ def test_an_empty_capability_list_is_an_error_not_an_empty_success(llm_core: Run
     llm_env.script(answer(), answer(), answer())
     with pytest.raises(LLMOutputInvalid, match="the model returned no capabilities"):
         add(llm_core, PAGES / "tiny.md")
-    assert llm_core.catalog.tool_count() == 0 and llm_env.tasks() == ["decompose"] * 3
+    assert llm_core.catalog.tool_count() == 0 and llm_env.tasks() == ["extract"] * 3
 
 
 def test_the_same_content_prompt_and_model_make_zero_requests(llm_core: Runtime, llm_env: LLMServer) -> None:
@@ -167,7 +182,7 @@ def test_the_same_content_prompt_and_model_make_zero_requests(llm_core: Runtime,
     meter = UsageMeter()
     rebuilt = add(llm_core, PAGES / "tiny.md", meter)  # extracted again, every answer from the cache
     assert rebuilt.created and len(llm_env.requests) == sent
-    assert meter.usage.requests == 0 and meter.usage.cached == 2
+    assert meter.usage.requests == 0 and meter.usage.cached == 1
     assert [c.name for c in rebuilt.tool.capabilities] == [c.name for c in again.tool.capabilities]
 
 
@@ -233,7 +248,7 @@ def test_vendor_text_is_data_not_instructions(llm_core: Runtime, llm_env: LLMSer
     assert (
         user.index(f"<document-{tag}>") < user.index("IGNORE PREVIOUS INSTRUCTIONS") < user.index(f"</document-{tag}>")
     )
-    assert first["tools"][0]["function"]["name"] == "Decomposition"  # the schema did not change
+    assert first["tools"][0]["function"]["name"] == "Extraction"  # the schema did not change
     # Its quote is in the page, but inside the injected instructions: not evidence, so it was asked again.
     assert "instructions to AI models" in json.dumps(llm_env.requests[1]["messages"])
     assert "Cures all diseases" not in [c.name for c in tool.capabilities]
@@ -268,10 +283,10 @@ def test_contrast_names_catalog_tools_or_marks_outside_knowledge(llm_core: Runti
             ]
         }
     }
-    llm_env.script({}, {}, wrong, right)  # decompose, classify: defaults; then contrast
+    llm_env.script({}, wrong, right)  # extract: the default; then contrast
     tool = add(llm_core, DOCS / "pliant.rst").tool
-    assert llm_env.tasks() == ["decompose", "classify", "contrast", "contrast"]
-    assert "are not among the listed neighbours" in json.dumps(llm_env.requests[3]["messages"])
+    assert llm_env.tasks() == ["extract", "contrast", "contrast"]
+    assert "are not among the listed neighbours" in json.dumps(llm_env.requests[2]["messages"])
     first = tool.capabilities[0]
     assert first.contrast_by.startswith("llm:") and first.unique == "Retries on its own."
     assert "vs Fetchwire: retries without a wrapper" in first.vs_alternatives
@@ -287,7 +302,7 @@ def test_contrast_names_catalog_tools_or_marks_outside_knowledge(llm_core: Runti
 def test_dry_run_estimates_without_any_request(llm_core: Runtime, llm_env: LLMServer) -> None:
     plan = llm_core.dry_run(Source(path=DOCS / "wardline-guard.html"))
     assert llm_env.requests == []
-    assert plan.backend == "llm" and plan.requests == 2 and plan.prompt_tokens > 0  # empty catalog: no contrast
+    assert plan.backend == "llm" and plan.requests == 1 and plan.prompt_tokens > 0  # empty catalog: no contrast
     assert plan.cost_usd is not None and plan.cost_usd > 0 and plan.chunks == 1
 
 
@@ -356,18 +371,22 @@ def test_token_totals_include_every_reask_and_retry(llm_core: Runtime, llm_env: 
         {"status": 500},  # retried: no tokens
         {"raw_answer": '{"capabilities": [', "usage": usage(1000, 7)},  # malformed: re-asked
         {**grounded_answer(), "usage": usage(1100, 200)},
-        {"answer": {"type": "Library", "pricing": "Unknown", "summary": "x"}, "usage": usage(900, 40)},
     )
     tool = add(llm_core, PAGES / "tiny.md").tool
     assert tool.usage is not None
-    assert (tool.usage.requests, tool.usage.retries, tool.usage.reasks) == (4, 1, 1)
-    assert (tool.usage.prompt_tokens, tool.usage.completion_tokens) == (3000, 247)
+    assert (tool.usage.requests, tool.usage.retries, tool.usage.reasks) == (3, 1, 1)
+    assert (tool.usage.prompt_tokens, tool.usage.completion_tokens) == (2100, 207)
+    assert tool.usage.estimated is False  # the server's own counts
 
 
-def test_failure_messages_count_the_tokens_already_spent(llm_core: Runtime, llm_env: LLMServer) -> None:
-    llm_env.script({**grounded_answer(), "usage": usage(800, 100)}, *[{"status": 502}] * 5)
-    with pytest.raises(LLMError, match=r"HTTP 502 after 5 requests for this classify answer .* 900 tokens spent"):
-        add(llm_core, PAGES / "tiny.md")
+def test_failure_messages_count_the_tokens_already_spent(
+    llm_core: Runtime, llm_env: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAPMATCH_LLM_CHUNK_TOKENS", "250")  # several parts: the second one fails
+    core = Runtime(get_settings(), embedder=llm_core.embedder)
+    llm_env.script({"usage": usage(800, 100)}, *[{"status": 502}] * 5)
+    with pytest.raises(LLMError, match=r"HTTP 502 after 5 requests for this decompose answer .* 900 tokens spent"):
+        add(core, DOCS / "wardline-guard.html")
 
 
 def test_a_model_that_keeps_obeying_an_injection_adds_nothing(
@@ -481,9 +500,8 @@ def test_classification_needs_quotes_that_state_the_value(llm_core: Runtime, llm
         "price_quote": "Quillpad",
         "license": "GPL-3.0",
         "license_quote": "Quillpad is released under the BSD-3-Clause license.",
-        "summary": "x",
     }
-    llm_env.script({}, {"answer": wrong})
+    llm_env.script({"answer": {**grounded_answer()["answer"], **wrong}})  # one answer: capabilities and facts
     tool = add(llm_core, PAGES / "tiny.md").tool
     assert tool.type.value == "Library" and tool.type_basis is not None and tool.type_basis.rule.startswith("self")
     assert tool.pricing.value == "Free" and tool.starting_price is None and tool.license == "BSD-3-Clause"

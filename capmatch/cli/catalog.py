@@ -69,6 +69,8 @@ def add(
             highlight=False,
             markup=False,
         )
+        if plan.prices:
+            out.print(f"prices assumed: {plan.prices}", highlight=False, markup=False)
         if plan.notice:
             err.print(plan.notice, markup=False)
         return

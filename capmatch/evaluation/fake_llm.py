@@ -69,7 +69,7 @@ class LLMServer:
             self.max_in_flight = 0
 
     def tasks(self) -> list[str]:
-        """The task of each request received ("decompose", "classify", "contrast")."""
+        """The task of each request received ("extract", "decompose", "classify", "contrast")."""
         return [_task(r) for r in self.requests]
 
     # ---- answering ----------------------------------------------------------------------------
@@ -147,8 +147,12 @@ def _user_text(body: dict[str, Any]) -> str:
 
 
 def _task(body: dict[str, Any]) -> str:
-    match = re.search(r"^Task: (\w+)", _user_text(body), re.M)
-    return match.group(1) if match else "unknown"
+    """The task named by the first message that names one (the system message, after the system text)."""
+    for message in body.get("messages", []):
+        match = re.search(r"^Task: (\w+)", str(message.get("content") or ""), re.M)
+        if match:
+            return match.group(1)
+    return "unknown"
 
 
 def _tagged(text: str, prefix: str) -> str:
@@ -157,25 +161,40 @@ def _tagged(text: str, prefix: str) -> str:
     return match.group(2) if match else ""
 
 
+def _listed(text: str) -> list[dict[str, Any]]:
+    """capmatch's contrast listing ("0. Name: description" then "   near: Tool / capability; …")."""
+    listed: list[dict[str, Any]] = []
+    for line in text.splitlines():
+        head = re.match(r"(\d+)\. (.*?): ", line)
+        if head:
+            listed.append({"index": int(head.group(1)), "name": head.group(2), "neighbours": []})
+        elif line.strip().startswith("near: ") and listed:
+            for pair in line.strip()[len("near: ") :].split("; "):
+                tool, _, capability = pair.partition(" / ")
+                listed[-1]["neighbours"].append({"tool": tool, "capability": capability})
+    return listed
+
+
 def _default_answer(body: dict[str, Any]) -> dict[str, Any]:
     text = _user_text(body)
     task = _task(body)
-    if task == "decompose":
+    if task in ("decompose", "extract"):
         document = _tagged(text, "document")
         lines = [line.strip()[2:].strip() for line in document.splitlines() if line.strip().startswith("- ")]
         lines = [line for line in lines if len(line.split()) >= 3][:8]
         if not lines:
             lines = [s.strip() for s in re.split(r"(?<=[.!?])\s+", document) if len(s.split()) >= 6][:4]
-        return {
-            "capabilities": [
-                {"name": " ".join(re.findall(r"[\w/+-]+", line)[:4]), "description": line, "evidence": [line]}
-                for line in lines
-            ]
-        }
+        capabilities = [
+            {"name": " ".join(re.findall(r"[\w/+-]+", line)[:4]), "description": line, "evidence": [line]}
+            for line in lines
+        ]
+        if task == "extract":
+            return {"capabilities": capabilities, "type": "Unknown", "pricing": "Unknown"}
+        return {"capabilities": capabilities}
     if task == "classify":
-        return {"type": "Unknown", "pricing": "Unknown", "summary": "A tool."}
+        return {"type": "Unknown", "pricing": "Unknown"}
     if task == "contrast":
-        listed = json.loads(_tagged(text, "capabilities"))
+        listed = _listed(_tagged(text, "capabilities"))
         return {
             "capabilities": [
                 {

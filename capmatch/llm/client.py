@@ -27,7 +27,17 @@ from capmatch.settings import Settings
 
 T = TypeVar("T", bound=BaseModel)
 
-MODES = {"tools": instructor.Mode.TOOLS, "json": instructor.Mode.JSON, "md_json": instructor.Mode.MD_JSON}
+# json_schema: the answer is JSON content, its schema sent only as response_format
+# {"type": "json_object", "schema": …}, which llama-cpp-python's server compiles into a grammar, so even
+# a small local model answers in the right shape. (instructor's JSON_SCHEMA handler, whose OpenAI-style
+# response_format that server rejects, is overridden through extra_body; unlike JSON mode it does not
+# copy the schema into the system message: ~400 tokens a request the grammar makes unnecessary.)
+MODES = {
+    "tools": instructor.Mode.TOOLS,
+    "json": instructor.Mode.JSON,
+    "md_json": instructor.Mode.MD_JSON,
+    "json_schema": instructor.Mode.JSON_SCHEMA,
+}
 
 
 class InvalidAnswer(Exception):
@@ -75,6 +85,7 @@ def get_client(settings: Settings) -> LLMClient:
         settings.llm_requests_per_minute,
         settings.llm_backoff_base,
         settings.llm_reasks,
+        settings.llm_max_output_tokens,
     )
     with _LOCK:
         client = _CLIENTS.get(key)
@@ -111,6 +122,13 @@ class LLMClient:
     ) -> T:
         meter = metering.current()
         before = meter.snapshot() if meter else None
+        extra: dict[str, Any] = {}
+        if self.settings.llm_mode == "json_schema":
+            # Sent as extra_body so it replaces the response_format instructor builds.
+            schema = response_model.model_json_schema()
+            extra["extra_body"] = {"response_format": {"type": "json_object", "schema": schema}}
+        if self.settings.llm_max_output_tokens:
+            extra["max_tokens"] = self.settings.llm_max_output_tokens
         try:
             return self.instructor.chat.completions.create(
                 model=model,
@@ -119,6 +137,7 @@ class LLMClient:
                 max_retries=self.settings.llm_reasks,
                 context=context,
                 temperature=0,
+                **extra,
             )
         except (InstructorError, openai.OpenAIError) as exc:
             raise self._translate(exc, before) from exc

@@ -257,6 +257,7 @@ class DryRun:
     raw_page_tokens: int
     cost_usd: float | None
     notice: str | None
+    prices: str | None = None  # which prices the cost assumes, or why there is no cost
 
 
 def dry_run(ingestor: Ingestor, source: Source) -> DryRun:
@@ -271,8 +272,9 @@ def dry_run(ingestor: Ingestor, source: Source) -> DryRun:
         return DryRun(backend, None, 0, 0, 0, 0, 0, raw_tokens, 0.0, notice)
     from capmatch.extractor.decompose.llm import LLMDecomposer
 
-    decomposer = ingestor.decomposer(backend)
-    assert isinstance(decomposer, LLMDecomposer)
+    # Estimate only: no client is made, so this works with just a model name and no endpoint.
+    settings = ingestor.settings
+    decomposer = LLMDecomposer(ingestor.embedder, settings, ingestor.catalog, estimate_only=True)
     name = (source.name or classify.tool_name(doc.title, raw.url)).strip()
     estimate = decomposer.estimate(
         SourceDocument(doc.text, doc.title, name, raw.url, doc.format, segment(doc.text)),
@@ -288,8 +290,20 @@ def dry_run(ingestor: Ingestor, source: Source) -> DryRun:
         estimate.completion_tokens,
         raw_tokens,
         estimate.cost_usd,
-        notice,
+        _join(notice, None if settings.llm_configured else "no LLM endpoint configured: estimate only"),
+        _assumed_prices(settings, decomposer.model),
     )
+
+
+def _assumed_prices(settings: Settings, model: str | None) -> str:
+    from capmatch.settings import DEFAULT_PRICES
+
+    price = settings.llm_prices.get(model or "")
+    if price is None:
+        known = ", ".join(sorted(settings.llm_prices)) or "none"
+        return f"no price for {model} in CAPMATCH_LLM_PRICES (known: {known}): cost unknown"
+    origin = "the default price table" if DEFAULT_PRICES.get(model or "") == tuple(price) else "CAPMATCH_LLM_PRICES"
+    return f"{model}: ${price[0]:g} per 1M prompt tokens, ${price[1]:g} per 1M completion tokens ({origin})"
 
 
 def _join(*parts: str | None) -> str:

@@ -1,7 +1,11 @@
 """LLM decomposer: an OpenAI-compatible model, through instructor, reads the cleaned page.
 
-- Long pages are split by sections within a token budget; capabilities found in several chunks
-  are merged by embedding similarity.
+- A page whose condensed text fits one request is read in one request (capabilities and type,
+  pricing, licence together); longer pages are split by sections within a token budget, their
+  capabilities merged by embedding similarity, and the facts asked from an excerpt.
+- The static part of every prompt (system text, task instructions) comes first and is
+  byte-identical across requests, so providers' prefix caches apply; the tool's name and the
+  vendor text follow in the user message.
 - Every quote is checked against the source snapshot; an unsupported quote makes instructor re-ask
   with the error. After the re-asks the last answer is read leniently and its unsupported
   capabilities are kept with grounded=false, or dropped (CAPMATCH_LLM_UNGROUNDED).
@@ -25,14 +29,21 @@ from capmatch.extractor.chunking import chunk_document
 from capmatch.extractor.classify import ToolFacts, rule_facts, states_license, states_price, states_pricing, states_type
 from capmatch.extractor.condense import condense, facts_excerpt
 from capmatch.extractor.decompose.base import CapabilityDraft, ContrastLines, Neighbour, SourceDocument
-from capmatch.extractor.decompose.llm_schema import SCHEMA_VERSION, ClassifiedTool, Contrast, Decomposition, too_short
+from capmatch.extractor.decompose.llm_schema import (
+    SCHEMA_VERSION,
+    ClassifiedTool,
+    Contrast,
+    Decomposition,
+    Extraction,
+    too_short,
+)
 from capmatch.extractor.decompose.merge import merge_drafts
 from capmatch.extractor.injection import inside, instruction_spans
 from capmatch.extractor.segment import segment
 from capmatch.extractor.verify import locate
 from capmatch.llm import meter as metering
 from capmatch.llm.cache import LLMCache, cache_key
-from capmatch.llm.client import InvalidAnswer, get_client
+from capmatch.llm.client import InvalidAnswer, LLMClient, get_client
 from capmatch.llm.tokens import count_tokens
 from capmatch.models import Inference, Price
 from capmatch.settings import Settings
@@ -40,7 +51,17 @@ from capmatch.storage.base import LLMCacheStore
 
 T = TypeVar("T", bound=BaseModel)
 NO_ALTERNATIVE = "No close alternative in the catalog."
-SCHEMA_OVERHEAD = 350  # the response model's JSON schema, sent as a tool definition or instructions
+PROMPTS = ("system", "input", "extract", "decompose", "classify", "contrast")
+RESPONSE_MODELS: dict[str, type[BaseModel]] = {
+    "extract": Extraction,
+    "decompose": Decomposition,
+    "classify": ClassifiedTool,
+    "contrast": Contrast,
+}
+# What a contrast request carries, for estimates made before any capability exists: a typical tool
+# has about 8 capabilities, each sent with up to 3 neighbours.
+TYPICAL_CAPABILITIES = 8
+TYPICAL_NEIGHBOURS = 3
 
 
 @dataclass(frozen=True)
@@ -54,20 +75,31 @@ class Estimate:
 
 
 def prompt_version() -> str:
-    return "+".join(f"{name}@{prompts.load(name).version}" for name in ("system", "decompose", "classify", "contrast"))
+    return "+".join(f"{name}@{prompts.load(name).version}" for name in PROMPTS)
 
 
 class LLMDecomposer:
     name = "llm"
 
-    def __init__(self, embedder: Embedder, settings: Settings, store: LLMCacheStore) -> None:
+    def __init__(
+        self, embedder: Embedder, settings: Settings, store: LLMCacheStore, estimate_only: bool = False
+    ) -> None:
         self.embedder = embedder
         self.settings = settings
         self.model: str | None = settings.llm_model
-        self.client = get_client(settings)
+        # A dry run (estimate_only) needs no endpoint; a real run fails here, before any fetch, without one.
+        self._client: LLMClient | None = None if estimate_only else get_client(settings)
         self.cache = LLMCache(store)
         self.prompt_version: str | None = prompt_version()
         self.version = f"{self.prompt_version}|{settings.llm_model}|{settings.llm_mode}"
+        self._facts: dict[str, ClassifiedTool] = {}  # from a combined answer, by the page's hash
+
+    @property
+    def client(self) -> LLMClient:
+        """Made at the first request when estimate_only (raises LLMNotConfigured without an endpoint)."""
+        if self._client is None:
+            self._client = get_client(self.settings)
+        return self._client
 
     # ---- capabilities -----------------------------------------------------------------------
     def _chunks(self, doc: SourceDocument) -> list[str]:
@@ -75,20 +107,38 @@ class LLMDecomposer:
         condensed = condense(doc.text, doc.blocks or segment(doc.text))
         return chunk_document(condensed, segment(condensed), self.settings.llm_chunk_tokens)
 
+    def _combined(self, doc: SourceDocument) -> str | None:
+        """The text for one request that both decomposes and classifies: the condensed page plus the
+        price and licence lines condensing left out, or None when that does not fit one chunk."""
+        blocks = doc.blocks or segment(doc.text)
+        condensed = condense(doc.text, blocks)
+        extra = [p for p in facts_excerpt(doc.text, blocks).split("\n\n") if p.strip() and p.strip() not in condensed]
+        text = condensed + ("\n" + "\n\n".join(extra) + "\n" if extra else "")
+        return text if count_tokens(text) <= self.settings.llm_chunk_tokens else None
+
     def decompose(self, doc: SourceDocument) -> list[CapabilityDraft]:
-        chunks = self._chunks(doc)
+        combined = self._combined(doc)
         drafts: list[CapabilityDraft] = []
-        for part, chunk in enumerate(chunks, start=1):
-            answer, _ = self._ask(
-                "decompose",
-                Decomposition,
-                {"source": doc.text, "allow_empty": len(chunks) > 1},
-                tool_name=doc.name,
-                document=chunk,
-                part=part,
-                parts=len(chunks),
+        if combined is not None:  # one request: capabilities and facts together
+            chunks = [combined]
+            extraction, _ = self._ask(
+                "extract", Extraction, {"source": doc.text}, tool_name=doc.name, body=combined, part=1, parts=1
             )
-            drafts += [CapabilityDraft(c.name, c.description, list(c.evidence)) for c in answer.capabilities]
+            self._facts[_digest(doc.text)] = extraction
+            drafts = [CapabilityDraft(c.name, c.description, list(c.evidence)) for c in extraction.capabilities]
+        else:
+            chunks = self._chunks(doc)
+            for part, chunk in enumerate(chunks, start=1):
+                answer, _ = self._ask(
+                    "decompose",
+                    Decomposition,
+                    {"source": doc.text, "allow_empty": len(chunks) > 1},
+                    tool_name=doc.name,
+                    body=chunk,
+                    part=part,
+                    parts=len(chunks),
+                )
+                drafts += [CapabilityDraft(c.name, c.description, list(c.evidence)) for c in answer.capabilities]
         merged = self._screen(merge_drafts(drafts, self.embedder), doc.text)
         if not merged:
             raise NoCapabilities(
@@ -123,8 +173,10 @@ class LLMDecomposer:
     def classify(self, doc: SourceDocument) -> ToolFacts:
         blocks = doc.blocks or segment(doc.text)
         rules = rule_facts(doc.text, blocks, doc.name)
-        excerpt = facts_excerpt(doc.text, blocks)
-        answer, _ = self._ask("classify", ClassifiedTool, {"source": doc.text}, tool_name=doc.name, document=excerpt)
+        answer = self._facts.pop(_digest(doc.text), None)
+        if answer is None:  # the page took several requests: the facts come from an excerpt
+            excerpt = facts_excerpt(doc.text, blocks)
+            answer, _ = self._ask("classify", ClassifiedTool, {"source": doc.text}, tool_name=doc.name, body=excerpt)
 
         def grounded(quote: str | None) -> bool:
             return bool(quote) and locate(quote or "", doc.text) is not None
@@ -166,30 +218,17 @@ class LLMDecomposer:
     ) -> list[ContrastLines] | None:
         if not self.settings.llm_contrast or not any(neighbours):
             return None  # nothing to contrast with: the catalog's own lines say so
-        listed = [
-            {
-                "index": i,
-                "name": cap.name,
-                "description": cap.description,
-                "neighbours": [
-                    {
-                        "tool": n.tool,
-                        "capability": n.capability,
-                        "description": n.description,
-                        "similarity": round(n.similarity, 2),
-                    }
-                    for n in near
-                ],
-            }
-            for i, (cap, near) in enumerate(zip(capabilities, neighbours, strict=True))
-        ]
+        listed = _listing(
+            [(cap.name, cap.description) for cap in capabilities],
+            [[(n.tool, n.capability) for n in near] for near in neighbours],
+        )
         allowed = {n.tool for near in neighbours for n in near}
         answer, _ = self._ask(
             "contrast",
             Contrast,
             {"neighbour_tools": allowed, "count": len(capabilities)},
             tool_name=tool_name,
-            capabilities_json=json.dumps(listed, indent=1, ensure_ascii=False),
+            body=listed,
         )
         lines: list[ContrastLines] = [ContrastLines("", "", ()) for _ in capabilities]
         for item in answer.capabilities:
@@ -207,47 +246,80 @@ class LLMDecomposer:
 
     # ---- estimates (no request) --------------------------------------------------------------
     def estimate(self, doc: SourceDocument, catalog_has_tools: bool = True) -> Estimate:
-        """Tokens and cost of decomposing ``doc``, counted locally; cached answers cost nothing."""
+        """Tokens and cost of decomposing ``doc``, counted locally; cached answers cost nothing.
+
+        A request's prompt is its messages as they would be sent plus the response schema as the mode
+        sends it; an answer is estimated from the text it quotes."""
         blocks = doc.blocks or segment(doc.text)
-        chunks = self._chunks(doc)
+        combined = self._combined(doc)
+        chunks = [combined] if combined is not None else self._chunks(doc)
         requests = cached = prompt_tokens = completion_tokens = 0
-        calls: list[tuple[str, dict[str, Any]]] = [
-            ("decompose", {"tool_name": doc.name, "document": c, "part": i, "parts": len(chunks)})
-            for i, c in enumerate(chunks, start=1)
-        ]
-        calls.append(("classify", {"tool_name": doc.name, "document": facts_excerpt(doc.text, blocks)}))
-        models: dict[str, type[BaseModel]] = {"decompose": Decomposition, "classify": ClassifiedTool}
+        calls: list[tuple[str, dict[str, Any]]]
+        if combined is not None:
+            calls = [("extract", {"tool_name": doc.name, "body": combined, "part": 1, "parts": 1})]
+        else:
+            calls = [
+                ("decompose", {"tool_name": doc.name, "body": c, "part": i, "parts": len(chunks)})
+                for i, c in enumerate(chunks, start=1)
+            ]
+            calls.append(("classify", {"tool_name": doc.name, "body": facts_excerpt(doc.text, blocks)}))
         for kind, values in calls:
             messages, version = self._messages(kind, values)
-            if self.cache.get(self._key(kind, models[kind], messages, version)):
+            if self.cache.get(self._key(kind, RESPONSE_MODELS[kind], messages, version)):
                 cached += 1
                 continue
             requests += 1
-            sent = sum(count_tokens(m["content"]) for m in messages) + SCHEMA_OVERHEAD
+            sent = sum(count_tokens(m["content"]) for m in messages) + self._schema_tokens(RESPONSE_MODELS[kind])
             prompt_tokens += sent
             # Answers quote the page: roughly a third of a chunk, capped by what 15 capabilities take.
-            completion_tokens += 250 if kind == "classify" else min(1500, max(200, sent // 3))
+            answer = 0 if kind == "classify" else min(1500, max(200, sent // 3))
+            completion_tokens += answer + (0 if kind == "decompose" else 120)
         if self.settings.llm_contrast and catalog_has_tools:
             requests += 1  # one contrast request once neighbours are known (none in an empty catalog)
-            prompt_tokens += 1200
-            completion_tokens += 700
+            prompt_tokens += self._contrast_tokens()
+            completion_tokens += TYPICAL_CAPABILITIES * 60
         price = self.settings.llm_prices.get(self.settings.llm_model)
         cost = None if price is None else round(prompt_tokens / 1e6 * price[0] + completion_tokens / 1e6 * price[1], 6)
         return Estimate(len(chunks), requests, cached, prompt_tokens, completion_tokens, cost)
 
+    def _schema_tokens(self, response_model: type[BaseModel]) -> int:
+        """The response schema as sent: a tool definition, or (json, md_json) instructions with the schema."""
+        schema = response_model.model_json_schema()
+        if self.settings.llm_mode == "json_schema":
+            return 0  # a grammar on the server's side, not prompt text
+        if self.settings.llm_mode == "tools":
+            return count_tokens(json.dumps(schema)) + 15
+        return count_tokens(json.dumps(schema, indent=2)) + 45
+
+    def _contrast_tokens(self) -> int:
+        """A typical contrast request, rendered: 8 capabilities of 5 + 25 words, 3 neighbours each by name."""
+        words = "word " * 25
+        listed = _listing(
+            [("a capability of five words", words)] * TYPICAL_CAPABILITIES,
+            [[("Tool", "a capability of five words")] * TYPICAL_NEIGHBOURS] * TYPICAL_CAPABILITIES,
+        )
+        messages, _ = self._messages("contrast", {"tool_name": "Tool", "body": listed})
+        return sum(count_tokens(m["content"]) for m in messages) + self._schema_tokens(Contrast)
+
     # ---- one cached, metered request ---------------------------------------------------------
     def _messages(self, kind: str, values: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+        """System text and task instructions first, the same bytes for every request of a task; then
+        the tool's name and the vendor text, in a tag named after the text itself so that the text
+        cannot close it early."""
         system = prompts.load("system")
-        prompt = prompts.load(kind)
-        # The vendor text's tag is named after the text itself, so the text cannot close it early.
-        body = str(values.get("document", values.get("capabilities_json", "")))
+        task = prompts.load(kind)
+        request = prompts.load("input")
+        body = str(values["body"])
         prefix = "capabilities" if kind == "contrast" else "document"
         tag = f"{prefix}-{hashlib.sha256(body.encode('utf-8')).hexdigest()[:10]}"
+        user = request.render(
+            tag=tag, tool_name=values["tool_name"], body=body, part=values.get("part", 1), parts=values.get("parts", 1)
+        )
         messages = [
-            {"role": "system", "content": system.render().strip()},
-            {"role": "user", "content": prompt.render(tag=tag, **values).strip()},
+            {"role": "system", "content": f"{system.render().strip()}\n\n{task.render().strip()}"},
+            {"role": "user", "content": user.strip()},
         ]
-        return messages, f"system@{system.version}+{kind}@{prompt.version}"
+        return messages, f"system@{system.version}+{kind}@{task.version}+input@{request.version}"
 
     def _key(self, kind: str, response_model: type[BaseModel], messages: list[dict[str, Any]], version: str) -> str:
         # What the model is told includes the response schema (sent as a tool or as instructions),
@@ -290,7 +362,7 @@ class LLMDecomposer:
     def _lenient(self, response_model: type[T], exc: InvalidAnswer, kind: str, values: dict[str, Any]) -> T:
         """After the re-asks, read the last answer without the grounding checks (structure still checked)."""
         where = f" (part {values['part']} of {values['parts']})" if values.get("parts", 1) > 1 else ""
-        if exc.last_json is not None and exc.last_json.get("capabilities") == [] and kind == "decompose":
+        if exc.last_json is not None and exc.last_json.get("capabilities") == [] and kind in ("decompose", "extract"):
             raise LLMOutputInvalid(f"the model returned no capabilities{where}: {exc.message}")
         if exc.last_json is None:
             raise LLMOutputInvalid(f"the model gave no usable {kind} answer{where}: {exc.message}")
@@ -298,3 +370,21 @@ class LLMDecomposer:
             return response_model.model_validate(exc.last_json)
         except ValidationError as invalid:
             raise LLMOutputInvalid(f"the model gave no usable {kind} answer{where}: {exc.message}") from invalid
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _listing(capabilities: list[tuple[str, str]], neighbours: list[list[tuple[str, str]]]) -> str:
+    """Capabilities and their nearest neighbours as numbered lines: a third of the tokens of JSON.
+
+    0. Name: description
+       near: Tool / its capability; Other tool / its capability
+    """
+    lines = []
+    for i, ((name, description), near) in enumerate(zip(capabilities, neighbours, strict=True)):
+        lines.append(f"{i}. {' '.join(name.split())}: {' '.join(description.split())}")
+        if near:
+            lines.append("   near: " + "; ".join(f"{tool} / {capability}" for tool, capability in near))
+    return "\n".join(lines)

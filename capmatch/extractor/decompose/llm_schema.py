@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from capmatch.extractor.injection import inside, instruction_spans
 from capmatch.extractor.verify import locate
@@ -20,7 +20,7 @@ def _source(info: ValidationInfo) -> str | None:
 
 
 # Bumped whenever a validator or the shape of an answer changes: it is part of the cache key.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 MIN_QUOTE_WORDS = 3
 
 
@@ -38,14 +38,29 @@ def _instructions(quotes: list[str], source: str) -> list[str]:
     return [q for q in quotes if (found := locate(q, source)) is not None and inside(found, spans)]
 
 
-class ExtractedCapability(BaseModel):
-    name: str = Field(description="Short noun phrase naming what the tool does, at most 6 words", max_length=80)
-    description: str = Field(description="One to three sentences using only facts the document states")
-    evidence: list[str] = Field(
-        min_length=1,
-        max_length=3,
-        description="Quotes copied exactly, character for character, from the document, supporting this",
-    )
+def _lean(schema: dict[str, Any]) -> None:
+    """Every token of the schema is sent with every request, so it says only what the model must
+    produce: field meanings are in the prompt's static text (no titles or descriptions), an optional
+    field is simply not required (no default, no null alternative)."""
+    schema.pop("description", None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+        prop.pop("description", None)
+        prop.pop("default", None)
+        options = prop.get("anyOf")
+        if options and len(options) == 2 and {"type": "null"} in options:
+            prop.pop("anyOf")
+            prop.update(next(o for o in options if o != {"type": "null"}))
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_lean)
+
+
+class ExtractedCapability(Answer):
+    name: str = Field(max_length=80)  # a short noun phrase
+    description: str
+    evidence: list[str] = Field(min_length=1, max_length=3)  # quotes copied exactly from the document
 
     @field_validator("evidence")
     @classmethod
@@ -76,10 +91,8 @@ class ExtractedCapability(BaseModel):
         return quotes
 
 
-class Decomposition(BaseModel):
-    capabilities: list[ExtractedCapability] = Field(
-        max_length=15, description="The capabilities the document states, 1 to 15"
-    )
+class Decomposition(Answer):
+    capabilities: list[ExtractedCapability] = Field(max_length=15)
 
     @model_validator(mode="after")
     def not_empty(self, info: ValidationInfo) -> Decomposition:
@@ -93,18 +106,18 @@ ToolTypeName = Literal["Model", "Dataset", "Library", "Framework", "API service"
 PricingName = Literal["Free", "Freemium", "Paid", "Unknown"]
 
 
-class ClassifiedTool(BaseModel):
-    type: ToolTypeName
-    type_quote: str | None = Field(None, description="Exact quote stating the type, or null")
-    pricing: PricingName
-    pricing_quote: str | None = Field(None, description="Exact quote stating the pricing, or null")
-    starting_price: float | None = Field(None, ge=0, description="Lowest non-zero price stated, or null")
-    currency: str | None = Field(None, description="e.g. USD")
-    price_unit: str | None = Field(None, description="e.g. 'per month', 'per 1M input tokens'")
-    price_quote: str | None = Field(None, description="Exact quote stating the price, or null")
-    license: str | None = Field(None, description="Licence named by the document, or null")
-    license_quote: str | None = Field(None, description="Exact quote naming the licence, or null")
-    summary: str = Field(description="One sentence saying what the tool is")
+class ClassifiedTool(Answer):
+    # No summary: the tool's summary stays a source sentence, which can be checked against the page.
+    type: ToolTypeName = "Unknown"
+    type_quote: str | None = None
+    pricing: PricingName = "Unknown"
+    pricing_quote: str | None = None
+    starting_price: float | None = Field(None, ge=0)
+    currency: str | None = None
+    price_unit: str | None = None
+    price_quote: str | None = None
+    license: str | None = None
+    license_quote: str | None = None
 
     @model_validator(mode="after")
     def quotes_are_in_the_document(self, info: ValidationInfo) -> ClassifiedTool:
@@ -119,19 +132,23 @@ class ClassifiedTool(BaseModel):
         return self
 
 
-class Alternative(BaseModel):
-    tool: str = Field(description="Tool name exactly as listed among the neighbours")
-    difference: str = Field(description="How this capability differs from that tool's capability")
-    outside_knowledge: bool = Field(False, description="True when the tool is not among the listed neighbours")
+class Extraction(ClassifiedTool, Decomposition):
+    """Decomposition and classification in one answer, for a page that fits one request."""
 
 
-class CapabilityContrast(BaseModel):
-    index: int = Field(ge=0, description="The capability's index as given")
-    unique: str = Field(description="What it has that the listed neighbours lack")
+class Alternative(Answer):
+    tool: str
+    difference: str
+    outside_knowledge: bool = False
+
+
+class CapabilityContrast(Answer):
+    index: int = Field(ge=0)
+    unique: str
     vs_alternatives: list[Alternative] = Field(default_factory=list)
 
 
-class Contrast(BaseModel):
+class Contrast(Answer):
     capabilities: list[CapabilityContrast]
 
     @model_validator(mode="after")
