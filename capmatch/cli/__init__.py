@@ -190,6 +190,30 @@ def bench_ingest(
     _print_report(result, "capmatch bench ingest", as_json)
 
 
+@bench_app.command("embed")
+@handle_errors
+def bench_embed(
+    corpus: Annotated[
+        Path | None, typer.Option(help="Folder of pages whose sentences are embedded [default: vendor-docs].")
+    ] = None,
+    texts: Annotated[int, typer.Option(help="Distinct sentences to embed.")] = 1000,
+    runs: Annotated[int, typer.Option(help="Runs per backend; the median is reported.")] = 3,
+    int8: Annotated[bool, typer.Option("--int8", help="Also measure ONNX Runtime int8 quantisation.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Embedding throughput (texts/s), PyTorch against ONNX Runtime in the same run, on the sentences
+    of real vendor pages, with each backend's cosine agreement to PyTorch.
+
+    Example: capmatch bench embed --texts 1000 --runs 3 --json
+    """
+    from capmatch.evaluation.bench_embed import bench
+
+    folder = corpus or get_settings().shared_data / "vendor-docs"
+    backends = ("torch", "onnx", "onnx-int8") if int8 else ("torch", "onnx")
+    err.print(f"embedding {texts} sentences of {folder} with {', '.join(backends)}, {runs} runs each…")
+    _print_report(bench(folder, texts, runs, backends), "capmatch bench embed", as_json)
+
+
 @bench_app.command("api")
 @handle_errors
 def bench_api(

@@ -213,6 +213,9 @@ class OnnxEmbedder(CachedEmbedder):
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # Idle workers sleep instead of spinning: the cores are shared with the web server, the worker
+        # and other processes, and spinning threads slowed a batch by a quarter when they were busy.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._input_names = {i.name for i in self._session.get_inputs()}
         super().__init__(model_name, self.config.dimension, cache_size, lowercases=tokenizer_lowercases(folder))
