@@ -124,31 +124,43 @@ def eval_similar(
 def bench_search(
     vectors: Annotated[list[int] | None, typer.Option("--vectors", help="Index size(s); repeat for several.")] = None,
     queries: Annotated[int, typer.Option(help="Queries per size.")] = 500,
+    data: Annotated[
+        list[str] | None, typer.Option("--data", help="real (vendor-docs MiniLM vectors) and/or synthetic.")
+    ] = None,
+    encoding: Annotated[
+        list[str] | None, typer.Option("--encoding", help="IVF codes: sq8 (default) and/or flat; repeat to compare.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Vector search at N capability vectors: build time, memory, p50/p99, recall@10, and the numpy
     brute force in the same run.
 
-    Example: capmatch bench search --vectors 100000 --vectors 1000000 --json
+    Example: capmatch bench search --vectors 100000 --vectors 1000000 --encoding sq8 --encoding flat --json
     """
     from capmatch.evaluation.bench_search import bench
 
     sizes = vectors or [100_000, 1_000_000]
     results = []
     for n in sizes:
-        err.print(f"benchmarking search at {n} vectors…")
-        results.append(bench(n, queries))
+        for kind in data or ["real", "synthetic"]:
+            for codes in encoding or ["sq8"]:
+                err.print(f"benchmarking search at {n} {kind} vectors ({codes})…")
+                results.append(bench(n, queries, data=kind, encoding=codes))
     if as_json:
         _print_json(results if len(results) > 1 else results[0])
         return
     keys = [
         "vectors",
+        "data",
         "index",
+        "encoding",
         "build_seconds",
         "index_memory_mb",
+        "index_payload_mb",
         "query_p50_ms",
         "query_p99_ms",
         "recall_at_10",
+        "recall_at_10_real_queries",
         "brute_force_p50_ms",
         "speedup_vs_brute_force",
     ]
