@@ -77,6 +77,23 @@ def test_auto_falls_back_to_torch_without_onnxruntime(monkeypatch: pytest.Monkey
     assert get_embedder().backend == "torch"
 
 
+def test_auto_falls_back_to_torch_when_the_export_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    calls = []
+
+    def broken(*args: object, **kwargs: object) -> None:
+        calls.append(1)
+        raise RuntimeError("no space left on device")
+
+    monkeypatch.setattr(embedding_model, "_onnx_embedder", broken)
+    monkeypatch.setattr(embedding_model, "_EMBEDDERS", {})
+    monkeypatch.setattr(embedding_model, "_ONNX_FAILED", set())
+    assert get_embedder().backend == "torch"
+    assert get_embedder().backend == "torch" and len(calls) == 1  # the export is not retried on every call
+    monkeypatch.setenv("CAPMATCH_EMBEDDING_BACKEND", "onnx")
+    with pytest.raises(RuntimeError):  # asked for explicitly: the failure is the answer
+        get_embedder()
+
+
 def test_export_is_cached_and_atomic(tmp_path: Path, onnx_embedder: OnnxEmbedder) -> None:
     folder = Path(resolve_model_path("all-MiniLM-L6-v2"))
     first = exported_model(folder, tmp_path)

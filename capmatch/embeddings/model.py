@@ -153,6 +153,7 @@ class SentenceTransformerEmbedder(CachedEmbedder):
 
 _EMBEDDERS: dict[tuple[str, str], CachedEmbedder] = {}
 _EMBEDDERS_LOCK = threading.Lock()
+_ONNX_FAILED: set[str] = set()
 log = logging.getLogger(__name__)
 
 
@@ -179,12 +180,13 @@ def get_embedder(model_name: str = DEFAULT_MODEL, backend: str | None = None) ->
         raise CapmatchError(f"unknown embedding backend {backend!r}: use auto, onnx or torch")
     with _EMBEDDERS_LOCK:
         if backend == "auto":
-            backend = "onnx" if onnx_available() else "torch"
+            backend = "onnx" if onnx_available() and model_name not in _ONNX_FAILED else "torch"
             if backend == "onnx" and (model_name, "onnx") not in _EMBEDDERS:
                 try:
                     _EMBEDDERS[(model_name, "onnx")] = _onnx_embedder(model_name, settings)
                 except Exception as exc:  # any export or runtime failure: the PyTorch model still works
                     log.warning("ONNX encoder unavailable (%s); using PyTorch", exc)
+                    _ONNX_FAILED.add(model_name)  # not tried again by this process
                     backend = "torch"
         key = (model_name, backend)
         if key not in _EMBEDDERS:
