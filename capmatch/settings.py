@@ -27,6 +27,15 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2",
         description="sentence-transformers model: the bundled all-MiniLM-L6-v2 or a local model path.",
     )
+    embedding_backend: Literal["auto", "onnx", "torch"] = Field(
+        "auto",
+        description="Encoder: onnx (ONNX Runtime, exported once from the model), torch (sentence-transformers), "
+        "or auto (onnx when onnxruntime imports, else torch).",
+    )
+    embedding_threads: int = Field(0, ge=0, description="ONNX Runtime intra-op threads; 0 = one per available core.")
+    embedding_cache_dir: Path | None = Field(
+        None, description="Where the exported ONNX model is cached [default: ~/.cache/capmatch/onnx]."
+    )
     extractor: str = Field(
         "auto", description="Decomposer: auto (LLM when one is configured, else extractive), llm or extractive."
     )

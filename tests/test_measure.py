@@ -50,7 +50,7 @@ def test_eval_similar_reports_capmatch_and_both_baselines(tmp_path: Path) -> Non
 
 
 def test_bench_search_compares_the_index_with_brute_force() -> None:
-    report = run_json("bench", "search", "--vectors", "3000", "--queries", "20")
+    report = run_json("bench", "search", "--vectors", "3000", "--queries", "20", "--data", "synthetic")
     assert isinstance(report, dict)
     for key in (
         "build_seconds",
@@ -63,6 +63,28 @@ def test_bench_search_compares_the_index_with_brute_force() -> None:
     ):
         assert key in report
     assert report["recall_at_10"] == 1.0  # flat below the IVF threshold: exact
+
+
+@pytest.mark.shared_data
+def test_bench_search_on_real_minilm_vectors_compares_sq8_with_flat_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not (SHARED_DATA / "vendor-docs").is_dir():
+        pytest.skip(f"needs {SHARED_DATA}/vendor-docs")
+    monkeypatch.setenv("CAPMATCH_IVF_THRESHOLD", "1000")
+    args = ["bench", "search", "--vectors", "3000", "--queries", "40", "--data", "real"]
+    rows = run_json(*args, "--encoding", "sq8", "--encoding", "flat")
+    assert isinstance(rows, list) and [r["encoding"] for r in rows] == ["sq8", "flat"]
+    sq8, flat = rows
+    assert sq8["index"] == flat["index"] == "ivf" and sq8["data"] == "real"
+    assert sq8["index_payload_mb"] < 0.5 * flat["index_payload_mb"]  # type: ignore[operator]
+    assert sq8["recall_at_10"] >= 0.9 and flat["recall_at_10"] >= 0.9  # type: ignore[operator]
+
+
+def test_bench_embed_reports_both_backends_and_their_agreement() -> None:
+    report = run_json("bench", "embed", "--corpus", str(FIXTURES / "docs"), "--texts", "40", "--runs", "1")
+    assert isinstance(report, dict) and report["texts"] == 40
+    for key in ("torch_texts_per_s", "onnx_texts_per_s", "onnx_texts_per_cpu_s", "onnx_speedup_vs_torch"):
+        assert isinstance(report[key], int | float) and report[key] > 0, key
+    assert report["onnx_cosine_to_torch_min"] >= 0.999  # type: ignore[operator]
 
 
 def test_bench_ingest_reports_throughput_overhead_and_tokens() -> None:

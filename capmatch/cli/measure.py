@@ -58,31 +58,43 @@ def eval_similar(
 def bench_search(
     vectors: Annotated[list[int] | None, typer.Option("--vectors", help="Index size(s); repeat for several.")] = None,
     queries: Annotated[int, typer.Option(help="Queries per size.")] = 500,
+    data: Annotated[
+        list[str] | None, typer.Option("--data", help="real (vendor-docs MiniLM vectors) and/or synthetic.")
+    ] = None,
+    encoding: Annotated[
+        list[str] | None, typer.Option("--encoding", help="IVF codes: sq8 (default) and/or flat; repeat to compare.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Vector search at N capability vectors: build time, memory, p50/p99, recall@10, and the numpy
     brute force in the same run.
 
-    Example: capmatch bench search --vectors 100000 --vectors 1000000 --json
+    Example: capmatch bench search --vectors 100000 --vectors 1000000 --encoding sq8 --encoding flat --json
     """
     from capmatch.evaluation.bench_search import bench
 
     sizes = vectors or [100_000, 1_000_000]
     results = []
     for n in sizes:
-        err.print(f"benchmarking search at {n} vectors…")
-        results.append(bench(n, queries))
+        for kind in data or ["real", "synthetic"]:
+            for codes in encoding or ["sq8"]:
+                err.print(f"benchmarking search at {n} {kind} vectors ({codes})…")
+                results.append(bench(n, queries, data=kind, encoding=codes))
     if as_json:
         print_json(results if len(results) > 1 else results[0])
         return
     keys = [
         "vectors",
+        "data",
         "index",
+        "encoding",
         "build_seconds",
         "index_memory_mb",
+        "index_payload_mb",
         "query_p50_ms",
         "query_p99_ms",
         "recall_at_10",
+        "recall_at_10_real_queries",
         "brute_force_p50_ms",
         "speedup_vs_brute_force",
     ]
@@ -112,6 +124,31 @@ def bench_ingest(
 
     result = bench(docs, llm_latency, concurrency, corpus or FIXTURES)
     print_report(result, "capmatch bench ingest", as_json)
+
+
+@bench_app.command("embed")
+@handle_errors
+def bench_embed(
+    corpus: Annotated[
+        Path | None, typer.Option(help="Folder of pages whose sentences are embedded [default: vendor-docs].")
+    ] = None,
+    texts: Annotated[int, typer.Option(help="Distinct sentences to embed.")] = 1000,
+    runs: Annotated[int, typer.Option(help="Runs per backend; the median is reported.")] = 3,
+    int8: Annotated[bool, typer.Option("--int8", help="Also measure ONNX Runtime int8 quantisation.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Embedding throughput (texts/s), PyTorch against ONNX Runtime in the same run, on the sentences
+    of real vendor pages, with each backend's cosine agreement to PyTorch.
+
+    Example: capmatch bench embed --texts 1000 --runs 3 --json
+    """
+    from capmatch.evaluation.bench_embed import bench
+    from capmatch.settings import get_settings
+
+    folder = corpus or get_settings().shared_data / "vendor-docs"
+    backends = ("torch", "onnx", "onnx-int8") if int8 else ("torch", "onnx")
+    err.print(f"embedding {texts} sentences of {folder} with {', '.join(backends)}, {runs} runs each…")
+    print_report(bench(folder, texts, runs, backends), "capmatch bench embed", as_json)
 
 
 @bench_app.command("api")
