@@ -102,6 +102,9 @@ _MAIN_CLAUSE = re.compile(r"[,;:(]|\s[-–—]\s|\s(?:so|which|that|because|whil
 LIMITATION = re.compile(
     r"\b(?:limitations?|caveats?|known issues?|drawbacks?|downsides?|beware|unfortunately|at the cost of|"
     r"comes at (?:a|the) cost|(?:can|may|might|will) (?:lose|drop|corrupt)|deprecated|"
+    r"(?:can|may|might|will|could) be (?:lost|dropped|corrupted)|(?:is|are|gets?|was|were) lost|data loss|"
+    # A recommendation of something else: "look at a PostgreSQL-backed queue", "X is a better fit".
+    r"(?:is|are|would be) (?:a |the )?better (?:fit|choice|option|suited)|look at|consider using|instead of us|"
     r"not (?:for|meant for) production|bottleneck|breaking changes?)\b",
     re.IGNORECASE,
 )
@@ -262,7 +265,8 @@ class ExtractiveDecomposer:
                 if not is_good_name(name):
                     name = self._keyphrase(sentence) or name
             name = name or clean_heading(cand.text[:40])
-            name = name[:1].upper() + name[1:]
+            name = name.split(". ", 1)[0]  # a name never runs into the next sentence
+            name = _widen(name[:1].upper() + name[1:], " ".join(x.text for x in cand.description_spans))
             taken.add(name.lower())
             names.append(name)
         drafts = []
@@ -283,6 +287,27 @@ class ExtractiveDecomposer:
         scores = vectors[1:] @ vectors[0] + 0.04 * lengths
         best = phrases[int(scores.argmax())]
         return best[0].upper() + best[1:]
+
+
+def _widen(name: str, text: str) -> str:
+    """A one-word name takes the noun the page puts after it ("REST" -> "REST API" from "provides a
+    REST API"), so it reads as a feature rather than a keyword."""
+    if len(name.split()) != 1:
+        return name
+    match = re.search(rf"\b{re.escape(name)}\s+([A-Za-z][\w-]+)", text, re.IGNORECASE)
+    word = match.group(1) if match else ""
+    # A lower-case noun or an acronym ("API"); a capitalised word is the next sentence's name.
+    if word and (word.islower() or word.isupper()) and word.lower() not in STOPWORDS and not NOT_A_NOUN.match(word):
+        return f"{name} {word}"
+    return name
+
+
+# Words that continue a sentence rather than a noun phrase ("Faceting aggregates …").
+NOT_A_NOUN = re.compile(
+    r"^(?:is|are|was|were|be|been|can|could|will|would|should|may|might|must|has|have|had|does|do|"
+    r"\w+(?:s|ed|ly))$",
+    re.IGNORECASE,
+)
 
 
 def _description(spans: list[Span]) -> str:
