@@ -129,4 +129,4 @@ def test_eval_extract_refuses_a_gold_line_that_is_not_a_page_record(tmp_path: Pa
     bad = tmp_path / "gold.jsonl"
     bad.write_text('{"tool": "x"}\n')
     result = runner.invoke(app, ["eval", "extract", "--gold", str(bad)])
-    assert result.exit_code == 1 and "not a gold page record" in result.stderr
+    assert result.exit_code == 1 and "not a gold page record" in " ".join(result.stderr.split())

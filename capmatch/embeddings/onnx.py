@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from capmatch.embeddings.model import CachedEmbedder, resolve_model_path, tokenizer_lowercases
+from capmatch.embeddings.encoder import CachedEmbedder, resolve_model_path, tokenizer_lowercases
 from capmatch.errors import CapmatchError
 
 log = logging.getLogger(__name__)

@@ -46,7 +46,9 @@ def evaluate(
     with tempfile.TemporaryDirectory(prefix="capmatch-eval-") as home:
         config = base.model_copy(update={"home": Path(home), "extractor": extractor})
         core = Runtime(config)
-        records = [r for r in read_records(dataset, extractor) if r.source is not None]
+        # A labelled set is the operator's own data on their own machine, not a submission: its
+        # records may name files anywhere.
+        records = [r for r in read_records(dataset, extractor, allow_outside=True) if r.source is not None]
         items: list[Item] = []
         failures: list[dict[str, object]] = []
         for done, record in enumerate(records, start=1):
@@ -58,6 +60,8 @@ def evaluate(
             except CapmatchError as exc:
                 failures.append({"line": record.line, "name": record.name, "error": exc.message})
             progress("ingesting", done, len(records))
+        if not items:
+            raise CapmatchError(f"no record of {dataset} could be ingested: {failures[:3]}")
         # Duplicate content is stored once: keep one item per tool so no method ranks a tool twice.
         unique = list({item.tool_id: item for item in items}.values())
         report = {

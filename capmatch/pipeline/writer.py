@@ -35,9 +35,8 @@ class StoreResult:
 
 
 def _is_replaceable_url(url: str) -> bool:
-    # "text:<name>" stands for an inline document and "local:<file name>" for a local file (two
-    # folders may each have a README.md): two records of that kind are two tools.
-    return not url.startswith(("text:", "local:"))
+    # "text:<name>" stands for an inline document: two records of that kind are two tools.
+    return not url.startswith("text:")
 
 
 class CatalogWriter:
@@ -69,7 +68,7 @@ class CatalogWriter:
             same = catalog.find_by_hash(tool.content_hash)
             if same is not None and catalog.extraction_of(same)[1:] == (tool.extractor, tool.extractor_version):
                 return StoreResult(catalog.get_tool(same), created=False, replaced=None)
-            replace = same or (catalog.find_by_url(tool.url) if _is_replaceable_url(tool.url) else None)
+            replace = same or self._earlier_version(tool)
             progress(Stage.INDEXING, 0.8)
             affected: set[str] = set()
             if replace is not None:
@@ -90,6 +89,17 @@ class CatalogWriter:
             if guard is not None:
                 guard()
         return StoreResult(catalog.get_tool(tool.id), created=True, replaced=replace)
+
+    def _earlier_version(self, tool: Tool) -> str | None:
+        """The stored tool this one is a new version of: the same URL; for a local file
+        ("local:<file name>"; two folders may each have a README.md) also the same name."""
+        if not _is_replaceable_url(tool.url):
+            return None
+        found = self.catalog.find_by_url(tool.url)
+        if found is None or not tool.url.startswith("local:"):
+            return found
+        same_name = self.catalog.get_tool(found, with_capabilities=False).name.lower() == tool.name.lower()
+        return found if same_name else None
 
     def _free_id(self, base: str) -> str:
         candidate, n = base, 2

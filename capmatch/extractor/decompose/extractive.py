@@ -95,7 +95,10 @@ READER_SUBJECT = re.compile(
 NEGATED = re.compile(
     r"^(?:\S+\s+){0,6}?(?:does not|doesn't|do not|don't|did not|cannot|can't|can not|won't|will not|isn't|"
     r"is not|aren't|are not|no longer|not (?:yet )?(?:supported|available|possible|suitable|recommended|"
-    r"designed|intended|meant|guaranteed|thread-?safe))\b",
+    r"designed|intended|meant|guaranteed|thread-?safe))\b"
+    r"|^no\s+(?:\w+\s+){1,3}(?:is|are)\s+(?:currently\s+|yet\s+)?(?:available|supported|provided)\b"
+    # The project's news in the first person ("We've launched X to …") announces, it does not describe.
+    r"|^we(?:'ve| have)? (?:launched|released|announced|introduced|added|built)\b",
     re.IGNORECASE,
 )
 _MAIN_CLAUSE = re.compile(r"[,;:(]|\s[-–—]\s|\s(?:so|which|that|because|while|but|unless|if|when|until)\s", re.I)
