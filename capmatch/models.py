@@ -149,6 +149,23 @@ class Stage(StrEnum):
     DONE = "done"
 
 
+# The one progress table: where each step starts on a job's 0..1 progress, written by the pipeline
+# (capmatch.pipeline) and drawn by the job page (capmatch.web.progress). "updating" is the part of
+# storing that rewrites other tools' contrast lines.
+STEP_STARTS: dict[str, float] = {
+    "fetching": 0.02,
+    "cleaning": 0.15,
+    "segmenting": 0.25,
+    "extracting": 0.35,
+    "verifying": 0.55,
+    "embedding": 0.65,
+    "contrasting": 0.72,
+    "indexing": 0.8,
+    "updating": 0.88,
+    "storing": 0.95,
+}
+
+
 class Job(BaseModel):
     id: str
     source: str

@@ -85,18 +85,42 @@ def _build(catalog: Catalog) -> MatchGraph:
     return MatchGraph(nodes, [GraphEdge(a, b, round(s, 4), p) for a, b, s, p in edges])
 
 
-def neighbourhood(graph: MatchGraph, tool_id: str, depth: int = 1) -> MatchGraph:
-    keep = {tool_id}
-    frontier = {tool_id}
+NEIGHBOURHOOD_LIMIT = 120  # tools one neighbourhood shows at most, in the API and on the pages
+
+
+def busiest(graph: MatchGraph, limit: int) -> MatchGraph:
+    """The ``limit`` most central tools and the edges between them: a whole large catalog is not
+    readable as one picture."""
+    if len(graph.nodes) <= limit:
+        return graph
+    keep = {n.id for n in sorted(graph.nodes, key=lambda n: (-n.pagerank, n.id))[:limit]}
+    return MatchGraph(
+        [n for n in graph.nodes if n.id in keep],
+        [e for e in graph.edges if e.source in keep and e.target in keep],
+    )
+
+
+def around(graph: MatchGraph, centre: str, depth: int, limit: int) -> MatchGraph:
+    """``centre`` and the tools within ``depth`` steps, at most ``limit`` of them: each step takes
+    the strongest matches first."""
+    adjacent: dict[str, list[tuple[float, str]]] = {}
+    for e in graph.edges:
+        adjacent.setdefault(e.source, []).append((e.weight, e.target))
+        adjacent.setdefault(e.target, []).append((e.weight, e.source))
+    keep = {centre}
+    frontier = [centre]
     for _ in range(depth):
-        nxt = set()
-        for edge in graph.edges:
-            if edge.source in frontier:
-                nxt.add(edge.target)
-            if edge.target in frontier:
-                nxt.add(edge.source)
-        frontier = nxt - keep
-        keep |= nxt
+        candidates = sorted(
+            ((w, other) for tool in frontier for w, other in adjacent.get(tool, []) if other not in keep),
+            reverse=True,
+        )
+        frontier = []
+        for _, other in candidates:
+            if len(keep) >= limit:
+                break
+            if other not in keep:
+                keep.add(other)
+                frontier.append(other)
     return MatchGraph(
         [n for n in graph.nodes if n.id in keep],
         [e for e in graph.edges if e.source in keep and e.target in keep],

@@ -26,7 +26,7 @@ from capmatch.extractor.verify import verify
 from capmatch.llm.meter import UsageMeter, metering
 from capmatch.matching.contrast import neighbours_for
 from capmatch.matching.identity import identity_text
-from capmatch.models import Capability, Pricing, Stage, Tool, ToolType
+from capmatch.models import STEP_STARTS, Capability, Pricing, Stage, Tool, ToolType
 from capmatch.pipeline.writer import CatalogWriter, Progress, no_progress
 from capmatch.settings import Settings
 from capmatch.slug import slugify
@@ -150,9 +150,9 @@ class Ingestor:
             meter.price = settings.llm_prices.get(decomposer.model)
             meter.model = decomposer.model
 
-        progress(Stage.FETCHING, 0.02)
+        progress(Stage.FETCHING, STEP_STARTS["fetching"])
         raw = load_document(source, settings)
-        progress(Stage.CLEANING, 0.15)
+        progress(Stage.CLEANING, STEP_STARTS["cleaning"])
         doc = clean(raw.text, raw.format)
         content_hash = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
         meter.content_hash = content_hash
@@ -163,7 +163,7 @@ class Ingestor:
             progress(Stage.DONE, 1.0)
             return IngestResult(store.get_tool(same_content), False, _join(UNCHANGED, fallback_notice))
 
-        progress(Stage.SEGMENTING, 0.25)
+        progress(Stage.SEGMENTING, STEP_STARTS["segmenting"])
         blocks = segment(doc.text)
         if len(blocks) > MAX_BLOCKS:
             raise PageTooComplex(
@@ -172,21 +172,23 @@ class Ingestor:
         name = clean_name(source.name or "") or clean_name(classify.tool_name(doc.title, raw.url)) or "tool"
         source_doc = SourceDocument(doc.text, doc.title, name, raw.url, doc.format, blocks)
         with metering(meter):
-            progress(Stage.EXTRACTING, 0.35)
+            progress(Stage.EXTRACTING, STEP_STARTS["extracting"])
             drafts = decomposer.decompose(source_doc)
             facts = decomposer.classify(source_doc)
-            progress(Stage.VERIFYING, 0.55)
+            progress(Stage.VERIFYING, STEP_STARTS["verifying"])
             capabilities = verify(drafts, doc.text)
             if not capabilities:
                 raise NoCapabilities("the decomposer returned no capabilities for this page")
-            progress(Stage.EMBEDDING, 0.65)
+            progress(Stage.EMBEDDING, STEP_STARTS["embedding"])
             texts = [capability_text(c) for c in capabilities]
             embedded = self.embedder.embed_batch([*texts, identity_text(name, facts.summary, doc.text)])
             vectors, identity = embedded[:-1], embedded[-1]
-            progress(Stage.CONTRASTING, 0.72)
-            lines = decomposer.contrast(
-                name, drafts, neighbours_for(store, self.index.reader(), vectors, exclude_url=raw.url)
-            )
+            progress(Stage.CONTRASTING, STEP_STARTS["contrasting"])
+            # Only a backend that writes its own lines needs the neighbours before the store; the
+            # store computes them once more for everyone's alternatives (matching.contrast).
+            writes_lines = decomposer.model is not None and settings.llm_contrast
+            near = neighbours_for(store, self.index.reader(), vectors, exclude_url=raw.url) if writes_lines else []
+            lines = decomposer.contrast(name, drafts, near) if writes_lines else None
 
         new = []
         for i, (cap, vector) in enumerate(zip(capabilities, vectors, strict=True)):

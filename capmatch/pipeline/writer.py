@@ -17,7 +17,7 @@ import numpy as np
 from capmatch.embeddings.live import IndexStatus, LiveIndex
 from capmatch.errors import InvalidInput
 from capmatch.matching.contrast import refresh_after_change
-from capmatch.models import Stage, Tool
+from capmatch.models import STEP_STARTS, Stage, Tool
 from capmatch.storage.base import Catalog, NewCapability
 
 Progress = Callable[[Stage, float], None]
@@ -69,7 +69,7 @@ class CatalogWriter:
             if same is not None and catalog.extraction_of(same)[1:] == (tool.extractor, tool.extractor_version):
                 return StoreResult(catalog.get_tool(same), created=False, replaced=None)
             replace = same or self._earlier_version(tool)
-            progress(Stage.INDEXING, 0.8)
+            progress(Stage.INDEXING, STEP_STARTS["indexing"])
             affected: set[str] = set()
             if replace is not None:
                 previous = catalog.get_tool(replace, with_capabilities=False)
@@ -83,9 +83,9 @@ class CatalogWriter:
                 tool = tool.model_copy(update={"id": self._free_id(tool.id)})
             ids = catalog.insert_tool(tool, source_text, capabilities, identity)
             index.add(np.asarray(ids, dtype=np.int64), np.vstack([c.vector for c in capabilities]))
-            progress(Stage.CONTRASTING, 0.88)
+            progress(Stage.CONTRASTING, STEP_STARTS["updating"])
             refresh_after_change(catalog, index, tool.id, affected - {tool.id}, self.match_threshold)
-            progress(Stage.STORING, 0.95)
+            progress(Stage.STORING, STEP_STARTS["storing"])
             if guard is not None:
                 guard()
         return StoreResult(catalog.get_tool(tool.id), created=True, replaced=replace)

@@ -44,45 +44,6 @@ class Drawing:
     height: int = HEIGHT
 
 
-def busiest(graph: MatchGraph, limit: int) -> MatchGraph:
-    """The ``limit`` most central tools and the edges between them: a whole large catalog is not
-    readable as one picture."""
-    if len(graph.nodes) <= limit:
-        return graph
-    keep = {n.id for n in sorted(graph.nodes, key=lambda n: (-n.pagerank, n.id))[:limit]}
-    return MatchGraph(
-        [n for n in graph.nodes if n.id in keep],
-        [e for e in graph.edges if e.source in keep and e.target in keep],
-    )
-
-
-def around(graph: MatchGraph, centre: str, depth: int, limit: int) -> MatchGraph:
-    """``centre`` and the tools within ``depth`` steps, at most ``limit`` of them: each step takes
-    the strongest matches first."""
-    adjacent: dict[str, list[tuple[float, str]]] = {}
-    for e in graph.edges:
-        adjacent.setdefault(e.source, []).append((e.weight, e.target))
-        adjacent.setdefault(e.target, []).append((e.weight, e.source))
-    keep = {centre}
-    frontier = [centre]
-    for _ in range(depth):
-        candidates = sorted(
-            ((w, other) for tool in frontier for w, other in adjacent.get(tool, []) if other not in keep),
-            reverse=True,
-        )
-        frontier = []
-        for _, other in candidates:
-            if len(keep) >= limit:
-                break
-            if other not in keep:
-                keep.add(other)
-                frontier.append(other)
-    return MatchGraph(
-        [n for n in graph.nodes if n.id in keep],
-        [e for e in graph.edges if e.source in keep and e.target in keep],
-    )
-
-
 def strongest(graph: MatchGraph, per_tool: int = EDGES_PER_TOOL) -> MatchGraph:
     """Each tool's ``per_tool`` strongest matches: in a catalog of related tools nearly every pair
     matches a little, and drawing them all hides the clusters."""

@@ -18,20 +18,20 @@ from capmatch.http.cache import ResponseCache
 from capmatch.http.deps import CoreDep, WorkerDep
 from capmatch.http.guard import form_token
 from capmatch.http.submission import submit_url
-from capmatch.matching.graph import MatchGraph
+from capmatch.matching.graph import NEIGHBOURHOOD_LIMIT, MatchGraph, around, busiest
 from capmatch.matching.rank import FORMULA
 from capmatch.matching.similar import SearchHit
 from capmatch.models import JobStatus, parse_pricing, parse_type
 from capmatch.storage.base import ToolFilter
 from capmatch.web.errors import html_error
-from capmatch.web.graph_svg import EDGES_PER_TOOL, Drawing, around, busiest, layout, strongest
+from capmatch.web.graph_svg import EDGES_PER_TOOL, Drawing, layout, strongest
 from capmatch.web.progress import step_states
 from capmatch.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("capmatch.web")
 
-GRAPH_LIMIT = 120  # nodes drawn when no tool is centred
+GRAPH_LIMIT = NEIGHBOURHOOD_LIMIT  # nodes drawn, centred on a tool or not
 PICKER_LIMIT = 500  # tools offered in "compare with…"; beyond that the box takes a typed name
 URL_ADAPTER = TypeAdapter(HttpUrl)
 # A need and a capability phrased differently score lower than two capabilities do (MiniLM

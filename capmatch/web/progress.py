@@ -1,5 +1,5 @@
 """The stages a job page shows, keyed by the progress fraction the pipeline reports when it enters
-each one (capmatch.pipeline and Runtime.store_tool). The page script reads the same numbers from
+each one (capmatch.models.STEP_STARTS). The page script reads the same numbers from
 the markup, so the server-rendered and the live view agree. A failure before the first step (a
 job abandoned in the queue) marks no step: its reason is shown on its own."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from capmatch.models import Job, JobStatus
+from capmatch.models import STEP_STARTS, Job, JobStatus
 
 
 @dataclass(frozen=True)
@@ -17,18 +17,19 @@ class StageStep:
     starts_at: float
 
 
-STEPS = [
-    StageStep("fetching", "Fetching the page", 0.02),
-    StageStep("cleaning", "Cleaning it to text", 0.15),
-    StageStep("segmenting", "Finding sections and lists", 0.25),
-    StageStep("extracting", "Extracting capabilities", 0.35),
-    StageStep("verifying", "Checking every quote against the page", 0.55),
-    StageStep("embedding", "Embedding capabilities", 0.65),
-    StageStep("contrasting", "Writing Unique and vs alternatives lines", 0.72),
-    StageStep("indexing", "Indexing", 0.8),
-    StageStep("updating", "Updating similar tools' contrast lines", 0.88),
-    StageStep("storing", "Storing", 0.95),
-]
+LABELS = {
+    "fetching": "Fetching the page",
+    "cleaning": "Cleaning it to text",
+    "segmenting": "Finding sections and lists",
+    "extracting": "Extracting capabilities",
+    "verifying": "Checking every quote against the page",
+    "embedding": "Embedding capabilities",
+    "contrasting": "Writing Unique and vs alternatives lines",
+    "indexing": "Indexing",
+    "updating": "Updating similar tools' contrast lines",
+    "storing": "Storing",
+}
+STEPS = [StageStep(key, LABELS[key], start) for key, start in STEP_STARTS.items()]
 
 
 def step_states(job: Job) -> list[tuple[StageStep, str]]:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from capmatch.api.schemas import GraphEdgePublic, GraphNodePublic, GraphResponse
 from capmatch.http.deps import CoreDep
-from capmatch.matching.graph import neighbourhood
+from capmatch.matching.graph import NEIGHBOURHOOD_LIMIT, around
 
 router = APIRouter(prefix="/api/graph", tags=["graph"])
 
@@ -22,7 +22,8 @@ def get_graph(
     graph = core.graph(current_counts=True)
     if tool is not None:
         core.catalog.get_tool(tool, with_capabilities=False)  # 404 for unknown ids
-        graph = neighbourhood(graph, tool, depth)
+        # Capped like the graph page: a hub's 3-step neighbourhood can be most of a large catalog.
+        graph = around(graph, tool, depth, NEIGHBOURHOOD_LIMIT)
     return GraphResponse(
         nodes=[GraphNodePublic.model_validate(n, from_attributes=True) for n in graph.nodes],
         edges=[GraphEdgePublic.model_validate(e, from_attributes=True) for e in graph.edges],
