@@ -9,7 +9,7 @@ import pytest
 
 from capmatch.embeddings.model import SentenceTransformerEmbedder
 from capmatch.matching.contrast import EDGE_MIN
-from capmatch.matching.graph import neighbourhood
+from capmatch.matching.graph import around
 from capmatch.matching.render import comparison_markdown
 from capmatch.pipeline.ingest import Source
 from capmatch.runtime import Runtime
@@ -133,8 +133,10 @@ def test_match_graph(demo: Runtime, tmp_path: Path) -> None:
     assert len(graph.nodes) == 15
     assert graph.edges and all(e.weight >= EDGE_MIN for e in graph.edges)
     assert sum(n.pagerank for n in graph.nodes) == pytest.approx(1.0, abs=1e-3)
-    near = neighbourhood(graph, "pgtide")
+    near = around(graph, "pgtide", depth=1, limit=100)
     assert "pgtide" in {n.id for n in near.nodes} and len(near.nodes) < len(graph.nodes)
+    capped = around(graph, "pgtide", depth=3, limit=4)
+    assert len(capped.nodes) == 4 and "pgtide" in {n.id for n in capped.nodes}  # a hub's reach is capped
 
 
 def test_match_graph_subscore_says_no_data_without_matches(

@@ -438,9 +438,11 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         if block.index in consumed:
             continue
         section_class = classify_section(block)
-        if section_class == "skip" and not relaxed:
+        if section_class == "skip":
+            # Not even to fill a thin page: maintainers, sponsors and install steps are never
+            # capabilities; a thin page yields few and says so (pipeline notice).
             continue
-        weight = _weight(section_class) if section_class != "skip" else 0.3
+        weight = _weight(section_class)
         children = _children(blocks, block)
         if block.kind == "bullet" and block.level == 0 and children and _words(block.text) <= 6:
             # "- Message Transports" with sub-items: the parent names, the children describe.
