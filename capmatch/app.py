@@ -8,8 +8,12 @@ import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import fastapi_offline
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from capmatch import __version__
@@ -74,7 +78,8 @@ def create_app(settings: Settings | None = None, start_worker: bool = True) -> F
                 worker.stop()
             app.state.queries.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(title="capmatch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # FastAPI's own /docs and /redoc load their scripts from a CDN: blank pages offline.
+    app = FastAPI(title="capmatch", version=__version__, description=DESCRIPTION, lifespan=lifespan, docs_url=None)
     errors.install(app, wants_html, html_error)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestGuard, settings=settings)  # hosts, body size, cross-site writes, db busy
@@ -83,8 +88,26 @@ def create_app(settings: Settings | None = None, start_worker: bool = True) -> F
 
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _offline_docs(app)
 
     return app
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from the assets the fastapi-offline package ships: nothing is loaded from
+    another host, so the docs work without internet."""
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/docs-assets", StaticFiles(directory=str(assets)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon.png",
+        )
 
 
 def app_factory() -> FastAPI:

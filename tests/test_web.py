@@ -304,3 +304,26 @@ def test_vendor_markup_is_text_in_every_view(page: Page, site: str) -> None:
         assert page.locator("main script").count() == 0, path
     html = httpx.get(site + "/tools/quillpad").text
     assert "&lt;script&gt;window.__capmatch_pwned" in html and needle not in html
+
+
+def test_the_api_docs_render_with_every_other_host_blocked(site: str, page: Page) -> None:
+    """/docs must work offline: its Swagger UI assets come from this server, not a CDN."""
+    from urllib.parse import urlsplit
+
+    elsewhere: list[str] = []
+
+    def only_loopback(route: object) -> None:
+        url = route.request.url  # type: ignore[attr-defined]
+        if urlsplit(url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()  # type: ignore[attr-defined]
+        else:
+            elsewhere.append(url)
+            route.abort()  # type: ignore[attr-defined]
+
+    page.route("**/*", only_loopback)
+    page.goto(f"{site}/docs")
+    operations = page.locator(".opblock")
+    expect(operations.first).to_be_visible(timeout=20_000)
+    assert operations.count() >= 10, "every endpoint is listed"
+    expect(page.get_by_text("/api/tools/{tool_id}/similar").first).to_be_visible()
+    assert elsewhere == [], f"/docs asked other hosts for {elsewhere}"
