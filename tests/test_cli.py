@@ -121,3 +121,44 @@ def test_vendor_text_is_printed_as_text_not_markup(tmp_path: Path) -> None:
     assert "list[int] and dict[str, int]" in out and "[/bold]" in out
     code, out, _ = run("tools")  # a table cell with "[/bold]" must not crash the renderer
     assert code == 0 and "[/bo" in out
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_ingest_refuses_files_that_are_not_jsonl_with_one_clear_line(tmp_path: Path) -> None:
+    png = tmp_path / "logo.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    code, _, err = run("ingest", str(png))
+    assert code == 1 and err.count("\n") == 1, err
+    assert f"error: {png} is not UTF-8 text (byte 0x89 at offset 0)" in err
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n")
+    code, _, err = run("ingest", str(empty))
+    assert code == 1 and f"error: {empty} has no records" in err
+    markdown = tmp_path / "page.md"
+    markdown.write_text("# Tally\n\nTally counts words.\n")
+    code, _, err = run("ingest", str(markdown))
+    assert code == 1 and err.count("\n") == 1
+    assert (
+        f"is not JSONL (one JSON object per line, starting with '{{'): did you mean `capmatch add {markdown}`?" in err
+    )
+
+
+def test_failure_labels_name_the_record_and_piped_output_is_not_cut(tmp_path: Path) -> None:
+    jsonl = tmp_path / "tools.jsonl"
+    long_name = "A tool with a name far longer than eighty columns of a terminal, which a pipe must keep whole"
+    jsonl.write_text(
+        json.dumps({"name": long_name, "text": "# T\n\nIt counts words in large files quickly and in parallel."})
+        + "\n"
+        + json.dumps({"description": "no name here"})
+        + "\n"
+    )
+    code, _, err = run("ingest", str(jsonl))
+    assert code == 1
+    assert "  line 2: the record has no 'name'" in err and "(line 2)" not in err
+    code, out, _ = run("tools")
+    assert code == 0 and long_name in one_line(out) and "…" not in out
+    code, _, err = run("show", "nope")
+    assert code == 1 and err.count("\n") == 1, "an error is one line even when longer than 80 columns"

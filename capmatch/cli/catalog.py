@@ -165,7 +165,8 @@ def ingest(
         print_json(summary)
     err.print(f"{len(added)} added, {len(unchanged)} unchanged, {len(failures)} failed")
     for failure in failures:
-        err.print(f"  line {failure['line']} ({failure['name']}): {failure['error']}", highlight=False, markup=False)
+        label = f"line {failure['line']}" + (f" ({failure['name']})" if failure["name"] else "")
+        err.print(f"  {label}: {failure['error']}", highlight=False, markup=False)
     if failures:
         raise typer.Exit(1)
 

@@ -25,8 +25,17 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
+
+
+def _console(stderr: bool) -> Console:
+    # Piped output is read by programs and pagers: no truncated table columns, no hard line wraps
+    # in the middle of a sentence or a URL. A terminal keeps rich's own layout.
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, soft_wrap=True, width=None if stream.isatty() else 10_000)
+
+
+out = _console(stderr=False)
+err = _console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")]
 ExtractorOpt = Annotated[

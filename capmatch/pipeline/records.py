@@ -30,23 +30,41 @@ class Record:
 
 
 def read_records(path: Path, extractor: str | None = None, allow_outside: bool = False) -> Iterator[Record]:
+    lines = _jsonl_lines(path)
+    folder = path.parent
+    for number, line in lines:
+        name = ""
+        try:
+            data = json.loads(line)
+            if not isinstance(data, dict):
+                raise InvalidInput("a record must be a JSON object")
+            name = str(data.get("name") or "")
+            yield Record(number, name, to_source(data, folder, extractor, allow_outside))
+        except (json.JSONDecodeError, InvalidInput) as exc:
+            message = exc.message if isinstance(exc, InvalidInput) else f"invalid JSON: {exc}"
+            yield Record(number, name, None, message)
+
+
+def _jsonl_lines(path: Path) -> list[tuple[int, str]]:
+    """The file's non-blank lines, numbered; one clear error when the file is not JSONL at all."""
     if not path.is_file():
         raise InvalidInput(f"no such file: {path}")
-    folder = path.parent
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-                if not isinstance(data, dict):
-                    raise InvalidInput("a record must be a JSON object")
-                yield Record(
-                    number, str(data.get("name") or f"line {number}"), to_source(data, folder, extractor, allow_outside)
-                )
-            except (json.JSONDecodeError, InvalidInput) as exc:
-                message = exc.message if isinstance(exc, InvalidInput) else f"invalid JSON: {exc}"
-                yield Record(number, f"line {number}", None, message)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"{path} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}): capmatch ingest reads "
+            f"JSON Lines in UTF-8; to add one page, use `capmatch add {path}`"
+        ) from None
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if not lines:
+        raise InvalidInput(f"{path} has no records: give one JSON object per line (see `capmatch ingest --help`)")
+    if not lines[0][1].lstrip().startswith("{"):
+        raise InvalidInput(
+            f"{path} is not JSONL (one JSON object per line, starting with '{{'): did you mean `capmatch add {path}`?"
+        )
+    return lines
 
 
 def to_source(
