@@ -132,9 +132,6 @@ class LiveIndex:
         return self._index
 
     def dimension(self) -> int:
-        return self._dimension()
-
-    def _dimension(self) -> int:
         """The vector dimension, without loading the model when the index or the catalog can tell."""
         config = vector_index.read_config(self.options.folder)
         if config is not None and config.model == self.options.model:
@@ -144,7 +141,7 @@ class LiveIndex:
 
     def _load_or_rebuild(self, generation: str) -> bool:
         self.check_model()
-        loaded = vector_index.load(self.options.folder, self.options.model, self._dimension())
+        loaded = vector_index.load(self.options.folder, self.options.model, self.dimension())
         if loaded is not None and loaded[1].generation == generation:
             self._index, self._generation = loaded[0], generation
             return False
@@ -152,17 +149,17 @@ class LiveIndex:
         return True
 
     def _rebuild(self, generation: str) -> None:
-        ids, vectors = self._all_vectors()
+        dimension = self.dimension()
+        ids, vectors = self._all_vectors(dimension)
         kind = vector_index.choose_kind(len(ids), self.options.kind, self.options.ivf_threshold)
         log.info("rebuilding %s index from %d stored vectors", kind, len(ids))
-        self._index = vector_index.build(kind, ids, vectors, self._dimension(), self.options.nprobe)
+        self._index = vector_index.build(kind, ids, vectors, dimension, self.options.nprobe)
         self._generation = generation
         # Not saved here: only code inside a catalog write saves index files, so two processes never
         # write (or delete) them at once.
 
-    def _all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+    def _all_vectors(self, dimension: int) -> tuple[np.ndarray, np.ndarray]:
         id_parts, vector_parts = [], []
-        dimension = self._dimension()
         for ids, vectors in self.catalog.iter_vectors():
             if vectors.shape[1] != dimension:
                 raise IndexMismatch(

@@ -31,7 +31,6 @@ from capmatch.web.templating import templates
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("capmatch.web")
 
-GRAPH_LIMIT = NEIGHBOURHOOD_LIMIT  # nodes drawn, centred on a tool or not
 PICKER_LIMIT = 500  # tools offered in "compare with…"; beyond that the box takes a typed name
 URL_ADAPTER = TypeAdapter(HttpUrl)
 # A need and a capability phrased differently score lower than two capabilities do (MiniLM
@@ -212,7 +211,11 @@ def graph_page(
 
     def draw() -> tuple[MatchGraph, MatchGraph, Drawing]:
         # Capped either way: a hub's 3-step neighbourhood can be most of a large catalog.
-        shown = around(full, centre, depth, GRAPH_LIMIT) if centre is not None else busiest(full, GRAPH_LIMIT)
+        shown = (
+            around(full, centre, depth, NEIGHBOURHOOD_LIMIT)
+            if centre is not None
+            else busiest(full, NEIGHBOURHOOD_LIMIT)
+        )
         drawn = strongest(shown)
         return shown, drawn, layout(drawn, centre)
 
