@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from capmatch.embeddings.model import Embedder
 from capmatch.errors import InvalidInput
+from capmatch.extractor.decompose.admit import shipped_model
 from capmatch.extractor.decompose.base import CapabilityDraft, ContrastLines, Decomposer, Neighbour, SourceDocument
 from capmatch.extractor.decompose.extractive import ExtractiveDecomposer
 from capmatch.settings import Settings
@@ -31,7 +32,7 @@ def _llm(embedder: Embedder, settings: Settings, store: LLMCacheStore) -> Decomp
 
 
 def _extractive(embedder: Embedder, settings: Settings, store: LLMCacheStore) -> Decomposer:
-    return ExtractiveDecomposer(embedder)
+    return ExtractiveDecomposer(embedder, shipped_model())
 
 
 BACKENDS: dict[str, Callable[[Embedder, Settings, LLMCacheStore], Decomposer]] = {

@@ -21,6 +21,7 @@ import numpy as np
 from capmatch.embeddings.model import Embedder
 from capmatch.errors import NoCapabilities
 from capmatch.extractor.classify import ToolFacts, rule_facts
+from capmatch.extractor.decompose.admit import AdmitModel, structural
 from capmatch.extractor.decompose.base import CapabilityDraft, ContrastLines, Neighbour, SourceDocument
 from capmatch.extractor.decompose.merge import MAX_QUOTES, MERGE_SIMILARITY, group_near_duplicates
 from capmatch.extractor.injection import addresses_a_model
@@ -214,8 +215,9 @@ class ExtractiveDecomposer:
     model: str | None = None
     prompt_version: str | None = None
 
-    def __init__(self, embedder: Embedder) -> None:
+    def __init__(self, embedder: Embedder, admit: AdmitModel | None = None) -> None:
         self.embedder = embedder
+        self.admit = admit  # None: every candidate the rules propose is considered
 
     def decompose(self, doc: SourceDocument) -> list[CapabilityDraft]:
         blocks = doc.blocks or segment(doc.text)
@@ -230,7 +232,7 @@ class ExtractiveDecomposer:
                 "no capability-bearing text found: the page has no feature lists, descriptive headings or "
                 "sentences saying what the tool does. Submit the tool's README or product/docs page instead."
             )
-        chosen = self._select(candidates)
+        chosen = self._select(candidates, len(blocks))
         return self._drafts(chosen, doc.name)
 
     def classify(self, doc: SourceDocument) -> ToolFacts:
@@ -241,12 +243,14 @@ class ExtractiveDecomposer:
     ) -> list[ContrastLines] | None:
         return None  # matching.contrast writes the lines from the catalog
 
-    def _select(self, candidates: list[Candidate]) -> list[Candidate]:
+    def _select(self, candidates: list[Candidate], blocks: int) -> list[Candidate]:
         # Embedding is the costly step: only the best-scored candidates are embedded and merged.
         if len(candidates) > MAX_CANDIDATES:
             best = sorted(candidates, key=lambda c: (-c.score, c.order))[:MAX_CANDIDATES]
             candidates = sorted(best, key=lambda c: c.order)
         vectors = self.embedder.embed_batch([c.embed_text() for c in candidates])
+        if self.admit is not None:
+            candidates, vectors = self._admitted(candidates, vectors, blocks)
         order = sorted(range(len(candidates)), key=lambda i: (-candidates[i].score, candidates[i].order))
         chosen = []
         for keeper, duplicates in group_near_duplicates(vectors, order, MERGE_SIMILARITY, EXTRACTIVE_MAX):
@@ -255,6 +259,19 @@ class ExtractiveDecomposer:
             cand.spans.extend(candidates[d].spans[0] for d in duplicates[: max(0, MAX_QUOTES - len(cand.spans))])
             chosen.append(cand)
         return sorted(chosen, key=lambda c: c.order)
+
+    def _admitted(
+        self, candidates: list[Candidate], vectors: np.ndarray, blocks: int
+    ) -> tuple[list[Candidate], np.ndarray]:
+        """The candidates the learned model admits; the likeliest one when it admits none, since the
+        rules found nothing better to say what the tool does."""
+        assert self.admit is not None
+        features = np.array([candidate_features(c, blocks) for c in candidates])
+        p = self.admit.probability(vectors, features)
+        keep = np.flatnonzero(p >= self.admit.threshold)
+        if len(keep) == 0:
+            keep = np.array([int(p.argmax())])
+        return [candidates[int(i)] for i in keep], vectors[keep]
 
     def _drafts(self, chosen: list[Candidate], tool_name: str) -> list[CapabilityDraft]:
         names: list[str] = []
@@ -290,6 +307,10 @@ class ExtractiveDecomposer:
         scores = vectors[1:] @ vectors[0] + 0.04 * lengths
         best = phrases[int(scores.argmax())]
         return best[0].upper() + best[1:]
+
+
+def candidate_features(candidate: Candidate, blocks: int) -> list[float]:
+    return structural(candidate.score, candidate.order, blocks, len(candidate.text.split()))
 
 
 def _widen(name: str, text: str) -> str:
