@@ -103,9 +103,15 @@ class Runtime:
         return similar_tools(self.catalog, self.index(), tool_id, k, flt, count_matches, self.settings.match_threshold)
 
     def search(
-        self, text: str, k: int = 10, flt: ToolFilter | None = None, count_matches: bool = True
+        self,
+        text: str,
+        k: int = 10,
+        flt: ToolFilter | None = None,
+        count_matches: bool = True,
+        mode: str | None = None,
     ) -> list[SearchHit]:
-        return search_text(self.catalog, self.index(), self.embedder, text, k, flt, count_matches)
+        mode = mode or self.settings.search_mode
+        return search_text(self.catalog, self.index(), self.embedder, text, k, flt, count_matches, mode)
 
     def compare(self, a: str, b: str) -> comparing.Comparison:
         return comparing.compare(self.catalog, self.index(), a, b, self.settings.match_threshold)

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     ivf_threshold: int = 20_000
     ivf_nprobe: int = 32
     match_threshold: float = Field(0.5, description="Similarity at which two capabilities count as matched.")
+    search_mode: Literal["hybrid", "vector", "lexical"] = Field(
+        "hybrid",
+        description="Free-text search: vector and BM25 rankings fused (hybrid), or either alone (see eval search).",
+    )
     query_concurrency: int = Field(
         1, ge=1, description="Read queries (search, similar, compare) computed at once by one server process."
     )

@@ -51,11 +51,32 @@ def test_similar_hits_list_the_matched_capability_pairs(demo: Runtime) -> None:
     assert all(p.capability.id in own and p.other.id in theirs for p in pairs)
 
 
+def test_no_similar_tool_or_graph_edge_without_a_matched_pair(demo: Runtime) -> None:
+    for tool in demo.catalog.list_tools():
+        for hit in demo.similar(tool.id, k=10, count_matches=False):
+            assert hit.matched, (tool.id, hit.tool_id, hit.score)
+    graph = demo.graph()
+    assert graph.edges and all(e.pairs >= 1 for e in graph.edges)
+
+
+def test_a_stored_edge_without_pairs_is_not_in_the_graph(embedder: SentenceTransformerEmbedder, tmp_path: Path) -> None:
+    # Catalogs written before the rule may hold such edges; the graph (and PageRank) ignore them.
+    core = Runtime(Settings(home=tmp_path / "h"), embedder=embedder)
+    for name in ("wardline-guard.html", "fetchwire.md"):
+        core.ingest(Source(path=FIXTURES / "docs" / name))
+    a, b = sorted(t.id for t in core.catalog.list_tools())
+    with core.catalog.write():
+        core.catalog.set_matches(a, [(b, 0.6, 0)])
+    assert core.catalog.match_edges() and core.graph().edges == []
+
+
 def test_similar_filters_by_type_and_pricing(demo: Runtime) -> None:
-    hits = demo.similar("wardline-guard", k=10, flt=ToolFilter(type="Dataset"), count_matches=False)
-    assert hits and all(h.type == "Dataset" for h in hits)
-    hits = demo.similar("fetchwire", k=10, flt=ToolFilter(pricing="Paid"), count_matches=False)
-    assert hits and all(h.pricing == "Paid" for h in hits)
+    hits = demo.similar("tinyshield", k=10, flt=ToolFilter(type="API service"), count_matches=False)
+    assert [h.tool_id for h in hits][:1] == ["clearsignal"] and all(h.type == "API service" for h in hits)
+    hits = demo.similar("lodestar-db", k=10, flt=ToolFilter(pricing="Paid"), count_matches=False)
+    assert [h.tool_id for h in hits][:1] == ["driftwell"] and all(h.pricing == "Paid" for h in hits)
+    # A filter never brings in a tool that shares no capability: a safety model has no similar dataset.
+    assert demo.similar("wardline-guard", k=10, flt=ToolFilter(type="Dataset"), count_matches=False) == []
 
 
 @pytest.mark.parametrize(
@@ -72,6 +93,24 @@ def test_free_text_search_finds_the_right_kind_of_tool(demo: Runtime, query: str
     hits = demo.search(query, k=3, count_matches=False)
     assert categories(demo)[hits[0].tool_id] == category
     assert hits[0].matched and hits[0].matched[0].similarity > 0.3
+
+
+def test_hybrid_search_finds_a_tool_by_its_exact_name(demo: Runtime) -> None:
+    # A made-up name means nothing to an embedding; BM25 over names finds it.
+    hybrid = demo.search("PgTide", k=3, count_matches=False)
+    assert hybrid[0].tool_id == "pgtide"
+    lexical = demo.search("PgTide", k=3, count_matches=False, mode="lexical")
+    assert lexical[0].tool_id == "pgtide"
+
+
+def test_search_shows_only_capabilities_above_the_floor_and_labels_weak_hits(demo: Runtime) -> None:
+    from capmatch.matching.similar import SEARCH_FLOOR
+
+    hits = demo.search("flag hate speech and harassment in user comments", k=10, count_matches=False)
+    assert hits and all(m.similarity >= SEARCH_FLOOR for h in hits for m in h.matched)
+    assert all(h.weak == (not h.matched) for h in hits)
+    assert any(h.weak for h in hits)  # 10 of 15 tools: the tail is weak, and says so
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
 def test_compare_has_every_section(demo: Runtime) -> None:
@@ -152,6 +191,17 @@ def test_match_graph_subscore_says_no_data_without_matches(
     assert graph.edges == []
     sub = match_graph_score(tool, graph)
     assert sub.score is None and "no capability matches" in sub.note
+
+
+def test_missing_data_counts_as_the_prior_not_as_absent(demo: Runtime) -> None:
+    # ClearSignal has no adoption or ecosystem data; EmberQ has 9,650 stars and download rank 702.
+    bare = demo.rank(demo.catalog.get_tool("clearsignal"))
+    adopted = demo.rank(demo.catalog.get_tool("emberq"))
+    adoption = next(s for s in bare.subscores if s.name == "Adoption")
+    assert adoption.score is None and "no data" in adoption.note and "prior, 30" in adoption.note
+    expected = sum(s.weight * s.counted for s in bare.subscores) / sum(s.weight for s in bare.subscores)
+    assert bare.score == round(expected)
+    assert bare.score is not None and adopted.score is not None and bare.score < adopted.score
 
 
 def test_verdict_says_when_ranks_rest_on_different_data(demo: Runtime) -> None:

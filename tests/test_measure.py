@@ -49,6 +49,53 @@ def test_eval_similar_reports_capmatch_and_both_baselines(tmp_path: Path) -> Non
     assert report["capmatch"]["P@1"] == 1.0  # type: ignore[index]
 
 
+def _tiny_dataset(tmp_path: Path) -> Path:
+    records = [r for r in demo_records() if r["category"] in ("http-clients", "task-queues")]
+    dataset = tmp_path / "tiny.jsonl"
+    for record in records:
+        record["file"] = str(FIXTURES / str(record["file"]))
+    dataset.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    return dataset
+
+
+def test_eval_similar_reuses_the_catalog_it_kept(tmp_path: Path) -> None:
+    dataset = _tiny_dataset(tmp_path)
+    home = tmp_path / "kept"
+    first = run_json("eval", "similar", "--dataset", str(dataset), "--k", "5", "--home", str(home))
+    assert (home / "eval-items.json").exists()
+    mtime = (home / "eval-items.json").stat().st_mtime
+    second = run_json("eval", "similar", "--dataset", str(dataset), "--k", "5", "--home", str(home))
+    assert second == first and (home / "eval-items.json").stat().st_mtime == mtime
+    other = tmp_path / "other.jsonl"
+    other.write_text(dataset.read_text().splitlines()[0] + "\n")
+    result = runner.invoke(app, ["eval", "similar", "--dataset", str(other), "--home", str(home)])
+    assert result.exit_code != 0 and "another dataset" in result.stderr
+
+
+def test_eval_search_reports_three_modes_two_baselines_and_a_floor(tmp_path: Path) -> None:
+    report = run_json("eval", "search", "--dataset", str(_tiny_dataset(tmp_path)), "--k", "5")
+    assert isinstance(report, dict)
+    methods = report["sets"]["tiny"]  # type: ignore[index]
+    assert set(methods) == {"hybrid", "vector", "lexical", "bm25", "embedding"}
+    assert all(v["queries"] == 2 for v in methods.values())
+    floor = report["floor"]  # type: ignore[index]
+    assert floor["hits"] > 0 and 0.15 <= floor["chosen"]["floor"] <= 0.55
+
+
+def test_eval_fusion_reports_one_fold_per_set(tmp_path: Path) -> None:
+    tiny = _tiny_dataset(tmp_path)
+    second = tmp_path / "second.jsonl"
+    second.write_text(tiny.read_text())
+    result = runner.invoke(
+        app, ["eval", "fusion", "--dataset", str(tiny), "--dataset", str(second), "--home-root", str(tmp_path / "h")]
+    )
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [f["held_out"] for f in report["folds"]] == ["tiny", "second"]
+    assert set(report["chosen"]["weights"]) == {"capabilities", "identity", "document", "lexical"}
+    assert report["chosen"]["normalisation"] in ("z", "scaled")
+
+
 def test_bench_search_compares_the_index_with_brute_force() -> None:
     report = run_json("bench", "search", "--vectors", "3000", "--queries", "20", "--data", "synthetic")
     assert isinstance(report, dict)

@@ -194,8 +194,11 @@ class SearchHitPublic(BaseModel):
     name: str
     type: str
     pricing: str
-    score: float
-    matched: list[TextMatchPublic]
+    score: float = Field(
+        description="hybrid: reciprocal-rank fusion of the vector and BM25 rankings, 1 = first in both"
+    )
+    matched: list[TextMatchPublic] = Field(description="capabilities at or above the search floor (README)")
+    weak: bool = Field(description="no capability reaches the search floor: a weak match")
 
 
 class SearchResponse(BaseModel):

@@ -23,6 +23,10 @@ def eval_similar(
     dataset: Annotated[Path, typer.Option("--dataset", help="Labelled JSONL in the ingest format (with category).")],
     k: KOpt = 10,
     extractor: Annotated[str, typer.Option(help="Decomposer for the temporary catalog.")] = "extractive",
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", help="Keep the built catalog in this folder and reuse it on the next run."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Score similar-tool search on labelled data (relevant = same category) against BM25 and
@@ -40,7 +44,7 @@ def eval_similar(
                 tasks[stage] = progress.add_task(stage, total=total)
             progress.update(tasks[stage], completed=done)
 
-        result = evaluate(dataset, k=k, extractor=extractor, progress=report)
+        result = evaluate(dataset, k=k, extractor=extractor, progress=report, home=home)
     methods = {name: result[name] for name in ("capmatch", "bm25", "embedding")}
     for failure in result["failed"]:  # type: ignore[attr-defined]
         err.print(f"  not ingested: line {failure['line']} ({failure['name']}): {failure['error']}", markup=False)
@@ -51,6 +55,124 @@ def eval_similar(
     for name, values in methods.items():
         table.add_row(name, *(str(values[m]) for m in ("P@1", "P@5", "MRR", "nDCG@10", "queries")))  # type: ignore[index]
     out.print(table)
+
+
+@eval_app.command("fusion")
+@handle_errors
+def eval_fusion(
+    datasets: Annotated[list[Path], typer.Option("--dataset", help="Labelled JSONL; repeat for every set.")],
+    home_root: Annotated[
+        Path, typer.Option("--home-root", help="Folder for one reusable catalog per set (built on first use).")
+    ],
+    per_category: Annotated[
+        int | None, typer.Option("--per-category", help="Keep the first N records of each category (quicker).")
+    ] = None,
+    k: KOpt = 10,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Also write the report (JSON) here.")] = None,
+) -> None:
+    """Choose the similar-tool fusion weights by leave-one-set-out cross-validation over the given
+    labelled sets, and report each fold (weights chosen without the set, scores on it).
+
+    Example: capmatch eval fusion --dataset ../shared/data/vendor-docs/index.jsonl
+             --dataset ../shared/data/awesome-python.jsonl --home-root /tmp/capmatch-eval
+    """
+    import json
+
+    from capmatch.evaluation.fusion import fit
+
+    with bar() as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done)
+
+        result = fit(datasets, home_root, k=k, progress=report, per_category=per_category)
+    if out_file is not None:
+        out_file.write_text(json.dumps(result, indent=1) + "\n")
+    print_json(result)
+
+
+@eval_app.command("admit")
+@handle_errors
+def eval_admit(
+    gold: Annotated[list[Path], typer.Option("--gold", help="Gold JSONL (fixtures/gold); repeat for several.")],
+    write: Annotated[
+        bool, typer.Option("--write", help="Write the model the package ships (admit_model.json).")
+    ] = False,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Also write the report (JSON) here.")] = None,
+) -> None:
+    """Train the extractive decomposer's candidate admission model on gold pages, with
+    cross-validation by page choosing the threshold; report P/R with and without it.
+
+    Example: capmatch eval admit --gold fixtures/gold/vendor-docs.jsonl --gold fixtures/gold/demo.jsonl
+    """
+    import json
+
+    from capmatch.embeddings.model import get_embedder
+    from capmatch.evaluation.admit import train
+    from capmatch.extractor.decompose.admit import MODEL_FILE
+    from capmatch.settings import Settings
+
+    settings = Settings()
+    with bar() as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done)
+
+        model, result = train(gold, get_embedder(settings.embedding_model), settings, progress=report)
+    if write:
+        MODEL_FILE.write_text(model.to_json() + "\n")
+        result["written"] = str(MODEL_FILE)
+    if out_file is not None:
+        out_file.write_text(json.dumps(result, indent=1) + "\n")
+    print_json(result)
+
+
+@eval_app.command("search")
+@handle_errors
+def eval_search(
+    datasets: Annotated[list[Path], typer.Option("--dataset", help="Labelled JSONL; repeat for several sets.")],
+    home_root: Annotated[
+        Path | None, typer.Option("--home-root", help="Folder for one reusable catalog per set (built on first use).")
+    ] = None,
+    per_category: Annotated[
+        int | None, typer.Option("--per-category", help="Keep the first N records of each category (quicker).")
+    ] = None,
+    k: KOpt = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Free-text search on queries built from the sets' category names (relevant = that category):
+    hybrid, vector-only and lexical-only side by side with BM25 and whole-text embedding baselines,
+    and the search floor that best separates relevant hits.
+
+    Example: capmatch eval search --dataset ../shared/data/awesome-python.jsonl
+    """
+    from capmatch.evaluation.search import evaluate as evaluate_search
+
+    with bar() as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done)
+
+        result = evaluate_search(datasets, home_root, k=k, progress=report, per_category=per_category)
+    if as_json:
+        print_json(result)
+        return
+    for name, methods in result["sets"].items():  # type: ignore[attr-defined]
+        table = Table("method", "P@1", "P@5", "MRR", "nDCG@10", "queries", title=f"search: {name}")
+        for method, values in methods.items():
+            table.add_row(method, *(str(values[m]) for m in ("P@1", "P@5", "MRR", "nDCG@10", "queries")))
+        out.print(table)
+    chosen = result["floor"]["chosen"]  # type: ignore[index]
+    out.print(f"search floor by F1 over {result['floor']['hits']} hits: {chosen}")  # type: ignore[index]
 
 
 @bench_app.command("search")

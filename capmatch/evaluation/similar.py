@@ -8,8 +8,11 @@ the text, and one MiniLM vector per document.
 
 from __future__ import annotations
 
+import json
 import tempfile
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,39 +43,100 @@ def evaluate(
     extractor: str = "extractive",
     settings: Settings | None = None,
     progress: Progress | None = None,
+    home: Path | None = None,
 ) -> dict[str, object]:
+    """Scores of capmatch and both baselines on ``dataset``. With ``home``, the catalog built there is
+    kept and reused by the next run on the same dataset (same file, size and extractor)."""
     progress = progress or (lambda stage, done, total: None)
-    base = settings or Settings()
-    with tempfile.TemporaryDirectory(prefix="capmatch-eval-") as home:
-        config = base.model_copy(update={"home": Path(home), "extractor": extractor})
-        core = Runtime(config)
-        # A labelled set is the operator's own data on their own machine, not a submission: its
-        # records may name files anywhere.
-        records = [r for r in read_records(dataset, extractor, allow_outside=True) if r.source is not None]
-        items: list[Item] = []
-        failures: list[dict[str, object]] = []
-        for done, record in enumerate(records, start=1):
-            assert record.source is not None
-            try:
-                document = load_document(record.source, core.settings).text
-                result = core.ingest(record.source)
-                items.append(Item(result.tool.id, record.name, record.source.category or "", document))
-            except CapmatchError as exc:
-                failures.append({"line": record.line, "name": record.name, "error": exc.message})
-            progress("ingesting", done, len(records))
-        if not items:
-            raise CapmatchError(f"no record of {dataset} could be ingested: {failures[:3]}")
-        # Duplicate content is stored once: keep one item per tool so no method ranks a tool twice.
-        unique = list({item.tool_id: item for item in items}.values())
-        report = {
-            "capmatch": _capmatch(core, unique, k, progress),
-            "bm25": _bm25(unique, k),
-            "embedding": _embedding(unique, k, config.embedding_model),
+    with _catalog_home(home) as where:
+        core, items, failures = build(dataset, where, extractor, settings, progress)
+        return {
+            "capmatch": _capmatch(core, items, k, progress),
+            "bm25": _bm25(items, k),
+            "embedding": _embedding(items, k, core.settings.embedding_model),
             "dataset": str(dataset),
-            "tools": len(unique),
+            "tools": len(items),
             "failed": failures,
         }
-        return report
+
+
+@contextmanager
+def _catalog_home(home: Path | None) -> Iterator[Path]:
+    if home is not None:
+        home.mkdir(parents=True, exist_ok=True)
+        yield home
+        return
+    with tempfile.TemporaryDirectory(prefix="capmatch-eval-") as temporary:
+        yield Path(temporary)
+
+
+def build(
+    dataset: Path,
+    home: Path,
+    extractor: str,
+    settings: Settings | None,
+    progress: Progress,
+    per_category: int | None = None,
+) -> tuple[Runtime, list[Item], list[dict[str, object]]]:
+    """A catalog of ``dataset``'s records in ``home`` (reused when built there before from the same
+    file) and one item per stored tool. ``per_category`` keeps the first N records of each category
+    (a quicker run on a large set)."""
+    config = (settings or Settings()).model_copy(update={"home": home, "extractor": extractor})
+    core = Runtime(config)
+    # A labelled set is the operator's own data on their own machine, not a submission: its records
+    # may name files anywhere.
+    records = [r for r in read_records(dataset, extractor, allow_outside=True) if r.source is not None]
+    if per_category is not None:
+        seen: Counter[str] = Counter()
+        kept_records = []
+        for r in records:
+            assert r.source is not None
+            seen[r.source.category or ""] += 1
+            if seen[r.source.category or ""] <= per_category:
+                kept_records.append(r)
+        records = kept_records
+    stat = dataset.stat()
+    stamp = {
+        "dataset": str(dataset.resolve()),
+        "size": stat.st_size,
+        "mtime": stat.st_mtime,
+        "extractor": extractor,
+        "per_category": per_category,
+    }
+    marker = home / "eval-items.json"
+    if marker.exists():
+        saved = json.loads(marker.read_text())
+        if saved["stamp"] == stamp:
+            documents = {r.line: load_document(r.source, core.settings).text for r in records if r.source}
+            kept = [Item(i["tool_id"], i["name"], i["category"], documents[i["line"]]) for i in saved["items"]]
+            return core, kept, saved["failed"]
+        other = saved["stamp"]["dataset"]
+        raise CapmatchError(f"{home} holds a catalog of another dataset ({other}); use a new folder")
+    items: list[Item] = []
+    lines: list[int] = []
+    failures: list[dict[str, object]] = []
+    for done, record in enumerate(records, start=1):
+        assert record.source is not None
+        try:
+            document = load_document(record.source, core.settings).text
+            result = core.ingest(record.source)
+            items.append(Item(result.tool.id, record.name, record.source.category or "", document))
+            lines.append(record.line)
+        except CapmatchError as exc:
+            failures.append({"line": record.line, "name": record.name, "error": exc.message})
+        progress("ingesting", done, len(records))
+    if not items:
+        raise CapmatchError(f"no record of {dataset} could be ingested: {failures[:3]}")
+    # Duplicate content is stored once: keep one item per tool so no method ranks a tool twice.
+    first: dict[str, int] = {}
+    for position, item in enumerate(items):
+        first.setdefault(item.tool_id, position)
+    positions = sorted(first.values())
+    saved_items = [{**items[p].__dict__, "line": lines[p]} for p in positions]
+    for entry in saved_items:
+        del entry["document"]
+    marker.write_text(json.dumps({"stamp": stamp, "items": saved_items, "failed": failures}))
+    return core, [items[p] for p in positions], failures
 
 
 def _queries(items: list[Item]) -> list[tuple[int, int]]:

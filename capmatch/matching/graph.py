@@ -62,7 +62,9 @@ def match_graph(catalog: Catalog, current_counts: bool = False) -> MatchGraph:
 
 def _build(catalog: Catalog) -> MatchGraph:
     rows = catalog.graph_nodes()
-    edges = catalog.match_edges()
+    # An edge is a claim that two tools share capabilities: without one matched pair there is nothing
+    # to show for it (catalogs stored before this rule may hold such edges).
+    edges = [e for e in catalog.match_edges() if e[3] > 0]
     graph = nx.Graph()
     graph.add_nodes_from(r["id"] for r in rows)
     for a, b, score, _ in edges:

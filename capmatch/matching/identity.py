@@ -13,3 +13,12 @@ def identity_text(name: str, summary: str, text: str = "") -> str:
     if words and len(words) <= IDENTITY_WHOLE_TEXT_WORDS:
         return f"{name}: {' '.join(words)}"
     return f"{name}: {summary}" if summary else name
+
+
+# MiniLM reads 256 word pieces; a few more words than that is all of the page it can see.
+DOCUMENT_WORDS = 300
+
+
+def document_text(name: str, text: str) -> str:
+    """The opening of the cleaned page, as a whole-text embedding reads it."""
+    return f"{name}: {' '.join(text.split()[:DOCUMENT_WORDS])}"

@@ -7,8 +7,12 @@ Quality     = 100 · (0.4·grounded share + 0.3·min(1, capabilities/8)
                      + 0.3·share of type, pricing, license stated)
 Ecosystem   = dependents/integrations/plugins d -> min(100, 25·log10(1 + d)) (from ingest metadata)
 Match Graph = 100 · PageRank / highest PageRank in the catalog   (needs ≥ 2 tools)
-Rank        = Σ wᵢ·scoreᵢ / Σ wᵢ over the sub-scores that have data,
+Rank        = Σ wᵢ·scoreᵢ / Σ wᵢ over all four sub-scores,
               w: Adoption 0.30, Quality 0.25, Ecosystem 0.20, Match Graph 0.25
+Prior       = a sub-score without data counts as its prior, not as missing: Adoption 30 (what about
+              30 stars earn), Ecosystem 25 (about 9 dependents), Match Graph 25. Dropping it instead
+              would let a tool nobody has heard of rank on Quality alone, above well-adopted tools.
+              The page still says "no data" for it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from capmatch.matching.graph import MatchGraph
 from capmatch.models import Pricing, Tool, ToolType
 
 WEIGHTS = {"adoption": 0.30, "quality": 0.25, "ecosystem": 0.20, "match_graph": 0.25}
+# What a sub-score without data counts as in the rank (see the formula above); Quality always has data.
+PRIORS = {"Adoption": 30.0, "Quality": 0.0, "Ecosystem": 25.0, "Match Graph": 25.0}
 FORMULA = __doc__ or ""
 
 
@@ -31,6 +37,11 @@ class SubScore:
     weight: float
     inputs: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+
+    @property
+    def counted(self) -> float:
+        """The value the rank uses: the score, or the prior when there is no data."""
+        return self.score if self.score is not None else PRIORS[self.name]
 
 
 @dataclass
@@ -102,10 +113,10 @@ def match_graph_score(tool: Tool, graph: MatchGraph) -> SubScore:
 
 def rank(tool: Tool, graph: MatchGraph) -> Rank:
     subs = [adoption(tool), quality(tool), ecosystem(tool), match_graph_score(tool, graph)]
-    known = [s for s in subs if s.score is not None]
-    if not known:
-        return Rank(None, subs)
-    total = sum(s.weight * (s.score or 0.0) for s in known) / sum(s.weight for s in known)
+    for sub in subs:
+        if sub.score is None:
+            sub.note = f"{sub.note} (counted as the prior, {PRIORS[sub.name]:g})".lstrip()
+    total = sum(s.weight * s.counted for s in subs) / sum(s.weight for s in subs)
     return Rank(round(total), subs)
 
 

@@ -1,18 +1,8 @@
 """Similar tools and free-text search: FAISS over capabilities, aggregated to tools.
 
-Tool-to-tool score (symmetric): for the capability similarity matrix S between A and B,
-
-    capabilities = (mean_i max_j S_ij + mean_j max_i S_ij) / 2
-    score        = c · capabilities + 0.5 · cos(identity_A, identity_B)
-
-with c = 1, or 0.5 when either document is a short description whose capabilities only restate
-its identity (see ``combined``).
-
-The first term is how well B covers A's capabilities and A covers B's, averaged. The second compares
-the tools' identities, "<name>: <the page's own sentence saying what it is>": capability matching alone
-underweights what *kind* of tool each is (a task queue and a web framework both "retry" and "run
-workers"). Candidates come from FAISS over capabilities and from the nearest identities; the score is
-then computed exactly from stored vectors.
+Tool-to-tool scores fuse capability alignment, identity, document vector and lexical overlap
+(``capmatch.matching.fusion``). Candidates come from FAISS over capabilities and from the nearest
+identities and documents; every signal is then computed exactly from stored vectors and words.
 """
 
 from __future__ import annotations
@@ -22,7 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from capmatch.matching.identity import IDENTITY_WHOLE_TEXT_WORDS
+from capmatch.matching.fusion import SIGNALS, WEIGHTS, Weights, display_scores, lexical_scores, rank_scores
+from capmatch.matching.lexical import lexical_index
 from capmatch.storage.base import ToolFilter
 
 if TYPE_CHECKING:
@@ -32,7 +23,6 @@ if TYPE_CHECKING:
 
 NEIGHBOURS_PER_CAPABILITY = 64
 RERANK_FACTOR = 4
-IDENTITY_WEIGHT = 0.5
 
 
 @dataclass
@@ -40,13 +30,16 @@ class Identities:
     ids: list[str]
     row: dict[str, int]
     matrix: np.ndarray
-    short: set[str]  # tools whose whole document is their identity (see capmatch.pipeline.identity_text)
 
 
-def combined(capabilities: float, identity: float, restated: bool) -> float:
-    """When either tool's document is a short description, its identity *is* that text and its
-    capabilities only restate it: matching them again counts half, or it outweighs the identity."""
-    return (0.5 if restated else 1.0) * capabilities + IDENTITY_WEIGHT * identity
+def documents(catalog: Catalog) -> Identities:
+    """All tools' document vectors, cached until the catalog changes."""
+
+    def load() -> Identities:
+        ids, matrix = catalog.documents()
+        return Identities(ids, {t: i for i, t in enumerate(ids)}, matrix)
+
+    return catalog.cached("documents", load)
 
 
 def identities(catalog: Catalog) -> Identities:
@@ -54,8 +47,7 @@ def identities(catalog: Catalog) -> Identities:
 
     def load() -> Identities:
         ids, matrix = catalog.identities()
-        short = catalog.short_documents(IDENTITY_WHOLE_TEXT_WORDS)
-        return Identities(ids, {t: i for i, t in enumerate(ids)}, matrix, short)
+        return Identities(ids, {t: i for i, t in enumerate(ids)}, matrix)
 
     return catalog.cached("identities", load)
 
@@ -97,6 +89,7 @@ class SearchHit:
     pricing: str
     score: float
     matched: list[TextMatch] = field(default_factory=list)
+    weak: bool = False  # no capability reaches SEARCH_FLOOR: found by words, or barely
 
 
 def pair_score(a: np.ndarray, b: np.ndarray) -> tuple[float, np.ndarray]:
@@ -126,19 +119,29 @@ def matched_pairs(
     return out
 
 
-def score_tools(
-    catalog: Catalog,
-    index: SearchableIndex,
-    tool_id: str,
-    flt: ToolFilter | None = None,
-    limit: int = 10,
-    threshold: float = 0.5,
-) -> list[tuple[str, float, list[tuple[int, int, float]]]]:
-    """Tools most similar to ``tool_id``: (other id, score, capability pairs matched at ``threshold``)."""
+@dataclass
+class Candidates:
+    """A query tool's candidates and their raw signals (columns in ``fusion.SIGNALS`` order)."""
+
+    tool_id: str
+    ids: list[str]
+    table: np.ndarray
+    a_ids: np.ndarray
+    b_ids: list[np.ndarray]
+    sims: list[np.ndarray]
+
+
+def candidates(
+    catalog: Catalog, index: SearchableIndex, tool_id: str, flt: ToolFilter | None = None, width: int = 40
+) -> Candidates | None:
+    """Tools that may be similar to ``tool_id``, each with its four raw signals.
+
+    Candidates are the union of the best ``width`` by capability neighbours in FAISS, by identity
+    and by document vector, so a tool near on any one signal is scored on all of them."""
     store = catalog
     a_ids, a_vectors = store.vectors_of(tool_id)
     if len(a_ids) == 0 or index.count() == 0:
-        return []
+        return None
     scores, neighbours = index.search(a_vectors, NEIGHBOURS_PER_CAPABILITY)
     owners = store.capability_tools(np.unique(neighbours[neighbours >= 0]))
     provisional: dict[str, float] = {}
@@ -151,34 +154,74 @@ def score_tools(
             best[owner] = max(best.get(owner, -1.0), float(score))
         for owner, score in best.items():
             provisional[owner] = provisional.get(owner, 0.0) + score
+    pool = set(sorted(provisional, key=lambda t: (-provisional[t], t))[:width])
     known = identities(catalog)
-    identity_sims = known.matrix @ known.matrix[known.row[tool_id]] if tool_id in known.row else None
-    width = max(limit * RERANK_FACTOR, 30)
-    if identity_sims is not None:
-        # Tools of the same kind whose capabilities FAISS did not surface are candidates too.
-        for i in np.argsort(-identity_sims)[: width + 1]:
-            other = known.ids[int(i)]
-            if other != tool_id:
-                provisional.setdefault(other, 0.0)
+    docs = documents(catalog)
+    identity_sims = _sims_to(known, tool_id)
+    document_sims = _sims_to(docs, tool_id)
+    for vectors, sims in ((known, identity_sims), (docs, document_sims)):
+        if sims is not None:
+            for i in np.argsort(-sims)[: width + 1]:
+                pool.add(vectors.ids[int(i)])
+    pool.discard(tool_id)
     if flt is not None and (flt.type or flt.pricing or flt.category):
-        facts = store.tool_filters(provisional)
-        provisional = {t: s for t, s in provisional.items() if t in facts and flt.matches(*facts[t])}
-
-    def identity(other: str) -> float:
-        return float(identity_sims[known.row[other]]) if identity_sims is not None and other in known.row else 0.0
-
-    shortlist = sorted(provisional, key=lambda t: -(provisional[t] / len(a_ids) + IDENTITY_WEIGHT * identity(t)))
-    scored = []
-    for other in shortlist[:width]:
+        facts = store.tool_filters(pool)
+        pool = {t for t in pool if t in facts and flt.matches(*facts[t])}
+    ids = sorted(pool)
+    if not ids:
+        return None
+    texts = store.lexical_texts([tool_id, *ids])
+    lexical = lexical_scores(texts.get(tool_id, ""), [texts.get(t, "") for t in ids])
+    table = np.zeros((len(ids), len(SIGNALS)), dtype=np.float64)
+    b_ids_all, sims_all = [], []
+    for row, other in enumerate(ids):
         b_ids, b_vectors = store.vectors_of(other)
-        score, sims = pair_score(a_vectors, b_vectors)
-        restated = tool_id in known.short or other in known.short
-        scored.append((other, combined(score, identity(other), restated), b_ids, sims))
-    scored.sort(key=lambda r: (-r[1], r[0]))
-    # Pairs only for the tools returned: the greedy matching is the costly part.
-    return [
-        (other, score, matched_pairs(a_ids, b_ids, sims, threshold)) for other, score, b_ids, sims in scored[:limit]
-    ]
+        capability_score, sims = pair_score(a_vectors, b_vectors)
+        table[row] = (
+            capability_score,
+            _at(known, identity_sims, other),
+            _at(docs, document_sims, other),
+            lexical[row],
+        )
+        b_ids_all.append(b_ids)
+        sims_all.append(sims)
+    return Candidates(tool_id, ids, table, a_ids, b_ids_all, sims_all)
+
+
+def _sims_to(vectors: Identities, tool_id: str) -> np.ndarray | None:
+    return vectors.matrix @ vectors.matrix[vectors.row[tool_id]] if tool_id in vectors.row else None
+
+
+def _at(vectors: Identities, sims: np.ndarray | None, other: str) -> float:
+    return float(sims[vectors.row[other]]) if sims is not None and other in vectors.row else 0.0
+
+
+def score_tools(
+    catalog: Catalog,
+    index: SearchableIndex,
+    tool_id: str,
+    flt: ToolFilter | None = None,
+    limit: int = 10,
+    threshold: float = 0.5,
+    weights: Weights = WEIGHTS,
+) -> list[tuple[str, float, list[tuple[int, int, float]]]]:
+    """Tools most similar to ``tool_id``: (other id, score, capability pairs matched at ``threshold``).
+
+    A tool none of whose capabilities matches one of ``tool_id``'s at ``threshold`` is not similar,
+    however close its description: the comparison would have nothing to align."""
+    found = candidates(catalog, index, tool_id, flt, width=max(limit * RERANK_FACTOR, 30))
+    if found is None:
+        return []
+    order = np.argsort(-rank_scores(found.table, weights), kind="stable")
+    shown = display_scores(found.table, weights)
+    out = []
+    for row in order:
+        pairs = matched_pairs(found.a_ids, found.b_ids[row], found.sims[row], threshold)
+        if pairs:
+            out.append((found.ids[row], float(shown[row]), pairs))
+            if len(out) == limit:
+                break
+    return out
 
 
 def similar_tools(
@@ -223,6 +266,13 @@ def _tool_hits(catalog: Catalog, scored: list[tuple[str, float, list[tuple[int, 
     return hits
 
 
+SEARCH_MODES = ("hybrid", "vector", "lexical")
+RRF_K = 60  # reciprocal rank fusion's constant (Cormack et al.): ranks past the first few count little
+# A capability is shown as "matching" a need only at or above this similarity; a hit whose best
+# capability is below it is a weak match (labelled so). Chosen by `capmatch eval search` (README).
+SEARCH_FLOOR = 0.3
+
+
 def search_text(
     catalog: Catalog,
     index: SearchableIndex,
@@ -231,48 +281,73 @@ def search_text(
     k: int = 10,
     flt: ToolFilter | None = None,
     count_matches: bool = True,
+    mode: str = "hybrid",
 ) -> list[SearchHit]:
-    """Tools ranked by how well their capabilities answer a free-text need.
+    """Tools ranked by how well they answer a free-text need.
 
-    A tool scores its best capability similarity plus a smaller share of its second and third,
-    so a tool meeting the need in several ways edges out one that mentions it once.
+    Vector side: a tool scores its best capability similarity plus a tenth of its second and third,
+    so a tool meeting the need in several ways edges out one that mentions it once. Lexical side:
+    BM25 over names, summaries, capability names and descriptions. ``hybrid`` fuses the two rankings
+    by reciprocal rank; its score is that fusion divided by its maximum (first on both sides = 1).
     """
+    if mode not in SEARCH_MODES:
+        raise ValueError(f"search mode must be one of {SEARCH_MODES}")
     store = catalog
     if index.count() == 0 or not text.strip():
         return []
-    query = embedder.embed_batch([text])
     filtered = flt is not None and bool(flt.type or flt.pricing or flt.category)
-    scores, ids = index.search(query, 400 if filtered else 200)
+    depth = 400 if filtered else 200
+    query = embedder.embed_batch([text])
+    scores, ids = index.search(query, depth)
     owners = store.capability_tools(ids[0][ids[0] >= 0])
     per_tool: dict[str, list[tuple[int, float]]] = {}
     for score, cap_id in zip(scores[0], ids[0], strict=True):
         owner = owners.get(int(cap_id))
         if owner is not None:
             per_tool.setdefault(owner, []).append((int(cap_id), float(score)))
-    if filtered:
-        facts = store.tool_filters(per_tool)
-        per_tool = {t: v for t, v in per_tool.items() if t in facts and flt.matches(*facts[t])}  # type: ignore[union-attr]
-    ranked = []
+    vector: dict[str, float] = {}
     for owner, matches in per_tool.items():
         top = sorted((s for _, s in matches), reverse=True)[:3]
-        score = top[0] + 0.1 * sum(top[1:])
-        ranked.append((owner, score, sorted(matches, key=lambda m: -m[1])[:3]))
-    ranked.sort(key=lambda r: (-r[1], r[0]))
-    ranked = ranked[:k]
-    names_of = store.capability_names(c for _, _, m in ranked for c, _ in m)
-    facts = store.tool_filters(t for t, _, _ in ranked)
-    names = store.tool_names(t for t, _, _ in ranked)
+        vector[owner] = top[0] + 0.1 * sum(top[1:])
+    lexical = dict(lexical_index(catalog).top(text, depth)) if mode != "vector" else {}
+    if mode == "vector":
+        fused = vector
+    elif mode == "lexical":
+        fused = lexical
+    else:
+        fused = _reciprocal_rank_fusion([vector, lexical])
+    if filtered:
+        facts = store.tool_filters(fused)
+        fused = {t: v for t, v in fused.items() if t in facts and flt.matches(*facts[t])}  # type: ignore[union-attr]
+    ranked = sorted(fused, key=lambda t: (-fused[t], t))[:k]
+    shown = {
+        t: sorted((m for m in per_tool.get(t, []) if m[1] >= SEARCH_FLOOR), key=lambda m: -m[1])[:3] for t in ranked
+    }
+    names_of = store.capability_names(c for t in ranked for c, _ in shown[t])
+    facts = store.tool_filters(ranked)
+    names = store.tool_names(ranked)
     hits = [
         SearchHit(
             tool_id=owner,
             name=names[owner],
             type=facts[owner][0],
             pricing=facts[owner][1],
-            score=round(score, 4),
-            matched=[TextMatch(CapabilityRef(c, names_of[c]), round(s, 4)) for c, s in matches],
+            score=round(fused[owner], 4),
+            matched=[TextMatch(CapabilityRef(c, names_of[c]), round(s, 4)) for c, s in shown[owner]],
+            weak=not shown[owner],
         )
-        for owner, score, matches in ranked
+        for owner in ranked
     ]
     if count_matches:
         store.increment_times_matched(h.tool_id for h in hits)
     return hits
+
+
+def _reciprocal_rank_fusion(rankings: list[dict[str, float]]) -> dict[str, float]:
+    """Σ 1 / (RRF_K + rank) over the rankings a tool appears in, divided by the best possible."""
+    fused: dict[str, float] = {}
+    for scores in rankings:
+        for rank, tool in enumerate(sorted(scores, key=lambda t: (-scores[t], t)), start=1):
+            fused[tool] = fused.get(tool, 0.0) + 1.0 / (RRF_K + rank)
+    best = len(rankings) / (RRF_K + 1)
+    return {t: v / best for t, v in fused.items()}

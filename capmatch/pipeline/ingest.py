@@ -25,7 +25,7 @@ from capmatch.extractor.segment import segment
 from capmatch.extractor.verify import verify
 from capmatch.llm.meter import UsageMeter, metering
 from capmatch.matching.contrast import neighbours_for
-from capmatch.matching.identity import identity_text
+from capmatch.matching.identity import document_text, identity_text
 from capmatch.models import STEP_STARTS, Capability, Pricing, Stage, Tool, ToolType
 from capmatch.pipeline.writer import CatalogWriter, Progress, no_progress
 from capmatch.settings import Settings
@@ -181,8 +181,10 @@ class Ingestor:
                 raise NoCapabilities("the decomposer returned no capabilities for this page")
             progress(Stage.EMBEDDING, STEP_STARTS["embedding"])
             texts = [capability_text(c) for c in capabilities]
-            embedded = self.embedder.embed_batch([*texts, identity_text(name, facts.summary, doc.text)])
-            vectors, identity = embedded[:-1], embedded[-1]
+            embedded = self.embedder.embed_batch(
+                [*texts, identity_text(name, facts.summary, doc.text), document_text(name, doc.text)]
+            )
+            vectors, identity, document = embedded[:-2], embedded[-2], embedded[-1]
             progress(Stage.CONTRASTING, STEP_STARTS["contrasting"])
             # Only a backend that writes its own lines needs the neighbours before the store; the
             # store computes them once more for everyone's alternatives (matching.contrast).
@@ -221,7 +223,7 @@ class Ingestor:
             extractor_version=decomposer.version,
             usage=meter.snapshot() if decomposer.model is not None else None,
         )
-        stored = self.writer.store_tool(tool, doc.text, new, identity, progress=progress, guard=guard)
+        stored = self.writer.store_tool(tool, doc.text, new, identity, document, progress=progress, guard=guard)
         progress(Stage.DONE, 1.0)
         if not stored.created:
             return IngestResult(stored.tool, False, _join(UNCHANGED, fallback_notice))

@@ -51,6 +51,7 @@ class CatalogWriter:
         source_text: str,
         capabilities: list[NewCapability],
         identity: np.ndarray | None = None,
+        document: np.ndarray | None = None,
         progress: Progress = no_progress,
         guard: Callable[[], None] | None = None,
     ) -> StoreResult:
@@ -81,7 +82,7 @@ class CatalogWriter:
                 index.remove(np.asarray(catalog.delete_tool(replace), dtype=np.int64))
             else:
                 tool = tool.model_copy(update={"id": self._free_id(tool.id)})
-            ids = catalog.insert_tool(tool, source_text, capabilities, identity)
+            ids = catalog.insert_tool(tool, source_text, capabilities, identity, document)
             index.add(np.asarray(ids, dtype=np.int64), np.vstack([c.vector for c in capabilities]))
             progress(Stage.CONTRASTING, STEP_STARTS["updating"])
             refresh_after_change(catalog, index, tool.id, affected - {tool.id}, self.match_threshold)

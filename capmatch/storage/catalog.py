@@ -368,14 +368,36 @@ class SqliteCatalog:
             rows.append(vector)
         return ids, (np.vstack(rows) if rows else np.empty((0, 0), dtype=np.float32))
 
-    def short_documents(self, max_words: int) -> set[str]:
-        """Tools whose stored text has at most ``max_words`` words (counted by spaces and newlines)."""
-        rows = self.conn.execute(
-            """SELECT tool_id FROM sources WHERE length(trim(text)) - length(replace(replace(trim(text), ' ', ''),
-                   char(10), '')) + 1 <= ?""",
-            (max_words,),
+    def documents(self) -> tuple[list[str], np.ndarray]:
+        """Every tool's document vector; a tool stored before they existed gets its identity vector."""
+        ids, rows = [], []
+        for tool_id, blob in self.conn.execute("SELECT id, coalesce(document, identity) FROM tools ORDER BY id"):
+            if blob is not None:
+                ids.append(tool_id)
+                rows.append(np.frombuffer(blob, dtype=np.float32))
+        return ids, (np.vstack(rows) if rows else np.empty((0, 0), dtype=np.float32))
+
+    def lexical_texts(self, ids: Iterable[str]) -> dict[str, str]:
+        """Each tool's words for lexical matching: name, summary, capability names and descriptions."""
+        wanted = [str(i) for i in ids]
+        rows = self._select_in(
+            """SELECT t.id, t.name || ' ' || t.summary || ' ' ||
+                      coalesce((SELECT group_concat(c.name || ' ' || c.description, ' ')
+                                FROM capabilities c WHERE c.tool_id = t.id), '')
+               FROM tools t WHERE t.id IN ({ids})""",
+            wanted,
         )
-        return {r[0] for r in rows}
+        return {r[0]: r[1] for r in rows}
+
+    def all_lexical_texts(self) -> tuple[list[str], list[str]]:
+        """(ids, texts) of every tool, as ``lexical_texts`` words them, in id order."""
+        rows = self.conn.execute(
+            """SELECT t.id, t.name || ' ' || t.summary || ' ' ||
+                      coalesce((SELECT group_concat(c.name || ' ' || c.description, ' ')
+                                FROM capabilities c WHERE c.tool_id = t.id), '')
+               FROM tools t ORDER BY t.id"""
+        ).fetchall()
+        return [r[0] for r in rows], [r[1] for r in rows]
 
     def first_vector_dimension(self) -> int | None:
         row = self.conn.execute("SELECT embedding FROM capabilities LIMIT 1").fetchone()
@@ -383,7 +405,12 @@ class SqliteCatalog:
 
     # ---- writes (call inside a transaction) -----------------------------------------------------
     def insert_tool(
-        self, tool: Tool, source_text: str, capabilities: list[NewCapability], identity: np.ndarray | None = None
+        self,
+        tool: Tool,
+        source_text: str,
+        capabilities: list[NewCapability],
+        identity: np.ndarray | None = None,
+        document: np.ndarray | None = None,
     ) -> list[int]:
         now = utcnow().isoformat()
         self.conn.execute(
@@ -420,6 +447,11 @@ class SqliteCatalog:
             self.conn.execute(
                 "UPDATE tools SET identity = ? WHERE id = ?",
                 (np.ascontiguousarray(identity, dtype=np.float32).tobytes(), tool.id),
+            )
+        if document is not None:
+            self.conn.execute(
+                "UPDATE tools SET document = ? WHERE id = ?",
+                (np.ascontiguousarray(document, dtype=np.float32).tobytes(), tool.id),
             )
         ids = []
         for position, new in enumerate(capabilities):

@@ -26,7 +26,7 @@ FORMAT = "capmatch-catalog"
 VERSION = 1
 TABLES = ("tools", "sources", "capabilities", "evidence", "alternatives", "matches")
 # Vector columns: float32, unit length. Anything else would rank first (or null) in every query.
-VECTOR_COLUMNS = {("capabilities", "embedding"), ("tools", "identity")}
+VECTOR_COLUMNS = {("capabilities", "embedding"), ("tools", "identity"), ("tools", "document")}
 NORM_TOLERANCE = 1e-3
 
 

@@ -20,7 +20,7 @@ from capmatch.http.guard import form_token
 from capmatch.http.submission import submit_url
 from capmatch.matching.graph import NEIGHBOURHOOD_LIMIT, MatchGraph, around, busiest
 from capmatch.matching.rank import FORMULA
-from capmatch.matching.similar import SearchHit
+from capmatch.matching.similar import SEARCH_FLOOR
 from capmatch.models import JobStatus, parse_pricing, parse_type
 from capmatch.storage.base import ToolFilter
 from capmatch.web.errors import html_error
@@ -33,13 +33,6 @@ log = logging.getLogger("capmatch.web")
 
 PICKER_LIMIT = 500  # tools offered in "compare with…"; beyond that the box takes a typed name
 URL_ADAPTER = TypeAdapter(HttpUrl)
-# A need and a capability phrased differently score lower than two capabilities do (MiniLM
-# cosine): under this, a hit shares words with the need more than it meets it.
-WEAK_SEARCH_MATCH = 0.3
-
-
-def _best(hit: SearchHit) -> float:
-    return max((m.similarity for m in hit.matched), default=0.0)
 
 
 def page(request: Request, name: str, status_code: int = 200, **context: object) -> HTMLResponse:
@@ -65,9 +58,9 @@ def home(
         q=q,
         type=type,
         pricing=pricing,
-        strong=[h for h in hits if _best(h) >= WEAK_SEARCH_MATCH],
-        weaker=[h for h in hits if _best(h) < WEAK_SEARCH_MATCH],
-        weak_below=WEAK_SEARCH_MATCH,
+        strong=[h for h in hits if not h.weak],
+        weaker=[h for h in hits if h.weak],
+        weak_below=SEARCH_FLOOR,
         details=details,
         recent=core.catalog.list_tools(limit=8, recent_first=True),
         total=core.catalog.tool_count(),
