@@ -49,7 +49,8 @@ async def submit_tool(
     request.app.state.limiter.check(client_of(request))
     job, created = await submit_url(core, worker, str(body.url), body.extractor, body.name)
     response.headers["Location"] = f"/api/jobs/{job.id}"
-    return SubmitResponse(**JobPublic.of(job).model_dump(), existing=not created)
+    public = JobPublic.of(job)
+    return SubmitResponse(**public.model_dump(exclude={"existing"}), existing=public.existing or not created)
 
 
 @router.get("", response_model=ToolList)

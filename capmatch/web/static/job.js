@@ -29,6 +29,8 @@
       $("job-failed").hidden = false;
     }
     if (job.status === "done" && job.tool_id) {
+      root.dataset.outcome = job.outcome || "";
+      if (job.outcome === "unchanged") $("job-verb").textContent = "Unchanged: this content is already in the catalog as";
       $("job-tool").href = "/tools/" + encodeURIComponent(job.tool_id);
       $("job-tool").textContent = job.tool_id;
       fetch("/api/tools/" + encodeURIComponent(job.tool_id))
