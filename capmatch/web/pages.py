@@ -74,6 +74,11 @@ def home(
     )
 
 
+# Capability cards shown open on a tool page; the rest sit in one <details>, so similar tools and
+# "compare with" stay within reach (12 open cards pushed them 4,700 px down).
+OPEN_CAPABILITY_CARDS = 4
+
+
 @router.get("/tools/{tool_id}", response_class=HTMLResponse)
 def tool_page(request: Request, tool_id: str, core: CoreDep) -> HTMLResponse:
     tool = core.catalog.get_tool(tool_id)
@@ -93,6 +98,7 @@ def tool_page(request: Request, tool_id: str, core: CoreDep) -> HTMLResponse:
         formula=FORMULA.strip(),
         similar=similar,
         others=others,
+        open_cards=OPEN_CAPABILITY_CARDS,
     )
 
 
