@@ -46,6 +46,8 @@ def test_content_already_in_the_catalog_is_reported_unchanged(server: httpx.Clie
 
     page = server.get(f"/jobs/{job['job_id']}").text
     assert 'data-outcome="unchanged"' in page
+    assert page.count('<span class="state">skipped</span>') == 8  # segmenting … storing never ran
+    assert '<p id="job-notice" class="notice" hidden>' in page  # said once, by the line below
     assert re.search(
         r"Unchanged: this content is already in the catalog as</span>\s*<a id=\"job-tool\" "
         r"href=\"/tools/fetchwire\">Fetchwire</a>",

@@ -12,7 +12,7 @@ from markupsafe import Markup
 from capmatch.extractor.inline_code import collapse_code_spans
 from capmatch.matching.graph import MatchGraph
 from capmatch.matching.rank import FORMULA, rank
-from capmatch.models import Alternative, Capability, Evidence, Job, JobStatus, Stage, Tool
+from capmatch.models import Alternative, Capability, Evidence, Job, JobOutcome, JobStatus, Stage, Tool
 from capmatch.web.progress import STEPS, step_states
 from capmatch.web.templating import (
     HERE,
@@ -86,7 +86,7 @@ def test_job_page_renders_source_and_error_as_text() -> None:
         error_code="fetch_failed",
     )
     html = templates.get_template("job.html").render(
-        job=job, tool=None, deleted=False, steps=step_states(job), open_job=False
+        job=job, tool=None, deleted=False, steps=step_states(job), open_job=False, skip_after=0.15
     )
     assert_inert(html)
     assert "job.js" not in html  # a finished job needs no polling
@@ -185,3 +185,12 @@ def test_tool_page_puts_a_summary_first_and_folds_cards_after_the_first_few() ->
     assert html.count('<li><a href="#cap-') == 7
     folded = html[html.index('<details class="more-caps"') :]
     assert "The other 3 capabilities" in folded and folded.count('<article class="capability') == 3
+
+
+def test_an_unchanged_job_marks_the_steps_after_cleaning_skipped() -> None:
+    job = job_at(1.0, JobStatus.DONE).model_copy(update={"outcome": JobOutcome.UNCHANGED})
+    states = {step.key: state for step, state in step_states(job)}
+    assert states["fetching"] == states["cleaning"] == "done"
+    assert {states[k] for k in ("segmenting", "extracting", "embedding", "storing")} == {"skipped"}
+    created = job.model_copy(update={"outcome": JobOutcome.CREATED})
+    assert {state for _, state in step_states(created)} == {"done"}

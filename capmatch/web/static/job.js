@@ -6,6 +6,7 @@
   const id = root.dataset.job;
   const $ = (sel) => document.getElementById(sel);
   const steps = Array.from(document.querySelectorAll("#stages .stage"));
+  const skipAfter = document.getElementById("stages").dataset.skipAfter; // unchanged content stops here
 
   function render(job) {
     root.dataset.status = job.status;
@@ -17,12 +18,13 @@
       const next = i + 1 < steps.length ? parseFloat(steps[i + 1].dataset.starts) : 1.0;
       const starts = parseFloat(li.dataset.starts);
       let state = "pending";
-      if (job.status === "done" || job.progress >= next) state = "done";
+      if (job.outcome === "unchanged" && starts > parseFloat(skipAfter)) state = "skipped";
+      else if (job.status === "done" || job.progress >= next) state = "done";
       else if (job.progress >= starts && job.status !== "queued") state = job.status === "failed" ? "failed" : "current";
       li.className = "stage " + state;
       li.querySelector(".state").textContent = state;
     });
-    if (job.notice) { $("job-notice").textContent = job.notice; $("job-notice").hidden = false; }
+    if (job.notice && job.outcome !== "unchanged") { $("job-notice").textContent = job.notice; $("job-notice").hidden = false; }
     if (job.status === "failed") {
       $("job-error").textContent = job.error || "no reason recorded";
       $("job-error-code").textContent = job.error_code || "";
