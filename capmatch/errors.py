@@ -4,6 +4,7 @@ CapmatchError                      base: code, http_status, message with the fix
 ├── InvalidInput                   400  bad URL, path, record or parameter
 │   └── PrivateAddressRefused      400  URL resolves to a loopback/private address
 ├── FetchError                     502  the page could not be fetched (status, reason)
+│   ├── HostNotResolved            502  the host name has no address (same code at submission and fetch)
 │   ├── TooManyRedirects           502
 │   ├── UnsupportedContentType     415
 │   └── ContentTooLarge            413
@@ -59,6 +60,14 @@ class FetchError(CapmatchError):
         self.url = url
         self.status = status
         self.reason = reason
+
+
+class HostNotResolved(FetchError):
+    """The URL's host name has no address (a typo, a private DNS name, no network)."""
+
+    def __init__(self, host: str, detail: str) -> None:
+        super().__init__(host, f"cannot resolve host {host!r}: {detail}")
+        self.host = host
 
 
 class TooManyRedirects(FetchError):

@@ -135,6 +135,14 @@ class JobStatus(StrEnum):
     FAILED = "failed"
 
 
+class JobOutcome(StrEnum):
+    """What a finished job did to the catalog."""
+
+    CREATED = "created"
+    REPLACED = "replaced"  # the same URL's earlier content was replaced
+    UNCHANGED = "unchanged"  # the content was already in the catalog: nothing changed
+
+
 class Stage(StrEnum):
     QUEUED = "queued"
     FETCHING = "fetching"
@@ -184,6 +192,7 @@ class Job(BaseModel):
     notice: str | None = None
     usage: LLMUsage | None = None
     worker: str | None = Field(None, description="The worker holding (or that last held) the job's lease")
+    outcome: JobOutcome | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None

@@ -39,10 +39,12 @@ def test_migrations_are_numbered_and_applied_once(core: Runtime) -> None:
         (3, "0003_identity.sql"),
         (4, "0004_page_indexes.sql"),
         (5, "0005_leases.sql"),
+        (6, "0006_job_outcome.sql"),
+        (7, "0007_document.sql"),
     ]
     assert core.catalog.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again = Runtime(core.settings, embedder=core.embedder)  # re-opening applies nothing
-    assert again.catalog.conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 5
+    assert again.catalog.conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 6
 
 
 def test_a_tool_lands_whole(core: Runtime) -> None:
@@ -65,7 +67,8 @@ def test_unchanged_content_does_no_work(core: Runtime, monkeypatch: pytest.Monke
     original = ExtractiveDecomposer.decompose
     monkeypatch.setattr(ExtractiveDecomposer, "decompose", lambda self, doc: calls.append(1) or original(self, doc))
     again = add(core, PAGES / "tiny.md")
-    assert not again.created and (again.notice or "").startswith("unchanged content: nothing to do")
+    assert not again.created and again.outcome == "unchanged"
+    assert again.notice == "unchanged: this content is already in the catalog as quillpad; nothing was changed"
     assert calls == [] and core.catalog.generation() == generation and core.catalog.tool_count() == 1
 
 

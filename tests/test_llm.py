@@ -176,7 +176,7 @@ def test_an_empty_capability_list_is_an_error_not_an_empty_success(llm_core: Run
 def test_the_same_content_prompt_and_model_make_zero_requests(llm_core: Runtime, llm_env: LLMServer) -> None:
     add(llm_core, PAGES / "tiny.md")
     sent = len(llm_env.requests)
-    again = add(llm_core, PAGES / "tiny.md")  # unchanged content: nothing to do
+    again = add(llm_core, PAGES / "tiny.md")  # unchanged content: nothing is done
     assert not again.created and len(llm_env.requests) == sent
     llm_core.delete_tool(again.tool.id)
     meter = UsageMeter()

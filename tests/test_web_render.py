@@ -7,12 +7,22 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from markupsafe import Markup
 
+from capmatch.extractor.inline_code import collapse_code_spans
 from capmatch.matching.graph import MatchGraph
 from capmatch.matching.rank import FORMULA, rank
-from capmatch.models import Alternative, Capability, Evidence, Job, JobStatus, Stage, Tool
+from capmatch.models import Alternative, Capability, Evidence, Job, JobOutcome, JobStatus, Stage, Tool
 from capmatch.web.progress import STEPS, step_states
-from capmatch.web.templating import HERE, describe_inputs, leader, safe_url, templates, text_fragment_url
+from capmatch.web.templating import (
+    HERE,
+    describe_inputs,
+    inline_code,
+    leader,
+    safe_url,
+    templates,
+    text_fragment_url,
+)
 
 HOSTILE = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
 
@@ -56,7 +66,7 @@ def assert_inert(html: str) -> None:
 def test_tool_page_renders_every_vendor_field_as_text() -> None:
     tool = hostile_tool()
     html = templates.get_template("tool.html").render(
-        tool=tool, rank=rank(tool, MatchGraph([], [])), formula=FORMULA, similar=[], others=[]
+        tool=tool, rank=rank(tool, MatchGraph([], [])), formula=FORMULA, similar=[], others=[], open_cards=4
     )
     assert_inert(html)
     assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 8  # name, summary, each line, quote, licence…
@@ -76,7 +86,7 @@ def test_job_page_renders_source_and_error_as_text() -> None:
         error_code="fetch_failed",
     )
     html = templates.get_template("job.html").render(
-        job=job, tool=None, deleted=False, steps=step_states(job), open_job=False
+        job=job, tool=None, deleted=False, steps=step_states(job), open_job=False, skip_after=0.15
     )
     assert_inert(html)
     assert "job.js" not in html  # a finished job needs no polling
@@ -145,3 +155,42 @@ def test_feature_table_marks_the_leader_only_on_scores() -> None:
     assert leader(TableRow(feature="Quality", a="no data", b="40")) == ""
     assert leader(TableRow(feature="Times matched", a="1", b="3")) == "b"
     assert leader(TableRow(feature="Pricing", a="Free", b="Paid")) == ""
+
+
+def test_code_spans_render_as_code_and_stay_escaped() -> None:
+    assert inline_code("set `retries=5` and go") == Markup("set <code>retries=5</code> and go")
+    # A span the vendor wrapped over two lines: no stray newline inside the <code>.
+    wrapped = inline_code("call `enqueue_in(delay,\n    job)` later")
+    assert wrapped == Markup("call <code>enqueue_in(delay, job)</code> later")
+    assert inline_code("``a `tick` b`` and <b>") == Markup("<code>a `tick` b</code> and &lt;b&gt;")
+    assert inline_code("`<script>alert(1)</script>`") == Markup("<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>")
+    assert inline_code("one ` lone backtick") == Markup("one ` lone backtick")
+    assert inline_code("`a\n\nb`") == Markup("`a\n\nb`")  # a blank line ends a span (CommonMark)
+
+
+def test_stored_descriptions_keep_a_code_span_on_one_line() -> None:
+    assert collapse_code_spans("pass `max_\n  retries=3` to it") == "pass `max_ retries=3` to it"
+    assert collapse_code_spans("no spans\nhere") == "no spans\nhere"
+
+
+def test_tool_page_puts_a_summary_first_and_folds_cards_after_the_first_few() -> None:
+    tool = hostile_tool("https://example.com/")
+    base = tool.capabilities[0]
+    tool.capabilities = [base.model_copy(update={"id": i, "name": f"Cap {i}"}) for i in range(1, 8)]
+    html = templates.get_template("tool.html").render(
+        tool=tool, rank=rank(tool, MatchGraph([], [])), formula=FORMULA, similar=[], others=[], open_cards=4
+    )
+    glance = html.index('id="glance"')
+    assert glance < html.index('id="rank-h"') < html.index('id="caps-h"')
+    assert html.count('<li><a href="#cap-') == 7
+    folded = html[html.index('<details class="more-caps"') :]
+    assert "The other 3 capabilities" in folded and folded.count('<article class="capability') == 3
+
+
+def test_an_unchanged_job_marks_the_steps_after_cleaning_skipped() -> None:
+    job = job_at(1.0, JobStatus.DONE).model_copy(update={"outcome": JobOutcome.UNCHANGED})
+    states = {step.key: state for step, state in step_states(job)}
+    assert states["fetching"] == states["cleaning"] == "done"
+    assert {states[k] for k in ("segmenting", "extracting", "embedding", "storing")} == {"skipped"}
+    created = job.model_copy(update={"outcome": JobOutcome.CREATED})
+    assert {state for _, state in step_states(created)} == {"done"}

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, HttpUrl
 
 from capmatch.matching.compare import RankPublic
 from capmatch.matching.rank import Rank
-from capmatch.models import Capability, Inference, Job, LLMUsage, Price, Tool
+from capmatch.models import Capability, Inference, Job, JobOutcome, LLMUsage, Price, Tool
 
 
 class SubmitRequest(BaseModel):
@@ -29,7 +29,15 @@ class JobPublic(BaseModel):
     progress: float = Field(ge=0, le=1)
     source: str
     extractor: str
-    tool_id: str | None = None
+    tool_id: str | None = Field(None, description="The tool the job made, or found already in the catalog")
+    outcome: str | None = Field(
+        None, description="When done: created, replaced (the URL's earlier content) or unchanged (nothing changed)"
+    )
+    existing: bool = Field(
+        False,
+        description="True when nothing new was done: the content was already in the catalog (outcome unchanged; "
+        "tool_id is that tool), or, answering a submission, an open job for the same URL was returned",
+    )
     error: str | None = None
     error_code: str | None = None
     attempts: int
@@ -53,6 +61,8 @@ class JobPublic(BaseModel):
             source=job.source,
             extractor=job.extractor,
             tool_id=job.tool_id,
+            outcome=job.outcome.value if job.outcome else None,
+            existing=job.outcome == JobOutcome.UNCHANGED,
             error=job.error,
             error_code=job.error_code,
             attempts=job.attempts,
@@ -80,7 +90,7 @@ class LLMCallPublic(BaseModel):
 
 
 class SubmitResponse(JobPublic):
-    existing: bool = Field(description="True when an open job for the same URL was returned instead")
+    """The job a submission queued (or the open job for the same URL it returned: existing=true)."""
 
 
 class ToolSummary(BaseModel):

@@ -19,6 +19,7 @@ import httpx
 from capmatch.errors import (
     ContentTooLarge,
     FetchError,
+    HostNotResolved,
     InvalidInput,
     TooManyRedirects,
     UnsupportedContentType,
@@ -58,9 +59,17 @@ class RawDocument:
     content_type: str | None = None
 
 
+def _check(url: str, policy: AddressPolicy) -> None:
+    """check_public, with a host that does not resolve reported against the whole URL."""
+    try:
+        check_public(url, policy)
+    except HostNotResolved as exc:
+        raise FetchError(url, exc.reason) from None
+
+
 def fetch(url: str, settings: Settings) -> RawDocument:
     policy = policy_from(settings)
-    check_public(url, policy)
+    _check(url, policy)
     headers = {
         "User-Agent": USER_AGENT,
         "Accept": "text/html, text/markdown, text/plain;q=0.9, */*;q=0.1",
@@ -81,7 +90,7 @@ def fetch(url: str, settings: Settings) -> RawDocument:
                 with client.stream("GET", current, timeout=_hop_timeout(settings, deadline, current)) as response:
                     if response.status_code in REDIRECTS and "location" in response.headers:
                         current = urljoin(current, response.headers["location"])
-                        check_public(current, policy)
+                        _check(current, policy)
                         continue
                     if response.status_code >= 400:
                         raise FetchError(current, response.reason_phrase or "error response", response.status_code)
@@ -98,7 +107,10 @@ def fetch(url: str, settings: Settings) -> RawDocument:
         raise FetchError(current, reason) from exc
     except httpx.HTTPError as exc:
         if isinstance(exc.__cause__, RefusedConnection):
-            raise exc.__cause__.cause from None
+            cause = exc.__cause__.cause
+            if isinstance(cause, HostNotResolved):  # said of the whole URL, not of host:port
+                raise FetchError(current, cause.reason) from None
+            raise cause from None
         raise FetchError(current, f"{type(exc).__name__}: {exc}") from exc
     raise TooManyRedirects(url, f"more than {settings.fetch_max_redirects} redirects (loop?)")
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import httpcore
 
-from capmatch.errors import InvalidInput, PrivateAddressRefused
+from capmatch.errors import CapmatchError, HostNotResolved, InvalidInput, PrivateAddressRefused
 from capmatch.settings import Settings
 
 ALLOWED_SCHEMES = ("http", "https")
@@ -71,7 +71,9 @@ def resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise InvalidInput(f"cannot resolve host {host!r}: {exc.strerror or exc}") from exc
+        # A name that does not resolve is a failed fetch, not a refused URL: the same code whether
+        # or not private addresses are allowed, and whether it is found at submission or when fetching.
+        raise HostNotResolved(host, exc.strerror or str(exc)) from exc
     except UnicodeError as exc:  # a label over 63 characters, an empty label: not a host name
         raise InvalidInput(f"not a valid host name {host!r}: {exc}") from exc
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
@@ -146,6 +148,16 @@ def check_public(url: str, policy: AddressPolicy | bool) -> None:
     policy.check_url(url)
 
 
+def check_submitted(url: str, policy: AddressPolicy) -> None:
+    """The check at submission: like check_public, except that a host that does not resolve is let
+    through, so its job fails ``fetch_failed`` as it does when private URLs are allowed (the fetch
+    resolves and checks every address again before connecting, so nothing unchecked is reached)."""
+    try:
+        check_public(url, policy)
+    except HostNotResolved:
+        return
+
+
 class PinnedBackend(httpcore.SyncBackend):
     """Resolves once, checks every address, and connects to those addresses only. TLS still
     verifies the certificate against the URL's host name (httpcore passes it to start_tls)."""
@@ -165,7 +177,7 @@ class PinnedBackend(httpcore.SyncBackend):
         url = f"{host}:{port}"
         try:
             addresses = self.policy.resolve_checked(url, host, port)
-        except InvalidInput as exc:
+        except CapmatchError as exc:
             raise RefusedConnection(exc) from exc
         last: Exception | None = None
         for address in addresses:
@@ -181,6 +193,6 @@ class RefusedConnection(httpcore.ConnectError):
     """A connection the policy refused, carried through httpx to the fetcher, which re-raises the
     original error so the user sees the same message as for the URL itself."""
 
-    def __init__(self, cause: InvalidInput) -> None:
+    def __init__(self, cause: CapmatchError) -> None:
         super().__init__(cause.message)
         self.cause = cause

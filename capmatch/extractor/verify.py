@@ -13,6 +13,7 @@ from rapidfuzz import fuzz
 
 from capmatch.extractor.decompose.base import CapabilityDraft
 from capmatch.extractor.injection import inside, instruction_spans
+from capmatch.extractor.inline_code import collapse_code_spans
 from capmatch.models import Capability, Evidence
 
 _TRANSLATE = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
@@ -121,7 +122,8 @@ def verify(drafts: list[CapabilityDraft], source: str) -> list[Capability]:
         out.append(
             Capability(
                 name=draft.name,
-                description=draft.description,
+                # A code span the vendor wrapped over two lines is stored on one (quotes stay as found).
+                description=collapse_code_spans(draft.description),
                 evidence=evidence,
                 grounded=bool(evidence) and len(evidence) == len(draft.quotes),
             )

@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from capmatch.errors import LLMNotConfigured
 from capmatch.extractor.decompose import resolve_backend
-from capmatch.extractor.netguard import check_public, policy_from
+from capmatch.extractor.netguard import check_submitted, policy_from
 from capmatch.models import Job
 from capmatch.pipeline.worker import JobWorker
 from capmatch.runtime import Runtime
@@ -22,7 +22,7 @@ async def submit_url(
     if backend == "llm" and not core.settings.llm_configured:
         raise LLMNotConfigured()
     # Resolving the host blocks: keep it off the event loop.
-    await run_in_threadpool(check_public, url, policy_from(core.settings))
+    await run_in_threadpool(check_submitted, url, policy_from(core.settings))
     job, created = await run_in_threadpool(core.jobs.submit, url, chosen, name)
     if created and worker is not None:
         worker.notify()  # other worker processes poll

@@ -26,7 +26,7 @@ from capmatch.extractor.verify import verify
 from capmatch.llm.meter import UsageMeter, metering
 from capmatch.matching.contrast import neighbours_for
 from capmatch.matching.identity import document_text, identity_text
-from capmatch.models import STEP_STARTS, Capability, Pricing, Stage, Tool, ToolType
+from capmatch.models import STEP_STARTS, Capability, JobOutcome, Pricing, Stage, Tool, ToolType
 from capmatch.pipeline.writer import CatalogWriter, Progress, no_progress
 from capmatch.settings import Settings
 from capmatch.slug import slugify
@@ -53,7 +53,10 @@ class Source:
         return self.url or (str(self.path) if self.path else f"text:{self.name}")
 
 
-UNCHANGED = "unchanged content: nothing to do"
+def unchanged_notice(tool_id: str) -> str:
+    return f"unchanged: this content is already in the catalog as {tool_id}; nothing was changed"
+
+
 # Blocks (paragraphs, bullets, rows) a page may have: extraction looks at each with its neighbours.
 MAX_BLOCKS = 20_000
 MIN_EXPECTED = 3
@@ -64,6 +67,13 @@ class IngestResult:
     tool: Tool
     created: bool
     notice: str | None = None
+    replaced: bool = False
+
+    @property
+    def outcome(self) -> JobOutcome:
+        if not self.created:
+            return JobOutcome.UNCHANGED
+        return JobOutcome.REPLACED if self.replaced else JobOutcome.CREATED
 
 
 def capability_text(cap: Capability) -> str:
@@ -141,8 +151,6 @@ class Ingestor:
         settings = self.settings
         backend, fallback_notice = resolve_backend(source.extractor, settings)
         decomposer = self.decomposer(backend)
-        if on_backend is not None:
-            on_backend(BackendInfo(backend, decomposer.model, decomposer.prompt_version, fallback_notice))
         if meter is None:
             meter = UsageMeter()
         if decomposer.model is not None:
@@ -156,12 +164,16 @@ class Ingestor:
         doc = clean(raw.text, raw.format)
         content_hash = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
         meter.content_hash = content_hash
+        # Said only once there is a page to extract from: a job that failed fetching or cleaning
+        # never ran a decomposer, so "no LLM configured: extractive" would be beside the point.
+        if on_backend is not None:
+            on_backend(BackendInfo(backend, decomposer.model, decomposer.prompt_version, fallback_notice))
 
         # Fast path: skip all work for content already extracted the same way (store_tool re-checks).
         same_content = store.find_by_hash(content_hash)
         if same_content is not None and store.extraction_of(same_content)[1:] == (decomposer.name, decomposer.version):
             progress(Stage.DONE, 1.0)
-            return IngestResult(store.get_tool(same_content), False, _join(UNCHANGED, fallback_notice))
+            return IngestResult(store.get_tool(same_content), False, unchanged_notice(same_content))
 
         progress(Stage.SEGMENTING, STEP_STARTS["segmenting"])
         blocks = segment(doc.text)
@@ -226,7 +238,7 @@ class Ingestor:
         stored = self.writer.store_tool(tool, doc.text, new, identity, document, progress=progress, guard=guard)
         progress(Stage.DONE, 1.0)
         if not stored.created:
-            return IngestResult(stored.tool, False, _join(UNCHANGED, fallback_notice))
+            return IngestResult(stored.tool, False, unchanged_notice(stored.tool.id))
         notices = [fallback_notice] if fallback_notice else []
         if stored.replaced:
             notices.append(f"replaced the earlier version of {stored.tool.id}")
@@ -240,7 +252,7 @@ class Ingestor:
             notices.append(
                 f"{ungrounded} of {len(capabilities)} capabilities are not grounded in the page (shown as such)"
             )
-        return IngestResult(stored.tool, True, "; ".join(notices) or None)
+        return IngestResult(stored.tool, True, "; ".join(notices) or None, replaced=stored.replaced is not None)
 
 
 def record_calls(catalog: Catalog, meter: UsageMeter, job_id: str | None = None) -> None:

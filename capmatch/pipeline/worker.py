@@ -177,7 +177,7 @@ class JobWorker:
                 return
             failpoint("stored")  # committed, the job not yet marked done
             self._record_usage(lease, meter)
-            jobs.finish(lease, result.tool.id)
+            jobs.finish(lease, result.tool.id, result.outcome, result.notice)
         except LeaseLost:
             log.warning("job %s: lease lost; another worker owns it now", job.id)
         finally:

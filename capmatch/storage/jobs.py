@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from capmatch.errors import LeaseLost, NotFound
-from capmatch.models import Job, JobStatus, LLMUsage, Stage, utcnow
+from capmatch.models import Job, JobOutcome, JobStatus, LLMUsage, Stage, utcnow
 from capmatch.storage.base import Lease
 from capmatch.storage.catalog import SqliteCatalog
 from capmatch.storage.sqlite import transaction
@@ -126,13 +126,17 @@ class SqliteJobQueue:
             (usage.model_dump_json(), utcnow().isoformat()),
         )
 
-    def finish(self, lease: Lease, tool_id: str) -> None:
+    def finish(
+        self, lease: Lease, tool_id: str, outcome: JobOutcome = JobOutcome.CREATED, notice: str | None = None
+    ) -> None:
+        """Done: the tool it made (or found unchanged), what it did, and the pipeline's notice if any."""
         now = utcnow().isoformat()
         self._owned(
             lease,
             """UPDATE jobs SET status = ?, stage = ?, progress = 1, tool_id = ?, error = NULL, error_code = NULL,
-                   updated_at = ?, finished_at = ?, lease_token = NULL WHERE id = ?""",
-            (JobStatus.DONE.value, Stage.DONE.value, tool_id, now, now),
+                   outcome = ?, notice = COALESCE(?, notice), updated_at = ?, finished_at = ?, lease_token = NULL
+                   WHERE id = ?""",
+            (JobStatus.DONE.value, Stage.DONE.value, tool_id, outcome.value, notice, now, now),
         )
 
     def fail(self, lease: Lease, error: str, code: str) -> None:
@@ -196,4 +200,5 @@ def _job(row: sqlite3.Row) -> Job:
         notice=row["notice"],
         usage=LLMUsage.model_validate_json(row["usage"]) if row["usage"] else None,
         worker=row["lease_owner"],
+        outcome=JobOutcome(row["outcome"]) if row["outcome"] else None,
     )

@@ -25,7 +25,7 @@ from capmatch.models import JobStatus, parse_pricing, parse_type
 from capmatch.storage.base import ToolFilter
 from capmatch.web.errors import html_error
 from capmatch.web.graph_svg import EDGES_PER_TOOL, Drawing, layout, strongest
-from capmatch.web.progress import step_states
+from capmatch.web.progress import UNCHANGED_SKIPS_AFTER, step_states
 from capmatch.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -67,6 +67,11 @@ def home(
     )
 
 
+# Capability cards shown open on a tool page; the rest sit in one <details>, so similar tools and
+# "compare with" stay within reach (12 open cards pushed them 4,700 px down).
+OPEN_CAPABILITY_CARDS = 4
+
+
 @router.get("/tools/{tool_id}", response_class=HTMLResponse)
 def tool_page(request: Request, tool_id: str, core: CoreDep) -> HTMLResponse:
     tool = core.catalog.get_tool(tool_id)
@@ -86,6 +91,7 @@ def tool_page(request: Request, tool_id: str, core: CoreDep) -> HTMLResponse:
         formula=FORMULA.strip(),
         similar=similar,
         others=others,
+        open_cards=OPEN_CAPABILITY_CARDS,
     )
 
 
@@ -189,7 +195,16 @@ def job_page(request: Request, job_id: str, core: CoreDep) -> HTMLResponse:
         tool = core.catalog.get_tool(job.tool_id, with_capabilities=False)
     open_job = job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
     deleted = job.tool_id is not None and tool is None
-    return page(request, "job.html", job=job, tool=tool, deleted=deleted, steps=step_states(job), open_job=open_job)
+    return page(
+        request,
+        "job.html",
+        job=job,
+        tool=tool,
+        deleted=deleted,
+        steps=step_states(job),
+        open_job=open_job,
+        skip_after=UNCHANGED_SKIPS_AFTER,
+    )
 
 
 @router.get("/graph", response_class=HTMLResponse)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from capmatch.models import STEP_STARTS, Job, JobStatus
+from capmatch.models import STEP_STARTS, Job, JobOutcome, JobStatus
 
 
 @dataclass(frozen=True)
@@ -30,14 +30,20 @@ LABELS = {
     "storing": "Storing",
 }
 STEPS = [StageStep(key, LABELS[key], start) for key, start in STEP_STARTS.items()]
+# Content already in the catalog stops after cleaning (its hash is known): the later steps never ran.
+LAST_STEP_WHEN_UNCHANGED = "cleaning"
+UNCHANGED_SKIPS_AFTER = STEP_STARTS[LAST_STEP_WHEN_UNCHANGED]  # for the page script, in the markup
 
 
 def step_states(job: Job) -> list[tuple[StageStep, str]]:
-    """Each step with its state: done, current, failed or pending."""
+    """Each step with its state: done, current, failed, pending, or skipped (unchanged content)."""
     states = []
+    skip_after = UNCHANGED_SKIPS_AFTER if job.outcome == JobOutcome.UNCHANGED else None
     for i, step in enumerate(STEPS):
         nxt = STEPS[i + 1].starts_at if i + 1 < len(STEPS) else 1.0
-        if job.status == JobStatus.DONE or job.progress >= nxt:
+        if skip_after is not None and step.starts_at > skip_after:
+            state = "skipped"
+        elif job.status == JobStatus.DONE or job.progress >= nxt:
             state = "done"
         elif job.progress >= step.starts_at and job.status != JobStatus.QUEUED:
             state = "failed" if job.status == JobStatus.FAILED else "current"

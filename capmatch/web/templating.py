@@ -8,7 +8,9 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
+from capmatch.extractor.inline_code import spans
 from capmatch.models import Pricing, ToolType
 
 HERE = Path(__file__).resolve().parent
@@ -35,6 +37,13 @@ def text_fragment_url(url: str, quote_text: str) -> str:
 def _fragment_part(words: list[str]) -> str:
     # "-" and "," are syntax inside a text directive: a quote containing them must encode them.
     return quote(" ".join(words), safe="").replace("-", "%2D")
+
+
+def inline_code(text: str | None) -> Markup:
+    """Vendor text, escaped, with Markdown code spans shown as <code> (on one line) instead of raw backticks."""
+    return Markup("").join(
+        Markup("<code>{}</code>").format(piece) if code else escape(piece) for piece, code in spans(text or "")
+    )
 
 
 def score(value: float | None, digits: int = 0) -> str:
@@ -100,6 +109,7 @@ def make_templates() -> Jinja2Templates:
         score=score,
         percent=percent,
         token=css_token,
+        code=inline_code,
     )
     env.globals.update(TYPES=[t.value for t in ToolType], PRICING=[p.value for p in Pricing])
     return Jinja2Templates(env=env)

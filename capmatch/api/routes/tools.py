@@ -44,12 +44,16 @@ async def submit_tool(
 ) -> SubmitResponse:
     """Queue a URL for ingestion. Returns the job; poll `GET /api/jobs/{job_id}`.
 
-    The same URL submitted while its job is still open returns that job.
+    The same URL submitted while its job is still open returns that job (`existing: true`). A job
+    whose page is already in the catalog ends `done` with `outcome: unchanged`, `existing: true` and
+    that tool's id; a page that cannot be fetched (including a host that does not resolve) fails
+    `fetch_failed`.
     """
     request.app.state.limiter.check(client_of(request))
     job, created = await submit_url(core, worker, str(body.url), body.extractor, body.name)
     response.headers["Location"] = f"/api/jobs/{job.id}"
-    return SubmitResponse(**JobPublic.of(job).model_dump(), existing=not created)
+    public = JobPublic.of(job)
+    return SubmitResponse(**public.model_dump(exclude={"existing"}), existing=public.existing or not created)
 
 
 @router.get("", response_model=ToolList)

@@ -6,6 +6,7 @@
   const id = root.dataset.job;
   const $ = (sel) => document.getElementById(sel);
   const steps = Array.from(document.querySelectorAll("#stages .stage"));
+  const skipAfter = document.getElementById("stages").dataset.skipAfter; // unchanged content stops here
 
   function render(job) {
     root.dataset.status = job.status;
@@ -17,18 +18,21 @@
       const next = i + 1 < steps.length ? parseFloat(steps[i + 1].dataset.starts) : 1.0;
       const starts = parseFloat(li.dataset.starts);
       let state = "pending";
-      if (job.status === "done" || job.progress >= next) state = "done";
+      if (job.outcome === "unchanged" && starts > parseFloat(skipAfter)) state = "skipped";
+      else if (job.status === "done" || job.progress >= next) state = "done";
       else if (job.progress >= starts && job.status !== "queued") state = job.status === "failed" ? "failed" : "current";
       li.className = "stage " + state;
       li.querySelector(".state").textContent = state;
     });
-    if (job.notice) { $("job-notice").textContent = job.notice; $("job-notice").hidden = false; }
+    if (job.notice && job.outcome !== "unchanged") { $("job-notice").textContent = job.notice; $("job-notice").hidden = false; }
     if (job.status === "failed") {
       $("job-error").textContent = job.error || "no reason recorded";
       $("job-error-code").textContent = job.error_code || "";
       $("job-failed").hidden = false;
     }
     if (job.status === "done" && job.tool_id) {
+      root.dataset.outcome = job.outcome || "";
+      if (job.outcome === "unchanged") $("job-verb").textContent = "Unchanged: this content is already in the catalog as";
       $("job-tool").href = "/tools/" + encodeURIComponent(job.tool_id);
       $("job-tool").textContent = job.tool_id;
       fetch("/api/tools/" + encodeURIComponent(job.tool_id))
