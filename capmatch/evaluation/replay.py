@@ -16,6 +16,7 @@ For each page, each capability is counted once:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,9 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from capmatch.evaluation.extract import GoldPage
+from capmatch.extractor.classify import tool_name
+from capmatch.extractor.clean import clean
+from capmatch.extractor.decompose.base import SourceDocument
+from capmatch.extractor.decompose.llm import LLMDecomposer
 from capmatch.extractor.decompose.llm_schema import too_short
+from capmatch.extractor.fetch import EXTENSIONS, read_path
+from capmatch.extractor.segment import segment
 from capmatch.extractor.verify import locate
-from capmatch.llm.replay import ReplayBook, ReplayServer, Served
+from capmatch.llm.replay import ReplayBook, ReplayServer, Served, replay_key
 from capmatch.models import Capability
 from capmatch.settings import Settings
 
@@ -98,7 +105,7 @@ class GroundingTally:
             "requests": len(served),
             "reasks": sum(1 for s in served if s.attempt > 0),
             "truncated_answers": sum(1 for s in served if s.truncated),
-            "unknown_prompts": list(self.server.unknown),
+            "unknown_prompts": [key for key, _ in self.server.unknown],
             "per_tool": self.per_tool,
         }
 
@@ -111,11 +118,32 @@ def _first_answer(served: list[Served]) -> list[dict[str, Any]]:
     return []
 
 
+def page_requests(page: Path, decomposer: LLMDecomposer) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """(replay key, task, messages) of the decompose/classify requests a local page takes, read and
+    cleaned as `capmatch add` and `capmatch eval extract` read it. Sends nothing."""
+    raw = read_path(page, decomposer.settings)
+    doc = clean(raw.text, raw.format)
+    name = tool_name(doc.title, raw.url)
+    source = SourceDocument(doc.text, doc.title, name, raw.url, doc.format, segment(doc.text))
+    return [(replay_key(messages), kind, messages) for kind, messages in decomposer.requests(source)]
+
+
+def stale_fixtures(folder: Path, decomposer: LLMDecomposer) -> list[str]:
+    """Fixtures whose decompose/classify keys no longer match what their page sends, each with why."""
+    stale = []
+    for fixture in sorted(folder.glob("*.json")):
+        data = json.loads(fixture.read_text(encoding="utf-8"))
+        ref = str(data["page"])
+        page = decomposer.settings.shared_data / ref.removeprefix("shared:") if ref.startswith("shared:") else Path(ref)
+        wanted = {key for key, _, _ in page_requests(page, decomposer)}
+        have = {r["key"] for r in data["requests"] if r["task"] != "contrast"}
+        if wanted != have:
+            stale.append(f"{fixture.name}: the page sends {sorted(wanted)}, the fixture answers {sorted(have)}")
+    return stale
+
+
 def _source(page: GoldPage) -> str | None:
     """The cleaned page, as quotes are checked against it."""
-    from capmatch.extractor.clean import clean
-    from capmatch.extractor.fetch import EXTENSIONS
-
     fmt = EXTENSIONS.get(page.page.suffix.lower())
     if fmt is None:
         return None
@@ -124,8 +152,6 @@ def _source(page: GoldPage) -> str | None:
 
 def answered_tools(folder: Path, pages: list[GoldPage], shared_data: Path) -> list[str]:
     """The gold pages that ``folder``'s fixtures answer, by tool name."""
-    import json
-
     refs = [json.loads(p.read_text(encoding="utf-8"))["page"] for p in sorted(folder.glob("*.json"))]
     wanted = {(shared_data / r.removeprefix("shared:")).resolve() for r in refs if r.startswith("shared:")}
     return [p.tool for p in pages if p.page.resolve() in wanted]

@@ -24,12 +24,12 @@ last one is repeated after that. An attempt is ``{"answer": {...}}`` (the JSON t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,18 +48,17 @@ class UnknownPrompt(LookupError):
 
 
 def prompt_parts(messages: list[dict[str, Any]]) -> tuple[str, str]:
-    """(task, vendor text) of a capmatch request: what ``replay_key`` hashes."""
+    """(task, vendor text) of a capmatch request, as sent."""
     task = next((m.group(1) for msg in messages if (m := _TASK.search(str(msg.get("content") or "")))), "unknown")
     users = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
     found = _TAGGED.search(users[0]) if users else None
-    body = found.group(2) if found else ""
-    if task == "contrast":
-        body = "\n".join(line for line in body.splitlines() if not line.strip().startswith("near:"))
-    return task, body
+    return task, found.group(2) if found else ""
 
 
 def replay_key(messages: list[dict[str, Any]]) -> str:
     task, body = prompt_parts(messages)
+    if task == "contrast":  # the catalog's neighbours: not part of what identifies the prompt
+        body = "\n".join(line for line in body.splitlines() if not line.strip().startswith("near:"))
     material = f"{task}\n{' '.join(body.split())}"
     return f"{task}:{hashlib.sha256(material.encode('utf-8')).hexdigest()[:16]}"
 
@@ -104,7 +103,7 @@ class ReplayServer:
     def __init__(self, book: ReplayBook, host: str = "127.0.0.1", port: int = 0) -> None:
         self.book = book
         self.served: list[Served] = []
-        self.unknown: list[str] = []
+        self.unknown: list[tuple[str, str]] = []  # (key, the vendor text) of prompts no fixture answers
         self._lock = threading.Lock()
         server = self
 
@@ -151,7 +150,7 @@ class ReplayServer:
         if attempts is None:
             task, text = prompt_parts(messages)
             with self._lock:
-                self.unknown.append(key)
+                self.unknown.append((key, text))
             # 404, not 5xx: the client must not retry, and the message says what to do.
             return 404, _error(
                 f"replay: no fixture answers this {task} prompt (key {key}; vendor text begins "
@@ -238,5 +237,21 @@ def _send(handler: BaseHTTPRequestHandler, status: int, payload: dict[str, Any])
     handler.wfile.write(data)
 
 
-def pages_served(served: Iterable[Served]) -> set[str]:
-    return {s.page for s in served}
+def main(argv: list[str] | None = None) -> None:
+    """``python -m capmatch.llm.replay fixtures/replay --port 8001``: serve until interrupted."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m capmatch.llm.replay", description=main.__doc__)
+    parser.add_argument("folder", type=Path, help="a folder of replay fixtures (fixtures/replay)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
+    args = parser.parse_args(argv)
+    book = ReplayBook.load(args.folder)
+    server = ReplayServer(book, args.host, args.port)
+    print(f"replaying {len(book.answers)} prompts from {args.folder} on {server.url} (Ctrl-C stops)", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
