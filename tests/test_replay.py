@@ -37,8 +37,9 @@ REPLAY = FIXTURES / "replay"
 VENDOR_DOCS = SHARED_DATA / "vendor-docs"
 GOLD = FIXTURES / "gold" / "vendor-docs.jsonl"
 # In this order each page after the first has neighbours in the catalog, so contrast is asked too.
+# voluptuous is long: two decompose parts and a classify request.
 PAGES = ["http-clients/requests.md", "http-clients/httpx.md", "python-web-frameworks/starlette.md",
-         "python-web-frameworks/flask.md"]  # fmt: skip
+         "python-web-frameworks/flask.md", "data-validation/voluptuous.md"]  # fmt: skip
 
 
 def fixture_for(page: str) -> dict[str, Any]:
@@ -141,6 +142,11 @@ def test_replayed_pages_end_done_grounded_and_metered_by_the_server(
         starlette = client.get("/api/tools/starlette").json()
         lines = " ".join(c["vs_alternatives"] or "" for c in starlette["capabilities"])
         assert "vs FastAPI (outside the catalog)" in lines
+        # The long page took every kind of request; the licence the model named with an invented quote
+        # (re-asked, left out the second time) is not stored.
+        assert {s.key.split(":")[0] for s in replay_server.served} == {"extract", "decompose", "classify", "contrast"}
+        voluptuous = client.get(f"/api/tools/{job['tool_id']}").json()
+        assert voluptuous["license"] != "BSD-3-Clause"
 
 
 def test_an_unknown_prompt_gets_a_clear_error(replay_server: ReplayServer) -> None:

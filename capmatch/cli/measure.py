@@ -211,7 +211,7 @@ def eval_extract(
         tools = list(tool or [])
         tally = None
         if replay is not None:
-            tools += answered_tools(replay, load_gold(gold, settings.shared_data), settings.shared_data)
+            tools = tools or answered_tools(replay, load_gold(gold, settings.shared_data), settings.shared_data)
             if backend == "llm":
                 settings, server = stack.enter_context(replayed(settings, replay))
                 tally = GroundingTally(server)

@@ -111,11 +111,14 @@ class GroundingTally:
 
 
 def _first_answer(served: list[Served]) -> list[dict[str, Any]]:
-    """The capabilities of the first answer to this page's first decompose/extract prompt (none if it was cut)."""
-    for item in served:
-        if item.attempt == 0 and item.key.split(":")[0] in ("extract", "decompose"):
-            return list((item.answer or {}).get("capabilities") or [])
-    return []
+    """The capabilities of the first answer to each of the page's decompose/extract prompts (one per
+    part of a long page; none from an answer that was cut off)."""
+    return [
+        cap
+        for item in served
+        if item.attempt == 0 and item.key.split(":")[0] in ("extract", "decompose")
+        for cap in (item.answer or {}).get("capabilities") or []
+    ]
 
 
 def page_requests(page: Path, decomposer: LLMDecomposer) -> list[tuple[str, str, list[dict[str, Any]]]]:
