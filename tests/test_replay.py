@@ -116,6 +116,7 @@ def test_replayed_pages_end_done_grounded_and_metered_by_the_server(
             assert usage["prompt_tokens"] == sum(s.prompt_tokens for s in served)
             assert usage["completion_tokens"] == sum(s.completion_tokens for s in served)
             assert usage["reasks"] == sum(1 for s in served if s.attempt > 0)
+            assert usage["prompt_cached_tokens"] == sum(s.cached_tokens for s in served)
 
             tool = client.get(f"/api/tools/{job['tool_id']}").json()
             source = client.get(f"/api/tools/{job['tool_id']}/source").text
@@ -126,6 +127,8 @@ def test_replayed_pages_end_done_grounded_and_metered_by_the_server(
                     assert evidence["quote"] not in invented, (page, evidence)
                     assert source[evidence["start"] : evidence["end"]] == evidence["quote"]
         assert replay_server.unknown == []
+        # Re-asks resend the whole earlier prompt: a provider's prefix cache serves it, and it is reported.
+        assert any(s.cached_tokens for s in replay_server.served if s.attempt > 0)
         assert quotes_not_in(PAGES[0]) and quotes_not_in(PAGES[1])  # so the check above is not vacuous
 
         httpx_tool = client.get("/api/tools/httpx").json()

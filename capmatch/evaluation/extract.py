@@ -47,7 +47,7 @@ _FILENAME = re.compile(r"\b[\w-]+\.(?:md|rst|txt|html?|py|json|ya?ml|toml|cfg|in
 _NUMBERED = re.compile(r"\(\d+\)\s*$")
 Progress = Callable[[str, int, int], None]
 Observer = Callable[["GoldPage", list[Capability]], None]
-USAGE_FIELDS = {"requests", "retries", "reasks", "prompt_tokens", "completion_tokens"}
+USAGE_FIELDS = {"requests", "retries", "reasks", "prompt_tokens", "prompt_cached_tokens", "completion_tokens"}
 
 
 @dataclass

@@ -20,6 +20,12 @@ last one is repeated after that. An attempt is ``{"answer": {...}}`` (the JSON t
 ``{"truncated": N}`` before an answer: the first N characters of that answer's JSON, with
 ``finish_reason`` "length" as when a model runs into its output limit (or, with ``"finish_reason":
 "normal"``, what a complete answer reports).
+
+Usage is counted with capmatch's offline tokenizer (llm/tokens.py): the messages, a small overhead
+per message, and the tool definition or response schema as sent; ``prompt_tokens_details.
+cached_tokens`` follows OpenAI's documented prefix-cache rule (prompts of 1,024 tokens or more; the
+longest prefix already sent, tool definitions first, in 128-token steps), so re-asks and repeated
+static prefixes show what such a provider would bill as cached.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ _TASK = re.compile(r"^Task: (\w+)", re.M)
 _TAGGED = re.compile(r"<((?:document|capabilities)-[0-9a-f]+)>\n(.*)\n</\1>", re.S)
 # Fixed per-message overhead of chat templates (role markers), as OpenAI documents for its models.
 MESSAGE_OVERHEAD = 4
+# OpenAI's prompt caching: prompts of 1,024 tokens or more, the cached prefix counted in 128-token steps.
+CACHE_MIN_TOKENS = 1024
+CACHE_BLOCK = 128
 
 
 class UnknownPrompt(LookupError):
@@ -74,6 +83,7 @@ class Served:
     truncated: bool
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int = 0
 
 
 @dataclass
@@ -103,7 +113,8 @@ class ReplayServer:
     def __init__(self, book: ReplayBook, host: str = "127.0.0.1", port: int = 0) -> None:
         self.book = book
         self.served: list[Served] = []
-        self.unknown: list[tuple[str, str]] = []  # (key, the vendor text) of prompts no fixture answers
+        self.unknown: list[tuple[str, str]] = []  # (key, vendor text) of the prompts no fixture answers
+        self._prefixes: list[str] = []  # every prompt so far, for the simulated prefix cache
         self._lock = threading.Lock()
         server = self
 
@@ -140,6 +151,17 @@ class ReplayServer:
         self._http.shutdown()
         self._http.server_close()
 
+    def _cached(self, body: dict[str, Any], prompt_tokens: int) -> int:
+        """Prompt tokens a provider's prefix cache would serve, by OpenAI's documented rule: prompts of
+        at least CACHE_MIN_TOKENS, the longest prefix already seen, in CACHE_BLOCK-token steps."""
+        text = _prefix_text(body)
+        with self._lock:
+            longest = max((_common_prefix(text, seen) for seen in self._prefixes), default=0)
+            self._prefixes.append(text)
+        if prompt_tokens < CACHE_MIN_TOKENS or longest == 0:
+            return 0
+        return min(prompt_tokens, count_tokens(text[:longest])) // CACHE_BLOCK * CACHE_BLOCK
+
     def serve_forever(self) -> None:
         self._http.serve_forever()
 
@@ -161,12 +183,14 @@ class ReplayServer:
         attempt = max(0, (len(messages) - 2) // 2)
         step = attempts[min(attempt, len(attempts) - 1)]
         answer, raw, truncated = _render(attempts, min(attempt, len(attempts) - 1))
-        usage = {
-            "prompt_tokens": sum(count_tokens(str(m.get("content") or "")) + MESSAGE_OVERHEAD for m in messages)
-            + _schema_tokens(body),
+        prompt_tokens = sum(count_tokens(str(m.get("content") or "")) + MESSAGE_OVERHEAD for m in messages)
+        prompt_tokens += _schema_tokens(body)
+        usage: dict[str, Any] = {
+            "prompt_tokens": prompt_tokens,
             "completion_tokens": count_tokens(raw),
+            "total_tokens": prompt_tokens + count_tokens(raw),
+            "prompt_tokens_details": {"cached_tokens": self._cached(body, prompt_tokens)},
         }
-        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         with self._lock:
             self.served.append(
                 Served(
@@ -177,12 +201,27 @@ class ReplayServer:
                     truncated,
                     usage["prompt_tokens"],
                     usage["completion_tokens"],
+                    usage["prompt_tokens_details"]["cached_tokens"],
                 )
             )
         # A cut answer says finish_reason "length", or (finish_reason "normal") what a complete one says, as
         # llama.cpp's server does when a forced tool call runs into max_tokens.
         finish = "length" if truncated and step.get("finish_reason", "length") == "length" else None
         return 200, _completion(body, raw, finish, usage)
+
+
+def _prefix_text(body: dict[str, Any]) -> str:
+    """The prompt in the order a provider caches it: tool definitions and response format, then the messages."""
+    head = json.dumps([body.get("tools"), body.get("response_format")], sort_keys=True)
+    return head + "".join(f"\n<{m.get('role')}>\n{m.get('content') or ''}" for m in body.get("messages") or [])
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
 
 
 def _render(attempts: list[dict[str, Any]], index: int) -> tuple[dict[str, Any] | None, str, bool]:
