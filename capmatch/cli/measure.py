@@ -126,6 +126,28 @@ def bench_ingest(
     print_report(result, "capmatch bench ingest", as_json)
 
 
+@bench_app.command("tokens")
+@handle_errors
+def bench_tokens(
+    corpus: Annotated[
+        Path | None, typer.Option(help="Folder of .md/.rst/.html/.txt pages [default: vendor-docs].")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """LLM prompt tokens per tool against the raw page's tokens (median, p90), with and without the
+    contrast request, counted offline from the requests capmatch would send; nothing is sent.
+
+    Example: capmatch bench tokens --corpus ../shared/data/vendor-docs --json
+    """
+    from capmatch.evaluation.bench_tokens import bench
+    from capmatch.settings import get_settings
+
+    settings = get_settings()
+    folder = corpus or settings.shared_data / "vendor-docs"
+    err.print(f"estimating the prompt tokens of every page of {folder} ({settings.llm_mode} mode)…")
+    print_report(bench(folder, settings), "capmatch bench tokens", as_json)
+
+
 @bench_app.command("embed")
 @handle_errors
 def bench_embed(
