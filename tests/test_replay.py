@@ -26,6 +26,7 @@ from capmatch.evaluation.extract import evaluate
 from capmatch.evaluation.replay import GroundingTally, replayed, stale_fixtures
 from capmatch.extractor.clean import clean
 from capmatch.extractor.decompose.llm import LLMDecomposer
+from capmatch.extractor.decompose.llm_schema import too_short
 from capmatch.extractor.fetch import EXTENSIONS
 from capmatch.extractor.verify import locate
 from capmatch.llm.replay import ReplayBook, ReplayServer
@@ -183,7 +184,16 @@ def test_eval_extract_on_replayed_answers_counts_grounding(
     assert report["per_tool"]["xgrammar"]["first_time"] == 0
     assert report["per_tool"]["xgrammar"]["after_reask"] == 11
     assert report["truncated_answers"] == 1
-    # requests: the stitched quote was split when re-asked; two-word list items never pass.
-    assert report["per_tool"]["requests"] == {"first_time": 11, "after_reask": 1, "kept_ungrounded": 2, "dropped": 0}
+    # requests: the stitched quote was split when re-asked; its two-word list items are whole lines.
+    assert report["per_tool"]["requests"] == {"first_time": 13, "after_reask": 1, "kept_ungrounded": 0, "dropped": 0}
     assert result["pages"] == 2 and result["failed_pages"] == 0
-    assert result["usage"]["requests"] == report["requests"] == 5
+    assert result["usage"]["requests"] == report["requests"] == 4
+
+
+def test_a_two_word_quote_is_evidence_only_as_a_whole_line() -> None:
+    source = "## Features\n\n- Streaming Downloads\n- Connection Timeouts.\n\nWe love streaming downloads of cats."
+    assert not too_short("Streaming Downloads", source)
+    assert not too_short("connection timeouts", source)  # case and end punctuation aside
+    assert too_short("love streaming", source)  # two words from inside a sentence
+    assert too_short("Streaming", source)  # one word is never enough
+    assert not too_short("We love streaming downloads", source)

@@ -65,7 +65,7 @@ def _key(name: str) -> str:
 def acceptable(capability: dict[str, Any], source: str) -> bool:
     """What the validator accepts of one capability: every quote long enough and in the page."""
     quotes = [str(q) for q in capability.get("evidence") or []]
-    return bool(quotes) and all(not too_short(q) and locate(q, source) is not None for q in quotes)
+    return bool(quotes) and all(not too_short(q, source) and locate(q, source) is not None for q in quotes)
 
 
 @dataclass

@@ -157,7 +157,7 @@ class LLMDecomposer:
         spans = instruction_spans(source)
         kept = []
         for draft in drafts:
-            quotes = [q for q in draft.quotes if not too_short(q)]
+            quotes = [q for q in draft.quotes if not too_short(q, source)]
             found = {q: locate(q, source) for q in quotes}
             injected = [q for q, at in found.items() if at is not None and inside(at, spans)]
             usable = [q for q in quotes if q not in injected]
