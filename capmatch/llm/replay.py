@@ -52,10 +52,6 @@ CACHE_MIN_TOKENS = 1024
 CACHE_BLOCK = 128
 
 
-class UnknownPrompt(LookupError):
-    """No fixture answers this prompt."""
-
-
 def prompt_parts(messages: list[dict[str, Any]]) -> tuple[str, str]:
     """(task, vendor text) of a capmatch request, as sent."""
     task = next((m.group(1) for msg in messages if (m := _TASK.search(str(msg.get("content") or "")))), "unknown")
