@@ -88,6 +88,9 @@ class LLMUsage(BaseModel):
     cached: int = Field(0, description="Answers served from the cache (no request)")
     cached_tokens: int = Field(0, description="Tokens the cached answers cost when they were first asked")
     prompt_tokens: int = 0
+    prompt_cached_tokens: int = Field(
+        0, description="Of prompt_tokens, those the endpoint read from its prefix cache (when it reports them)"
+    )
     completion_tokens: int = 0
     estimated: bool = Field(False, description="Some token counts were estimated locally: the endpoint gave none")
     cost_usd: float | None = Field(None, description="Estimate from the price table; null when the model is unpriced")

@@ -248,6 +248,28 @@ def bench_ingest(
     print_report(result, "capmatch bench ingest", as_json)
 
 
+@bench_app.command("tokens")
+@handle_errors
+def bench_tokens(
+    corpus: Annotated[
+        Path | None, typer.Option(help="Folder of .md/.rst/.html/.txt pages [default: vendor-docs].")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """LLM prompt tokens per tool against the raw page's tokens (median, p90), with and without the
+    contrast request, counted offline from the requests capmatch would send; nothing is sent.
+
+    Example: capmatch bench tokens --corpus ../shared/data/vendor-docs --json
+    """
+    from capmatch.evaluation.bench_tokens import bench
+    from capmatch.settings import get_settings
+
+    settings = get_settings()
+    folder = corpus or settings.shared_data / "vendor-docs"
+    err.print(f"estimating the prompt tokens of every page of {folder} ({settings.llm_mode} mode)…")
+    print_report(bench(folder, settings), "capmatch bench tokens", as_json)
+
+
 @bench_app.command("embed")
 @handle_errors
 def bench_embed(
@@ -297,24 +319,49 @@ def bench_api(
 def eval_extract(
     gold: Annotated[Path, typer.Option("--gold", help="Gold JSONL (fixtures/gold/*.jsonl; see its README).")],
     extractor: Annotated[str, typer.Option(help="Decomposer to score: extractive or llm.")] = "extractive",
+    tool: Annotated[
+        list[str] | None, typer.Option("--tool", help="Score only this gold tool; repeat for several.")
+    ] = None,
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            help="Score only the pages this folder of replayed answers covers (fixtures/replay); with "
+            "--extractor llm, a loopback replay server serves those answers as the LLM."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Score a decomposer's capabilities against hand-made gold capabilities: precision, recall,
-    core recall, traps taken, name quality, duplicates, time per page; per tool and overall.
+    core recall, traps taken, name quality, duplicates, time per page; per tool and overall. With
+    --replay and --extractor llm, also how grounding treated the replayed answers (replayed figures,
+    not a model's skill).
 
     Example: capmatch eval extract --gold fixtures/gold/vendor-docs.jsonl --json
+    Example: capmatch eval extract --gold fixtures/gold/vendor-docs.jsonl --replay fixtures/replay --extractor llm
     """
     import tempfile
+    from contextlib import ExitStack
 
-    from capmatch.evaluation.extract import evaluate
+    from capmatch.evaluation.extract import evaluate, load_gold
+    from capmatch.evaluation.replay import GroundingTally, answered_tools, replayed
     from capmatch.extractor.decompose import get_decomposer, resolve_backend
     from capmatch.runtime import Runtime
     from capmatch.settings import get_settings
 
-    with tempfile.TemporaryDirectory(prefix="capmatch-eval-") as home, bar() as progress:
+    with ExitStack() as stack:
+        home = stack.enter_context(tempfile.TemporaryDirectory(prefix="capmatch-eval-"))
         settings = get_settings().model_copy(update={"home": Path(home)})
-        core = Runtime(settings)  # a throwaway catalog: the LLM backend keeps its answer cache there
         backend, _ = resolve_backend(extractor, settings)
+        tools = list(tool or [])
+        tally = None
+        if replay is not None:
+            tools = tools or answered_tools(replay, load_gold(gold, settings.shared_data), settings.shared_data)
+            if backend == "llm":
+                settings, server = stack.enter_context(replayed(settings, replay))
+                tally = GroundingTally(server)
+                err.print(f"replaying the answers in {replay} from {server.url} (replayed, not a model's skill)")
+        progress = stack.enter_context(bar())
+        core = Runtime(settings)  # a throwaway catalog: the LLM backend keeps its answer cache there
         decomposer = get_decomposer(backend, core.embedder, settings, core.catalog)
         tasks: dict[str, TaskID] = {}
 
@@ -323,7 +370,17 @@ def eval_extract(
                 tasks[stage] = progress.add_task(stage, total=total)
             progress.update(tasks[stage], completed=done)
 
-        result = evaluate(gold, decomposer, core.embedder, settings, progress=report)
+        result = evaluate(
+            gold,
+            decomposer,
+            core.embedder,
+            settings,
+            progress=report,
+            tools=tools or None,
+            observe=tally.observe if tally else None,
+        )
+        if tally is not None:
+            result["replay"] = tally.report()
     if as_json:
         print_json(result)
         return
@@ -360,5 +417,13 @@ def eval_extract(
         f"duplicates {result['duplicates']}, {result['seconds_per_page']:.2f} s/page",
         highlight=False,
     )
+    if "replay" in result:
+        grounding = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result["replay"]["grounding"].items())
+        out.print(
+            f"grounding of replayed answers (not a model's skill): {grounding}; {result['replay']['requests']} "
+            f"requests, {result['replay']['reasks']} re-asks, {result['usage']['prompt_tokens']} prompt + "
+            f"{result['usage']['completion_tokens']} completion tokens (the server's counts)",
+            highlight=False,
+        )
     thresholds = ", ".join(f"{k} {v}" for k, v in result["thresholds"].items())
     err.print(f"thresholds: {thresholds}", markup=False)

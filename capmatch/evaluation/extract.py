@@ -29,6 +29,7 @@ from capmatch.extractor.fetch import read_path
 from capmatch.extractor.naming import STOPWORDS
 from capmatch.extractor.segment import segment
 from capmatch.extractor.verify import verify
+from capmatch.llm.meter import UsageMeter, metering
 from capmatch.models import Capability
 from capmatch.settings import Settings
 
@@ -45,6 +46,8 @@ _WORD = re.compile(r"[a-z0-9]+(?:['.+-][a-z0-9]+)*")
 _FILENAME = re.compile(r"\b[\w-]+\.(?:md|rst|txt|html?|py|json|ya?ml|toml|cfg|ini|sh)\b", re.IGNORECASE)
 _NUMBERED = re.compile(r"\(\d+\)\s*$")
 Progress = Callable[[str, int, int], None]
+Observer = Callable[["GoldPage", list[Capability]], None]
+USAGE_FIELDS = {"requests", "retries", "reasks", "prompt_tokens", "prompt_cached_tokens", "completion_tokens"}
 
 
 @dataclass
@@ -218,18 +221,32 @@ def evaluate(
     embedder: Embedder,
     settings: Settings,
     progress: Progress | None = None,
+    tools: list[str] | None = None,
+    observe: Observer | None = None,
 ) -> dict[str, Any]:
+    """Score every gold page (or only those of ``tools``); ``observe`` sees each page's capabilities."""
     pages = load_gold(gold_file, settings.shared_data)
+    if tools:
+        unknown = sorted(set(tools) - {p.tool for p in pages})
+        if unknown:
+            raise InvalidInput(f"{gold_file} has no page for {', '.join(unknown)}")
+        pages = [p for p in pages if p.tool in tools]
     results = []
     for done, page in enumerate(pages, start=1):
         started = time.perf_counter()
+        meter = UsageMeter()  # the LLM backend's requests, re-asks and reported tokens for this page
         try:
-            produced = decompose_page(page, decomposer, settings)
+            with metering(meter):
+                produced = decompose_page(page, decomposer, settings)
             error = None
         except CapmatchError as exc:
             produced, error = [], f"{exc.code}: {exc.message}"
         result = score_page(page, produced, embedder, time.perf_counter() - started)
         result.error = error
+        if meter.usage.requests:
+            result.details["usage"] = meter.usage.model_dump(include=USAGE_FIELDS)
+        if observe is not None:
+            observe(page, produced)
         results.append(result)
         if progress:
             progress("pages", done, len(pages))
@@ -255,6 +272,8 @@ def summarise(results: list[PageResult], gold_file: Path, decomposer: Decomposer
         "produced": total["produced"],
         "gold_capabilities": total["gold"],
         "seconds_per_page": round(sum(r.seconds for r in results) / max(len(results), 1), 3),
+        "failed_pages": sum(1 for r in results if r.error),
+        "usage": {k: sum(r.details.get("usage", {}).get(k, 0) for r in results) for k in sorted(USAGE_FIELDS)},
         "thresholds": {
             "match_similarity": MATCH_SIMILARITY,
             "match_with_evidence": MATCH_WITH_EVIDENCE,

@@ -193,7 +193,10 @@ def _charge_tokens(response: Any) -> None:
         return
     usage = getattr(response, "usage", None)
     if usage is not None and (usage.prompt_tokens or usage.completion_tokens):
-        meter.record_tokens(int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0))
+        # OpenAI (and servers copying its shape) report the prompt tokens read from the prefix cache.
+        details = getattr(usage, "prompt_tokens_details", None)
+        cached = int(getattr(details, "cached_tokens", 0) or 0)
+        meter.record_tokens(int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0), cached)
         return
     # Some servers omit usage: count locally rather than record a free request.
     answer = ""

@@ -51,9 +51,10 @@ class UsageMeter:
             if retry:
                 self.usage.retries += 1
 
-    def record_tokens(self, prompt: int, completion: int) -> None:
+    def record_tokens(self, prompt: int, completion: int, cached: int = 0) -> None:
         with self._lock:
             self.usage.prompt_tokens += prompt
+            self.usage.prompt_cached_tokens += cached
             self.usage.completion_tokens += completion
             self.usage.cost_usd = self.cost(self.usage.prompt_tokens, self.usage.completion_tokens)
             if self.calls:  # the answer to the last request sent

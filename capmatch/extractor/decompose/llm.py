@@ -157,7 +157,7 @@ class LLMDecomposer:
         spans = instruction_spans(source)
         kept = []
         for draft in drafts:
-            quotes = [q for q in draft.quotes if not too_short(q)]
+            quotes = [q for q in draft.quotes if not too_short(q, source)]
             found = {q: locate(q, source) for q in quotes}
             injected = [q for q, at in found.items() if at is not None and inside(at, spans)]
             usable = [q for q in quotes if q not in injected]
@@ -250,22 +250,11 @@ class LLMDecomposer:
 
         A request's prompt is its messages as they would be sent plus the response schema as the mode
         sends it; an answer is estimated from the text it quotes."""
-        blocks = doc.blocks or segment(doc.text)
-        combined = self._combined(doc)
-        chunks = [combined] if combined is not None else self._chunks(doc)
+        calls = self.requests(doc)
+        chunks = sum(1 for kind, _ in calls if kind != "classify")
         requests = cached = prompt_tokens = completion_tokens = 0
-        calls: list[tuple[str, dict[str, Any]]]
-        if combined is not None:
-            calls = [("extract", {"tool_name": doc.name, "body": combined, "part": 1, "parts": 1})]
-        else:
-            calls = [
-                ("decompose", {"tool_name": doc.name, "body": c, "part": i, "parts": len(chunks)})
-                for i, c in enumerate(chunks, start=1)
-            ]
-            calls.append(("classify", {"tool_name": doc.name, "body": facts_excerpt(doc.text, blocks)}))
-        for kind, values in calls:
-            messages, version = self._messages(kind, values)
-            if self.cache.get(self._key(kind, RESPONSE_MODELS[kind], messages, version)):
+        for kind, messages in calls:
+            if self.cache.get(self._key(kind, RESPONSE_MODELS[kind], messages, _version(kind))):
                 cached += 1
                 continue
             requests += 1
@@ -280,7 +269,24 @@ class LLMDecomposer:
             completion_tokens += TYPICAL_CAPABILITIES * 60
         price = self.settings.llm_prices.get(self.settings.llm_model)
         cost = None if price is None else round(prompt_tokens / 1e6 * price[0] + completion_tokens / 1e6 * price[1], 6)
-        return Estimate(len(chunks), requests, cached, prompt_tokens, completion_tokens, cost)
+        return Estimate(chunks, requests, cached, prompt_tokens, completion_tokens, cost)
+
+    def requests(self, doc: SourceDocument) -> list[tuple[str, list[dict[str, Any]]]]:
+        """The decompose/classify requests ``doc`` takes, as (task, messages), in the order they are sent:
+        one "extract" when the condensed page fits, else a "decompose" per part and a "classify"."""
+        combined = self._combined(doc)
+        calls: list[tuple[str, dict[str, Any]]]
+        if combined is not None:
+            calls = [("extract", {"tool_name": doc.name, "body": combined, "part": 1, "parts": 1})]
+        else:
+            chunks = self._chunks(doc)
+            calls = [
+                ("decompose", {"tool_name": doc.name, "body": c, "part": i, "parts": len(chunks)})
+                for i, c in enumerate(chunks, start=1)
+            ]
+            excerpt = facts_excerpt(doc.text, doc.blocks or segment(doc.text))
+            calls.append(("classify", {"tool_name": doc.name, "body": excerpt}))
+        return [(kind, self._messages(kind, values)[0]) for kind, values in calls]
 
     def _schema_tokens(self, response_model: type[BaseModel]) -> int:
         """The response schema as sent: a tool definition, or (json, md_json) instructions with the schema."""
@@ -319,7 +325,7 @@ class LLMDecomposer:
             {"role": "system", "content": f"{system.render().strip()}\n\n{task.render().strip()}"},
             {"role": "user", "content": user.strip()},
         ]
-        return messages, f"system@{system.version}+{kind}@{task.version}+input@{request.version}"
+        return messages, _version(kind)
 
     def _key(self, kind: str, response_model: type[BaseModel], messages: list[dict[str, Any]], version: str) -> str:
         # What the model is told includes the response schema (sent as a tool or as instructions),
@@ -370,6 +376,12 @@ class LLMDecomposer:
             return response_model.model_validate(exc.last_json)
         except ValidationError as invalid:
             raise LLMOutputInvalid(f"the model gave no usable {kind} answer{where}: {exc.message}") from invalid
+
+
+def _version(kind: str) -> str:
+    """The versions of the prompt files a request of this task is rendered from."""
+    system, task, request = (prompts.load(name).version for name in ("system", kind, "input"))
+    return f"system@{system}+{kind}@{task}+input@{request}"
 
 
 def _digest(text: str) -> str:

@@ -6,6 +6,7 @@ re-ask message the model sees, so each says exactly what to fix.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -20,13 +21,34 @@ def _source(info: ValidationInfo) -> str | None:
 
 
 # Bumped whenever a validator or the shape of an answer changes: it is part of the cache key.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 MIN_QUOTE_WORDS = 3
 
 
-def too_short(quote: str) -> bool:
-    """'Python' is somewhere on every Python page: a quote must be a phrase to support a claim."""
-    return len(quote.split()) < MIN_QUOTE_WORDS
+_MARKER = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|#+)\s*")
+_EDGE = re.compile(r"^[\W_]+|[\W_]+$")
+
+
+def _bare(text: str) -> str:
+    return " ".join(_EDGE.sub("", _MARKER.sub("", text)).lower().split())
+
+
+def whole_line(quote: str, source: str) -> bool:
+    """Whether ``quote`` is a whole line of ``source`` (a list item, a heading), markers and end
+    punctuation aside."""
+    wanted = _bare(quote)
+    return bool(wanted) and any(_bare(line) == wanted for line in source.splitlines())
+
+
+def too_short(quote: str, source: str | None = None) -> bool:
+    """'Python' is somewhere on every Python page: a quote must be a phrase to support a claim. A
+    two-word list item or heading quoted whole ("Streaming Downloads", "WebSocket support.") names one
+    feature and is evidence: feature lists are written that way, and rejecting the page's own words
+    only made models re-ask and leave true capabilities ungrounded (measured on the replayed answers)."""
+    words = len(quote.split())
+    if words >= MIN_QUOTE_WORDS:
+        return False
+    return not (source is not None and words == MIN_QUOTE_WORDS - 1 and whole_line(quote, source))
 
 
 def _missing(quotes: list[str], source: str) -> list[str]:
@@ -67,12 +89,13 @@ class ExtractedCapability(Answer):
     def quotes_are_in_the_document(cls, quotes: list[str], info: ValidationInfo) -> list[str]:
         source = _source(info)
         if source is not None:
-            short = [q for q in quotes if too_short(q)]
+            short = [q for q in quotes if too_short(q, source)]
             if short:
                 listed = "; ".join(repr(q) for q in short)
                 raise ValueError(
                     f"these evidence quotes are too short to support a claim: {listed}. Quote the whole phrase or "
-                    f"sentence that states the capability (at least {MIN_QUOTE_WORDS} words)"
+                    f"sentence that states the capability (at least {MIN_QUOTE_WORDS} words, or a whole two-word "
+                    "list item)"
                 )
             missing = _missing(quotes, source)
             if missing:
