@@ -5,6 +5,7 @@ implements the same protocols. No code outside ``capmatch.storage`` touches a da
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -166,3 +167,7 @@ class JobQueue(Protocol):
     def finish(self, lease: Lease, tool_id: str) -> None: ...
     def fail(self, lease: Lease, error: str, code: str) -> None: ...
     def requeue_expired(self) -> tuple[int, int]: ...
+    def subscribe(self, wake: Callable[[], None], stop: threading.Event) -> None:
+        """Call ``wake`` when another process queues a job, until ``stop`` is set (or never, where
+        polling is all there is)."""
+        ...

@@ -51,6 +51,8 @@ IN_CHUNK = 900  # SQLite limits the number of bound parameters of one statement
 class SqliteCatalog:
     """The ``Catalog`` (see capmatch.storage.base) on one SQLite file."""
 
+    NAME_ORDER = "name COLLATE NOCASE"  # tools listed by name, case-insensitively (the tools_name index)
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
@@ -189,7 +191,7 @@ class SqliteCatalog:
 
     def names_page(self, limit: int) -> list[tuple[str, str]]:
         """(name, id) of the first ``limit`` tools by name, for pickers."""
-        rows = self.conn.execute("SELECT name, id FROM tools ORDER BY name COLLATE NOCASE LIMIT ?", (limit,))
+        rows = self.conn.execute(f"SELECT name, id FROM tools ORDER BY {self.NAME_ORDER} LIMIT ?", (limit,))
         return [(str(r[0]), str(r[1])) for r in rows]
 
     def extraction_of(self, tool_id: str) -> tuple[str, str, str]:
@@ -202,7 +204,7 @@ class SqliteCatalog:
         self, flt: ToolFilter | None = None, limit: int = 100, offset: int = 0, recent_first: bool = False
     ) -> list[Tool]:
         where, params = _filter_clause(flt or ToolFilter())
-        order = "created_at DESC" if recent_first else "name COLLATE NOCASE"
+        order = "created_at DESC" if recent_first else self.NAME_ORDER
         rows = self.conn.execute(
             f"SELECT * FROM tools {where} ORDER BY {order} LIMIT ? OFFSET ?", (*params, limit, offset)
         ).fetchall()
@@ -428,7 +430,7 @@ class SqliteCatalog:
             cursor = self.conn.execute(
                 """INSERT INTO capabilities (tool_id, position, name, description, unique_text,
                        vs_alternatives, grounded, embedding, prompt_version, contrast_by, contrast_names)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
                 (
                     tool.id,
                     position,
@@ -443,7 +445,7 @@ class SqliteCatalog:
                     json.dumps(list(new.contrast_names)),
                 ),
             )
-            cap_id = int(cursor.lastrowid or 0)
+            cap_id = int(cursor.fetchone()[0])  # RETURNING, not lastrowid: the same SQL on PostgreSQL
             ids.append(cap_id)
             self.conn.executemany(
                 'INSERT INTO evidence (capability_id, position, quote, start, "end") VALUES (?, ?, ?, ?, ?)',
