@@ -7,10 +7,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from capmatch.settings import Settings
 
 from .conftest import RunningServer, wait_for_job
+
+pytestmark = pytest.mark.both_backends  # on PostgreSQL: CAPMATCH_DATABASE_URL, read by Settings
 
 DOCS = [
     "fetchwire.md",
