@@ -33,6 +33,7 @@ class Runtime:
         storage = open_storage(settings)
         self.catalog = storage.catalog
         self.jobs = storage.jobs
+        self.rates = storage.rates
         self._embedder = embedder
         options = IndexOptions(
             folder=settings.index_dir,

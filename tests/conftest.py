@@ -65,6 +65,7 @@ def pg_server() -> Iterator[PgServer]:
 @pytest.fixture
 def pg_url(pg_server: PgServer) -> Iterator[str]:
     """A fresh migrated database; every pool opened on it is closed after the test, then it is dropped."""
+    from capmatch.storage.counters import flush_all
     from capmatch.storage.postgres import PgDatabase
 
     url = pg_server.create_database()
@@ -80,6 +81,7 @@ def pg_url(pg_server: PgServer) -> Iterator[str]:
         yield url
     finally:
         PgDatabase.__init__ = original  # type: ignore[method-assign]
+        flush_all()  # counters pending for this database, before its pools close
         for db in opened:
             db.close()
         pg_server.drop_database(url)

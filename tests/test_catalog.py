@@ -303,3 +303,21 @@ def test_a_different_embedding_model_is_refused_even_by_reindex(
         with pytest.raises(IndexMismatch, match="CAPMATCH_EMBEDDING_MODEL=all-MiniLM-L6-v2"):
             action()
     assert core.catalog.tool_count() == 1
+
+
+def test_match_counts_are_written_in_batches_not_per_read(core: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    from capmatch.storage import counters
+
+    add(core, DOCS / "fetchwire.md")
+    add(core, DOCS / "pliant.rst")
+    counters.flush_all()
+    monkeypatch.setattr(counters._flusher, "interval", 3600.0)  # no timed flush during the test
+    elsewhere = Runtime(core.settings, embedder=core.embedder)  # another process's view of the catalog
+    for _ in range(3):
+        assert [h.tool_id for h in core.similar("fetchwire", k=3)] == ["pliant"]
+    assert core.catalog.get_tool("pliant").times_matched == 3, "this process sees its own reads at once"
+    assert core.catalog.times_matched()["pliant"] == 3
+    assert elsewhere.catalog.get_tool("pliant").times_matched == 0, "three reads wrote nothing yet"
+    counters.flush_all()  # what the flusher thread does every few seconds: one transaction
+    assert elsewhere.catalog.get_tool("pliant").times_matched == 3
+    assert core.catalog.get_tool("pliant").times_matched == 3, "flushed counts are not counted twice"

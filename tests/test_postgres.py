@@ -7,7 +7,9 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -18,6 +20,7 @@ from capmatch.settings import Settings, get_settings
 from capmatch.storage.pg_catalog import PgCatalog
 from capmatch.storage.pg_jobs import PgJobQueue
 
+from .conftest import RunningServer
 from .pg_server import PgServer
 
 BEHIND = (
@@ -124,3 +127,21 @@ def test_one_write_lock_for_every_process(pg_url: str) -> None:
     thread.join(5)
     assert order == ["first", "second"]
     assert second.meta("probe") == "1"
+
+
+def test_the_submission_limit_holds_across_api_replicas(pg_url: str, tmp_path: Path, docs_server: str) -> None:
+    def replica(name: str) -> RunningServer:
+        settings = Settings(
+            home=tmp_path / name, database_url=pg_url, allow_private_urls=True, submit_rate_per_minute=3
+        )
+        return RunningServer(settings, start_worker=False)
+
+    with replica("a") as a, replica("b") as b:
+        statuses = []
+        for n, server in enumerate([a, b, a, b, a]):
+            response = httpx.post(f"{server.url}/api/tools", json={"url": f"{docs_server}/docs/sextant.md?{n}"})
+            statuses.append(response.status_code)
+        assert statuses == [202, 202, 202, 429, 429], "3 a minute in all, not 3 per replica"
+        refused = httpx.post(f"{b.url}/api/tools", json={"url": f"{docs_server}/docs/ferrox.md"})
+        assert refused.json()["error"]["message"].startswith("more than 3 submissions in a minute from this client")
+        assert 1 <= int(refused.headers["retry-after"]) <= 60

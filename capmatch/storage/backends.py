@@ -12,13 +12,14 @@ from urllib.parse import urlsplit
 
 from capmatch.errors import InvalidInput
 from capmatch.settings import Settings
-from capmatch.storage.base import Catalog, JobQueue
+from capmatch.storage.base import Catalog, JobQueue, RateLimits
 
 
 @dataclass(frozen=True)
 class Storage:
     catalog: Catalog
     jobs: JobQueue
+    rates: RateLimits | None = None  # shared limits; None: each process counts its own (one machine)
 
 
 def _sqlite(settings: Settings) -> Storage:
@@ -33,10 +34,11 @@ def _postgres(settings: Settings) -> Storage:
     # Imported only here: psycopg is needed only by those who name a PostgreSQL database.
     from capmatch.storage.pg_catalog import PgCatalog
     from capmatch.storage.pg_jobs import PgJobQueue
+    from capmatch.storage.pg_rates import PgRateLimits
 
     assert settings.database_url is not None
     catalog = PgCatalog(settings.database_url, settings.database_pool_size, settings.database_migrate)
-    return Storage(catalog, PgJobQueue(catalog))
+    return Storage(catalog, PgJobQueue(catalog), PgRateLimits(catalog.db))
 
 
 BACKENDS: dict[str, Callable[[Settings], Storage]] = {

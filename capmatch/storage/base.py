@@ -136,6 +136,15 @@ class Catalog(LLMCacheStore, Protocol):
     def export(self, out: IO[str]) -> int: ...
 
 
+class RateLimits(Protocol):
+    """Sliding-window limits counted in one place for every process (e.g. submissions per client)."""
+
+    def take(self, key: str, limit: int, window_seconds: float) -> float | None:
+        """Count one event for ``key`` if fewer than ``limit`` happened in the window: None. Otherwise
+        count nothing and return the seconds until one more is allowed."""
+        ...
+
+
 @dataclass(frozen=True)
 class Lease:
     """A claimed job: only the holder of ``token`` may advance, finish or fail it, and only until

@@ -33,6 +33,7 @@ from capmatch.models import (
     utcnow,
 )
 from capmatch.storage.base import LLMCacheEntry, NewCapability, ToolFilter
+from capmatch.storage.counters import MatchCounts
 from capmatch.storage.sqlite import connect, migrate, transaction
 from capmatch.storage.transfer import read_import, write_export
 
@@ -57,6 +58,7 @@ class SqliteCatalog:
         self.path = path
         self._local = threading.local()
         self._derived: dict[str, tuple[str, object]] = {}
+        self._counts = MatchCounts(self._write_counts)
         migrate(self.conn)
 
     @property
@@ -102,6 +104,7 @@ class SqliteCatalog:
     # ---- backup --------------------------------------------------------------------------------
     def export(self, out: IO[str]) -> int:
         """Write the whole catalog to ``out`` (see capmatch.storage.transfer); returns the tool count."""
+        self._counts.flush()  # the export carries every count so far
         return write_export(self.conn, self.meta("embedding_model"), out)
 
     def import_file(self, path: Path, embedding_model: str, dimension: int) -> int:
@@ -260,7 +263,7 @@ class SqliteCatalog:
             fetched_at=datetime.fromisoformat(row["fetched_at"]),
             extractor=row["extractor"],
             extractor_version=row["extractor_version"],
-            times_matched=row["times_matched"],
+            times_matched=row["times_matched"] + self._counts.pending(row["id"]),
             usage=LLMUsage.model_validate_json(row["usage"]) if row["usage"] else None,
             created_at=datetime.fromisoformat(row["created_at"]),
             updated_at=datetime.fromisoformat(row["updated_at"]),
@@ -418,6 +421,7 @@ class SqliteCatalog:
             ),
         )
         self.conn.execute("INSERT INTO sources (tool_id, text) VALUES (?, ?)", (tool.id, source_text))
+        self._counts.discard(tool.id)  # a tool stored again carries its count (read with the pending part)
         if identity is not None:
             self.conn.execute(
                 "UPDATE tools SET identity = ? WHERE id = ?",
@@ -458,6 +462,7 @@ class SqliteCatalog:
         """Delete a tool and everything hanging off it; returns the capability ids removed."""
         ids = [r[0] for r in self.conn.execute("SELECT id FROM capabilities WHERE tool_id = ?", (tool_id,))]
         deleted = self.conn.execute("DELETE FROM tools WHERE id = ?", (tool_id,)).rowcount
+        self._counts.discard(tool_id)
         if not deleted:
             raise NotFound(f"no tool with id '{tool_id}'")
         self.bump_generation()
@@ -523,14 +528,22 @@ class SqliteCatalog:
         return [(str(a), str(b), float(s), int(p)) for a, b, s, p in rows]
 
     def graph_nodes(self) -> list[Mapping[str, Any]]:
-        return self.conn.execute(
+        rows = self.conn.execute(
             """SELECT t.id, t.name, t.type, t.pricing, t.category, t.times_matched,
                       (SELECT COUNT(*) FROM capabilities c WHERE c.tool_id = t.id) AS capabilities
                FROM tools t ORDER BY t.id"""
         ).fetchall()
+        pending = self._counts.snapshot()
+        if not pending:
+            return rows
+        return [{**dict(r), "times_matched": r["times_matched"] + pending.get(r["id"], 0)} for r in rows]
 
     def times_matched(self) -> dict[str, int]:
-        return dict(self.conn.execute("SELECT id, times_matched FROM tools").fetchall())
+        counts = {str(i): int(n) for i, n in self.conn.execute("SELECT id, times_matched FROM tools").fetchall()}
+        for tool_id, pending in self._counts.snapshot().items():
+            if tool_id in counts:
+                counts[tool_id] += pending
+        return counts
 
     def count_tools(self, flt: ToolFilter | None = None) -> int:
         where, params = _filter_clause(flt or ToolFilter())
@@ -567,11 +580,20 @@ class SqliteCatalog:
         return [dict(r) for r in rows]
 
     def increment_times_matched(self, tool_ids: Iterable[str]) -> None:
-        ids = list(dict.fromkeys(tool_ids))
-        if not ids:
-            return
-        # times_matched is a counter, not catalog content: it does not bump the generation.
-        self.conn.executemany("UPDATE tools SET times_matched = times_matched + 1 WHERE id = ?", [(i,) for i in ids])
+        """Count a read's hits; written in batches (see capmatch.storage.counters), never per read."""
+        self._counts.add(tool_ids)
+
+    def flush_counters(self) -> None:
+        self._counts.flush()
+
+    def _write_counts(self, batch: dict[str, int]) -> None:
+        # times_matched is a counter, not catalog content: it does not bump the generation. Sorted:
+        # two processes flushing at once lock the rows in one order.
+        with transaction(self.conn):
+            self.conn.executemany(
+                "UPDATE tools SET times_matched = times_matched + ? WHERE id = ?",
+                [(n, i) for i, n in sorted(batch.items())],
+            )
 
 
 def _filter_clause(flt: ToolFilter) -> tuple[str, list[object]]:

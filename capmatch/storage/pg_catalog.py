@@ -14,6 +14,7 @@ from typing import IO, Any
 import psycopg
 
 from capmatch.storage.catalog import SqliteCatalog
+from capmatch.storage.counters import MatchCounts
 from capmatch.storage.postgres import CATALOG_WRITE_LOCK, PgDatabase, migrate, require_current
 from capmatch.storage.transfer import export_lines, read_import
 
@@ -36,6 +37,7 @@ class PgCatalog(SqliteCatalog):
         self.url = url
         self.db = PgDatabase(url, pool_size)
         self._derived: dict[str, tuple[str, object]] = {}
+        self._counts = MatchCounts(self._write_counts)
         if apply_migrations:
             migrate(self.db)
         require_current(self.db)
@@ -46,7 +48,15 @@ class PgCatalog(SqliteCatalog):
         return self.db
 
     def close(self) -> None:
+        self._counts.flush()
         self.db.close()
+
+    def _write_counts(self, batch: dict[str, int]) -> None:
+        with self.db.transaction():  # rows locked in sorted order: replicas flushing at once never deadlock
+            self.db.executemany(
+                "UPDATE tools SET times_matched = times_matched + ? WHERE id = ?",
+                [(n, i) for i, n in sorted(batch.items())],
+            )
 
     @contextmanager
     def write(self) -> Iterator[None]:
@@ -79,6 +89,7 @@ class PgCatalog(SqliteCatalog):
 
     # ---- backup ------------------------------------------------------------------------------------
     def export(self, out: IO[str]) -> int:
+        self._counts.flush()
         # One snapshot: writers on other machines cannot tear the export.
         with self.db.transaction(isolation="REPEATABLE READ"):
             tools = int(self.db.execute("SELECT COUNT(*) FROM tools").fetchone()[0])  # type: ignore[index]

@@ -29,6 +29,7 @@ except ImportError as exc:  # pragma: no cover - psycopg is a dependency; a brok
 CATALOG_WRITE_LOCK = 0x6361_706D  # "capm"
 SUBMIT_LOCK_SPACE = 0x6A6F_6273  # "jobs"
 MIGRATE_LOCK = 0x6D69_6772  # "migr"
+RATE_LOCK_SPACE = 0x7261_7465  # "rate"
 
 
 class Row(tuple[Any, ...]):

@@ -144,3 +144,11 @@ CREATE TABLE llm_calls (
 );
 CREATE INDEX llm_calls_job ON llm_calls (job_id);
 CREATE INDEX llm_calls_content ON llm_calls (content_hash);
+
+-- Sliding-window rate limits shared by every API replica (e.g. URL submissions per client).
+CREATE TABLE rate_events (
+    key TEXT NOT NULL,
+    at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX rate_events_key ON rate_events (key, at);
+CREATE INDEX rate_events_at ON rate_events (at);
