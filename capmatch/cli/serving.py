@@ -10,10 +10,11 @@ import typer
 from capmatch.cli.common import app, err, handle_errors
 from capmatch.runtime import Runtime
 from capmatch.settings import get_settings
-from capmatch.storage.backends import describe
+from capmatch.storage.backends import check_schema, describe
 
 
 @app.command()
+@handle_errors
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind [default: CAPMATCH_HOST or 127.0.0.1].")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [default: CAPMATCH_PORT or 8000].")] = None,
@@ -32,6 +33,7 @@ def serve(
     from capmatch.http.access import exposure_warning
 
     settings = get_settings()
+    check_schema(settings)  # one clear line, not a failed start-up with a traceback
     host = host or settings.host
     port = port or settings.port
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -60,6 +60,22 @@ def backend_name(settings: Settings) -> str:
     return scheme
 
 
+def check_schema(settings: Settings) -> None:
+    """Raise SchemaBehind (PostgreSQL) before a server starts, instead of failing in its start-up."""
+    if backend_name(settings) == "sqlite":
+        return  # SQLite migrates as it opens: one machine, one version
+    from capmatch.storage.postgres import PgDatabase, migrate, require_current
+
+    assert settings.database_url is not None
+    db = PgDatabase(settings.database_url, pool_size=1)
+    try:
+        if settings.database_migrate:
+            migrate(db)
+        require_current(db)
+    finally:
+        db.close()
+
+
 def open_storage(settings: Settings) -> Storage:
     return BACKENDS[backend_name(settings)](settings)
 
