@@ -589,6 +589,8 @@ class SqliteCatalog:
     def _write_counts(self, batch: dict[str, int]) -> None:
         # times_matched is a counter, not catalog content: it does not bump the generation. Sorted:
         # two processes flushing at once lock the rows in one order.
+        if not self.path.exists():
+            return  # the catalog was deleted (e.g. a finished test's folder): opening would recreate it
         with transaction(self.conn):
             self.conn.executemany(
                 "UPDATE tools SET times_matched = times_matched + ? WHERE id = ?",
