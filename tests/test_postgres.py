@@ -146,3 +146,20 @@ def test_the_submission_limit_holds_across_api_replicas(pg_url: str, tmp_path: P
         refused = httpx.post(f"{b.url}/api/tools", json={"url": f"{docs_server}/docs/ferrox.md"})
         assert refused.json()["error"]["message"].startswith("more than 3 submissions in a minute from this client")
         assert 1 <= int(refused.headers["retry-after"]) <= 60
+
+
+def test_a_write_lock_held_elsewhere_too_long_is_a_503(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("capmatch.storage.postgres.LOCK_TIMEOUT_MS", 1500)  # as SQLite's busy timeout
+    settings = Settings(home=tmp_path / "api", database_url=pg_url)
+    elsewhere = PgCatalog(pg_url)
+    with RunningServer(settings, start_worker=False) as running, httpx.Client(base_url=running.url, timeout=30) as c:
+        with elsewhere.write():  # another machine importing: the catalog write lock held for long
+            started = time.monotonic()
+            response = c.delete("/api/tools/fetchwire")
+            waited = time.monotonic() - started
+        assert response.status_code == 503, (response.status_code, response.text[:300])
+        assert response.headers["retry-after"] and response.json()["error"]["code"] == "database_busy"
+        assert waited < 10
+        assert c.delete("/api/tools/fetchwire").status_code == 404, "once the lock is gone, an answer"

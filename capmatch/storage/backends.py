@@ -6,6 +6,8 @@ means a PostgreSQL database shared by every process and machine that names it.
 
 from __future__ import annotations
 
+import sqlite3
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -74,6 +76,18 @@ def check_schema(settings: Settings) -> None:
         require_current(db)
     finally:
         db.close()
+
+
+def database_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database is busy (a lock held elsewhere past the timeout), on either
+    backend: the API answers 503 with Retry-After for these."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return "locked" in str(exc) or "busy" in str(exc)
+    if "psycopg" in sys.modules:  # only a process that opened PostgreSQL can raise its errors
+        from capmatch.storage.postgres import busy
+
+        return busy(exc)
+    return False
 
 
 def open_storage(settings: Settings) -> Storage:

@@ -30,6 +30,9 @@ CATALOG_WRITE_LOCK = 0x6361_706D  # "capm"
 SUBMIT_LOCK_SPACE = 0x6A6F_6273  # "jobs"
 MIGRATE_LOCK = 0x6D69_6772  # "migr"
 RATE_LOCK_SPACE = 0x7261_7465  # "rate"
+# As SQLite's busy timeout: a statement waiting this long for a lock (e.g. the catalog write lock held
+# by a long import elsewhere) fails, and the API answers 503 instead of hanging.
+LOCK_TIMEOUT_MS = 30_000
 
 
 class Row(tuple[Any, ...]):
@@ -105,7 +108,7 @@ class PgDatabase:
             url,
             min_size=1,
             max_size=pool_size,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "options": f"-c lock_timeout={LOCK_TIMEOUT_MS}"},
             open=True,
             name="capmatch",
         )
@@ -163,6 +166,13 @@ class PgDatabase:
 
 
 # ---- migrations ------------------------------------------------------------------------------------
+def busy(exc: BaseException) -> bool:
+    """A lock wait ran out or no pooled connection came free: try again later, not a bug."""
+    from psycopg_pool import PoolTimeout
+
+    return isinstance(exc, psycopg.errors.LockNotAvailable | PoolTimeout)
+
+
 def migration_files() -> list[tuple[int, str, str]]:
     folder = resources.files("capmatch.storage") / "pg_migrations"
     found = []
