@@ -20,7 +20,7 @@ from capmatch.settings import Settings, get_settings
 from capmatch.storage.pg_catalog import PgCatalog
 from capmatch.storage.pg_jobs import PgJobQueue
 
-from .conftest import RunningServer
+from .conftest import RunningServer, wait_for_job
 from .pg_server import PgServer
 
 BEHIND = (
@@ -163,3 +163,29 @@ def test_a_write_lock_held_elsewhere_too_long_is_a_503(
         assert response.headers["retry-after"] and response.json()["error"]["code"] == "database_busy"
         assert waited < 10
         assert c.delete("/api/tools/fetchwire").status_code == 404, "once the lock is gone, an answer"
+
+
+def test_a_tool_added_through_one_replica_is_found_on_another_within_2_s(
+    pg_url: str, tmp_path: Path, docs_server: str
+) -> None:
+    def replica(name: str, worker: bool) -> RunningServer:
+        settings = Settings(home=tmp_path / name, database_url=pg_url, allow_private_urls=True)
+        return RunningServer(settings, start_worker=worker)
+
+    query = {"q": "queue background jobs in postgres", "k": 3}
+    with (
+        replica("a", True) as a,
+        replica("b", False) as b,
+        httpx.Client(base_url=a.url, timeout=30) as on_a,
+        httpx.Client(base_url=b.url, timeout=30) as on_b,
+    ):
+        assert on_b.get("/api/search", params=query).json()["results"] == []  # b has read (and cached)
+        job = on_a.post("/api/tools", json={"url": f"{docs_server}/docs/pgtide.html"}).json()
+        done = wait_for_job(on_a, job["job_id"])
+        assert done["status"] == "done", done
+        committed = time.monotonic()
+        while not on_b.get("/api/search", params=query).json()["results"]:
+            assert time.monotonic() - committed < 2, "not found on the other replica within 2 s"
+            time.sleep(0.05)
+        hits = on_b.get("/api/search", params=query).json()["results"]
+        assert hits[0]["tool_id"] == done["tool_id"]
