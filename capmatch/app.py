@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, start_worker: bool = True) -> F
         app.state.core = core
         app.state.worker = worker if start_worker else None
         app.state.responses = ResponseCache(ttl=10.0)
-        app.state.limiter = SubmissionLimiter(settings.submit_rate_per_minute)
+        app.state.limiter = SubmissionLimiter(settings.submit_rate_per_minute, shared=core.rates)
         app.state.queries = ThreadPoolExecutor(settings.query_concurrency, thread_name_prefix="capmatch-query")
         if start_worker:
             worker.start()

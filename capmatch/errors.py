@@ -14,6 +14,7 @@ CapmatchError                      base: code, http_status, message with the fix
 ├── NotFound                       404  unknown tool or job id
 ├── LeaseLost                      409  a worker's lease on its job expired; another worker owns it now
 ├── IndexMismatch                  500  the saved index was built with another model/dimension
+├── SchemaBehind                   503  the PostgreSQL schema lacks migrations: run `capmatch db migrate`
 └── LLMError                       502  the LLM endpoint failed (status, attempts, tokens spent)
     ├── LLMNotConfigured           400  --extractor llm without OPENAI_API_KEY / OPENAI_BASE_URL
     ├── LLMOutputInvalid           502  answers kept failing validation after the re-asks
@@ -117,6 +118,11 @@ class NotFound(CapmatchError):
 class LeaseLost(CapmatchError):
     code = "lease_lost"
     http_status = 409
+
+
+class SchemaBehind(CapmatchError):
+    code = "schema_behind"
+    http_status = 503
 
 
 class IndexMismatch(CapmatchError):

@@ -23,16 +23,17 @@ from capmatch.models import Tool
 from capmatch.pipeline.ingest import BackendInfo, DryRun, Ingestor, IngestResult, Source, dry_run, record_calls
 from capmatch.pipeline.writer import CatalogWriter, Progress, no_progress
 from capmatch.settings import Settings
+from capmatch.storage.backends import open_storage
 from capmatch.storage.base import ToolFilter
-from capmatch.storage.catalog import SqliteCatalog
-from capmatch.storage.jobs import SqliteJobQueue
 
 
 class Runtime:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.catalog = SqliteCatalog(settings.db_path)
-        self.jobs = SqliteJobQueue(self.catalog)
+        storage = open_storage(settings)
+        self.catalog = storage.catalog
+        self.jobs = storage.jobs
+        self.rates = storage.rates
         self._embedder = embedder
         options = IndexOptions(
             folder=settings.index_dir,

@@ -23,6 +23,17 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CAPMATCH_", extra="ignore", populate_by_name=True)
 
     home: Path = Field(Path(".capmatch"), description="Folder holding the catalog database and index.")
+    database_url: str | None = Field(
+        None,
+        description="postgresql://user:password@host:port/db puts the catalog and job queue in PostgreSQL, shared "
+        "by every process and machine naming it; unset: SQLite under CAPMATCH_HOME.",
+    )
+    database_pool_size: int = Field(10, ge=1, description="PostgreSQL connections one process keeps at most.")
+    database_migrate: bool = Field(
+        False,
+        description="Apply pending PostgreSQL migrations at start-up (otherwise only `capmatch db migrate` does, "
+        "and a process refuses to start on an older schema).",
+    )
     embedding_model: str = Field(
         "all-MiniLM-L6-v2",
         description="sentence-transformers model: the bundled all-MiniLM-L6-v2 or a local model path.",

@@ -22,6 +22,8 @@ from capmatch.evaluation.fake_llm import LLMServer
 from capmatch.runtime import Runtime
 from capmatch.settings import Settings, get_settings
 
+from .pg_server import PgServer, find_bin
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 PAGES = Path(__file__).resolve().parent / "pages"
@@ -29,14 +31,74 @@ PAGES = Path(__file__).resolve().parent / "pages"
 SHARED_DATA = ROOT / get_settings().shared_data
 
 
+# ---- storage backends ------------------------------------------------------------------------------
+# A module marked `pytestmark = pytest.mark.both_backends` runs each test on SQLite and on PostgreSQL
+# (a server started once per run). CI sets CAPMATCH_REQUIRE_POSTGRES=1: there a missing PostgreSQL is
+# an error, not a skip.
+BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    bin_dir = find_bin()
+    if bin_dir is None:
+        message = "PostgreSQL is not installed (no initdb): apt-get install postgresql"
+        if os.environ.get("CAPMATCH_REQUIRE_POSTGRES") == "1":
+            pytest.fail(message + " (CAPMATCH_REQUIRE_POSTGRES=1: the PostgreSQL tests must run)", pytrace=False)
+        pytest.skip(message)
+    server = PgServer(bin_dir)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> Iterator[str]:
+    """A fresh migrated database; every pool opened on it is closed after the test, then it is dropped."""
+    from capmatch.storage.counters import flush_all
+    from capmatch.storage.postgres import PgDatabase
+
+    url = pg_server.create_database()
+    opened: list[PgDatabase] = []
+    original = PgDatabase.__init__
+
+    def recording(self: PgDatabase, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        opened.append(self)
+
+    PgDatabase.__init__ = recording  # type: ignore[method-assign]
+    try:
+        yield url
+    finally:
+        PgDatabase.__init__ = original  # type: ignore[method-assign]
+        flush_all()  # counters pending for this database, before its pools close
+        for db in opened:
+            db.close()
+        pg_server.drop_database(url)
+
+
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str, request: pytest.FixtureRequest
+) -> Path:
     home = tmp_path / "capmatch-home"
     for var in list(os.environ):
         # Tests start from the defaults: no LLM endpoint, no private URLs, the bundled model.
         if var.startswith(("CAPMATCH_", "OPENAI_")) and var != "CAPMATCH_SHARED_DATA":
             monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("CAPMATCH_HOME", str(home))
+    if backend == "postgres":
+        monkeypatch.setenv("CAPMATCH_DATABASE_URL", request.getfixturevalue("pg_url"))
     return home
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from capmatch.settings import Settings
 
-from .conftest import RunningServer, wait_for_job
+from .conftest import BACKENDS, RunningServer, wait_for_job
 
 GROUPS = {
     "safety-models": ["wardline-guard.html", "clearsignal.html", "tinyshield.md"],
@@ -19,9 +19,13 @@ GROUPS = {
 }
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory, docs_server: str) -> Iterator[httpx.Client]:
-    settings = Settings(home=tmp_path_factory.mktemp("api-home"), allow_private_urls=True)
+@pytest.fixture(scope="module", params=BACKENDS)
+def api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, docs_server: str
+) -> Iterator[httpx.Client]:
+    """One server per backend for the module: SQLite under its home, or a PostgreSQL database."""
+    database_url = request.getfixturevalue("pg_server").create_database() if request.param == "postgres" else None
+    settings = Settings(home=tmp_path_factory.mktemp("api-home"), allow_private_urls=True, database_url=database_url)
     with RunningServer(settings) as server, httpx.Client(base_url=server.url, timeout=30) as client:
         yield client
 
@@ -122,6 +126,7 @@ def test_graph(api: httpx.Client, loaded: dict[str, str]) -> None:
     assert loaded["fetchwire.md"] in {n["id"] for n in centred["nodes"]}
 
 
+@pytest.mark.both_backends
 def test_same_url_while_its_job_is_open_returns_that_job(
     tmp_path_factory: pytest.TempPathFactory, docs_server: str
 ) -> None:

@@ -18,6 +18,7 @@ from capmatch.settings import get_settings
 from .conftest import FIXTURES, PAGES
 
 DOCS = FIXTURES / "docs"
+pytestmark = pytest.mark.both_backends
 
 
 def add(core: Runtime, path: Path, name: str | None = None):  # type: ignore[no-untyped-def]
@@ -31,7 +32,11 @@ def index_agrees(core: Runtime) -> None:
     assert config is not None and config.generation == core.catalog.generation() and config.count == index.count()
 
 
-def test_migrations_are_numbered_and_applied_once(core: Runtime) -> None:
+def test_migrations_are_numbered_and_applied_once(core: Runtime, backend: str) -> None:
+    if backend == "postgres":
+        rows = core.catalog.conn.execute("SELECT version, name FROM schema_migrations").fetchall()
+        assert [tuple(r) for r in rows] == [(1, "0001_initial.sql")]
+        return  # PostgreSQL's own migration story: tests/test_postgres.py
     rows = core.catalog.conn.execute("SELECT version, name FROM schema_migrations").fetchall()
     assert [tuple(r) for r in rows] == [
         (1, "0001_initial.sql"),
@@ -301,3 +306,21 @@ def test_a_different_embedding_model_is_refused_even_by_reindex(
         with pytest.raises(IndexMismatch, match="CAPMATCH_EMBEDDING_MODEL=all-MiniLM-L6-v2"):
             action()
     assert core.catalog.tool_count() == 1
+
+
+def test_match_counts_are_written_in_batches_not_per_read(core: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    from capmatch.storage import counters
+
+    add(core, DOCS / "fetchwire.md")
+    add(core, DOCS / "pliant.rst")
+    counters.flush_all()
+    monkeypatch.setattr(counters._flusher, "interval", 3600.0)  # no timed flush during the test
+    elsewhere = Runtime(core.settings, embedder=core.embedder)  # another process's view of the catalog
+    for _ in range(3):
+        assert [h.tool_id for h in core.similar("fetchwire", k=3)] == ["pliant"]
+    assert core.catalog.get_tool("pliant").times_matched == 3, "this process sees its own reads at once"
+    assert core.catalog.times_matched()["pliant"] == 3
+    assert elsewhere.catalog.get_tool("pliant").times_matched == 0, "three reads wrote nothing yet"
+    counters.flush_all()  # what the flusher thread does every few seconds: one transaction
+    assert elsewhere.catalog.get_tool("pliant").times_matched == 3
+    assert core.catalog.get_tool("pliant").times_matched == 3, "flushed counts are not counted twice"

@@ -7,10 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from capmatch.settings import Settings
 
 from .conftest import RunningServer, wait_for_job
+from .test_worker import environment, kill, start
 
 DOCS = [
     "fetchwire.md",
@@ -26,17 +28,38 @@ DOCS = [
 ]
 
 
+@pytest.mark.both_backends  # on PostgreSQL: CAPMATCH_DATABASE_URL, read by Settings
 def test_fifty_concurrent_submissions(tmp_path: Path, docs_server: str) -> None:
+    settings = Settings(home=tmp_path / "home", allow_private_urls=True, submit_rate_per_minute=1000)
+    with RunningServer(settings) as server:
+        fifty_submissions(server.url, docs_server)
+
+
+def test_fifty_concurrent_submissions_three_worker_processes_on_postgresql(
+    pg_url: str, tmp_path: Path, docs_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAPMATCH_DATABASE_URL", pg_url)
+    settings = Settings(home=tmp_path / "api", allow_private_urls=True, submit_rate_per_minute=1000)
+    workers = [start(["worker"], environment(tmp_path / f"worker-{n}")) for n in range(3)]
+    try:
+        with RunningServer(settings, start_worker=False) as server:
+            finished = fifty_submissions(server.url, docs_server)
+        assert len({j["worker"] for j in finished}) >= 2, "the jobs were shared between worker processes"
+    finally:
+        for worker in workers:
+            kill(worker)
+
+
+def fifty_submissions(server_url: str, docs_server: str) -> list[dict[str, object]]:
     urls = []
     for doc in DOCS:
         urls += [f"{docs_server}/docs/{doc}"] * 3  # the same URL three times
         urls += [f"{docs_server}/docs/{doc}?copy={i}" for i in (1, 2)]  # same content, other URLs
     assert len(urls) == 50
-    settings = Settings(home=tmp_path / "home", allow_private_urls=True, submit_rate_per_minute=1000)
-    with RunningServer(settings) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+    with httpx.Client(base_url=server_url, timeout=60) as client:
 
         def submit(url: str) -> httpx.Response:
-            with httpx.Client(base_url=server.url, timeout=60) as own:
+            with httpx.Client(base_url=server_url, timeout=60) as own:
                 return own.post("/api/tools", json={"url": url})
 
         with ThreadPoolExecutor(max_workers=50) as pool:
@@ -58,3 +81,4 @@ def test_fifty_concurrent_submissions(tmp_path: Path, docs_server: str) -> None:
             assert j["tool_id"] == by_url[j["source"].split("?")[0]]
         health = client.get("/api/health").json()
         assert health["tools"] == len(DOCS) and health["index"]["count"] == health["capabilities"]
+        return finished

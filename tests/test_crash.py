@@ -16,11 +16,13 @@ import pytest
 
 from capmatch.errors import LeaseLost
 from capmatch.models import JobStatus
-from capmatch.storage.catalog import SqliteCatalog
-from capmatch.storage.jobs import MAX_ATTEMPTS, SqliteJobQueue
+from capmatch.settings import get_settings
+from capmatch.storage.backends import open_storage
+from capmatch.storage.jobs import MAX_ATTEMPTS
 
 from .conftest import ROOT, free_port, wait_for_job
 
+pytestmark = pytest.mark.both_backends
 POINTS = ["fetching", "extracting", "embedding", "indexing", "index-saved", "stored"]
 
 
@@ -29,6 +31,8 @@ class ServerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CAPMATCH_", "OPENAI_"))}
+        if os.environ.get("CAPMATCH_DATABASE_URL"):  # the PostgreSQL run: the same shared database
+            env["CAPMATCH_DATABASE_URL"] = os.environ["CAPMATCH_DATABASE_URL"]
         # A short lease: the restarted server takes over the killed one's job once it expires.
         env.update(
             CAPMATCH_HOME=str(home),
@@ -100,8 +104,8 @@ def test_sigkill_mid_ingestion_then_restart(point: str, tmp_path: Path, docs_ser
 
 
 def test_a_job_that_stops_advancing_loses_its_lease_then_fails_with_the_reason(tmp_path: Path) -> None:
-    catalog = SqliteCatalog(tmp_path / "catalog.sqlite3")
-    jobs = SqliteJobQueue(catalog)
+    storage = open_storage(get_settings())
+    catalog, jobs = storage.catalog, storage.jobs
     job, _ = jobs.submit("https://example.com/docs", "auto")
     for attempt in range(1, MAX_ATTEMPTS + 1):
         lease = jobs.claim_next("worker-a", lease_seconds=3600)

@@ -10,6 +10,7 @@ from capmatch.runtime import Runtime
 from capmatch.storage.jobs import MAX_ATTEMPTS
 
 LEASE = 60.0
+pytestmark = pytest.mark.both_backends
 
 
 def expire(core: Runtime, job_id: str) -> None:

@@ -156,6 +156,7 @@ def test_the_wheel_installs_one_top_level_name(wheel: Path) -> None:
     # Package data travels with it: migrations, templates, prompts, static files.
     for needed in (
         "capmatch/storage/migrations/0001_initial.sql",
+        "capmatch/storage/pg_migrations/0001_initial.sql",
         "capmatch/prompts/decompose.j2",
         "capmatch/web/templates/base.html",
         "capmatch/matching/templates/comparison.md.j2",

@@ -4,6 +4,7 @@ refused whole (a bad line, another model, a non-empty catalog) leave the target 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -19,11 +20,14 @@ from capmatch.settings import Settings
 from .conftest import FIXTURES, PAGES
 
 DOCS = [("fetchwire.md", "http-clients"), ("pliant.rst", "http-clients"), ("emberq.md", "task-queues")]
+# The source catalog is always SQLite; the target is SQLite or PostgreSQL: moving a catalog from one
+# machine's SQLite into a shared PostgreSQL is `capmatch export` then `capmatch import`.
+pytestmark = pytest.mark.both_backends
 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Runtime:
-    core = Runtime(Settings(home=tmp_path_factory.mktemp("source")), embedder=embedder)
+    core = Runtime(Settings(home=tmp_path_factory.mktemp("source"), database_url=None), embedder=embedder)
     for name, category in DOCS:
         core.ingest(Source(path=FIXTURES / "docs" / name, category=category, metadata={"stars": 1234}))
     core.ingest(Source(path=PAGES / "quillpad.txt"))  # vendor markup and non-ASCII-safe text
@@ -80,7 +84,7 @@ def broken_variants(lines: list[str]) -> dict[str, tuple[list[str], str]]:
         "an unknown column": ([*lines[:2], json.dumps(unknown_column), *lines[3:]], "unknown tools column"),
         "another model": ([json.dumps(other_model), *lines[1:]], "CAPMATCH_EMBEDDING_MODEL=some-other-model"),
         "not an export": (['{"hello": 1}', *lines[1:]], "not a capmatch export header"),
-        "a duplicate tool": ([*lines, lines[1]], "UNIQUE constraint failed"),
+        "a duplicate tool": ([*lines, lines[1]], "UNIQUE constraint failed|duplicate key value violates unique"),
         "an unknown record": ([*lines, '{"kind": "job"}'], "unknown record kind"),
         "empty": ([], "is empty"),
     }
@@ -116,12 +120,15 @@ def test_a_bad_file_imports_nothing(
 
 def test_cli_round_trip(source: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
+    target_database = os.environ.pop("CAPMATCH_DATABASE_URL", None)  # the export reads the SQLite source
     monkeypatch.setenv("CAPMATCH_HOME", str(source.settings.home))
     exported = runner.invoke(app, ["export", str(tmp_path / "backup.jsonl"), "--json"])
     assert exported.exit_code == 0, exported.output
     assert json.loads(exported.stdout)["tools"] == 4
     assert not (tmp_path / "backup.jsonl.partial").exists()
 
+    if target_database:
+        monkeypatch.setenv("CAPMATCH_DATABASE_URL", target_database)
     monkeypatch.setenv("CAPMATCH_HOME", str(tmp_path / "restored"))
     imported = runner.invoke(app, ["import", str(tmp_path / "backup.jsonl"), "--json"])
     assert imported.exit_code == 0, imported.output

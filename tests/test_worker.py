@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +21,16 @@ from .conftest import ROOT, free_port, wait_for_job
 LEASE = "3"
 
 
+pytestmark = pytest.mark.both_backends
+
+
 def environment(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CAPMATCH_", "OPENAI_"))}
+    database = os.environ.get("CAPMATCH_DATABASE_URL")
+    if database:
+        # As on separate machines: one shared database, and each process a home (and index) of its own.
+        env["CAPMATCH_DATABASE_URL"] = database
+        home = home.with_name(f"{home.name}-{uuid.uuid4().hex[:8]}")
     env.update(CAPMATCH_HOME=str(home), CAPMATCH_ALLOW_PRIVATE_URLS="1", HF_HUB_OFFLINE="1")
     env.update(CAPMATCH_WORKER_LEASE_SECONDS=LEASE, **extra)
     return env

@@ -10,9 +10,11 @@ import typer
 from capmatch.cli.common import app, err, handle_errors
 from capmatch.runtime import Runtime
 from capmatch.settings import get_settings
+from capmatch.storage.backends import check_schema, describe
 
 
 @app.command()
+@handle_errors
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind [default: CAPMATCH_HOST or 127.0.0.1].")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [default: CAPMATCH_PORT or 8000].")] = None,
@@ -31,10 +33,11 @@ def serve(
     from capmatch.http.access import exposure_warning
 
     settings = get_settings()
+    check_schema(settings)  # one clear line, not a failed start-up with a traceback
     host = host or settings.host
     port = port or settings.port
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    err.print(f"capmatch: catalog in {settings.home.resolve()}; API docs at http://{host}:{port}/docs")
+    err.print(f"capmatch: catalog in {describe(settings)}; API docs at http://{host}:{port}/docs")
     warning = exposure_warning(host, settings.api_key)
     if warning:
         err.print(warning, style="bold yellow", markup=False, soft_wrap=True)
@@ -64,7 +67,7 @@ def worker(
     core = Runtime(settings)
     job_worker = JobWorker(core.jobs, core.ingestor, core.catalog, settings, on_start=lambda: _verify(core))
     err.print(
-        f"capmatch worker {job_worker.id}: catalog in {settings.home.resolve()}, {settings.worker_concurrency} "
+        f"capmatch worker {job_worker.id}: catalog in {describe(settings)}, {settings.worker_concurrency} "
         f"jobs at once, lease {settings.worker_lease_seconds:g}s",
         markup=False,
     )
@@ -87,12 +90,30 @@ app.add_typer(db_app, name="db")
 @db_app.command("migrate")
 @handle_errors
 def db_migrate() -> None:
-    """Apply pending database migrations (every command also applies them when it opens the catalog).
+    """Apply pending database migrations. On SQLite every command also applies them when it opens the
+    catalog; on PostgreSQL (CAPMATCH_DATABASE_URL) only this command does, once per upgrade, and
+    processes refuse to start on an older schema.
 
-    Example: capmatch db migrate
+    Example: CAPMATCH_DATABASE_URL=postgresql://capmatch@db/capmatch capmatch db migrate
     """
-    from capmatch.storage.sqlite import connect, migrate
+    from capmatch.storage.backends import backend_name, describe
 
     settings = get_settings()
-    applied = migrate(connect(settings.db_path))
-    err.print(f"{len(applied)} migrations applied" + (f": {', '.join(applied)}" if applied else ""), markup=False)
+    if backend_name(settings) == "sqlite":
+        from capmatch.storage.sqlite import connect, migrate
+
+        applied = migrate(connect(settings.db_path))
+    else:
+        from capmatch.storage.postgres import PgDatabase
+        from capmatch.storage.postgres import migrate as pg_migrate
+
+        assert settings.database_url is not None
+        db = PgDatabase(settings.database_url, pool_size=1)
+        try:
+            applied = pg_migrate(db)
+        finally:
+            db.close()
+    err.print(
+        f"{describe(settings)}: {len(applied)} migrations applied" + (f": {', '.join(applied)}" if applied else ""),
+        markup=False,
+    )

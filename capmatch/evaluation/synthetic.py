@@ -44,36 +44,35 @@ def fill(core: Runtime, tools: int, capabilities_per_tool: int = 5, batch: int =
         count = min(batch, tools - start)
         vectors = clustered(count * capabilities_per_tool, centres, rng)
         identities = clustered(count, centres, rng)
-        store.conn.execute("BEGIN IMMEDIATE")
-        for n in range(count):
-            number = start + n
-            words = [WORDS[(number + j) % len(WORDS)] for j in range(3)]
-            text = f"Synthetic tool {number} does {' '.join(words)} work."
-            tool = Tool(
-                id=f"synthetic-{number}",
-                name=f"Synthetic {number}",
-                url=f"https://example.invalid/{number}",
-                type=ToolType.LIBRARY,
-                pricing=Pricing.FREE,
-                summary=text,
-                content_hash=f"synthetic-{number}",
-                source_format="text",
-                fetched_at=now,
-                extractor="synthetic",
-                extractor_version="1",
-            )
-            caps = [
-                NewCapability(
-                    Capability(
-                        name=f"{words[j % 3]} capability {j}",
-                        description=text,
-                        evidence=[Evidence(quote=text, start=0, end=len(text))],
-                        grounded=True,
-                    ),
-                    vectors[n * capabilities_per_tool + j],
+        with store.write():  # one transaction per batch, on either backend
+            for n in range(count):
+                number = start + n
+                words = [WORDS[(number + j) % len(WORDS)] for j in range(3)]
+                text = f"Synthetic tool {number} does {' '.join(words)} work."
+                tool = Tool(
+                    id=f"synthetic-{number}",
+                    name=f"Synthetic {number}",
+                    url=f"https://example.invalid/{number}",
+                    type=ToolType.LIBRARY,
+                    pricing=Pricing.FREE,
+                    summary=text,
+                    content_hash=f"synthetic-{number}",
+                    source_format="text",
+                    fetched_at=now,
+                    extractor="synthetic",
+                    extractor_version="1",
                 )
-                for j in range(capabilities_per_tool)
-            ]
-            store.insert_tool(tool, text, caps, identities[n])
-        store.conn.execute("COMMIT")
+                caps = [
+                    NewCapability(
+                        Capability(
+                            name=f"{words[j % 3]} capability {j}",
+                            description=text,
+                            evidence=[Evidence(quote=text, start=0, end=len(text))],
+                            grounded=True,
+                        ),
+                        vectors[n * capabilities_per_tool + j],
+                    )
+                    for j in range(capabilities_per_tool)
+                ]
+                store.insert_tool(tool, text, caps, identities[n])
     core.reindex()

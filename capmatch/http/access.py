@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from capmatch.errors import RateLimited, Unauthorized
+from capmatch.storage.base import RateLimits
 
 AUTH_HINT = "send the header `Authorization: Bearer <key>` with the server's CAPMATCH_API_KEY"
 
@@ -47,15 +48,31 @@ async def require_key(
 
 
 class SubmissionLimiter:
-    """A sliding window per client: at most ``per_minute`` submissions in any 60 s."""
+    """A sliding window per client: at most ``per_minute`` submissions in any 60 s. With ``shared``
+    (PostgreSQL) the window is counted in the database, once for every API replica; otherwise in
+    this process."""
 
-    def __init__(self, per_minute: int, window: float = 60.0) -> None:
+    def __init__(self, per_minute: int, window: float = 60.0, shared: RateLimits | None = None) -> None:
         self.per_minute = per_minute
         self.window = window
+        self.shared = shared
         self._seen: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
+    def _refuse(self, wait: float) -> RateLimited:
+        wait = math.ceil(wait)
+        return RateLimited(
+            f"more than {self.per_minute} submissions in a minute from this client; "
+            f"try again in {wait} s (CAPMATCH_SUBMIT_RATE_PER_MINUTE)",
+            headers={"Retry-After": str(max(1, wait))},
+        )
+
     def check(self, client: str) -> None:
+        if self.shared is not None:
+            wait = self.shared.take(f"submit:{client}", self.per_minute, self.window)
+            if wait is not None:
+                raise self._refuse(wait)
+            return
         now = time.monotonic()
         with self._lock:
             if len(self._seen) > 10_000:  # forget idle clients so the table cannot grow without end
@@ -64,12 +81,7 @@ class SubmissionLimiter:
             while times and now - times[0] >= self.window:
                 times.popleft()
             if len(times) >= self.per_minute:
-                wait = math.ceil(self.window - (now - times[0]))
-                raise RateLimited(
-                    f"more than {self.per_minute} submissions in a minute from this client; "
-                    f"try again in {wait} s (CAPMATCH_SUBMIT_RATE_PER_MINUTE)",
-                    headers={"Retry-After": str(max(1, wait))},
-                )
+                raise self._refuse(self.window - (now - times[0]))
             times.append(now)
 
 

@@ -18,13 +18,13 @@ import hashlib
 import hmac
 import json
 import secrets
-import sqlite3
 import time
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from capmatch.settings import Settings
+from capmatch.storage.backends import database_busy
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -124,8 +124,8 @@ class RequestGuard:
 
         try:
             await self.app(scope, receive, tracking)
-        except sqlite3.OperationalError as exc:
-            if started or ("locked" not in str(exc) and "busy" not in str(exc)):
+        except Exception as exc:
+            if started or not database_busy(exc):
                 raise
             await _error(
                 send,

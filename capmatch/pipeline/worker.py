@@ -62,6 +62,8 @@ class JobWorker:
         self._lock = threading.Lock()
 
     def start(self) -> None:
+        # Woken when any process queues a job (PostgreSQL NOTIFY), not only after a poll interval.
+        self.jobs.subscribe(self.notify, self._stop)
         for target, name in ((self._run, "capmatch-worker"), (self._heartbeat, "capmatch-heartbeat")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()

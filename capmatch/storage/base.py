@@ -5,6 +5,7 @@ implements the same protocols. No code outside ``capmatch.storage`` touches a da
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -142,6 +143,15 @@ class Catalog(LLMCacheStore, Protocol):
     def export(self, out: IO[str]) -> int: ...
 
 
+class RateLimits(Protocol):
+    """Sliding-window limits counted in one place for every process (e.g. submissions per client)."""
+
+    def take(self, key: str, limit: int, window_seconds: float) -> float | None:
+        """Count one event for ``key`` if fewer than ``limit`` happened in the window: None. Otherwise
+        count nothing and return the seconds until one more is allowed."""
+        ...
+
+
 @dataclass(frozen=True)
 class Lease:
     """A claimed job: only the holder of ``token`` may advance, finish or fail it, and only until
@@ -175,3 +185,7 @@ class JobQueue(Protocol):
     ) -> None: ...
     def fail(self, lease: Lease, error: str, code: str) -> None: ...
     def requeue_expired(self) -> tuple[int, int]: ...
+    def subscribe(self, wake: Callable[[], None], stop: threading.Event) -> None:
+        """Call ``wake`` when another process queues a job, until ``stop`` is set (or never, where
+        polling is all there is)."""
+        ...

@@ -33,6 +33,7 @@ from capmatch.models import (
     utcnow,
 )
 from capmatch.storage.base import LLMCacheEntry, NewCapability, ToolFilter
+from capmatch.storage.counters import MatchCounts
 from capmatch.storage.sqlite import connect, migrate, transaction
 from capmatch.storage.transfer import read_import, write_export
 
@@ -51,10 +52,14 @@ IN_CHUNK = 900  # SQLite limits the number of bound parameters of one statement
 class SqliteCatalog:
     """The ``Catalog`` (see capmatch.storage.base) on one SQLite file."""
 
+    NAME_ORDER = "name COLLATE NOCASE"  # tools listed by name, case-insensitively (the tools_name index)
+    CONCAT = "group_concat"  # the string aggregate (PostgreSQL: string_agg)
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
         self._derived: dict[str, tuple[str, object]] = {}
+        self._counts = MatchCounts(self._write_counts)
         migrate(self.conn)
 
     @property
@@ -100,6 +105,7 @@ class SqliteCatalog:
     # ---- backup --------------------------------------------------------------------------------
     def export(self, out: IO[str]) -> int:
         """Write the whole catalog to ``out`` (see capmatch.storage.transfer); returns the tool count."""
+        self._counts.flush()  # the export carries every count so far
         return write_export(self.conn, self.meta("embedding_model"), out)
 
     def import_file(self, path: Path, embedding_model: str, dimension: int) -> int:
@@ -189,7 +195,7 @@ class SqliteCatalog:
 
     def names_page(self, limit: int) -> list[tuple[str, str]]:
         """(name, id) of the first ``limit`` tools by name, for pickers."""
-        rows = self.conn.execute("SELECT name, id FROM tools ORDER BY name COLLATE NOCASE LIMIT ?", (limit,))
+        rows = self.conn.execute(f"SELECT name, id FROM tools ORDER BY {self.NAME_ORDER} LIMIT ?", (limit,))
         return [(str(r[0]), str(r[1])) for r in rows]
 
     def extraction_of(self, tool_id: str) -> tuple[str, str, str]:
@@ -202,7 +208,7 @@ class SqliteCatalog:
         self, flt: ToolFilter | None = None, limit: int = 100, offset: int = 0, recent_first: bool = False
     ) -> list[Tool]:
         where, params = _filter_clause(flt or ToolFilter())
-        order = "created_at DESC" if recent_first else "name COLLATE NOCASE"
+        order = "created_at DESC" if recent_first else self.NAME_ORDER
         rows = self.conn.execute(
             f"SELECT * FROM tools {where} ORDER BY {order} LIMIT ? OFFSET ?", (*params, limit, offset)
         ).fetchall()
@@ -258,7 +264,7 @@ class SqliteCatalog:
             fetched_at=datetime.fromisoformat(row["fetched_at"]),
             extractor=row["extractor"],
             extractor_version=row["extractor_version"],
-            times_matched=row["times_matched"],
+            times_matched=row["times_matched"] + self._counts.pending(row["id"]),
             usage=LLMUsage.model_validate_json(row["usage"]) if row["usage"] else None,
             created_at=datetime.fromisoformat(row["created_at"]),
             updated_at=datetime.fromisoformat(row["updated_at"]),
@@ -381,10 +387,10 @@ class SqliteCatalog:
         """Each tool's words for lexical matching: name, summary, capability names and descriptions."""
         wanted = [str(i) for i in ids]
         rows = self._select_in(
-            """SELECT t.id, t.name || ' ' || t.summary || ' ' ||
-                      coalesce((SELECT group_concat(c.name || ' ' || c.description, ' ')
+            f"""SELECT t.id, t.name || ' ' || t.summary || ' ' ||
+                      coalesce((SELECT {self.CONCAT}(c.name || ' ' || c.description, ' ')
                                 FROM capabilities c WHERE c.tool_id = t.id), '')
-               FROM tools t WHERE t.id IN ({ids})""",
+               FROM tools t WHERE t.id IN ({{ids}})""",
             wanted,
         )
         return {r[0]: r[1] for r in rows}
@@ -392,8 +398,8 @@ class SqliteCatalog:
     def all_lexical_texts(self) -> tuple[list[str], list[str]]:
         """(ids, texts) of every tool, as ``lexical_texts`` words them, in id order."""
         rows = self.conn.execute(
-            """SELECT t.id, t.name || ' ' || t.summary || ' ' ||
-                      coalesce((SELECT group_concat(c.name || ' ' || c.description, ' ')
+            f"""SELECT t.id, t.name || ' ' || t.summary || ' ' ||
+                      coalesce((SELECT {self.CONCAT}(c.name || ' ' || c.description, ' ')
                                 FROM capabilities c WHERE c.tool_id = t.id), '')
                FROM tools t ORDER BY t.id"""
         ).fetchall()
@@ -443,6 +449,7 @@ class SqliteCatalog:
             ),
         )
         self.conn.execute("INSERT INTO sources (tool_id, text) VALUES (?, ?)", (tool.id, source_text))
+        self._counts.discard(tool.id)  # a tool stored again carries its count (read with the pending part)
         if identity is not None:
             self.conn.execute(
                 "UPDATE tools SET identity = ? WHERE id = ?",
@@ -460,7 +467,7 @@ class SqliteCatalog:
             cursor = self.conn.execute(
                 """INSERT INTO capabilities (tool_id, position, name, description, unique_text,
                        vs_alternatives, grounded, embedding, prompt_version, contrast_by, contrast_names)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
                 (
                     tool.id,
                     position,
@@ -475,7 +482,7 @@ class SqliteCatalog:
                     json.dumps(list(new.contrast_names)),
                 ),
             )
-            cap_id = int(cursor.lastrowid or 0)
+            cap_id = int(cursor.fetchone()[0])  # RETURNING, not lastrowid: the same SQL on PostgreSQL
             ids.append(cap_id)
             self.conn.executemany(
                 'INSERT INTO evidence (capability_id, position, quote, start, "end") VALUES (?, ?, ?, ?, ?)',
@@ -488,6 +495,7 @@ class SqliteCatalog:
         """Delete a tool and everything hanging off it; returns the capability ids removed."""
         ids = [r[0] for r in self.conn.execute("SELECT id FROM capabilities WHERE tool_id = ?", (tool_id,))]
         deleted = self.conn.execute("DELETE FROM tools WHERE id = ?", (tool_id,)).rowcount
+        self._counts.discard(tool_id)
         if not deleted:
             raise NotFound(f"no tool with id '{tool_id}'")
         self.bump_generation()
@@ -553,14 +561,22 @@ class SqliteCatalog:
         return [(str(a), str(b), float(s), int(p)) for a, b, s, p in rows]
 
     def graph_nodes(self) -> list[Mapping[str, Any]]:
-        return self.conn.execute(
+        rows = self.conn.execute(
             """SELECT t.id, t.name, t.type, t.pricing, t.category, t.times_matched,
                       (SELECT COUNT(*) FROM capabilities c WHERE c.tool_id = t.id) AS capabilities
                FROM tools t ORDER BY t.id"""
         ).fetchall()
+        pending = self._counts.snapshot()
+        if not pending:
+            return rows
+        return [{**dict(r), "times_matched": r["times_matched"] + pending.get(r["id"], 0)} for r in rows]
 
     def times_matched(self) -> dict[str, int]:
-        return dict(self.conn.execute("SELECT id, times_matched FROM tools").fetchall())
+        counts = {str(i): int(n) for i, n in self.conn.execute("SELECT id, times_matched FROM tools").fetchall()}
+        for tool_id, pending in self._counts.snapshot().items():
+            if tool_id in counts:
+                counts[tool_id] += pending
+        return counts
 
     def count_tools(self, flt: ToolFilter | None = None) -> int:
         where, params = _filter_clause(flt or ToolFilter())
@@ -597,11 +613,22 @@ class SqliteCatalog:
         return [dict(r) for r in rows]
 
     def increment_times_matched(self, tool_ids: Iterable[str]) -> None:
-        ids = list(dict.fromkeys(tool_ids))
-        if not ids:
-            return
-        # times_matched is a counter, not catalog content: it does not bump the generation.
-        self.conn.executemany("UPDATE tools SET times_matched = times_matched + 1 WHERE id = ?", [(i,) for i in ids])
+        """Count a read's hits; written in batches (see capmatch.storage.counters), never per read."""
+        self._counts.add(tool_ids)
+
+    def flush_counters(self) -> None:
+        self._counts.flush()
+
+    def _write_counts(self, batch: dict[str, int]) -> None:
+        # times_matched is a counter, not catalog content: it does not bump the generation. Sorted:
+        # two processes flushing at once lock the rows in one order.
+        if not self.path.exists():
+            return  # the catalog was deleted (e.g. a finished test's folder): opening would recreate it
+        with transaction(self.conn):
+            self.conn.executemany(
+                "UPDATE tools SET times_matched = times_matched + ? WHERE id = ?",
+                [(n, i) for i, n in sorted(batch.items())],
+            )
 
 
 def _filter_clause(flt: ToolFilter) -> tuple[str, list[object]]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from capmatch.errors import LeaseLost, NotFound
@@ -147,6 +149,9 @@ class SqliteJobQueue:
                    lease_token = NULL WHERE id = ?""",
             (JobStatus.FAILED.value, error, code, now, now),
         )
+
+    def subscribe(self, wake: Callable[[], None], stop: threading.Event) -> None:
+        """Nothing to listen to on SQLite: workers poll, and a server wakes its own worker itself."""
 
     def requeue_expired(self) -> tuple[int, int]:
         """Running jobs whose lease expired (their worker died or stopped advancing): requeue them, or

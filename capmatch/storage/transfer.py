@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -28,6 +28,7 @@ TABLES = ("tools", "sources", "capabilities", "evidence", "alternatives", "match
 # Vector columns: float32, unit length. Anything else would rank first (or null) in every query.
 VECTOR_COLUMNS = {("capabilities", "embedding"), ("tools", "identity"), ("tools", "document")}
 NORM_TOLERANCE = 1e-3
+Columns = Callable[[Any, str], set[str]]  # (connection, table) -> the table's column names
 
 
 def _encode(row: sqlite3.Row) -> dict[str, Any]:
@@ -91,10 +92,10 @@ def write_export(conn: sqlite3.Connection, embedding_model: str | None, out: IO[
 class _Inserter:
     """Row inserts restricted to each table's real columns: a file cannot name a column into SQL."""
 
-    def __init__(self, conn: sqlite3.Connection, dimension: int | None = None) -> None:
+    def __init__(self, conn: sqlite3.Connection, dimension: int | None, columns: Columns) -> None:
         self.conn = conn
         self.dimension = dimension
-        self.columns = {t: {r[1] for r in conn.execute(f"PRAGMA table_info({t})")} for t in TABLES}
+        self.columns = {t: columns(conn, t) for t in TABLES}
 
     def insert(self, table: str, row: Any) -> None:
         if not isinstance(row, dict) or not row:
@@ -132,11 +133,24 @@ class _Inserter:
             raise ValueError(f"{what} has length {norm:.6g}, not 1 (vectors are stored normalised)")
 
 
-def read_import(conn: sqlite3.Connection, path: Path, embedding_model: str, dimension: int | None = None) -> int:
+def sqlite_columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def read_import(
+    conn: sqlite3.Connection,
+    path: Path,
+    embedding_model: str,
+    dimension: int | None = None,
+    columns: Columns = sqlite_columns,
+    db_errors: tuple[type[Exception], ...] = (sqlite3.Error,),
+) -> int:
     """Insert the file's rows; the caller holds the write transaction and rolls back on error.
     Vectors must have `dimension` float32 values (when given), be finite and have unit length.
+    ``columns`` and ``db_errors`` are the database's own: its table columns and its error classes.
     Returns the number of tools."""
-    inserter = _Inserter(conn, dimension)
+    inserter = _Inserter(conn, dimension, columns)
+    bad_rows: tuple[type[Exception], ...] = (ValueError, KeyError, TypeError, *db_errors)
     tools = 0
     header_seen = False
     with path.open(encoding="utf-8") as lines:
@@ -165,7 +179,7 @@ def read_import(conn: sqlite3.Connection, path: Path, embedding_model: str, dime
                     raise ValueError(f"unknown record kind {kind!r}")
             except InvalidInput:
                 raise
-            except (ValueError, KeyError, TypeError, sqlite3.Error) as exc:
+            except bad_rows as exc:
                 raise InvalidInput(f"{path}:{number}: {exc}; nothing was imported") from exc
     if not header_seen:
         raise InvalidInput(f"{path} is empty: not a capmatch export")
@@ -181,7 +195,7 @@ def read_import(conn: sqlite3.Connection, path: Path, embedding_model: str, dime
                 for cap in record.get("capabilities", []):
                     for alternative in cap.get("alternatives", []):
                         inserter.insert("alternatives", alternative)
-            except (ValueError, KeyError, TypeError, sqlite3.Error) as exc:
+            except bad_rows as exc:
                 raise InvalidInput(f"{path}:{number}: {exc}; nothing was imported") from exc
     return tools
 
