@@ -16,6 +16,7 @@ from capmatch.embeddings.live import IndexOptions, IndexStatus, LiveIndex
 from capmatch.embeddings.model import Embedder, get_embedder
 from capmatch.llm.meter import UsageMeter
 from capmatch.matching import compare as comparing
+from capmatch.matching.fusion import PAIR_FLOOR
 from capmatch.matching.graph import MatchGraph, match_graph
 from capmatch.matching.rank import Rank, rank
 from capmatch.matching.similar import SearchHit, ToolHit, search_text, similar_tools
@@ -43,7 +44,7 @@ class Runtime:
             nprobe=settings.ivf_nprobe,
         )
         self.live_index = LiveIndex(self.catalog, options, lambda: self.embedder.dimension)
-        self.writer = CatalogWriter(self.catalog, self.live_index, settings.match_threshold)
+        self.writer = CatalogWriter(self.catalog, self.live_index, PAIR_FLOOR)
         self.ingestor = Ingestor(settings, self.catalog, self.live_index, self.writer, lambda: self.embedder)
         self._query_gate = threading.BoundedSemaphore(settings.query_concurrency)
 
@@ -101,7 +102,7 @@ class Runtime:
     def similar(
         self, tool_id: str, k: int = 10, flt: ToolFilter | None = None, count_matches: bool = True
     ) -> list[ToolHit]:
-        return similar_tools(self.catalog, self.index(), tool_id, k, flt, count_matches, self.settings.match_threshold)
+        return similar_tools(self.catalog, self.index(), tool_id, k, flt, count_matches, PAIR_FLOOR)
 
     def search(
         self,

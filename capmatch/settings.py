@@ -74,7 +74,9 @@ class Settings(BaseSettings):
     # ~10 ms at 20k vectors and grows linearly; IVF answers in ~2.5 ms there with recall@10 >= 0.95.
     ivf_threshold: int = 20_000
     ivf_nprobe: int = 32
-    match_threshold: float = Field(0.5, description="Similarity at which two capabilities count as matched.")
+    match_threshold: float = Field(
+        0.5, description="Similarity at which a comparison aligns two capabilities (similar tools: fusion.PAIR_FLOOR)."
+    )
     search_mode: Literal["hybrid", "vector", "lexical"] = Field(
         "hybrid",
         description="Free-text search: vector and BM25 rankings fused (hybrid), or either alone (see eval search).",

@@ -49,7 +49,7 @@ def test_migrations_are_numbered_and_applied_once(core: Runtime, backend: str) -
     ]
     assert core.catalog.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again = Runtime(core.settings, embedder=core.embedder)  # re-opening applies nothing
-    assert again.catalog.conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 6
+    assert again.catalog.conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 7
 
 
 def test_a_tool_lands_whole(core: Runtime) -> None:

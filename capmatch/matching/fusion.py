@@ -12,11 +12,13 @@ For a query tool A and a candidate B:
 
 No single signal wins on every length: capability alignment and identity carry long READMEs (whose
 openings are badges and install lines), the document vector carries mid-length descriptions, and
-one-line descriptions need all of them. Each signal is put on a common scale per query (z-score over
-the query's candidates) so a set's typical similarity level does not decide, and the fused rank score
-is their weighted sum. The weights were chosen by ``capmatch eval fusion`` with leave-one-set-out
-cross-validation over every labelled set (docs/eval/fusion.json); the displayed score is the same
-weighted sum of the raw signals, divided by the weights' total, so it reads as a similarity.
+one-line descriptions need all of them. Each raw signal is divided by its spread (its standard
+deviation over every candidate of every labelled set, fixed below), so a weight means the same for
+every signal, and the rank score is the weighted sum. The shown score is that sum divided by the
+effective weights' total: a weighted mean of the raw similarities, in the same order as the rank.
+``capmatch eval fusion`` chose the weights, the normalisation ("scaled", over a per-query z-score)
+and the pair floor together, by leave-one-set-out cross-validation over every labelled set
+(docs/eval/fusion.json; README "Measuring quality").
 """
 
 from __future__ import annotations
@@ -40,7 +42,13 @@ class Weights:
 
 
 # Chosen by `capmatch eval fusion` (docs/eval/fusion.json): the same weights on every set.
-WEIGHTS = Weights(capabilities=1.0, identity=0.5, document=0.5, lexical=0.25)
+WEIGHTS = Weights(capabilities=0.25, identity=0.5, document=1.0, lexical=0.5)
+# Each signal's standard deviation over all candidates of all labelled sets (the same report).
+SPREAD = np.array([0.114866, 0.12121, 0.123474, 0.068994])
+# A similar tool (and a match-graph edge) needs at least one capability pair this similar; the pairs
+# it lists are those. Chosen by the same cross-validation, from THRESHOLDS in capmatch.evaluation.fusion:
+# the category labels reward the lowest floor tried, so this rule removes only unrelated tools.
+PAIR_FLOOR = 0.2
 
 
 def standardise(table: np.ndarray) -> np.ndarray:
@@ -53,14 +61,14 @@ def standardise(table: np.ndarray) -> np.ndarray:
 
 
 def rank_scores(table: np.ndarray, weights: Weights = WEIGHTS) -> np.ndarray:
-    """The fused score that orders candidates: weighted sum of per-query z-scores."""
-    return standardise(table) @ weights.vector()
+    """The fused score that orders candidates: weighted sum of the signals over their spreads."""
+    return (table / SPREAD) @ weights.vector()
 
 
 def display_scores(table: np.ndarray, weights: Weights = WEIGHTS) -> np.ndarray:
-    """A similarity to show beside each result: weighted mean of the raw signals."""
-    w = weights.vector()
-    return (table @ w) / (w.sum() or 1.0)
+    """The rank score as a weighted mean of the raw similarities (same order, readable scale)."""
+    effective = weights.vector() / SPREAD
+    return (table @ effective) / (effective.sum() or 1.0)
 
 
 def lexical_scores(query: str, texts: list[str]) -> np.ndarray:

@@ -19,6 +19,8 @@ def identity_text(name: str, summary: str, text: str = "") -> str:
 DOCUMENT_WORDS = 300
 
 
-def document_text(name: str, text: str) -> str:
-    """The opening of the cleaned page, as a whole-text embedding reads it."""
-    return f"{name}: {' '.join(text.split()[:DOCUMENT_WORDS])}"
+def document_text(text: str) -> str:
+    """The opening of the cleaned page, as a whole-text embedding reads it. Without the tool's name:
+    the identity carries it, and here it only pulls tools with similar names together (measured on
+    the Debian mid-length set: P@5 0.491 with the name, 0.502 without)."""
+    return " ".join(text.split()[:DOCUMENT_WORDS])

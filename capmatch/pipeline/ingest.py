@@ -194,7 +194,7 @@ class Ingestor:
             progress(Stage.EMBEDDING, STEP_STARTS["embedding"])
             texts = [capability_text(c) for c in capabilities]
             embedded = self.embedder.embed_batch(
-                [*texts, identity_text(name, facts.summary, doc.text), document_text(name, doc.text)]
+                [*texts, identity_text(name, facts.summary, doc.text), document_text(doc.text)]
             )
             vectors, identity, document = embedded[:-2], embedded[-2], embedded[-1]
             progress(Stage.CONTRASTING, STEP_STARTS["contrasting"])
