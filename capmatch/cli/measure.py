@@ -240,3 +240,55 @@ def eval_extract(
     )
     thresholds = ", ".join(f"{k} {v}" for k, v in result["thresholds"].items())
     err.print(f"thresholds: {thresholds}", markup=False)
+
+
+@eval_app.command("contrast")
+@handle_errors
+def eval_contrast(
+    dataset: Annotated[Path, typer.Option("--dataset", help="Labelled JSONL in the ingest format (with category).")],
+    lines: Annotated[
+        Path | None,
+        typer.Option("--lines", help="Write every capability's Unique / vs alternatives lines here (JSONL)."),
+    ] = None,
+    min_precision: Annotated[float, typer.Option(help="Precision the reported threshold must reach.")] = 0.8,
+    extractor: Annotated[str, typer.Option(help="Decomposer for the temporary catalog.")] = "extractive",
+    as_json: JsonOpt = False,
+) -> None:
+    """Calibrate the alternatives threshold on labelled data (comparable = same category) and dump
+    the contrast lines of a temporary catalog built from it, for grading by hand.
+
+    Example: capmatch eval contrast --dataset fixtures/demo.jsonl --lines demo-lines.jsonl
+    """
+    import json
+
+    from capmatch.evaluation.contrast import calibrate, candidate_pairs, dump_lines, labelled_catalog
+
+    with bar() as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done)
+
+        with labelled_catalog(dataset, extractor, progress=report) as (core, categories):
+            result = calibrate(candidate_pairs(core, categories), min_precision)
+            rows = dump_lines(core, categories)
+    if lines is not None:
+        with lines.open("w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        err.print(f"{len(rows)} capabilities' lines written to {lines}", markup=False)
+    summary = {k: v for k, v in result.items() if k != "table"}
+    if as_json:
+        print_json(summary)
+        return
+    table = Table(
+        "choice", "threshold", "precision", "recall", "F1", "kept", title=f"{dataset}: {result['pairs']} pairs"
+    )
+    for label, row in (("best F1", result["best_f1"]), (f"precision ≥ {min_precision}", result["at_min_precision"])):
+        if row is not None:
+            table.add_row(
+                label, *(f"{row[m]:.2f}" for m in ("threshold", "precision", "recall", "f1")), str(row["kept"])
+            )
+    out.print(table)

@@ -9,16 +9,15 @@ and alternatives are rows with cascading deletes, so a line never names a delete
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from wordfreq import zipf_frequency
 
 from capmatch.extractor.decompose.base import Neighbour
-from capmatch.extractor.naming import STOPWORDS
+from capmatch.matching import attributes as attrs
 from capmatch.matching.similar import score_tools
-from capmatch.models import Capability
+from capmatch.models import Capability, ToolType
 
 if TYPE_CHECKING:
     from capmatch.embeddings.index import SearchableIndex
@@ -33,9 +32,8 @@ EDGE_MIN = 0.3  # minimum tool-pair score for a match-graph edge
 # existing tool's lines are refreshed. Equal to ALTERNATIVE_MIN: lines never miss a new alternative.
 AFFECTED_MIN = ALTERNATIVE_MIN
 AFFECTED_NEIGHBOURS = 50
-COMMON_WORD_ZIPF = 4.5  # words this frequent in English (work, image, call) say little on their own
-
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9+#/-]*[A-Za-z0-9+#]|[A-Za-z]")
+UNIQUE_ATTRIBUTES = 4  # attributes a Unique line names at most
+VS_ALTERNATIVES = 2  # alternatives a vs line argues against
 
 
 def refresh_after_change(
@@ -69,9 +67,14 @@ def _tools_near(catalog: Catalog, index: SearchableIndex, tool_id: str) -> set[s
 
 
 def neighbours_for(
-    catalog: Catalog, index: SearchableIndex, vectors: np.ndarray, exclude_url: str | None = None
+    catalog: Catalog,
+    index: SearchableIndex,
+    vectors: np.ndarray,
+    exclude_url: str | None = None,
+    tool_type: str = ToolType.UNKNOWN,
 ) -> list[list[Neighbour]]:
-    """For each vector, the closest capability of up to ALTERNATIVES other catalog tools (≥ ALTERNATIVE_MIN).
+    """For each vector, the closest capability of up to ALTERNATIVES other catalog tools of a type
+    compatible with ``tool_type`` (≥ ALTERNATIVE_MIN), with its evidence quotes.
 
     Used before a new tool is stored, so a backend can write its contrast lines; an earlier version of
     the same page (same URL) is not its own alternative."""
@@ -83,6 +86,7 @@ def neighbours_for(
     skip = store.find_by_url(exclude_url) if exclude_url else None
     briefs = store.capabilities_by_id({int(i) for i in ids.ravel() if i >= 0})
     names = store.tool_names(set(owners.values()))
+    types = {t: f[0] for t, f in store.tool_filters(set(owners.values())).items()}
     out = []
     for row_scores, row_ids in zip(scores, ids, strict=True):
         seen: set[str] = set()
@@ -91,13 +95,51 @@ def neighbours_for(
             owner = owners.get(int(cap_id))
             if owner is None or owner == skip or owner in seen or score < ALTERNATIVE_MIN:
                 continue
+            if not compatible(tool_type, types[owner]):
+                continue
             seen.add(owner)
             cap = briefs[int(cap_id)]
-            near.append(Neighbour(names[owner], cap.name, cap.description, float(score)))
+            quotes = tuple(e.quote for e in cap.evidence)
+            near.append(Neighbour(names[owner], cap.name, cap.description, float(score), quotes))
             if len(near) == ALTERNATIVES:
                 break
         out.append(near)
     return out
+
+
+def compatible(a: str, b: str) -> bool:
+    """Tools of these types can stand in for each other: a dataset is no alternative to a library.
+
+    Models and API services are both called for an answer; libraries, frameworks, applications and
+    services are all software one runs or calls. An Unknown type is given the benefit of the doubt."""
+    if ToolType.UNKNOWN in (a, b) or a == b:
+        return True
+    return frozenset((a, b)) not in _INCOMPATIBLE and ToolType.DATASET not in (a, b)
+
+
+_INCOMPATIBLE = {frozenset((ToolType.MODEL, t)) for t in (ToolType.LIBRARY, ToolType.FRAMEWORK, ToolType.APPLICATION)}
+
+
+@dataclass
+class _Page:
+    """A tool as the contrast lines see it: its name's words and every attribute its page states."""
+
+    name: str
+    name_words: set[str]
+    attributes: set[tuple[str, str]]
+
+
+def _page(catalog: Catalog, tool_id: str, name: str, cache: dict[str, _Page]) -> _Page:
+    if tool_id not in cache:
+        words = _name_words(name, tool_id)
+        # The whole page, not the one capability: a claim that a tool lacks something must hold for
+        # everything its page says, or it would be false for a tool that has it elsewhere.
+        cache[tool_id] = _Page(name, words, attrs.keys(attrs.extract([catalog.source_text(tool_id)], words)))
+    return cache[tool_id]
+
+
+def _name_words(*names: str) -> set[str]:
+    return {w.lower() for n in names for w in re.findall(r"[A-Za-z0-9]+", n) if len(w) > 1}
 
 
 def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None:
@@ -107,6 +149,7 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
         return
     scores, neighbours = index.search(vectors, NEIGHBOURS)
     owners = store.capability_tools(np.unique(neighbours[neighbours >= 0]))
+    types = {t: f[0] for t, f in store.tool_filters({tool_id, *owners.values()}).items()}
     per_cap: list[list[tuple[int, str, float]]] = []
     wanted: set[int] = set(int(i) for i in ids)
     for row_scores, row_ids in zip(scores, neighbours, strict=True):
@@ -115,96 +158,122 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
             owner = owners.get(int(cap_id))
             if owner is None or owner == tool_id or owner in best:
                 continue
+            if score < ALTERNATIVE_MIN or not compatible(types[tool_id], types[owner]):
+                continue
             best[owner] = (int(cap_id), float(score))
-        ranked = sorted(((c, o, s) for o, (c, s) in best.items()), key=lambda r: -r[2])
+        ranked = sorted(((c, o, s) for o, (c, s) in best.items()), key=lambda r: -r[2])[:ALTERNATIVES]
         per_cap.append(ranked)
-        wanted |= {c for c, _, _ in ranked[:ALTERNATIVES]}
+        wanted |= {c for c, _, _ in ranked}
     caps = store.capabilities_by_id(wanted)
-    names = store.tool_names({o for ranked in per_cap for _, o, _ in ranked[:ALTERNATIVES]})
+    names = store.tool_names({tool_id, *(o for ranked in per_cap for _, o, _ in ranked)})
     by_llm = store.llm_contrast(int(i) for i in ids)
     catalog_names = store.all_tool_names() if by_llm else set()
+    pages: dict[str, _Page] = {}
+    own = _page(store, tool_id, names[tool_id], pages)
     for cap_id, ranked in zip(ids, per_cap, strict=True):
         cap = caps[int(cap_id)]
-        close = [(caps[c], names[o], s) for c, o, s in ranked[:ALTERNATIVES] if s >= ALTERNATIVE_MIN]
-        alternatives = [(c.id, s) for c, _, s in close if c.id is not None]
+        close = [Close(caps[c], o, _page(store, o, names[o], pages), s) for c, o, s in ranked]
+        alternatives = [(c.cap.id, c.similarity) for c in close if c.cap.id is not None]
         named = by_llm.get(int(cap_id))
         if named is not None and set(named) <= catalog_names:
             # LLM-written lines stay while every tool they name is still in the catalog.
             store.set_contrast(int(cap_id), None, None, alternatives)
             continue
-        store.set_contrast(int(cap_id), unique_line(cap, close), vs_alternatives_line(close), alternatives)
+        unique, unique_basis = unique_line(cap, own, close)
+        versus, versus_basis = vs_alternatives_line(cap, own, close)
+        basis = {"unique": unique_basis, "vs_alternatives": versus_basis}
+        store.set_contrast(int(cap_id), unique, versus, alternatives, basis)
 
 
-def vs_alternatives_line(close: list[tuple[Capability, str, float]]) -> str:
-    # No catalog size or "nearest" below the threshold here: those would go stale as tools arrive,
-    # while the lines are only refreshed for changes at ALTERNATIVE_MIN or closer.
+@dataclass
+class Close:
+    """A comparable capability of another tool, above the threshold and of a compatible type."""
+
+    cap: Capability
+    tool_id: str
+    page: _Page
+    similarity: float
+
+
+def _quotes(cap: Capability) -> list[str]:
+    return [e.quote for e in cap.evidence]
+
+
+def _claim(attribute: attrs.Attribute, cap: Capability) -> dict[str, Any]:
+    """What a line says and the quotes it rests on (evidence index and text)."""
+    return {
+        "attribute": attribute.label,
+        "kind": attribute.kind,
+        "quotes": [{"index": i, "quote": cap.evidence[i].quote} for i in attribute.quotes],
+    }
+
+
+def unique_line(cap: Capability, own: _Page, close: list[Close]) -> tuple[str, list[dict[str, Any]]]:
+    """What this capability's quotes state that none of the comparable tools' pages state.
+
+    Empty when nothing concrete stands out: an empty line says more than a filler one."""
+    excluded = own.name_words | {w for c in close for w in c.page.name_words}
+    stated = [a for a in attrs.extract(_quotes(cap), excluded) if a.key != "text input"]
     if not close:
-        return f"No capability of another catalog tool comes close (none at similarity ≥ {ALTERNATIVE_MIN:.2f})."
-    parts = [f"{tool} — “{cap.name}” ({sim:.2f})" for cap, tool, sim in close]
-    return "Closest alternatives in the catalog: " + "; ".join(parts) + "."
+        if not stated:
+            return "", []
+        chosen = stated[:UNIQUE_ATTRIBUTES]
+        line = f"No catalog tool of a comparable type has a comparable capability; this one {attrs.phrase(chosen)}."
+        return line, [_claim(a, cap) for a in chosen]
+    absent = [a for a in stated if all((a.kind, a.key.lower()) not in c.page.attributes for c in close)]
+    chosen = absent[:UNIQUE_ATTRIBUTES]
+    if not chosen:
+        return "", []
+    others = _join_names([c.page.name for c in _distinct_tools(close)])
+    said = attrs.phrase(chosen)
+    line = f"{said[0].upper()}{said[1:]}; the closest comparable tools ({others}) mention none of this."
+    return line, [_claim(a, cap) for a in chosen]
 
 
-def unique_line(cap: Capability, close: list[tuple[Capability, str, float]]) -> str:
-    if not close:
-        return "No other catalog tool offers a comparable capability."
-    others = set()
-    for other, _, _ in close:
-        others |= _stems(_capability_text(other))
-    terms = distinctive_terms(_capability_text(cap), others)
-    names = "; ".join(f"{tool} “{other.name}”" for other, tool, _ in close[:2])
-    if not terms:
-        top, tool, sim = close[0]
-        return f"Equivalent to {tool} “{top.name}” ({sim:.2f}): its text mentions nothing the closest matches lack."
-    quoted = ", ".join(f"“{t}”" for t in terms)
-    return f"Mentions {quoted}, which the closest matches ({names}) do not."
-
-
-def _capability_text(cap: Capability) -> str:
-    quotes = " ".join(e.quote for e in cap.evidence)
-    return f"{cap.name}. {cap.description} {quotes}"
-
-
-@lru_cache(maxsize=65536)  # called for every word of every neighbour's text on each refresh
-def _stem(word: str) -> str:
-    word = word.lower()
-    for suffix in ("ies", "es", "s", "ing", "ed"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
-def _stems(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS}
-
-
-def distinctive_terms(text: str, other_stems: set[str], limit: int = 3) -> list[str]:
-    """Phrases of the text (runs of content words) with words none of the other texts use."""
-    phrases: list[tuple[float, int, str]] = []
-    seen: set[str] = set()
-    for position, run in enumerate(re.split(r"[.,;:!?()\[\]\"“”—–]|\s-\s|\n", text)):
-        words: list[str] = []
-        for word in [*_WORD.findall(run), ""]:
-            if word and word.lower() not in STOPWORDS and len(words) < 4:
-                words.append(word)
-                continue
-            if words:
-                novel = [w for w in words if _stem(w) not in other_stems and len(w) > 2]
-                phrase = " ".join(words)
-                key = phrase.lower()
-                # Rarer words say more: "guardrail" is distinctive where "work" or "call" is not.
-                rarity = [max(0.0, 7.0 - zipf_frequency(w, "en")) for w in novel]
-                if novel and key not in seen and max(rarity) > 7.0 - COMMON_WORD_ZIPF:
-                    seen.add(key)
-                    # Prefer rare new words, then phrases that are mostly new, then longer, then earlier.
-                    score = sum(rarity) / len(words) + len(novel) / len(words) + 0.15 * min(len(words), 3)
-                    phrases.append((score, -position, phrase))
-                words = [word] if word and word.lower() not in STOPWORDS else []
-    phrases.sort(key=lambda p: (-p[0], -p[1]))
-    chosen: list[str] = []
-    for _, _, phrase in phrases:
-        if any(phrase.lower() in c.lower() or c.lower() in phrase.lower() for c in chosen):
+def vs_alternatives_line(cap: Capability, own: _Page, close: list[Close]) -> tuple[str, list[dict[str, Any]]]:
+    """A trade-off per comparable alternative, from the attributes each side states and the other's
+    page lacks; an alternative with no concrete difference is left out."""
+    sentences: list[str] = []
+    basis: list[dict[str, Any]] = []
+    for c in close[:VS_ALTERNATIVES]:
+        excluded = own.name_words | c.page.name_words
+        mine = attrs.extract(_quotes(cap), excluded)
+        theirs = attrs.extract(_quotes(c.cap), excluded)
+        theirs_keys = attrs.keys(theirs)
+        shared = [a for a in mine if (a.kind, a.key.lower()) in theirs_keys and a.kind != "quantity"][:2]
+        only_mine = [a for a in mine if (a.kind, a.key.lower()) not in c.page.attributes][:3]
+        only_theirs = [a for a in theirs if (a.kind, a.key.lower()) not in own.attributes][:3]
+        if not only_mine and not only_theirs:
             continue
-        chosen.append(phrase)
-        if len(chosen) == limit:
-            break
-    return chosen
+        who = f"{c.page.name} (“{c.cap.name}”)"
+        if only_mine and only_theirs:
+            if shared:
+                text = (
+                    f"This {attrs.phrase(shared + only_mine)}; {who} also {attrs.phrase(shared)}, "
+                    f"and instead {attrs.phrase(only_theirs)}."
+                )
+            else:
+                text = f"This {attrs.phrase(only_mine)}; {who} instead {attrs.phrase(only_theirs)}."
+        elif only_mine:
+            text = f"This {attrs.phrase(only_mine)}, which {c.page.name}'s page never mentions ({who} is the closest)."
+        else:
+            text = f"{who} {attrs.phrase(only_theirs)}, which this tool's page never mentions."
+        sentences.append(text[0].upper() + text[1:])
+        basis.append(
+            {
+                "alternative": c.cap.id,
+                "tool": c.tool_id,
+                "similarity": round(c.similarity, 4),
+                "this": [_claim(a, cap) for a in only_mine],
+                "other": [_claim(a, c.cap) for a in only_theirs],
+            }
+        )
+    return " ".join(sentences), basis
+
+
+def _distinct_tools(close: list[Close]) -> list[Close]:
+    return list({c.tool_id: c for c in close}.values())
+
+
+def _join_names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
