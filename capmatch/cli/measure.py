@@ -283,12 +283,15 @@ def eval_contrast(
     if as_json:
         print_json(summary)
         return
-    table = Table(
-        "choice", "threshold", "precision", "recall", "F1", "kept", title=f"{dataset}: {result['pairs']} pairs"
+    title = f"{dataset}: {result['pairs']} pairs"
+    table = Table("choice", "threshold", "precision", "recall", "F1", "F0.5", "kept", title=title)
+    choices = (
+        ("best F1", result["best_f1"]),
+        ("best F0.5", result["best_f0.5"]),
+        (f"precision ≥ {min_precision}", result["at_min_precision"]),
     )
-    for label, row in (("best F1", result["best_f1"]), (f"precision ≥ {min_precision}", result["at_min_precision"])):
+    for label, row in choices:
         if row is not None:
-            table.add_row(
-                label, *(f"{row[m]:.2f}" for m in ("threshold", "precision", "recall", "f1")), str(row["kept"])
-            )
+            figures = (f"{row[m]:.2f}" for m in ("threshold", "precision", "recall", "f1", "f0.5"))
+            table.add_row(label, *figures, str(row["kept"]))
     out.print(table)

@@ -5,7 +5,8 @@ tool's capability counts as a comparable alternative.
 Calibration uses the labels the data sets already carry: for every capability and every other tool,
 the most similar capability of that tool is a candidate alternative; it is *comparable* when both
 tools are in the same category. The threshold reported is the one that maximises F1 over those
-candidates, and the lowest one reaching the requested precision.
+candidates, the one that maximises F0.5 (what matching.contrast uses: precision counts twice), and
+the lowest one reaching the requested precision.
 """
 
 from __future__ import annotations
@@ -107,15 +108,26 @@ def calibrate(pairs: list[tuple[float, bool]], min_precision: float = 0.8) -> di
         precision = tp / predicted if predicted else 1.0
         recall = tp / positives if positives else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        # F0.5 weighs precision twice: an unrelated "alternative" argues nonsense, a missed one loses a line.
+        f05 = 1.25 * precision * recall / (0.25 * precision + recall) if precision + recall else 0.0
         table.append(
-            {"threshold": float(threshold), "precision": precision, "recall": recall, "f1": f1, "kept": predicted}
+            {
+                "threshold": float(threshold),
+                "precision": precision,
+                "recall": recall,
+                "f1": f1,
+                "f0.5": f05,
+                "kept": predicted,
+            }
         )
     best = max(table, key=lambda r: r["f1"])
+    chosen = max(table, key=lambda r: r["f0.5"])
     precise = next((r for r in table if r["precision"] >= min_precision), None)
     return {
         "pairs": len(pairs),
         "positives": positives,
         "best_f1": best,
+        "best_f0.5": chosen,
         "min_precision": min_precision,
         "at_min_precision": precise,
         "table": table,

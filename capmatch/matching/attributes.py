@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 # kind -> (verb used in sentences, {canonical label: pattern}). Patterns are case-insensitive unless
 # they start with (?-i:…); word boundaries are added around them.
@@ -154,7 +155,7 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
             "pagination": r"paginat(?:e|ed|ion)",
             "compression": r"compress(?:ed|ion)?|gzip|brotli|zstd",
             "encryption": r"encrypt(?:ed|ion|s)?",
-            "authentication": r"authenticat(?:e|ed|ion)|API keys?|bearer tokens?",
+            "authentication": r"authenticat(?:e|ed|ion)|bearer tokens?|log ?in",
             "connection pooling": r"connection pool(?:s|ing)?|keep-alive",
             "hooks": r"hooks?|callbacks?|middleware",
             "plugins": r"plugins?|extensions?",
@@ -206,19 +207,21 @@ _UNITS: list[tuple[str, str, str]] = [
     (r"%|percent", "percent", "%"),
     (r"x|×|times faster", "speed-up", "×"),
     (r"(?:requests|queries|jobs|tasks|messages|ops)(?:/s| (?:per|a) second)|(?-i:QPS|RPS)", "throughput", ""),
-    (r"(?:million|billion|thousand|[MBK](?= ))?\s*(?:parameters|params)", "model size", ""),
-    (r"(?:million|billion|thousand)", "count", ""),
+    (r"(?:parameters|params)", "model size", ""),
 ]
 _COUNT_NOUNS = (
     "languages|programming languages|dimensions|tokens|files|repositories|repos|problems|tasks|categories|labels|"
     "rows|documents|pairs|commits|examples|samples|vectors|requests|queues|workers|connections|threads|"
     "processes|users|models|classes|fields|endpoints|regions|replicas|shards|retries|attempts|levels"
 )
+_FUNCTION_WORDS = r"(?:with|and|or|of|in|to|for|the|per|at|on|by|from|than|a|an)\b"
 _QUANTITY = re.compile(
     rf"(?<![\w./])(?P<bound>up to |over |more than |under |less than |about |around |~|≥ ?|<= ?|< ?|> ?)?"
-    rf"(?P<n>{_NUMBER})(?P<plus>\+)?\s?(?:(?P<unit>"
+    rf"(?P<n>{_NUMBER})(?P<plus>\+)?(?P<scale> ?(?:million|billion|thousand|[MBK](?= )))?\s?(?:(?P<unit>"
     + "|".join(f"(?:{u})" for u, _, _ in _UNITS)
-    + rf")(?![\w/])|(?P<noun>(?:(?!(?:with|and|or|of|in|to|for|the|per|at|on|by)\b)[a-z]+[- ])?(?:{_COUNT_NOUNS}))\b)",
+    # A counted noun may follow up to two describing words ("48 million git commits"), never a
+    # function word ("HTTP/2 with retries" counts nothing).
+    + rf")(?![\w/])|(?P<noun>(?:(?!{_FUNCTION_WORDS})[a-z]+[- ]){{0,2}}(?:{_COUNT_NOUNS}))\b)",
     re.IGNORECASE,
 )
 _ACRONYM = re.compile(r"(?<![\w/.-])([A-Z][A-Z0-9]{1,5})(?![\w/-])")
@@ -306,6 +309,20 @@ _COMPILED: list[tuple[str, str, re.Pattern[str]]] = [
     for kind, (_, terms) in _VOCABULARY.items()
     for label, pattern in terms.items()
 ]
+
+
+def _hints(pattern: str) -> tuple[str, ...] | None:
+    """Lowercase literal starts of a pattern's alternatives, or None when one has no plain start."""
+    hints = []
+    for alternative in re.sub(r"\(\?-i:", "(", pattern).split("|"):
+        start = re.match(r"\(?([A-Za-z]{2,3})", alternative)
+        if start is None:
+            return None
+        hints.append(start.group(1).lower())
+    return tuple(hints)
+
+
+_HINTS = {label: _hints(p) for _, (_, terms) in _VOCABULARY.items() for label, p in terms.items()}
 VERBS = {kind: verb for kind, (verb, _) in _VOCABULARY.items()} | {"term": "names", "quantity": "states"}
 
 
@@ -321,7 +338,7 @@ def _quantities(text: str) -> list[tuple[str, str]]:
     found = []
     for m in _QUANTITY.finditer(text):
         bound = (m["bound"] or "").strip().lower()
-        number = m["n"] + (m["plus"] or "")
+        number = m["n"] + (m["plus"] or "") + (m["scale"] or "")
         if m["unit"]:
             dimension, unit = _unit_of(m["unit"].strip())
             if dimension == "size":
@@ -358,22 +375,42 @@ def extract(quotes: Iterable[str], exclude_words: Iterable[str] = ()) -> list[At
             entry[2].append(index)
 
     for index, quote in enumerate(quotes):
-        for kind, label, pattern in _COMPILED:
-            if pattern.search(quote):
-                add(kind, label, label, index)
+        for kind, label in _terms(quote):
+            add(kind, label, label, index)
         for dimension, label in _quantities(quote):
             add("quantity", dimension, label, index)
-        defined = {label.lower() for _, label, p in _COMPILED if p.search(quote)}
-        for acronym in _ACRONYM.findall(quote):
-            if acronym in _GENERIC_ACRONYMS or acronym.isdigit() or acronym.lower() in defined:
-                continue
-            if any(ch.isdigit() for ch in acronym) and not acronym[0].isalpha():
+        for acronym in set(_ACRONYM.findall(quote)):
+            if acronym in _GENERIC_ACRONYMS or acronym.isdigit():
                 continue
             # Only acronyms no vocabulary term already covers (HNSW is ANN search, PII is PII removal).
-            if any(re.fullmatch(p.pattern, acronym, re.IGNORECASE) for _, _, p in _COMPILED):
+            if any(p.fullmatch(acronym) for _, _, p in _COMPILED):
                 continue
             add("term", acronym, acronym, index)
     return [Attribute(kind, key, label, tuple(idx)) for (kind, _), (key, label, idx) in found.items()]
+
+
+def _terms(text: str) -> list[tuple[str, str]]:
+    """(kind, label) of each vocabulary term in ``text``."""
+    lowered = text.lower()
+    # Each pattern scans the whole text; a page is 20k characters and there are 150 patterns, so skip
+    # those whose first letters cannot occur (most of them, on any one page).
+    return [(kind, label) for kind, label, pattern in _COMPILED if _may_match(label, lowered) and pattern.search(text)]
+
+
+def _may_match(label: str, lowered: str) -> bool:
+    hints = _HINTS.get(label)
+    return hints is None or any(h in lowered for h in hints)
+
+
+def page_keys(text: str, exclude_words: frozenset[str]) -> set[tuple[str, str]]:
+    """Every attribute a whole page states, as comparison keys; cached: a page is read on every
+    refresh of every tool near it, and its text only changes when it is re-ingested."""
+    return set(_page_keys(text, exclude_words))
+
+
+@lru_cache(maxsize=512)
+def _page_keys(text: str, exclude_words: frozenset[str]) -> frozenset[tuple[str, str]]:
+    return frozenset(keys(extract([text], exclude_words)))
 
 
 def keys(attributes: Iterable[Attribute]) -> set[tuple[str, str]]:

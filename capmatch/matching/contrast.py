@@ -134,7 +134,7 @@ def _page(catalog: Catalog, tool_id: str, name: str, cache: dict[str, _Page]) ->
         words = _name_words(name, tool_id)
         # The whole page, not the one capability: a claim that a tool lacks something must hold for
         # everything its page says, or it would be false for a tool that has it elsewhere.
-        cache[tool_id] = _Page(name, words, attrs.keys(attrs.extract([catalog.source_text(tool_id)], words)))
+        cache[tool_id] = _Page(name, words, attrs.page_keys(catalog.source_text(tool_id), frozenset(words)))
     return cache[tool_id]
 
 
@@ -255,9 +255,9 @@ def vs_alternatives_line(cap: Capability, own: _Page, close: list[Close]) -> tup
             else:
                 text = f"This {attrs.phrase(only_mine)}; {who} instead {attrs.phrase(only_theirs)}."
         elif only_mine:
-            text = f"This {attrs.phrase(only_mine)}, which {c.page.name}'s page never mentions ({who} is the closest)."
+            text = f"Unlike {who}, this {attrs.phrase(only_mine)}."
         else:
-            text = f"{who} {attrs.phrase(only_theirs)}, which this tool's page never mentions."
+            text = f"{who} {attrs.phrase(only_theirs)}, which this tool's page does not mention."
         sentences.append(text[0].upper() + text[1:])
         basis.append(
             {
