@@ -182,10 +182,10 @@ def test_compare_collapses_long_sides_and_ends_with_the_graph_link(page: Page, s
         if total <= 5:
             expect(more).to_have_count(0)
             continue
-        expect(more.locator("summary")).to_have_text(f"+{total - 5} more capabilities")
+        expect(more.locator(":scope > summary")).to_have_text(f"+{total - 5} more capabilities")
         hidden = more.locator("article.capability")
         expect(hidden.first).to_be_hidden()
-        more.locator("summary").click()
+        more.locator(":scope > summary").click()
         expect(hidden.last).to_be_visible()
     markdown = page.request.get(f"{site}/api/compare/{a}/{b}?format=markdown").text()
     assert markdown.count("\n### ") == sum(totals), "the Markdown export lists every capability"
