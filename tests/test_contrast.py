@@ -60,7 +60,7 @@ def test_nothing_concrete_says_nothing() -> None:
     other = Close(cap("Easy", "Easy to get started.", cap_id=2), "b", page("Other", "Easy to get started."), 0.7)
     assert unique_line(mine, page("Mine"), [other]) == ("", [])
     assert vs_alternatives_line(mine, page("Mine"), [other]) == ("", [])
-    assert unique_line(mine, page("Mine"), []) == ("", [])
+    assert unique_line(cap("Images", "Classifies images."), page("Mine"), []) == ("", []), "nothing to compare with"
 
 
 def test_vs_alternatives_argues_both_sides() -> None:

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from wordfreq import zipf_frequency
+
 # kind -> (verb used in sentences, {canonical label: pattern}). Patterns are case-insensitive unless
 # they start with (?-i:…); word boundaries are added around them.
 _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
@@ -173,7 +175,7 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
             "vector quantization": r"quantiz(?:e|ed|ation)",
             "approximate nearest-neighbour search": r"(?-i:HNSW|IVF|ANN)|approximate nearest",
             "deduplication": r"de-?dup(?:licat(?:e|ed|ion))?|near-duplicates?",
-            "PII removal": r"(?-i:PII)|personal(?:ly identifiable)? (?:data|information)",
+            "personal-data detection": r"(?-i:PII)|personal(?:ly identifiable)? (?:data|information)",
             "opt-out": r"opt[- ]outs?",
             "licence filtering": r"(?:permissive(?:ly)?|open)[- ]licen[cs]e[ds]?",
             "severity levels": r"severity",
@@ -189,12 +191,13 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
             "progress reporting": r"progress (?:bars?|callbacks?|reporting)",
             "versioned releases": r"versioned|version(?:s|ing) of the dataset|releases? v?\d",
             "benchmarks": r"benchmarks?",
-            "unit tests as checks": r"unit tests?|test cases",
+            "unit tests": r"unit tests?|test cases",
         },
     ),
 }
 
-_NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
+_SINGLE = r"(?:\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
+_NUMBER = rf"(?:{_SINGLE}\s?[–-]\s?)?{_SINGLE}"  # "40", "5,000", "8–64"
 # unit pattern -> (dimension, label unit). The dimension is what two tools' figures can be compared on.
 _UNITS: list[tuple[str, str, str]] = [
     (r"ms|milliseconds?", "time", "ms"),
@@ -206,7 +209,12 @@ _UNITS: list[tuple[str, str, str]] = [
     (r"(?-i:[KMGTP]i?B)|bytes|(?:kilo|mega|giga|tera|peta)bytes", "size", ""),
     (r"%|percent", "percent", "%"),
     (r"x|×|times faster", "speed-up", "×"),
-    (r"(?:requests|queries|jobs|tasks|messages|ops)(?:/s| (?:per|a) second)|(?-i:QPS|RPS)", "throughput", ""),
+    (
+        r"(?:[a-z]+ )?(?:requests|queries|jobs|tasks|messages|ops|writes|reads|documents|vectors)"
+        r"(?:/s| (?:per|a) second)|(?-i:QPS|RPS)",
+        "throughput",
+        "",
+    ),
     (r"(?:parameters|params)", "model size", ""),
 ]
 _COUNT_NOUNS = (
@@ -224,6 +232,7 @@ _QUANTITY = re.compile(
     + rf")(?![\w/])|(?P<noun>(?:(?!{_FUNCTION_WORDS})[a-z]+[- ]){{0,2}}(?:{_COUNT_NOUNS}))\b)",
     re.IGNORECASE,
 )
+COMMON_WORD_ZIPF = 4.0  # a capitalised word this frequent in English is a word, not an acronym
 _ACRONYM = re.compile(r"(?<![\w/.-])([A-Z][A-Z0-9]{1,5})(?![\w/-])")
 # Acronyms that name no capability (document furniture, generic words, licences, units).
 _GENERIC_ACRONYMS = frozenset(
@@ -380,8 +389,10 @@ def extract(quotes: Iterable[str], exclude_words: Iterable[str] = ()) -> list[At
         for dimension, label in _quantities(quote):
             add("quantity", dimension, label, index)
         for acronym in set(_ACRONYM.findall(quote)):
-            if acronym in _GENERIC_ACRONYMS or acronym.isdigit():
-                continue
+            if acronym in _GENERIC_ACRONYMS or re.fullmatch(r"[A-Z]\d+", acronym):
+                continue  # furniture, or an item number ("W01"), not a named feature
+            if zipf_frequency(acronym.lower(), "en") >= COMMON_WORD_ZIPF:
+                continue  # an English word in capitals ("<EMAIL>", "KEY"), not an acronym
             # Only acronyms no vocabulary term already covers (HNSW is ANN search, PII is PII removal).
             if any(p.fullmatch(acronym) for _, _, p in _COMPILED):
                 continue

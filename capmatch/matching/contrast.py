@@ -33,9 +33,13 @@ NEIGHBOURS = 40  # nearest capabilities looked at per capability
 ALTERNATIVE_MIN = 0.45
 EDGES_PER_TOOL = 8  # match-graph edges stored per tool
 EDGE_MIN = 0.3  # minimum tool-pair score for a match-graph edge
-# A new capability at least this close to an existing one can become its alternative, so the
-# existing tool's lines are refreshed. Equal to ALTERNATIVE_MIN: lines never miss a new alternative.
-AFFECTED_MIN = ALTERNATIVE_MIN
+# Unique lines are checked against the pages of the nearest tools of a comparable type even below
+# ALTERNATIVE_MIN (a claim "the closest tools do not mention X" needs closest tools, not alternatives
+# good enough to argue with); below this a tool is too far to be a yardstick.
+NEAREST_MIN = 0.3
+# A new capability at least this close to an existing one can change its lines, so the existing
+# tool's lines are refreshed. Equal to NEAREST_MIN: lines never miss a new neighbour.
+AFFECTED_MIN = NEAREST_MIN
 AFFECTED_NEIGHBOURS = 50
 UNIQUE_ATTRIBUTES = 4  # attributes a Unique line names at most
 VS_ALTERNATIVES = 2  # alternatives a vs line argues against
@@ -163,7 +167,7 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
             owner = owners.get(int(cap_id))
             if owner is None or owner == tool_id or owner in best:
                 continue
-            if score < ALTERNATIVE_MIN or not compatible(types[tool_id], types[owner]):
+            if score < NEAREST_MIN or not compatible(types[tool_id], types[owner]):
                 continue
             best[owner] = (int(cap_id), float(score))
         ranked = sorted(((c, o, s) for o, (c, s) in best.items()), key=lambda r: -r[2])[:ALTERNATIVES]
@@ -177,14 +181,15 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
     own = _page(store, tool_id, names[tool_id], pages)
     for cap_id, ranked in zip(ids, per_cap, strict=True):
         cap = caps[int(cap_id)]
-        close = [Close(caps[c], o, _page(store, o, names[o], pages), s) for c, o, s in ranked]
+        nearest = [Close(caps[c], o, _page(store, o, names[o], pages), s) for c, o, s in ranked]
+        close = [c for c in nearest if c.similarity >= ALTERNATIVE_MIN]
         alternatives = [(c.cap.id, c.similarity) for c in close if c.cap.id is not None]
         named = by_llm.get(int(cap_id))
         if named is not None and set(named) <= catalog_names:
             # LLM-written lines stay while every tool they name is still in the catalog.
             store.set_contrast(int(cap_id), None, None, alternatives)
             continue
-        unique, unique_basis = unique_line(cap, own, close)
+        unique, unique_basis = unique_line(cap, own, nearest)
         versus, versus_basis = vs_alternatives_line(cap, own, close)
         basis = {"unique": unique_basis, "vs_alternatives": versus_basis}
         store.set_contrast(int(cap_id), unique, versus, alternatives, basis)
@@ -213,23 +218,21 @@ def _claim(attribute: attrs.Attribute, cap: Capability) -> dict[str, Any]:
     }
 
 
-def unique_line(cap: Capability, own: _Page, close: list[Close]) -> tuple[str, list[dict[str, Any]]]:
-    """What this capability's quotes state that none of the comparable tools' pages state.
+def unique_line(cap: Capability, own: _Page, nearest: list[Close]) -> tuple[str, list[dict[str, Any]]]:
+    """What this capability's quotes state that none of the nearest comparable tools' pages state.
 
-    Empty when nothing concrete stands out: an empty line says more than a filler one."""
-    excluded = own.name_words | {w for c in close for w in c.page.name_words}
+    Empty when nothing concrete stands out, or nothing is near enough to compare with: an empty line
+    says more than a filler one."""
+    if not nearest:
+        return "", []
+    excluded = own.name_words | {w for c in nearest for w in c.page.name_words}
+    # "Text" is on nearly every page; it is contrasted in vs lines (images and text vs text), not here.
     stated = [a for a in attrs.extract(_quotes(cap), excluded) if a.key != "text input"]
-    if not close:
-        if not stated:
-            return "", []
-        chosen = stated[:UNIQUE_ATTRIBUTES]
-        line = f"No catalog tool of a comparable type has a comparable capability; this one {attrs.phrase(chosen)}."
-        return line, [_claim(a, cap) for a in chosen]
-    absent = [a for a in stated if all((a.kind, a.key.lower()) not in c.page.attributes for c in close)]
+    absent = [a for a in stated if all((a.kind, a.key.lower()) not in c.page.attributes for c in nearest)]
     chosen = absent[:UNIQUE_ATTRIBUTES]
     if not chosen:
         return "", []
-    others = _join_names([c.page.name for c in _distinct_tools(close)])
+    others = _join_names([c.page.name for c in _distinct_tools(nearest)])
     said = attrs.phrase(chosen)
     line = f"{said[0].upper()}{said[1:]}; the closest comparable tools ({others}) mention none of this."
     return line, [_claim(a, cap) for a in chosen]
