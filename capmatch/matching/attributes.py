@@ -130,7 +130,8 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
             "in-memory storage": r"in-memory",
             "on-disk storage": r"on[- ]disk",
             "memory-mapped files": r"memory-mapped|mmap",
-            "persistence": r"persist(?:ent|ence|s)|durable|durability",
+            # Not "persistent connections": storage that survives a restart.
+            "persistence": r"persistence|persistent (?:storage|queues?|jobs|data)|durable|durability",
             "transactions": r"transactional|transactions?|(?-i:ACID)",
             "exactly-once delivery": r"exactly[- ]once",
             "at-least-once delivery": r"at[- ]least[- ]once",
@@ -215,7 +216,7 @@ _UNITS: list[tuple[str, str, str]] = [
         "throughput",
         "",
     ),
-    (r"(?:parameters|params)", "model size", ""),
+    (r"(?:parameters?|params)", "model size", ""),
 ]
 _COUNT_NOUNS = (
     "languages|programming languages|dimensions|tokens|files|repositories|repos|problems|tasks|categories|labels|"
@@ -225,7 +226,7 @@ _COUNT_NOUNS = (
 _FUNCTION_WORDS = r"(?:with|and|or|of|in|to|for|the|per|at|on|by|from|than|a|an)\b"
 _QUANTITY = re.compile(
     rf"(?<![\w./])(?P<bound>up to |over |more than |under |less than |about |around |~|≥ ?|<= ?|< ?|> ?)?"
-    rf"(?P<n>{_NUMBER})(?P<plus>\+)?(?P<scale> ?(?:million|billion|thousand|[MBK](?= )))?\s?(?:(?P<unit>"
+    rf"(?P<n>{_NUMBER})(?P<plus>\+)?(?P<scale> ?(?:million|billion|thousand|[MBK](?=[ -])))?[\s-]?(?:(?P<unit>"
     + "|".join(f"(?:{u})" for u, _, _ in _UNITS)
     # A counted noun may follow up to two describing words ("48 million git commits"), never a
     # function word ("HTTP/2 with retries" counts nothing).
@@ -332,7 +333,7 @@ def _hints(pattern: str) -> tuple[str, ...] | None:
 
 
 _HINTS = {label: _hints(p) for _, (_, terms) in _VOCABULARY.items() for label, p in terms.items()}
-VERBS = {kind: verb for kind, (verb, _) in _VOCABULARY.items()} | {"term": "names", "quantity": "states"}
+VERBS = {kind: verb for kind, (verb, _) in _VOCABULARY.items()} | {"term": "mentions", "quantity": "states"}
 
 
 def _unit_of(unit: str) -> tuple[str, str]:
