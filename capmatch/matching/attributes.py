@@ -95,7 +95,6 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
             "CPU-only": r"CPU[- ]only|on (?:a |the )?(?-i:CPUs?)",
             "the browser": r"(?:in|inside) (?:the |a )?browsers?",
             "WebAssembly": r"WebAssembly|(?-i:WASM)",
-            "asyncio": r"asyncio|async/await",
             "trio": r"(?-i:trio)",
             "Django": r"Django",
             "Flask": r"(?-i:Flask)",
@@ -147,7 +146,7 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
     "feature": (
         "has",
         {
-            "async API": r"async(?:hronous)?(?! ?/)",
+            "async API": r"asyncio|async/await|async(?:hronous)?",
             "streaming": r"stream(?:s|ing|ed)?",
             "batching": r"batch(?:es|ed|ing)?|bulk",
             "retries": r"retr(?:y|ies|ied|ying)",
@@ -315,7 +314,8 @@ class Attribute:
 
 
 _COMPILED: list[tuple[str, str, re.Pattern[str]]] = [
-    (kind, label, re.compile(rf"(?<![\w/-])(?:{pattern})(?![\w/])", re.IGNORECASE))
+    # A hyphen may come before a term ("retry-with-backoff"), a slash may not ("I/O" is not "O").
+    (kind, label, re.compile(rf"(?<![\w/])(?:{pattern})(?![\w/])", re.IGNORECASE))
     for kind, (_, terms) in _VOCABULARY.items()
     for label, pattern in terms.items()
 ]

@@ -240,7 +240,12 @@ def unique_line(cap: Capability, own: _Page, nearest: list[Close]) -> tuple[str,
 
 def vs_alternatives_line(cap: Capability, own: _Page, close: list[Close]) -> tuple[str, list[dict[str, Any]]]:
     """A trade-off per comparable alternative, from the attributes each side states and the other's
-    page lacks; an alternative with no concrete difference is left out."""
+    page lacks; an alternative with no concrete difference is left out.
+
+    Two capabilities close in meaning can still talk about different things ("opt-out" vs
+    "benchmarks"): a difference is argued only on ground both stand on, i.e. both sides state an
+    attribute in common, or the difference is of a kind the other capability also states (a protocol
+    against its protocols), or the other capability states nothing concrete at all."""
     sentences: list[str] = []
     basis: list[dict[str, Any]] = []
     for c in close[:VS_ALTERNATIVES]:
@@ -249,8 +254,12 @@ def vs_alternatives_line(cap: Capability, own: _Page, close: list[Close]) -> tup
         theirs = attrs.extract(_quotes(c.cap), excluded)
         theirs_keys = attrs.keys(theirs)
         shared = [a for a in mine if (a.kind, a.key.lower()) in theirs_keys and a.kind != "quantity"][:2]
-        only_mine = [a for a in mine if (a.kind, a.key.lower()) not in c.page.attributes][:3]
-        only_theirs = [a for a in theirs if (a.kind, a.key.lower()) not in own.attributes][:3]
+        only_mine = [a for a in mine if (a.kind, a.key.lower()) not in c.page.attributes]
+        only_theirs = [a for a in theirs if (a.kind, a.key.lower()) not in own.attributes]
+        if not shared:
+            only_mine = _comparable(only_mine, theirs)
+            only_theirs = _comparable(only_theirs, mine)
+        only_mine, only_theirs = only_mine[:3], only_theirs[:3]
         if not only_mine and not only_theirs:
             continue
         who = f"{c.page.name} (“{c.cap.name}”)"
@@ -277,6 +286,21 @@ def vs_alternatives_line(cap: Capability, own: _Page, close: list[Close]) -> tup
             }
         )
     return " ".join(sentences), basis
+
+
+def _comparable(extra: list[attrs.Attribute], other: list[attrs.Attribute]) -> list[attrs.Attribute]:
+    """The attributes of ``extra`` the other capability could be compared on: of a kind it states too
+    (a figure only against a figure of the same dimension), or all of them when it states nothing
+    concrete. Sub-features and acronyms are too varied a kind: "opt-out" says nothing against
+    "benchmarks", so they count only against a capability with nothing concrete."""
+    if not other:
+        return extra
+    kinds = {a.kind for a in other if a.kind not in _VARIED_KINDS}
+    dimensions = {a.key for a in other if a.kind == "quantity"}
+    return [a for a in extra if a.kind in kinds or (a.kind == "quantity" and a.key in dimensions)]
+
+
+_VARIED_KINDS = {"feature", "term", "quantity"}
 
 
 def _distinct_tools(close: list[Close]) -> list[Close]:
