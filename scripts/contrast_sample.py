@@ -2,6 +2,7 @@
 
   sample:  python scripts/contrast_sample.py sample BEFORE.jsonl AFTER.jsonl CATALOG --n 30 --seed 11 >> sheet.jsonl
   table:   python scripts/contrast_sample.py table docs/eval/contrast-lines-graded.jsonl
+  lines:   python scripts/contrast_sample.py lines docs/eval/contrast-lines-graded.jsonl   (Markdown, every line)
 
 BEFORE and AFTER are `capmatch eval contrast --lines` dumps of the same data set by the old and the
 new code (same extractor, so the same capabilities). For each kind (unique, vs_alternatives) the sample
@@ -85,6 +86,20 @@ def table(sheet: Path) -> None:
     print()
 
 
+def lines(sheet: Path) -> None:
+    rows = [json.loads(line) for line in sheet.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    def mark(value: object) -> str:
+        return "useful" if value else "not useful"
+
+    for r in (r for r in rows if "kind" in r):
+        print(f"- **{r['catalog']} · {r['kind']} · {r['tool']} · “{r['capability']}”**")
+        print(f"  - before ({mark(r['before_useful'])}): {r['before']}")
+        print(f"  - after ({mark(r['after_useful'])}): {r['after']}")
+        if r.get("note"):
+            print(f"  - note: {r['note']}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -94,10 +109,12 @@ if __name__ == "__main__":
     s.add_argument("catalog")
     s.add_argument("--n", type=int, default=30)
     s.add_argument("--seed", type=int, default=11)
-    t = sub.add_parser("table")
-    t.add_argument("sheet", type=Path)
+    for name in ("table", "lines"):
+        sub.add_parser(name).add_argument("sheet", type=Path)
     args = parser.parse_args()
     if args.command == "sample":
         sample(args.before, args.after, args.catalog, args.n, args.seed)
-    else:
+    elif args.command == "table":
         table(args.sheet)
+    else:
+        lines(args.sheet)

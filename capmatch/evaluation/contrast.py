@@ -93,6 +93,18 @@ def candidate_pairs(core: Runtime, categories: dict[str, str]) -> list[tuple[flo
     return pairs
 
 
+def identity_pairs(core: Runtime, categories: dict[str, str]) -> list[tuple[float, bool]]:
+    """(identity similarity, same category) of every pair of tools: what IDENTITY_MIN decides on."""
+    ids, matrix = core.catalog.identities()
+    rows = [i for i, t in enumerate(ids) if t in categories]
+    sims = matrix[rows] @ matrix[rows].T
+    pairs = []
+    for x, i in enumerate(rows):
+        for y in range(x + 1, len(rows)):
+            pairs.append((float(sims[x, y]), categories[ids[i]] == categories[ids[rows[y]]]))
+    return pairs
+
+
 def calibrate(pairs: list[tuple[float, bool]], min_precision: float = 0.8) -> dict[str, Any]:
     """Thresholds on similarity: best F1, and the lowest reaching ``min_precision``."""
     if not pairs:

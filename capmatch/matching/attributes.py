@@ -171,7 +171,7 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
             "webhooks": r"webhooks?",
             "metadata filtering": r"(?:metadata|attribute|payload) filter(?:s|ing)?",
             "hybrid search": r"hybrid search",
-            "full-text search": r"full[- ]text|keyword search|(?-i:BM25)",
+            "full-text search": r"full[- ]text|keyword (?:search|vectors?)|sparse (?:keyword )?vectors?|(?-i:BM25)",
             "vector quantization": r"quantiz(?:e|ed|ation)",
             "approximate nearest-neighbour search": r"(?-i:HNSW|IVF|ANN)|approximate nearest",
             "deduplication": r"de-?dup(?:licat(?:e|ed|ion))?|near-duplicates?",

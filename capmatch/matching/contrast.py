@@ -9,6 +9,7 @@ and alternatives are rows with cascading deletes, so a line never names a delete
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from capmatch.extractor.decompose.base import Neighbour
 from capmatch.matching import attributes as attrs
-from capmatch.matching.similar import score_tools
+from capmatch.matching.similar import identities, score_tools
 from capmatch.models import Capability, ToolType
 
 if TYPE_CHECKING:
@@ -41,6 +42,11 @@ NEAREST_MIN = 0.3
 # tool's lines are refreshed. Equal to NEAREST_MIN: lines never miss a new neighbour.
 AFFECTED_MIN = NEAREST_MIN
 AFFECTED_NEIGHBOURS = 50
+# Two tools argue with each other only if what they *are* is close: the cosine of their identity
+# vectors ("<name>: <what the page says it is>"). Capabilities alone pair a vector database's "APIs and
+# clients" with an HTTP client library. Calibrated like ALTERNATIVE_MIN (`capmatch eval contrast`,
+# same-category tool pairs, best F0.5 on the demo catalog and the vendor READMEs pooled).
+IDENTITY_MIN = 0.3
 UNIQUE_ATTRIBUTES = 4  # attributes a Unique line names at most
 VS_ALTERNATIVES = 2  # alternatives a vs line argues against
 
@@ -116,6 +122,16 @@ def neighbours_for(
     return out
 
 
+def _kindred(catalog: Catalog, tool_id: str) -> Callable[[str], bool]:
+    """Whether another tool is close enough in what it is (identity) to be compared with ``tool_id``;
+    a tool without an identity vector is given the benefit of the doubt."""
+    known = identities(catalog)
+    if tool_id not in known.row:
+        return lambda other: True
+    sims = known.matrix @ known.matrix[known.row[tool_id]]
+    return lambda other: other not in known.row or float(sims[known.row[other]]) >= IDENTITY_MIN
+
+
 def compatible(a: str, b: str) -> bool:
     """Tools of these types can stand in for each other: a dataset is no alternative to a library.
 
@@ -159,6 +175,7 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
     scores, neighbours = index.search(vectors, NEIGHBOURS)
     owners = store.capability_tools(np.unique(neighbours[neighbours >= 0]))
     types = {t: f[0] for t, f in store.tool_filters({tool_id, *owners.values()}).items()}
+    kin = _kindred(store, tool_id)
     per_cap: list[list[tuple[int, str, float]]] = []
     wanted: set[int] = set(int(i) for i in ids)
     for row_scores, row_ids in zip(scores, neighbours, strict=True):
@@ -167,7 +184,7 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
             owner = owners.get(int(cap_id))
             if owner is None or owner == tool_id or owner in best:
                 continue
-            if score < NEAREST_MIN or not compatible(types[tool_id], types[owner]):
+            if score < NEAREST_MIN or not compatible(types[tool_id], types[owner]) or not kin(owner):
                 continue
             best[owner] = (int(cap_id), float(score))
         ranked = sorted(((c, o, s) for o, (c, s) in best.items()), key=lambda r: -r[2])[:ALTERNATIVES]
@@ -260,8 +277,8 @@ def vs_alternatives_line(cap: Capability, own: _Page, close: list[Close]) -> tup
             only_mine = _comparable(only_mine, theirs)
             only_theirs = _comparable(only_theirs, mine)
         only_mine, only_theirs = only_mine[:3], only_theirs[:3]
-        if not only_mine and not only_theirs:
-            continue
+        if all(a.kind == "term" for a in only_mine + only_theirs):
+            continue  # a bare acronym ("mentions GIL") is too thin to argue a trade-off on
         who = f"{c.page.name} (“{c.cap.name}”)"
         if only_mine and only_theirs:
             if shared:
