@@ -48,6 +48,9 @@ AFFECTED_NEIGHBOURS = 50
 # 735 tool pairs of the demo catalog and the vendor READMEs, comparable = same category): best F0.5 at
 # 0.48, precision 0.71, recall 0.34 (best F1 would be 0.39 at precision 0.54).
 IDENTITY_MIN = 0.48
+# Unique lines are checked against "the closest comparable tools": there more tools make a stricter
+# claim, so recall counts as much as precision and the same calibration's best F1 is used.
+IDENTITY_YARDSTICK = 0.39
 UNIQUE_ATTRIBUTES = 4  # attributes a Unique line names at most
 VS_ALTERNATIVES = 2  # alternatives a vs line argues against
 
@@ -123,14 +126,14 @@ def neighbours_for(
     return out
 
 
-def _kindred(catalog: Catalog, tool_id: str) -> Callable[[str], bool]:
+def _kindred(catalog: Catalog, tool_id: str, threshold: float) -> Callable[[str], bool]:
     """Whether another tool is close enough in what it is (identity) to be compared with ``tool_id``;
     a tool without an identity vector is given the benefit of the doubt."""
     known = identities(catalog)
     if tool_id not in known.row:
         return lambda other: True
     sims = known.matrix @ known.matrix[known.row[tool_id]]
-    return lambda other: other not in known.row or float(sims[known.row[other]]) >= IDENTITY_MIN
+    return lambda other: other not in known.row or float(sims[known.row[other]]) >= threshold
 
 
 def compatible(a: str, b: str) -> bool:
@@ -176,7 +179,8 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
     scores, neighbours = index.search(vectors, NEIGHBOURS)
     owners = store.capability_tools(np.unique(neighbours[neighbours >= 0]))
     types = {t: f[0] for t, f in store.tool_filters({tool_id, *owners.values()}).items()}
-    kin = _kindred(store, tool_id)
+    kin = _kindred(store, tool_id, IDENTITY_YARDSTICK)
+    argues = _kindred(store, tool_id, IDENTITY_MIN)
     per_cap: list[list[tuple[int, str, float]]] = []
     wanted: set[int] = set(int(i) for i in ids)
     for row_scores, row_ids in zip(scores, neighbours, strict=True):
@@ -200,7 +204,7 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
     for cap_id, ranked in zip(ids, per_cap, strict=True):
         cap = caps[int(cap_id)]
         nearest = [Close(caps[c], o, _page(store, o, names[o], pages), s) for c, o, s in ranked]
-        close = [c for c in nearest if c.similarity >= ALTERNATIVE_MIN]
+        close = [c for c in nearest if c.similarity >= ALTERNATIVE_MIN and argues(c.tool_id)]
         alternatives = [(c.cap.id, c.similarity) for c in close if c.cap.id is not None]
         named = by_llm.get(int(cap_id))
         if named is not None and set(named) <= catalog_names:
