@@ -48,9 +48,9 @@ AFFECTED_NEIGHBOURS = 50
 # 735 tool pairs of the demo catalog and the vendor READMEs, comparable = same category): best F0.5 at
 # 0.48, precision 0.71, recall 0.34 (best F1 would be 0.39 at precision 0.54).
 IDENTITY_MIN = 0.48
-# Unique lines are checked against "the closest comparable tools": there more tools make a stricter
-# claim, so recall counts as much as precision and the same calibration's best F1 is used.
-IDENTITY_YARDSTICK = 0.39
+# Unique lines are checked against the pages of the nearest tools of a compatible type, without this
+# gate: there more tools make a stricter claim, and an identity vector can mislead on its own (on the
+# demo catalog a vector database's nearest identity is a Rust HTTP client, not the other databases).
 UNIQUE_ATTRIBUTES = 4  # attributes a Unique line names at most
 VS_ALTERNATIVES = 2  # alternatives a vs line argues against
 
@@ -179,7 +179,6 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
     scores, neighbours = index.search(vectors, NEIGHBOURS)
     owners = store.capability_tools(np.unique(neighbours[neighbours >= 0]))
     types = {t: f[0] for t, f in store.tool_filters({tool_id, *owners.values()}).items()}
-    kin = _kindred(store, tool_id, IDENTITY_YARDSTICK)
     argues = _kindred(store, tool_id, IDENTITY_MIN)
     per_cap: list[list[tuple[int, str, float]]] = []
     wanted: set[int] = set(int(i) for i in ids)
@@ -189,7 +188,7 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
             owner = owners.get(int(cap_id))
             if owner is None or owner == tool_id or owner in best:
                 continue
-            if score < NEAREST_MIN or not compatible(types[tool_id], types[owner]) or not kin(owner):
+            if score < NEAREST_MIN or not compatible(types[tool_id], types[owner]):
                 continue
             best[owner] = (int(cap_id), float(score))
         ranked = sorted(((c, o, s) for o, (c, s) in best.items()), key=lambda r: -r[2])[:ALTERNATIVES]
