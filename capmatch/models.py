@@ -77,6 +77,9 @@ class Capability(BaseModel):
     grounded: bool = False
     prompt_version: str | None = Field(None, description="Prompt version that produced it (LLM backend)")
     contrast_by: str = Field("rules", description="Who wrote Unique / vs alternatives: rules or llm:<version>:<model>")
+    contrast_basis: dict[str, Any] = Field(
+        default_factory=dict, description="The attributes each rules-written claim states and the quotes it rests on"
+    )
 
 
 class LLMUsage(BaseModel):

@@ -211,7 +211,7 @@ def test_delete_tool(api: httpx.Client, loaded: dict[str, str]) -> None:
     named_before = [
         t["id"]
         for t in api.get("/api/tools").json()["tools"]
-        if any(f"{name} — “" in c["vs_alternatives"] for c in api.get(f"/api/tools/{t['id']}").json()["capabilities"])
+        if any(f"{name} (“" in c["vs_alternatives"] for c in api.get(f"/api/tools/{t['id']}").json()["capabilities"])
     ]
     assert named_before, "the test needs tools whose lines name the victim"
     assert api.delete(f"/api/tools/{victim}").status_code == 204
@@ -220,9 +220,9 @@ def test_delete_tool(api: httpx.Client, loaded: dict[str, str]) -> None:
         detail = api.get(f"/api/tools/{tool['id']}").json()
         for cap in detail["capabilities"]:
             assert victim not in [a["tool_id"] for a in cap["alternatives"]]
-            # Lines name alternatives as 'Tool — “capability”' and 'Tool “capability”'; the vendor's own
-            # text may still mention the deleted tool, which is fine.
-            assert f"{name} — “" not in cap["vs_alternatives"] and f"{name} “" not in cap["unique"]
+            # vs lines name an alternative as 'Tool (“capability”)', Unique lines list the comparable tools
+            # by name; the vendor's own text may still mention the deleted tool, which is fine.
+            assert f"{name} (“" not in cap["vs_alternatives"] and name not in cap["unique"]
     graph = api.get("/api/graph").json()
     assert victim not in {n["id"] for n in graph["nodes"]}
     assert all(victim not in (e["source"], e["target"]) for e in graph["edges"])

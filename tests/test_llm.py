@@ -4,6 +4,7 @@ instructor over HTTP, with scripted answers and failures."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -287,6 +288,9 @@ def test_contrast_names_catalog_tools_or_marks_outside_knowledge(llm_core: Runti
     tool = add(llm_core, DOCS / "pliant.rst").tool
     assert llm_env.tasks() == ["extract", "contrast", "contrast"]
     assert "are not among the listed neighbours" in json.dumps(llm_env.requests[2]["messages"])
+    # The request carries both sides' own words, so the lines can be grounded in them.
+    sent = "\n".join(str(m["content"]) for m in llm_env.requests[1]["messages"])
+    assert '   quotes: "' in sent and re.search(r'near: Fetchwire / [^\n]+ \("[^\n]+"\)', sent)
     first = tool.capabilities[0]
     assert first.contrast_by.startswith("llm:") and first.unique == "Retries on its own."
     assert "vs Fetchwire: retries without a wrapper" in first.vs_alternatives

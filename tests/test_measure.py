@@ -96,6 +96,22 @@ def test_eval_fusion_reports_one_fold_per_set(tmp_path: Path) -> None:
     assert report["chosen"]["normalisation"] in ("z", "scaled")
 
 
+def test_eval_contrast_calibrates_both_thresholds_and_dumps_every_line(tmp_path: Path) -> None:
+    dataset = _tiny_dataset(tmp_path)
+    lines = tmp_path / "lines.jsonl"
+    report = run_json("eval", "contrast", "--dataset", str(dataset), "--lines", str(lines))
+    assert isinstance(report, dict)
+    identity = report["tool identity pairs (IDENTITY_MIN)"]
+    assert identity["pairs"] == 15 and identity["positives"] == 6  # type: ignore[index]
+    for result in report.values():
+        assert {"best_f1", "best_f0.5", "at_min_precision"} <= set(result)  # type: ignore[arg-type]
+    rows = [json.loads(line) for line in lines.read_text().splitlines()]
+    assert {r["tool"] for r in rows} == {"fetchwire", "pliant", "ferrox", "emberq", "pgtide", "relaywork"}
+    assert all({"unique", "vs_alternatives", "quotes", "alternatives"} <= set(r) for r in rows)
+    for row in rows:  # no line names its own tool
+        assert row["tool_name"] not in row["unique"] + row["vs_alternatives"]
+
+
 def test_bench_search_compares_the_index_with_brute_force() -> None:
     report = run_json("bench", "search", "--vectors", "3000", "--queries", "20", "--data", "synthetic")
     assert isinstance(report, dict)

@@ -165,6 +165,39 @@ def check_compare_page(page: Page, a: str, b: str) -> None:
     expect(page.locator("#similar li a").first).to_be_visible()
 
 
+def test_compare_collapses_long_sides_and_ends_with_the_graph_link(page: Page, site: str) -> None:
+    """Each side shows its first capabilities; "+N more capabilities" opens the rest in one click; the
+    Markdown export lists them all; the page ends with a link to search the match graph."""
+    a, b = "emberq", "pgtide"
+    totals = [len(page.request.get(f"{site}/api/tools/{t}").json()["capabilities"]) for t in (a, b)]
+    assert max(totals) > 5, f"the demo task queues have more than five capabilities: {totals}"
+    page.goto(f"{site}/compare/{a}/{b}")
+    sides = page.locator("#capabilities .side")
+    for i, total in enumerate(totals):
+        side = sides.nth(i)
+        assert side.locator("article.capability").count() == total, "every capability is on the page"
+        shown = side.locator(":scope > article.capability")
+        assert shown.count() == min(total, 5)
+        more = side.locator("details.more-capabilities")
+        if total <= 5:
+            expect(more).to_have_count(0)
+            continue
+        expect(more.locator(":scope > summary")).to_have_text(f"+{total - 5} more capabilities")
+        hidden = more.locator("article.capability")
+        expect(hidden.first).to_be_hidden()
+        more.locator(":scope > summary").click()
+        expect(hidden.last).to_be_visible()
+    markdown = page.request.get(f"{site}/api/compare/{a}/{b}?format=markdown").text()
+    assert markdown.count("\n### ") == sum(totals), "the Markdown export lists every capability"
+    link = page.get_by_role("link", name="Search the match graph →")
+    expect(link).to_be_visible()
+    # The last thing on the page, as in the reference.
+    assert page.locator("article.compare > section").last.get_attribute("id") == "search-graph"
+    link.click()
+    page.wait_for_url(re.compile(rf"/graph\?tool={a}$"))
+    expect(page.locator(f'#graph a.node[data-id="{a}"]')).to_have_count(1)
+
+
 def test_submit_shows_live_progress_then_the_new_tool_is_on_the_graph(
     page: Page, site: str, docs_server: str, shots: Path
 ) -> None:

@@ -427,3 +427,78 @@ def eval_extract(
         )
     thresholds = ", ".join(f"{k} {v}" for k, v in result["thresholds"].items())
     err.print(f"thresholds: {thresholds}", markup=False)
+
+
+@eval_app.command("contrast")
+@handle_errors
+def eval_contrast(
+    datasets: Annotated[
+        list[Path],
+        typer.Option("--dataset", help="Labelled JSONL in the ingest format (with category); repeat to pool."),
+    ],
+    lines: Annotated[
+        Path | None,
+        typer.Option("--lines", help="Write every capability's Unique / vs alternatives lines here (JSONL)."),
+    ] = None,
+    min_precision: Annotated[float, typer.Option(help="Precision the reported threshold must reach.")] = 0.8,
+    extractor: Annotated[str, typer.Option(help="Decomposer for the temporary catalog.")] = "extractive",
+    as_json: JsonOpt = False,
+) -> None:
+    """Calibrate the contrast thresholds on labelled data (comparable = same category), pooled over
+    the data sets, each in its own temporary catalog: capability similarity (ALTERNATIVE_MIN) and
+    tool identity similarity (IDENTITY_MIN). With --lines, dump every capability's lines for grading.
+
+    Example: capmatch eval contrast --dataset fixtures/demo.jsonl --dataset ../shared/data/vendor-docs/index.jsonl
+    """
+    import json
+
+    from capmatch.evaluation.contrast import (
+        calibrate,
+        candidate_pairs,
+        dump_lines,
+        identity_pairs,
+        labelled_catalog,
+    )
+
+    capability: list[tuple[float, bool]] = []
+    identity: list[tuple[float, bool]] = []
+    rows: list[dict[str, object]] = []
+    with bar() as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done)
+
+        for dataset in datasets:
+            with labelled_catalog(dataset, extractor, progress=report) as (core, categories):
+                capability += candidate_pairs(core, categories)
+                identity += identity_pairs(core, categories)
+                rows += [{"dataset": str(dataset), **row} for row in dump_lines(core, categories)]
+    if lines is not None:
+        with lines.open("w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        err.print(f"{len(rows)} capabilities' lines written to {lines}", markup=False)
+    results = {
+        "capability pairs (ALTERNATIVE_MIN)": calibrate(capability, min_precision),
+        "tool identity pairs (IDENTITY_MIN)": calibrate(identity, min_precision),
+    }
+    if as_json:
+        print_json({name: {k: v for k, v in r.items() if k != "table"} for name, r in results.items()})
+        return
+    table = Table(
+        "pairs", "choice", "threshold", "precision", "recall", "F1", "F0.5", "kept", title="contrast thresholds"
+    )
+    for name, result in results.items():
+        choices = (
+            ("best F1", result["best_f1"]),
+            ("best F0.5 (used)", result["best_f0.5"]),
+            (f"precision ≥ {min_precision}", result["at_min_precision"]),
+        )
+        for label, row in choices:
+            if row is not None:
+                figures = (f"{row[m]:.2f}" for m in ("threshold", "precision", "recall", "f1", "f0.5"))
+                table.add_row(f"{name}: {result['pairs']}", label, *figures, str(row["kept"]))
+    out.print(table)

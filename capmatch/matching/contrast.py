@@ -9,16 +9,16 @@ and alternatives are rows with cascading deletes, so a line never names a delete
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from wordfreq import zipf_frequency
 
 from capmatch.extractor.decompose.base import Neighbour
-from capmatch.extractor.naming import STOPWORDS
-from capmatch.matching.similar import score_tools
-from capmatch.models import Capability
+from capmatch.matching import attributes as attrs
+from capmatch.matching.similar import identities, score_tools
+from capmatch.models import Capability, ToolType
 
 if TYPE_CHECKING:
     from capmatch.embeddings.index import SearchableIndex
@@ -26,16 +26,33 @@ if TYPE_CHECKING:
 
 ALTERNATIVES = 3  # alternatives named per capability
 NEIGHBOURS = 40  # nearest capabilities looked at per capability
-ALTERNATIVE_MIN = 0.35  # below this, another tool's capability is not a comparable one
+# Below this, another tool's capability is not a comparable one. Calibrated by `capmatch eval contrast`
+# on the demo catalog and the 36 vendor READMEs (comparable = same labelled category; each capability's
+# closest capability in every other tool of a compatible type; 18,082 pairs): the threshold with the
+# best F0.5 on both sets pooled (0.45: precision 0.54, recall 0.25; best F1 would be 0.34 at precision
+# 0.34). Precision counts twice because an unrelated "alternative" makes a line argue nonsense.
+ALTERNATIVE_MIN = 0.45
 EDGES_PER_TOOL = 8  # match-graph edges stored per tool
 EDGE_MIN = 0.3  # minimum tool-pair score for a match-graph edge
-# A new capability at least this close to an existing one can become its alternative, so the
-# existing tool's lines are refreshed. Equal to ALTERNATIVE_MIN: lines never miss a new alternative.
-AFFECTED_MIN = ALTERNATIVE_MIN
+# Unique lines are checked against the pages of the nearest tools of a comparable type even below
+# ALTERNATIVE_MIN (a claim "the closest tools do not mention X" needs closest tools, not alternatives
+# good enough to argue with); below this a tool is too far to be a yardstick.
+NEAREST_MIN = 0.3
+# A new capability at least this close to an existing one can change its lines, so the existing
+# tool's lines are refreshed. Equal to NEAREST_MIN: lines never miss a new neighbour.
+AFFECTED_MIN = NEAREST_MIN
 AFFECTED_NEIGHBOURS = 50
-COMMON_WORD_ZIPF = 4.5  # words this frequent in English (work, image, call) say little on their own
-
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9+#/-]*[A-Za-z0-9+#]|[A-Za-z]")
+# Two tools argue with each other only if what they *are* is close: the cosine of their identity
+# vectors ("<name>: <what the page says it is>"). Capabilities alone pair a vector database's "APIs and
+# clients" with an HTTP client library. Calibrated like ALTERNATIVE_MIN (`capmatch eval contrast`:
+# 735 tool pairs of the demo catalog and the vendor READMEs, comparable = same category): best F0.5 at
+# 0.48, precision 0.71, recall 0.34 (best F1 would be 0.39 at precision 0.54).
+IDENTITY_MIN = 0.48
+# Unique lines are checked against the pages of the nearest tools of a compatible type, without this
+# gate: there more tools make a stricter claim, and an identity vector can mislead on its own (on the
+# demo catalog a vector database's nearest identity is a Rust HTTP client, not the other databases).
+UNIQUE_ATTRIBUTES = 4  # attributes a Unique line names at most
+VS_ALTERNATIVES = 2  # alternatives a vs line argues against
 
 
 def refresh_after_change(
@@ -69,9 +86,14 @@ def _tools_near(catalog: Catalog, index: SearchableIndex, tool_id: str) -> set[s
 
 
 def neighbours_for(
-    catalog: Catalog, index: SearchableIndex, vectors: np.ndarray, exclude_url: str | None = None
+    catalog: Catalog,
+    index: SearchableIndex,
+    vectors: np.ndarray,
+    exclude_url: str | None = None,
+    tool_type: str = ToolType.UNKNOWN,
 ) -> list[list[Neighbour]]:
-    """For each vector, the closest capability of up to ALTERNATIVES other catalog tools (≥ ALTERNATIVE_MIN).
+    """For each vector, the closest capability of up to ALTERNATIVES other catalog tools of a type
+    compatible with ``tool_type`` (≥ ALTERNATIVE_MIN), with its evidence quotes.
 
     Used before a new tool is stored, so a backend can write its contrast lines; an earlier version of
     the same page (same URL) is not its own alternative."""
@@ -83,6 +105,7 @@ def neighbours_for(
     skip = store.find_by_url(exclude_url) if exclude_url else None
     briefs = store.capabilities_by_id({int(i) for i in ids.ravel() if i >= 0})
     names = store.tool_names(set(owners.values()))
+    types = {t: f[0] for t, f in store.tool_filters(set(owners.values())).items()}
     out = []
     for row_scores, row_ids in zip(scores, ids, strict=True):
         seen: set[str] = set()
@@ -91,13 +114,61 @@ def neighbours_for(
             owner = owners.get(int(cap_id))
             if owner is None or owner == skip or owner in seen or score < ALTERNATIVE_MIN:
                 continue
+            if not compatible(tool_type, types[owner]):
+                continue
             seen.add(owner)
             cap = briefs[int(cap_id)]
-            near.append(Neighbour(names[owner], cap.name, cap.description, float(score)))
+            quotes = tuple(e.quote for e in cap.evidence)
+            near.append(Neighbour(names[owner], cap.name, cap.description, float(score), quotes))
             if len(near) == ALTERNATIVES:
                 break
         out.append(near)
     return out
+
+
+def _kindred(catalog: Catalog, tool_id: str, threshold: float) -> Callable[[str], bool]:
+    """Whether another tool is close enough in what it is (identity) to be compared with ``tool_id``;
+    a tool without an identity vector is given the benefit of the doubt."""
+    known = identities(catalog)
+    if tool_id not in known.row:
+        return lambda other: True
+    sims = known.matrix @ known.matrix[known.row[tool_id]]
+    return lambda other: other not in known.row or float(sims[known.row[other]]) >= threshold
+
+
+def compatible(a: str, b: str) -> bool:
+    """Tools of these types can stand in for each other: a dataset is no alternative to a library.
+
+    Models and API services are both called for an answer; libraries, frameworks, applications and
+    services are all software one runs or calls. An Unknown type is given the benefit of the doubt."""
+    if ToolType.UNKNOWN in (a, b) or a == b:
+        return True
+    return frozenset((a, b)) not in _INCOMPATIBLE and ToolType.DATASET not in (a, b)
+
+
+_INCOMPATIBLE = {frozenset((ToolType.MODEL, t)) for t in (ToolType.LIBRARY, ToolType.FRAMEWORK, ToolType.APPLICATION)}
+
+
+@dataclass
+class _Page:
+    """A tool as the contrast lines see it: its name's words and every attribute its page states."""
+
+    name: str
+    name_words: set[str]
+    attributes: set[tuple[str, str]]
+
+
+def _page(catalog: Catalog, tool_id: str, name: str, cache: dict[str, _Page]) -> _Page:
+    if tool_id not in cache:
+        words = _name_words(name, tool_id)
+        # The whole page, not the one capability: a claim that a tool lacks something must hold for
+        # everything its page says, or it would be false for a tool that has it elsewhere.
+        cache[tool_id] = _Page(name, words, attrs.page_keys(catalog.source_text(tool_id), frozenset(words)))
+    return cache[tool_id]
+
+
+def _name_words(*names: str) -> set[str]:
+    return {w.lower() for n in names for w in re.findall(r"[A-Za-z0-9]+", n) if len(w) > 1}
 
 
 def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None:
@@ -107,6 +178,8 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
         return
     scores, neighbours = index.search(vectors, NEIGHBOURS)
     owners = store.capability_tools(np.unique(neighbours[neighbours >= 0]))
+    types = {t: f[0] for t, f in store.tool_filters({tool_id, *owners.values()}).items()}
+    argues = _kindred(store, tool_id, IDENTITY_MIN)
     per_cap: list[list[tuple[int, str, float]]] = []
     wanted: set[int] = set(int(i) for i in ids)
     for row_scores, row_ids in zip(scores, neighbours, strict=True):
@@ -115,96 +188,145 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
             owner = owners.get(int(cap_id))
             if owner is None or owner == tool_id or owner in best:
                 continue
+            if score < NEAREST_MIN or not compatible(types[tool_id], types[owner]):
+                continue
             best[owner] = (int(cap_id), float(score))
-        ranked = sorted(((c, o, s) for o, (c, s) in best.items()), key=lambda r: -r[2])
+        ranked = sorted(((c, o, s) for o, (c, s) in best.items()), key=lambda r: -r[2])[:ALTERNATIVES]
         per_cap.append(ranked)
-        wanted |= {c for c, _, _ in ranked[:ALTERNATIVES]}
+        wanted |= {c for c, _, _ in ranked}
     caps = store.capabilities_by_id(wanted)
-    names = store.tool_names({o for ranked in per_cap for _, o, _ in ranked[:ALTERNATIVES]})
+    names = store.tool_names({tool_id, *(o for ranked in per_cap for _, o, _ in ranked)})
     by_llm = store.llm_contrast(int(i) for i in ids)
     catalog_names = store.all_tool_names() if by_llm else set()
+    pages: dict[str, _Page] = {}
+    own = _page(store, tool_id, names[tool_id], pages)
     for cap_id, ranked in zip(ids, per_cap, strict=True):
         cap = caps[int(cap_id)]
-        close = [(caps[c], names[o], s) for c, o, s in ranked[:ALTERNATIVES] if s >= ALTERNATIVE_MIN]
-        alternatives = [(c.id, s) for c, _, s in close if c.id is not None]
+        nearest = [Close(caps[c], o, _page(store, o, names[o], pages), s) for c, o, s in ranked]
+        close = [c for c in nearest if c.similarity >= ALTERNATIVE_MIN and argues(c.tool_id)]
+        alternatives = [(c.cap.id, c.similarity) for c in close if c.cap.id is not None]
         named = by_llm.get(int(cap_id))
         if named is not None and set(named) <= catalog_names:
             # LLM-written lines stay while every tool they name is still in the catalog.
             store.set_contrast(int(cap_id), None, None, alternatives)
             continue
-        store.set_contrast(int(cap_id), unique_line(cap, close), vs_alternatives_line(close), alternatives)
+        unique, unique_basis = unique_line(cap, own, nearest)
+        versus, versus_basis = vs_alternatives_line(cap, own, close)
+        basis = {"unique": unique_basis, "vs_alternatives": versus_basis}
+        store.set_contrast(int(cap_id), unique, versus, alternatives, basis)
 
 
-def vs_alternatives_line(close: list[tuple[Capability, str, float]]) -> str:
-    # No catalog size or "nearest" below the threshold here: those would go stale as tools arrive,
-    # while the lines are only refreshed for changes at ALTERNATIVE_MIN or closer.
-    if not close:
-        return f"No capability of another catalog tool comes close (none at similarity ≥ {ALTERNATIVE_MIN:.2f})."
-    parts = [f"{tool} — “{cap.name}” ({sim:.2f})" for cap, tool, sim in close]
-    return "Closest alternatives in the catalog: " + "; ".join(parts) + "."
+@dataclass
+class Close:
+    """A comparable capability of another tool, above the threshold and of a compatible type."""
+
+    cap: Capability
+    tool_id: str
+    page: _Page
+    similarity: float
 
 
-def unique_line(cap: Capability, close: list[tuple[Capability, str, float]]) -> str:
-    if not close:
-        return "No other catalog tool offers a comparable capability."
-    others = set()
-    for other, _, _ in close:
-        others |= _stems(_capability_text(other))
-    terms = distinctive_terms(_capability_text(cap), others)
-    names = "; ".join(f"{tool} “{other.name}”" for other, tool, _ in close[:2])
-    if not terms:
-        top, tool, sim = close[0]
-        return f"Equivalent to {tool} “{top.name}” ({sim:.2f}): its text mentions nothing the closest matches lack."
-    quoted = ", ".join(f"“{t}”" for t in terms)
-    return f"Mentions {quoted}, which the closest matches ({names}) do not."
+def _quotes(cap: Capability) -> list[str]:
+    return [e.quote for e in cap.evidence]
 
 
-def _capability_text(cap: Capability) -> str:
-    quotes = " ".join(e.quote for e in cap.evidence)
-    return f"{cap.name}. {cap.description} {quotes}"
+def _claim(attribute: attrs.Attribute, cap: Capability) -> dict[str, Any]:
+    """What a line says and the quotes it rests on (evidence index and text)."""
+    return {
+        "attribute": attribute.label,
+        "kind": attribute.kind,
+        "quotes": [{"index": i, "quote": cap.evidence[i].quote} for i in attribute.quotes],
+    }
 
 
-@lru_cache(maxsize=65536)  # called for every word of every neighbour's text on each refresh
-def _stem(word: str) -> str:
-    word = word.lower()
-    for suffix in ("ies", "es", "s", "ing", "ed"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
+def unique_line(cap: Capability, own: _Page, nearest: list[Close]) -> tuple[str, list[dict[str, Any]]]:
+    """What this capability's quotes state that none of the nearest comparable tools' pages state.
+
+    Empty when nothing concrete stands out, or nothing is near enough to compare with: an empty line
+    says more than a filler one."""
+    if not nearest:
+        return "", []
+    excluded = own.name_words | {w for c in nearest for w in c.page.name_words}
+    # "Text" is on nearly every page; it is contrasted in vs lines (images and text vs text), not here.
+    stated = [a for a in attrs.extract(_quotes(cap), excluded) if a.key != "text input"]
+    absent = [a for a in stated if all((a.kind, a.key.lower()) not in c.page.attributes for c in nearest)]
+    chosen = absent[:UNIQUE_ATTRIBUTES]
+    if not chosen:
+        return "", []
+    others = _join_names([c.page.name for c in _distinct_tools(nearest)])
+    said = attrs.phrase(chosen)
+    line = f"{said[0].upper()}{said[1:]}; the closest comparable tools ({others}) mention none of this."
+    return line, [_claim(a, cap) for a in chosen]
 
 
-def _stems(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS}
+def vs_alternatives_line(cap: Capability, own: _Page, close: list[Close]) -> tuple[str, list[dict[str, Any]]]:
+    """A trade-off per comparable alternative, from the attributes each side states and the other's
+    page lacks; an alternative with no concrete difference is left out.
+
+    Two capabilities close in meaning can still talk about different things ("opt-out" vs
+    "benchmarks"): a difference is argued only on ground both stand on, i.e. both sides state an
+    attribute in common, or the difference is of a kind the other capability also states (a protocol
+    against its protocols), or the other capability states nothing concrete at all."""
+    sentences: list[str] = []
+    basis: list[dict[str, Any]] = []
+    for c in close[:VS_ALTERNATIVES]:
+        excluded = own.name_words | c.page.name_words
+        mine = attrs.extract(_quotes(cap), excluded)
+        theirs = attrs.extract(_quotes(c.cap), excluded)
+        theirs_keys = attrs.keys(theirs)
+        shared = [a for a in mine if (a.kind, a.key.lower()) in theirs_keys and a.kind != "quantity"][:2]
+        only_mine = [a for a in mine if (a.kind, a.key.lower()) not in c.page.attributes]
+        only_theirs = [a for a in theirs if (a.kind, a.key.lower()) not in own.attributes]
+        if not shared:
+            only_mine = _comparable(only_mine, theirs)
+            only_theirs = _comparable(only_theirs, mine)
+        only_mine, only_theirs = only_mine[:3], only_theirs[:3]
+        if all(a.kind == "term" for a in only_mine + only_theirs):
+            continue  # a bare acronym ("mentions GIL") is too thin to argue a trade-off on
+        who = f"{c.page.name} (“{c.cap.name}”)"
+        if only_mine and only_theirs:
+            if shared:
+                text = (
+                    f"This {attrs.phrase(shared + only_mine)}; {who} also {attrs.phrase(shared)}, "
+                    f"and instead {attrs.phrase(only_theirs)}."
+                )
+            else:
+                text = f"This {attrs.phrase(only_mine)}; {who} instead {attrs.phrase(only_theirs)}."
+        elif only_mine:
+            text = f"Unlike {who}, this {attrs.phrase(only_mine)}."
+        else:
+            text = f"{who} {attrs.phrase(only_theirs)}, which this tool's page does not mention."
+        sentences.append(text[0].upper() + text[1:])
+        basis.append(
+            {
+                "alternative": c.cap.id,
+                "tool": c.tool_id,
+                "similarity": round(c.similarity, 4),
+                "this": [_claim(a, cap) for a in only_mine],
+                "other": [_claim(a, c.cap) for a in only_theirs],
+            }
+        )
+    return " ".join(sentences), basis
 
 
-def distinctive_terms(text: str, other_stems: set[str], limit: int = 3) -> list[str]:
-    """Phrases of the text (runs of content words) with words none of the other texts use."""
-    phrases: list[tuple[float, int, str]] = []
-    seen: set[str] = set()
-    for position, run in enumerate(re.split(r"[.,;:!?()\[\]\"“”—–]|\s-\s|\n", text)):
-        words: list[str] = []
-        for word in [*_WORD.findall(run), ""]:
-            if word and word.lower() not in STOPWORDS and len(words) < 4:
-                words.append(word)
-                continue
-            if words:
-                novel = [w for w in words if _stem(w) not in other_stems and len(w) > 2]
-                phrase = " ".join(words)
-                key = phrase.lower()
-                # Rarer words say more: "guardrail" is distinctive where "work" or "call" is not.
-                rarity = [max(0.0, 7.0 - zipf_frequency(w, "en")) for w in novel]
-                if novel and key not in seen and max(rarity) > 7.0 - COMMON_WORD_ZIPF:
-                    seen.add(key)
-                    # Prefer rare new words, then phrases that are mostly new, then longer, then earlier.
-                    score = sum(rarity) / len(words) + len(novel) / len(words) + 0.15 * min(len(words), 3)
-                    phrases.append((score, -position, phrase))
-                words = [word] if word and word.lower() not in STOPWORDS else []
-    phrases.sort(key=lambda p: (-p[0], -p[1]))
-    chosen: list[str] = []
-    for _, _, phrase in phrases:
-        if any(phrase.lower() in c.lower() or c.lower() in phrase.lower() for c in chosen):
-            continue
-        chosen.append(phrase)
-        if len(chosen) == limit:
-            break
-    return chosen
+def _comparable(extra: list[attrs.Attribute], other: list[attrs.Attribute]) -> list[attrs.Attribute]:
+    """The attributes of ``extra`` the other capability could be compared on: of a kind it states too
+    (a figure only against a figure of the same dimension), or all of them when it states nothing
+    concrete. Sub-features and acronyms are too varied a kind: "opt-out" says nothing against
+    "benchmarks", so they count only against a capability with nothing concrete."""
+    if not other:
+        return extra
+    kinds = {a.kind for a in other if a.kind not in _VARIED_KINDS}
+    dimensions = {a.key for a in other if a.kind == "quantity"}
+    return [a for a in extra if a.kind in kinds or (a.kind == "quantity" and a.key in dimensions)]
+
+
+_VARIED_KINDS = {"feature", "term", "quantity"}
+
+
+def _distinct_tools(close: list[Close]) -> list[Close]:
+    return list({c.tool_id: c for c in close}.values())
+
+
+def _join_names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -201,7 +201,8 @@ class Ingestor:
             # Only a backend that writes its own lines needs the neighbours before the store; the
             # store computes them once more for everyone's alternatives (matching.contrast).
             writes_lines = decomposer.model is not None and settings.llm_contrast
-            near = neighbours_for(store, self.index.reader(), vectors, exclude_url=raw.url) if writes_lines else []
+            kind = source.type or facts.type.value
+            near = neighbours_for(store, self.index.reader(), vectors, raw.url, kind) if writes_lines else []
             lines = decomposer.contrast(name, drafts, near) if writes_lines else None
 
         new = []

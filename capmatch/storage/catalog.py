@@ -320,6 +320,7 @@ class SqliteCatalog:
                 grounded=bool(r["grounded"]),
                 prompt_version=r["prompt_version"],
                 contrast_by=r["contrast_by"],
+                contrast_basis=json.loads(r["contrast_basis"]),
             )
             for r in rows
         ]
@@ -526,13 +527,16 @@ class SqliteCatalog:
         unique: str | None,
         vs_alternatives: str | None,
         alternatives: list[tuple[int, float]],
+        basis: dict[str, Any] | None = None,
     ) -> None:
-        """Store the alternatives; lines given as None are left as they are (LLM-written, still valid)."""
+        """Store the alternatives; lines given as None are left as they are (LLM-written, still valid).
+
+        ``basis``: the quotes each claim of the lines rests on (matching.contrast)."""
         if unique is not None and vs_alternatives is not None:
             self.conn.execute(
                 """UPDATE capabilities SET unique_text = ?, vs_alternatives = ?, contrast_by = 'rules',
-                       contrast_names = '[]' WHERE id = ?""",
-                (unique, vs_alternatives, capability_id),
+                       contrast_names = '[]', contrast_basis = ? WHERE id = ?""",
+                (unique, vs_alternatives, json.dumps(basis or {}), capability_id),
             )
         self.conn.execute("DELETE FROM alternatives WHERE capability_id = ?", (capability_id,))
         self.conn.executemany(

@@ -37,6 +37,7 @@ class Neighbour:
     capability: str
     description: str
     similarity: float
+    quotes: tuple[str, ...] = ()  # its evidence, so contrast lines can be grounded in both pages
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ RESPONSE_MODELS: dict[str, type[BaseModel]] = {
 # has about 8 capabilities, each sent with up to 3 neighbours.
 TYPICAL_CAPABILITIES = 8
 TYPICAL_NEIGHBOURS = 3
+QUOTES_PER_SIDE = 2  # quotes of a capability listed in a contrast request
 
 
 @dataclass(frozen=True)
@@ -219,8 +220,8 @@ class LLMDecomposer:
         if not self.settings.llm_contrast or not any(neighbours):
             return None  # nothing to contrast with: the catalog's own lines say so
         listed = _listing(
-            [(cap.name, cap.description) for cap in capabilities],
-            [[(n.tool, n.capability) for n in near] for near in neighbours],
+            [(cap.name, cap.description, cap.quotes) for cap in capabilities],
+            [[(n.tool, n.capability, n.quotes) for n in near] for near in neighbours],
         )
         allowed = {n.tool for near in neighbours for n in near}
         answer, _ = self._ask(
@@ -298,11 +299,12 @@ class LLMDecomposer:
         return count_tokens(json.dumps(schema, indent=2)) + 45
 
     def _contrast_tokens(self) -> int:
-        """A typical contrast request, rendered: 8 capabilities of 5 + 25 words, 3 neighbours each by name."""
+        """A typical contrast request, rendered: 8 capabilities of 5 + 25 words with two 25-word
+        quotes, 3 neighbours each by name with one quote."""
         words = "word " * 25
         listed = _listing(
-            [("a capability of five words", words)] * TYPICAL_CAPABILITIES,
-            [[("Tool", "a capability of five words")] * TYPICAL_NEIGHBOURS] * TYPICAL_CAPABILITIES,
+            [("a capability of five words", words, [words, words])] * TYPICAL_CAPABILITIES,
+            [[("Tool", "a capability of five words", (words,))] * TYPICAL_NEIGHBOURS] * TYPICAL_CAPABILITIES,
         )
         messages, _ = self._messages("contrast", {"tool_name": "Tool", "body": listed})
         return sum(count_tokens(m["content"]) for m in messages) + self._schema_tokens(Contrast)
@@ -388,15 +390,33 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _listing(capabilities: list[tuple[str, str]], neighbours: list[list[tuple[str, str]]]) -> str:
-    """Capabilities and their nearest neighbours as numbered lines: a third of the tokens of JSON.
+def _listing(
+    capabilities: list[tuple[str, str, list[str]]], neighbours: list[list[tuple[str, str, tuple[str, ...]]]]
+) -> str:
+    """Capabilities, their quotes and their nearest neighbours (with a quote each) as numbered lines:
+    a third of the tokens of JSON, and both sides' own words for the model to argue from.
 
     0. Name: description
-       near: Tool / its capability; Other tool / its capability
+       quotes: "first quote" | "second quote"
+       near: Tool / its capability ("its quote"); Other tool / its capability ("its quote")
     """
     lines = []
-    for i, ((name, description), near) in enumerate(zip(capabilities, neighbours, strict=True)):
+    for i, ((name, description, quotes), near) in enumerate(zip(capabilities, neighbours, strict=True)):
         lines.append(f"{i}. {' '.join(name.split())}: {' '.join(description.split())}")
+        if quotes:
+            lines.append("   quotes: " + " | ".join(f'"{_clip(q)}"' for q in quotes[:QUOTES_PER_SIDE]))
         if near:
-            lines.append("   near: " + "; ".join(f"{tool} / {capability}" for tool, capability in near))
+            lines.append(
+                "   near: "
+                + "; ".join(
+                    f"{tool} / {capability}" + (f' ("{_clip(said[0])}")' if said else "")
+                    for tool, capability, said in near
+                )
+            )
     return "\n".join(lines)
+
+
+def _clip(quote: str, words: int = 40) -> str:
+    """A quote on one line, cut to ``words`` words: enough to carry its facts, not the page."""
+    parts = quote.split()
+    return " ".join(parts[:words]) + (" …" if len(parts) > words else "")

@@ -57,7 +57,8 @@ CREATE TABLE capabilities (
     embedding BYTEA NOT NULL,
     prompt_version TEXT,
     contrast_by TEXT NOT NULL DEFAULT 'rules',
-    contrast_names TEXT NOT NULL DEFAULT '[]'
+    contrast_names TEXT NOT NULL DEFAULT '[]',
+    contrast_basis TEXT NOT NULL DEFAULT '{}'  -- see SQLite's 0008_contrast_basis.sql
 );
 CREATE INDEX capabilities_tool ON capabilities (tool_id);
 

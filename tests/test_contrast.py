@@ -1,0 +1,84 @@
+"""Unique and vs alternatives lines: attributes read from evidence, claims that point at quotes, no
+line naming the tool itself or a person, nothing said when nothing concrete differs."""
+
+from __future__ import annotations
+
+from capmatch.matching import attributes as attrs
+from capmatch.matching.contrast import Close, _Page, compatible, unique_line, vs_alternatives_line
+from capmatch.models import Capability, Evidence, ToolType
+
+
+def cap(name: str, *quotes: str, cap_id: int = 1) -> Capability:
+    evidence = [Evidence(quote=q, start=0, end=len(q)) for q in quotes]
+    return Capability(id=cap_id, name=name, description=name, evidence=evidence)
+
+
+def page(name: str, *texts: str) -> _Page:
+    words = {w.lower() for w in name.split()}
+    return _Page(name, words, attrs.keys(attrs.extract(texts, words)))
+
+
+def test_attributes_are_concrete_terms_with_the_quotes_stating_them() -> None:
+    found = attrs.extract(
+        [
+            "About 40 milliseconds later you get back labels and severity levels, thanks to @jdoe.",
+            "Aggregates 67 TB of code across 600+ programming languages with HNSW indexes.",
+            "Supports HTTP/2 and WebSockets; classifies images.",
+        ]
+    )
+    labels = {a.label: a.quotes for a in found}
+    assert labels["about 40 ms"] == (0,)
+    assert labels["67 TB"] == (1,) and labels["600+ programming languages"] == (1,)
+    assert labels["HTTP/2"] == (2,) and labels["WebSocket"] == (2,) and labels["image input"] == (2,)
+    assert labels["approximate nearest-neighbour search"] == (1,)
+    assert not any("jdoe" in a.label.lower() for a in found), "a handle is never an attribute"
+
+
+def test_words_of_the_tool_name_are_never_attributes() -> None:
+    found = attrs.extract(["PgTide keeps jobs in PostgreSQL with transactional enqueue."], {"pgtide", "postgresql"})
+    assert {a.label for a in found} == {"transactions"}
+
+
+def test_unique_states_what_comparable_pages_lack_and_points_at_quotes() -> None:
+    mine = cap("Image and text moderation", "Send text or images to one endpoint.", "Answers in 40 ms.")
+    other = Close(
+        cap("Text moderation", "Moderates chat messages.", cap_id=2),
+        "clearsignal",
+        page("ClearSignal", "ClearSignal moderates chat messages and usernames over HTTPS."),
+        0.6,
+    )
+    line, basis = unique_line(mine, page("Wardline Guard", "Wardline"), [other])
+    assert line.startswith("Takes image input") and "40 ms" in line and "ClearSignal" in line
+    assert "Wardline" not in line
+    claims = {c["attribute"]: c["quotes"] for c in basis}
+    assert claims["image input"] == [{"index": 0, "quote": "Send text or images to one endpoint."}]
+    assert claims["40 ms"][0]["index"] == 1
+
+
+def test_nothing_concrete_says_nothing() -> None:
+    mine = cap("Simple to use", "It is simple and pleasant to use.")
+    other = Close(cap("Easy", "Easy to get started.", cap_id=2), "b", page("Other", "Easy to get started."), 0.7)
+    assert unique_line(mine, page("Mine"), [other]) == ("", [])
+    assert vs_alternatives_line(mine, page("Mine"), [other]) == ("", [])
+    assert unique_line(cap("Images", "Classifies images."), page("Mine"), []) == ("", []), "nothing to compare with"
+
+
+def test_vs_alternatives_argues_both_sides() -> None:
+    mine = cap("Streaming", "Streams uploads over HTTP/2 with retries.")
+    theirs = cap("Streaming", "Streams downloads over HTTP/2 and WebSockets.", cap_id=2)
+    other = Close(theirs, "pliant", page("Pliant", "Streams downloads over HTTP/2 and WebSockets."), 0.7)
+    line, basis = vs_alternatives_line(mine, page("Fetchwire", "Streams uploads over HTTP/2 with retries."), [other])
+    assert line == (
+        "This supports HTTP/2 and has streaming, retries and file uploads; Pliant (“Streaming”) also supports "
+        "HTTP/2 and has streaming, and instead supports WebSocket."
+    )
+    assert basis[0]["tool"] == "pliant" and basis[0]["this"][0]["attribute"] == "retries"
+    assert basis[0]["other"][0]["quotes"][0]["quote"] == theirs.evidence[0].quote
+
+
+def test_types_that_cannot_stand_in_for_each_other() -> None:
+    assert compatible(ToolType.LIBRARY, ToolType.FRAMEWORK)
+    assert compatible(ToolType.MODEL, ToolType.API_SERVICE)
+    assert compatible(ToolType.UNKNOWN, ToolType.DATASET)
+    assert not compatible(ToolType.DATASET, ToolType.LIBRARY)
+    assert not compatible(ToolType.MODEL, ToolType.LIBRARY)
