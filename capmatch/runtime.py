@@ -19,7 +19,8 @@ from capmatch.matching import compare as comparing
 from capmatch.matching.fusion import PAIR_FLOOR
 from capmatch.matching.graph import MatchGraph, match_graph
 from capmatch.matching.rank import Rank, rank
-from capmatch.matching.similar import SearchHit, ToolHit, search_text, similar_tools
+from capmatch.matching.search import SearchHit, search_text
+from capmatch.matching.similar import ToolHit, similar_tools
 from capmatch.models import Tool
 from capmatch.pipeline.ingest import BackendInfo, DryRun, Ingestor, IngestResult, Source, dry_run, record_calls
 from capmatch.pipeline.writer import CatalogWriter, Progress, no_progress

@@ -103,7 +103,7 @@ def test_hybrid_search_finds_a_tool_by_its_exact_name(demo: Runtime) -> None:
 
 
 def test_search_shows_only_capabilities_above_the_floor_and_labels_weak_hits(demo: Runtime) -> None:
-    from capmatch.matching.similar import SEARCH_FLOOR
+    from capmatch.matching.search import SEARCH_FLOOR
 
     hits = demo.search("flag hate speech and harassment in user comments", k=10, count_matches=False)
     assert hits and all(m.similarity >= SEARCH_FLOOR for h in hits for m in h.matched)

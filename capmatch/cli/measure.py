@@ -27,6 +27,9 @@ def eval_similar(
         Path | None,
         typer.Option("--home", help="Keep the built catalog in this folder and reuse it on the next run."),
     ] = None,
+    per_category: Annotated[
+        int | None, typer.Option("--per-category", help="Keep the first N records of each category (quicker).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Score similar-tool search on labelled data (relevant = same category) against BM25 and
@@ -44,7 +47,7 @@ def eval_similar(
                 tasks[stage] = progress.add_task(stage, total=total)
             progress.update(tasks[stage], completed=done)
 
-        result = evaluate(dataset, k=k, extractor=extractor, progress=report, home=home)
+        result = evaluate(dataset, k=k, extractor=extractor, progress=report, home=home, per_category=per_category)
     methods = {name: result[name] for name in ("capmatch", "bm25", "embedding")}
     for failure in result["failed"]:  # type: ignore[attr-defined]
         err.print(f"  not ingested: line {failure['line']} ({failure['name']}): {failure['error']}", markup=False)
@@ -144,6 +147,9 @@ def eval_search(
         int | None, typer.Option("--per-category", help="Keep the first N records of each category (quicker).")
     ] = None,
     k: KOpt = 10,
+    fit_weights: Annotated[
+        bool, typer.Option("--fit", help="Also choose the hybrid weights by leave-one-set-out over the sets.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Free-text search on queries built from the sets' category names (relevant = that category):
@@ -162,7 +168,9 @@ def eval_search(
                 tasks[stage] = progress.add_task(stage, total=total)
             progress.update(tasks[stage], completed=done)
 
-        result = evaluate_search(datasets, home_root, k=k, progress=report, per_category=per_category)
+        result = evaluate_search(
+            datasets, home_root, k=k, progress=report, per_category=per_category, fit_weights=fit_weights
+        )
     if as_json:
         print_json(result)
         return

@@ -12,6 +12,7 @@ that score, pooled over the sets.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -20,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from capmatch.embeddings.model import get_embedder
-from capmatch.evaluation.fusion import set_name
+from capmatch.evaluation.fusion import GRID, METRICS, Query, SetData, choose, pooled_spread, score_grid, set_name
 from capmatch.evaluation.metrics import Scores
 from capmatch.evaluation.similar import Item, Progress, build
-from capmatch.matching.similar import SEARCH_MODES
+from capmatch.matching.search import SEARCH_MODES, SIGNALS, search_candidates
 from capmatch.runtime import Runtime
 
 FLOORS = tuple(round(x, 2) for x in np.arange(0.15, 0.56, 0.05))
@@ -104,22 +105,69 @@ def calibrate_floor(evidence: list[tuple[float, bool]]) -> dict[str, object]:
     return {"hits": len(evidence), "relevant_share": round(float(relevant.mean()), 4), "floors": rows, "chosen": best}
 
 
+def collect(name: str, core: Runtime, items: list[Item], k: int) -> SetData:
+    """Every query's candidates with their raw signals (the code ``capmatch search`` runs)."""
+    category = {item.tool_id: item.category for item in items}
+    queries = []
+    index = core.index()
+    for text, cat, available in category_queries(items):
+        found = search_candidates(core.catalog, index, core.embedder, text)
+        relevant = np.array([category.get(t) == cat for t in found.ids], dtype=bool)
+        queries.append(Query(found.table, relevant, np.ones(len(found.ids)), available))
+    return SetData(name, queries, {})
+
+
+def fit(sets: list[SetData], k: int) -> dict[str, object]:
+    """Weights for ``hybrid`` by leave-one-set-out, as ``capmatch eval fusion`` does for similar tools."""
+    weights = np.array([c for c in itertools.product(GRID, repeat=len(SIGNALS)) if any(c)], dtype=np.float64)
+    spread = pooled_spread(sets)
+    results = {("scaled", 0.0): {d.name: score_grid(d, weights, "scaled", 0.0, spread, k) for d in sets}}
+
+    def named(row: int) -> dict[str, float]:
+        return dict(zip(SIGNALS, (float(x) for x in weights[row]), strict=True))
+
+    def scores(row: int, d: SetData) -> dict[str, float]:
+        return {m: round(float(results[("scaled", 0.0)][d.name][m][row]), 4) for m in METRICS}
+
+    folds = []
+    for held in sets:
+        _, row = choose([d for d in sets if d is not held], results)
+        folds.append({"held_out": held.name, "weights": named(row), "held_out_scores": scores(row, held)})
+    _, row = choose(sets, results)
+    return {
+        "signals": list(SIGNALS),
+        "spread": [round(float(x), 6) for x in spread],
+        "folds": folds,
+        "chosen": named(row),
+        "chosen_scores": {d.name: scores(row, d) for d in sets},
+    }
+
+
 def evaluate(
     datasets: Sequence[Path],
     home_root: Path | None,
     k: int = 10,
     progress: Progress | None = None,
     per_category: int | None = None,
+    fit_weights: bool = False,
 ) -> dict[str, object]:
     import tempfile
 
     progress = progress or (lambda stage, done, total: None)
     evidence: list[tuple[float, bool]] = []
     sets: dict[str, object] = {}
+    collected: list[SetData] = []
     with tempfile.TemporaryDirectory(prefix="capmatch-eval-") as scratch:
         root = home_root or Path(scratch)
         for dataset in datasets:
             name = set_name(dataset, per_category)
             core, items, _ = build(dataset, root / name, "extractive", None, progress, per_category)
             sets[name] = evaluate_set(name, core, items, k, evidence, progress)
-    return {"sets": sets, "floor": calibrate_floor(evidence)}
+            if fit_weights:
+                data = collect(name, core, items, k)
+                data.baselines = {b: sets[name][b] for b in ("bm25", "embedding")}  # type: ignore[index]
+                collected.append(data)
+    report: dict[str, object] = {"sets": sets, "floor": calibrate_floor(evidence)}
+    if fit_weights:
+        report["fit"] = fit(collected, k)
+    return report

@@ -44,12 +44,13 @@ def evaluate(
     settings: Settings | None = None,
     progress: Progress | None = None,
     home: Path | None = None,
+    per_category: int | None = None,
 ) -> dict[str, object]:
     """Scores of capmatch and both baselines on ``dataset``. With ``home``, the catalog built there is
     kept and reused by the next run on the same dataset (same file, size and extractor)."""
     progress = progress or (lambda stage, done, total: None)
     with _catalog_home(home) as where:
-        core, items, failures = build(dataset, where, extractor, settings, progress)
+        core, items, failures = build(dataset, where, extractor, settings, progress, per_category)
         return {
             "capmatch": _capmatch(core, items, k, progress),
             "bm25": _bm25(items, k),

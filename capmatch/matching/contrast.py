@@ -62,7 +62,7 @@ def refresh_after_change(
     tools = set(affected)
     if changed is not None:
         tools.add(changed)
-        tools |= _tools_near(catalog, index, changed)
+        tools |= tools_near(catalog, index, changed)
         edges = score_tools(catalog, index, changed, limit=EDGES_PER_TOOL, threshold=threshold)
         catalog.set_matches(changed, [(t, s, len(p)) for t, s, p in edges if s >= EDGE_MIN])
     for tool_id in sorted(tools):
@@ -74,7 +74,7 @@ def refresh_after_change(
                 catalog.add_matches(tool_id, [(t, s, len(p)) for t, s, p in edges if s >= EDGE_MIN])
 
 
-def _tools_near(catalog: Catalog, index: SearchableIndex, tool_id: str) -> set[str]:
+def tools_near(catalog: Catalog, index: SearchableIndex, tool_id: str) -> set[str]:
     """Tools owning a capability close enough to one of ``tool_id``'s that their lines may change."""
     _, vectors = catalog.vectors_of(tool_id)
     if len(vectors) == 0:

@@ -17,6 +17,17 @@ class LexicalIndex:
     ids: list[str]
     retriever: Any  # bm25s.BM25 (untyped library)
 
+    def scores(self, text: str) -> np.ndarray:
+        """BM25 of every tool (in ``ids`` order) for ``text``; zeros when it has no indexed word."""
+        import bm25s
+
+        if not self.ids:
+            return np.zeros(0)
+        query = bm25s.tokenize([text], stopwords="en", show_progress=False, return_ids=False)[0]
+        if not query:
+            return np.zeros(len(self.ids))
+        return np.asarray(self.retriever.get_scores(query), dtype=np.float64)
+
     def top(self, text: str, n: int) -> list[tuple[str, float]]:
         """The ``n`` best tools for ``text`` with their BM25 scores; tools sharing no word are left out."""
         import bm25s

@@ -1,4 +1,4 @@
-"""Similar tools and free-text search: FAISS over capabilities, aggregated to tools.
+"""Similar tools: FAISS over capabilities, aggregated to tools.
 
 Tool-to-tool scores fuse capability alignment, identity, document vector and lexical overlap
 (``capmatch.matching.fusion``). Candidates come from FAISS over capabilities and from the nearest
@@ -13,12 +13,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from capmatch.matching.fusion import SIGNALS, WEIGHTS, Weights, display_scores, lexical_scores, rank_scores
-from capmatch.matching.lexical import lexical_index
 from capmatch.storage.base import ToolFilter
 
 if TYPE_CHECKING:
     from capmatch.embeddings.index import SearchableIndex
-    from capmatch.embeddings.model import Embedder
     from capmatch.storage.base import Catalog
 
 NEIGHBOURS_PER_CAPABILITY = 64
@@ -73,23 +71,6 @@ class ToolHit:
     pricing: str
     score: float
     matched: list[MatchedPair] = field(default_factory=list)
-
-
-@dataclass
-class TextMatch:
-    capability: CapabilityRef
-    similarity: float
-
-
-@dataclass
-class SearchHit:
-    tool_id: str
-    name: str
-    type: str
-    pricing: str
-    score: float
-    matched: list[TextMatch] = field(default_factory=list)
-    weak: bool = False  # no capability reaches SEARCH_FLOOR: found by words, or barely
 
 
 def pair_score(a: np.ndarray, b: np.ndarray) -> tuple[float, np.ndarray]:
@@ -264,90 +245,3 @@ def _tool_hits(catalog: Catalog, scored: list[tuple[str, float, list[tuple[int, 
             )
         )
     return hits
-
-
-SEARCH_MODES = ("hybrid", "vector", "lexical")
-RRF_K = 60  # reciprocal rank fusion's constant (Cormack et al.): ranks past the first few count little
-# A capability is shown as "matching" a need only at or above this similarity; a hit whose best
-# capability is below it is a weak match (labelled so). Chosen by `capmatch eval search` (README).
-SEARCH_FLOOR = 0.3
-
-
-def search_text(
-    catalog: Catalog,
-    index: SearchableIndex,
-    embedder: Embedder,
-    text: str,
-    k: int = 10,
-    flt: ToolFilter | None = None,
-    count_matches: bool = True,
-    mode: str = "hybrid",
-) -> list[SearchHit]:
-    """Tools ranked by how well they answer a free-text need.
-
-    Vector side: a tool scores its best capability similarity plus a tenth of its second and third,
-    so a tool meeting the need in several ways edges out one that mentions it once. Lexical side:
-    BM25 over names, summaries, capability names and descriptions. ``hybrid`` fuses the two rankings
-    by reciprocal rank; its score is that fusion divided by its maximum (first on both sides = 1).
-    """
-    if mode not in SEARCH_MODES:
-        raise ValueError(f"search mode must be one of {SEARCH_MODES}")
-    store = catalog
-    if index.count() == 0 or not text.strip():
-        return []
-    filtered = flt is not None and bool(flt.type or flt.pricing or flt.category)
-    depth = 400 if filtered else 200
-    query = embedder.embed_batch([text])
-    scores, ids = index.search(query, depth)
-    owners = store.capability_tools(ids[0][ids[0] >= 0])
-    per_tool: dict[str, list[tuple[int, float]]] = {}
-    for score, cap_id in zip(scores[0], ids[0], strict=True):
-        owner = owners.get(int(cap_id))
-        if owner is not None:
-            per_tool.setdefault(owner, []).append((int(cap_id), float(score)))
-    vector: dict[str, float] = {}
-    for owner, matches in per_tool.items():
-        top = sorted((s for _, s in matches), reverse=True)[:3]
-        vector[owner] = top[0] + 0.1 * sum(top[1:])
-    lexical = dict(lexical_index(catalog).top(text, depth)) if mode != "vector" else {}
-    if mode == "vector":
-        fused = vector
-    elif mode == "lexical":
-        fused = lexical
-    else:
-        fused = _reciprocal_rank_fusion([vector, lexical])
-    if filtered:
-        facts = store.tool_filters(fused)
-        fused = {t: v for t, v in fused.items() if t in facts and flt.matches(*facts[t])}  # type: ignore[union-attr]
-    ranked = sorted(fused, key=lambda t: (-fused[t], t))[:k]
-    shown = {
-        t: sorted((m for m in per_tool.get(t, []) if m[1] >= SEARCH_FLOOR), key=lambda m: -m[1])[:3] for t in ranked
-    }
-    names_of = store.capability_names(c for t in ranked for c, _ in shown[t])
-    facts = store.tool_filters(ranked)
-    names = store.tool_names(ranked)
-    hits = [
-        SearchHit(
-            tool_id=owner,
-            name=names[owner],
-            type=facts[owner][0],
-            pricing=facts[owner][1],
-            score=round(fused[owner], 4),
-            matched=[TextMatch(CapabilityRef(c, names_of[c]), round(s, 4)) for c, s in shown[owner]],
-            weak=not shown[owner],
-        )
-        for owner in ranked
-    ]
-    if count_matches:
-        store.increment_times_matched(h.tool_id for h in hits)
-    return hits
-
-
-def _reciprocal_rank_fusion(rankings: list[dict[str, float]]) -> dict[str, float]:
-    """Σ 1 / (RRF_K + rank) over the rankings a tool appears in, divided by the best possible."""
-    fused: dict[str, float] = {}
-    for scores in rankings:
-        for rank, tool in enumerate(sorted(scores, key=lambda t: (-scores[t], t)), start=1):
-            fused[tool] = fused.get(tool, 0.0) + 1.0 / (RRF_K + rank)
-    best = len(rankings) / (RRF_K + 1)
-    return {t: v / best for t, v in fused.items()}

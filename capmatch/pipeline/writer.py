@@ -16,7 +16,7 @@ import numpy as np
 
 from capmatch.embeddings.live import IndexStatus, LiveIndex
 from capmatch.errors import InvalidInput
-from capmatch.matching.contrast import refresh_after_change
+from capmatch.matching.contrast import refresh_after_change, tools_near
 from capmatch.models import STEP_STARTS, Stage, Tool
 from capmatch.storage.base import Catalog, NewCapability
 
@@ -111,7 +111,8 @@ class CatalogWriter:
     def delete_tool(self, tool_id: str) -> None:
         catalog = self.catalog
         with catalog.write(), self.index.updating() as index:
-            affected = catalog.tools_naming(tool_id)
+            # Unique lines name the comparable tools near a capability, alternatives or not.
+            affected = catalog.tools_naming(tool_id) | tools_near(catalog, index, tool_id)
             index.remove(np.asarray(catalog.delete_tool(tool_id), dtype=np.int64))
             refresh_after_change(catalog, index, None, affected - {tool_id}, self.match_threshold)
 

@@ -20,7 +20,7 @@ from capmatch.http.guard import form_token
 from capmatch.http.submission import submit_url
 from capmatch.matching.graph import NEIGHBOURHOOD_LIMIT, MatchGraph, around, busiest
 from capmatch.matching.rank import FORMULA
-from capmatch.matching.similar import SEARCH_FLOOR
+from capmatch.matching.search import SEARCH_FLOOR
 from capmatch.models import JobStatus, parse_pricing, parse_type
 from capmatch.storage.base import ToolFilter
 from capmatch.web.errors import html_error

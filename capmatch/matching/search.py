@@ -1,0 +1,170 @@
+"""Free-text search by need: three signals per tool, fused with weights fixed across labelled sets.
+
+For a query q and a tool T:
+
+- ``capabilities``: T's best capability similarity to q plus a tenth of its second and third (FAISS
+  over capabilities), so a tool meeting the need in several ways edges out one that mentions it once;
+- ``document``: cosine of q and T's document vector (the opening of its page);
+- ``lexical``: BM25 of T's words (name, summary, capability names and descriptions) for q, divided by
+  the best tool's BM25, so exact names, acronyms and rare terms count.
+
+``hybrid`` ranks by the weighted sum of the signals over their spreads (as similar tools do,
+``capmatch.matching.fusion``); ``vector`` and ``lexical`` rank by one signal, for comparison. The
+weights and spreads were chosen by ``capmatch eval search --fit`` with leave-one-set-out
+cross-validation on queries built from every labelled set (README "Measuring quality").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from capmatch.matching.lexical import lexical_index
+from capmatch.matching.similar import CapabilityRef, documents
+
+if TYPE_CHECKING:
+    from capmatch.embeddings.index import SearchableIndex
+    from capmatch.embeddings.model import Embedder
+    from capmatch.storage.base import Catalog, ToolFilter
+
+SEARCH_MODES = ("hybrid", "vector", "lexical")
+SIGNALS = ("capabilities", "document", "lexical")
+# Chosen by `capmatch eval search --fit` (docs/eval/search-fusion.json): the same on every set.
+WEIGHTS = np.array([1.0, 1.0, 0.25])
+SPREAD = np.array([0.100044, 0.107786, 0.163769])  # each signal's deviation over all queries' candidates
+# A capability is shown as "matching" a need only at or above this similarity; a hit whose best
+# capability is below it is a weak match (labelled so). Chosen by `capmatch eval search`: the floor
+# with the best F1 for "this hit is relevant" over 2,300 hits of six labelled sets (README).
+SEARCH_FLOOR = 0.4
+DEPTH = 200  # capabilities read from FAISS, and tools taken from each signal, per query
+
+
+@dataclass
+class TextMatch:
+    capability: CapabilityRef
+    similarity: float
+
+
+@dataclass
+class SearchHit:
+    tool_id: str
+    name: str
+    type: str
+    pricing: str
+    score: float
+    matched: list[TextMatch] = field(default_factory=list)
+    weak: bool = False  # no capability reaches SEARCH_FLOOR: found by words or the page, or barely
+
+
+@dataclass
+class SearchCandidates:
+    ids: list[str]
+    table: np.ndarray  # candidates × SIGNALS, raw
+    matches: dict[str, list[tuple[int, float]]]  # capability matches per tool, strongest first
+
+
+def search_candidates(
+    catalog: Catalog, index: SearchableIndex, embedder: Embedder, text: str, flt: ToolFilter | None = None
+) -> SearchCandidates:
+    """The tools any signal puts near ``text``, with all three raw signals."""
+    filtered = flt is not None and bool(flt.type or flt.pricing or flt.category)
+    query = embedder.embed_batch([text])
+    scores, ids = index.search(query, DEPTH * 2 if filtered else DEPTH)
+    owners = catalog.capability_tools(ids[0][ids[0] >= 0])
+    matches: dict[str, list[tuple[int, float]]] = {}
+    for score, cap_id in zip(scores[0], ids[0], strict=True):
+        owner = owners.get(int(cap_id))
+        if owner is not None:
+            matches.setdefault(owner, []).append((int(cap_id), float(score)))
+    capability = {t: m[0][1] + 0.1 * sum(s for _, s in m[1:3]) for t, m in matches.items()}
+    # A tool FAISS did not reach scores at most what the last one reached.
+    unreached = min(capability.values(), default=0.0)
+    docs = documents(catalog)
+    document = docs.matrix @ query[0] if len(docs.ids) else np.zeros(0)
+    lexical_idx = lexical_index(catalog)
+    bm25 = lexical_idx.scores(text)
+    best = float(bm25.max()) if len(bm25) else 0.0
+    lexical = bm25 / best if best > 0 else bm25
+    pool = set(capability)
+    pool |= {docs.ids[int(i)] for i in np.argsort(-document)[:DEPTH]}
+    pool |= {lexical_idx.ids[int(i)] for i in np.argsort(-lexical)[:DEPTH] if lexical[i] > 0}
+    if filtered:
+        assert flt is not None
+        facts = catalog.tool_filters(pool)
+        pool = {t for t in pool if t in facts and flt.matches(*facts[t])}
+    ordered = sorted(pool)
+    lexical_row = {t: i for i, t in enumerate(lexical_idx.ids)}
+    table = np.array(
+        [
+            (
+                capability.get(t, unreached),
+                float(document[docs.row[t]]) if t in docs.row else 0.0,
+                float(lexical[lexical_row[t]]) if t in lexical_row else 0.0,
+            )
+            for t in ordered
+        ],
+        dtype=np.float64,
+    ).reshape(len(ordered), len(SIGNALS))
+    return SearchCandidates(ordered, table, matches)
+
+
+def rank_scores(table: np.ndarray, mode: str, weights: np.ndarray = WEIGHTS) -> np.ndarray:
+    if mode == "vector":
+        return table[:, 0]
+    if mode == "lexical":
+        return table[:, 2]
+    return (table / SPREAD) @ weights
+
+
+def shown_scores(table: np.ndarray, mode: str, weights: np.ndarray = WEIGHTS) -> np.ndarray:
+    """What a hit shows: the raw signal, or for hybrid the rank score as a weighted mean of the raw signals."""
+    if mode != "hybrid":
+        return rank_scores(table, mode)
+    effective = weights / SPREAD
+    return (table @ effective) / (effective.sum() or 1.0)
+
+
+def search_text(
+    catalog: Catalog,
+    index: SearchableIndex,
+    embedder: Embedder,
+    text: str,
+    k: int = 10,
+    flt: ToolFilter | None = None,
+    count_matches: bool = True,
+    mode: str = "hybrid",
+) -> list[SearchHit]:
+    """Tools ranked by how well they answer a free-text need (see the module docstring)."""
+    if mode not in SEARCH_MODES:
+        raise ValueError(f"search mode must be one of {SEARCH_MODES}")
+    if index.count() == 0 or not text.strip():
+        return []
+    found = search_candidates(catalog, index, embedder, text, flt)
+    if not found.ids:
+        return []
+    order = np.argsort(-rank_scores(found.table, mode), kind="stable")[:k]
+    if mode == "lexical":
+        order = np.array([i for i in order if found.table[i, 2] > 0], dtype=np.int64)
+    shown = shown_scores(found.table, mode)
+    ranked = [found.ids[int(i)] for i in order]
+    kept = {t: [m for m in found.matches.get(t, []) if m[1] >= SEARCH_FLOOR][:3] for t in ranked}
+    names_of = catalog.capability_names(c for t in ranked for c, _ in kept[t])
+    facts = catalog.tool_filters(ranked)
+    names = catalog.tool_names(ranked)
+    hits = [
+        SearchHit(
+            tool_id=tool,
+            name=names[tool],
+            type=facts[tool][0],
+            pricing=facts[tool][1],
+            score=round(float(shown[int(i)]), 4),
+            matched=[TextMatch(CapabilityRef(c, names_of[c]), round(s, 4)) for c, s in kept[tool]],
+            weak=not kept[tool],
+        )
+        for i, tool in zip(order, ranked, strict=True)
+    ]
+    if count_matches:
+        catalog.increment_times_matched(h.tool_id for h in hits)
+    return hits
