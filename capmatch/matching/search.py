@@ -153,6 +153,9 @@ def search_text(
     names_of = catalog.capability_names(c for t in ranked for c, _ in kept[t])
     facts = catalog.tool_filters(ranked)
     names = catalog.tool_names(ranked)
+    # A tool deleted while this query ran (reads are not one transaction) is left out.
+    alive = [(i, t) for i, t in zip(order, ranked, strict=True) if t in facts and t in names]
+    kept = {t: [m for m in kept[t] if m[0] in names_of] for _, t in alive}
     hits = [
         SearchHit(
             tool_id=tool,
@@ -163,7 +166,7 @@ def search_text(
             matched=[TextMatch(CapabilityRef(c, names_of[c]), round(s, 4)) for c, s in kept[tool]],
             weak=not kept[tool],
         )
-        for i, tool in zip(order, ranked, strict=True)
+        for i, tool in alive
     ]
     if count_matches:
         catalog.increment_times_matched(h.tool_id for h in hits)

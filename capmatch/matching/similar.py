@@ -230,6 +230,8 @@ def _tool_hits(catalog: Catalog, scored: list[tuple[str, float, list[tuple[int, 
     names = store.tool_names(t for t, _, _ in scored)
     hits = []
     for other, score, pairs in scored:
+        if other not in facts or other not in names or any(i not in names_of for a, b, _ in pairs for i in (a, b)):
+            continue  # deleted while this query ran (reads are not one transaction)
         tool_type, pricing, _ = facts[other]
         hits.append(
             ToolHit(
