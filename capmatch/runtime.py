@@ -8,8 +8,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from capmatch.embeddings.index import SearchableIndex
 from capmatch.embeddings.live import IndexOptions, IndexStatus, LiveIndex
@@ -22,11 +23,15 @@ from capmatch.matching.rank import Rank, rank
 from capmatch.matching.search import SearchHit, search_text
 from capmatch.matching.similar import ToolHit, similar_tools
 from capmatch.models import Tool
-from capmatch.pipeline.ingest import BackendInfo, DryRun, Ingestor, IngestResult, Source, dry_run, record_calls
-from capmatch.pipeline.writer import CatalogWriter, Progress, no_progress
 from capmatch.settings import Settings
 from capmatch.storage.backends import open_storage
 from capmatch.storage.base import ToolFilter
+
+if TYPE_CHECKING:
+    # The write path (extraction, cleaning, contrast lines) is imported on first use: read-only
+    # commands such as `capmatch show` start about a second sooner without it.
+    from capmatch.pipeline.ingest import BackendInfo, DryRun, Ingestor, IngestResult, Source
+    from capmatch.pipeline.writer import CatalogWriter, Progress
 
 
 class Runtime:
@@ -45,9 +50,19 @@ class Runtime:
             nprobe=settings.ivf_nprobe,
         )
         self.live_index = LiveIndex(self.catalog, options, lambda: self.embedder.dimension)
-        self.writer = CatalogWriter(self.catalog, self.live_index, PAIR_FLOOR)
-        self.ingestor = Ingestor(settings, self.catalog, self.live_index, self.writer, lambda: self.embedder)
         self._query_gate = threading.BoundedSemaphore(settings.query_concurrency)
+
+    @cached_property
+    def writer(self) -> CatalogWriter:
+        from capmatch.pipeline.writer import CatalogWriter
+
+        return CatalogWriter(self.catalog, self.live_index, PAIR_FLOOR)
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        from capmatch.pipeline.ingest import Ingestor
+
+        return Ingestor(self.settings, self.catalog, self.live_index, self.writer, lambda: self.embedder)
 
     @property
     def embedder(self) -> Embedder:
@@ -71,16 +86,22 @@ class Runtime:
     def ingest(
         self,
         source: Source,
-        progress: Progress = no_progress,
+        progress: Progress | None = None,
         meter: UsageMeter | None = None,
         on_backend: Callable[[BackendInfo], None] | None = None,
     ) -> IngestResult:
-        return self.ingestor.ingest(source, progress, meter, on_backend)
+        from capmatch.pipeline.writer import no_progress
+
+        return self.ingestor.ingest(source, progress or no_progress, meter, on_backend)
 
     def dry_run(self, source: Source) -> DryRun:
+        from capmatch.pipeline.ingest import dry_run
+
         return dry_run(self.ingestor, source)
 
     def record_calls(self, meter: UsageMeter, job_id: str | None = None) -> None:
+        from capmatch.pipeline.ingest import record_calls
+
         record_calls(self.catalog, meter, job_id)
 
     def delete_tool(self, tool_id: str) -> None:
