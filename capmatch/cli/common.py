@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape as esc
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from capmatch.errors import CapmatchError
@@ -78,6 +78,19 @@ def bar() -> Progress:
     return Progress(
         TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
     )
+
+
+def staged(progress: Progress) -> Callable[[str, int, int], None]:
+    """A ``(stage, done, total)`` callback drawing one bar per stage on ``progress``: the shape every
+    evaluation reports its progress in."""
+    tasks: dict[str, TaskID] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=total)
+        progress.update(tasks[stage], completed=done)
+
+    return report
 
 
 def print_report(result: dict[str, Any], title: str, as_json: bool) -> None:

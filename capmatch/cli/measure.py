@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import TaskID
 from rich.table import Table
 
-from capmatch.cli.common import JsonOpt, KOpt, app, bar, err, handle_errors, out, print_json, print_report
+from capmatch.cli.common import JsonOpt, KOpt, app, bar, err, handle_errors, out, print_json, print_report, staged
 
 eval_app = typer.Typer(help="Measure quality on labelled data.", no_args_is_help=True)
 bench_app = typer.Typer(help="Measure speed and memory against naive baselines.", no_args_is_help=True)
@@ -40,12 +39,7 @@ def eval_similar(
     from capmatch.evaluation.similar import evaluate
 
     with bar() as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done)
+        report = staged(progress)
 
         result = evaluate(dataset, k=k, extractor=extractor, progress=report, home=home, per_category=per_category)
     methods = {name: result[name] for name in ("capmatch", "bm25", "embedding")}
@@ -84,12 +78,7 @@ def eval_fusion(
     from capmatch.evaluation.fusion import fit
 
     with bar() as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done)
+        report = staged(progress)
 
         result = fit(datasets, home_root, k=k, progress=report, per_category=per_category)
     if out_file is not None:
@@ -120,12 +109,7 @@ def eval_admit(
 
     settings = Settings()
     with bar() as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done)
+        report = staged(progress)
 
         model, result = train(gold, get_embedder(settings.embedding_model), settings, progress=report)
     if write:
@@ -161,12 +145,7 @@ def eval_search(
     from capmatch.evaluation.search import evaluate as evaluate_search
 
     with bar() as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done)
+        report = staged(progress)
 
         result = evaluate_search(
             datasets, home_root, k=k, progress=report, per_category=per_category, fit_weights=fit_weights
@@ -371,12 +350,7 @@ def eval_extract(
         progress = stack.enter_context(bar())
         core = Runtime(settings)  # a throwaway catalog: the LLM backend keeps its answer cache there
         decomposer = get_decomposer(backend, core.embedder, settings, core.catalog)
-        tasks: dict[str, TaskID] = {}
-
-        def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done)
+        report = staged(progress)
 
         result = evaluate(
             gold,
@@ -472,12 +446,7 @@ def eval_contrast(
     identity: list[tuple[float, bool]] = []
     rows: list[dict[str, object]] = []
     with bar() as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done)
+        report = staged(progress)
 
         for dataset in datasets:
             with labelled_catalog(dataset, extractor, progress=report) as (core, categories):

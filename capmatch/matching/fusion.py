@@ -79,11 +79,9 @@ def lexical_scores(query: str, texts: list[str]) -> np.ndarray:
     if not texts:
         return np.zeros(0)
     corpus = [query, *texts]
-    tokens = bm25s.tokenize(corpus, stopwords="en", show_progress=False)
     retriever = bm25s.BM25()
-    retriever.index(tokens, show_progress=False)
-    vocab = {i: w for w, i in tokens.vocab.items()}
-    words = [vocab[i] for i in tokens.ids[0]]
+    retriever.index(bm25s.tokenize(corpus, stopwords="en", show_progress=False), show_progress=False)
+    words = bm25s.tokenize([query], stopwords="en", show_progress=False, return_ids=False)[0]
     if not words:
         return np.zeros(len(texts))
     scores = np.asarray(retriever.get_scores(words), dtype=np.float64)

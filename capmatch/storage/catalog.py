@@ -384,26 +384,21 @@ class SqliteCatalog:
                 rows.append(np.frombuffer(blob, dtype=np.float32))
         return ids, (np.vstack(rows) if rows else np.empty((0, 0), dtype=np.float32))
 
-    def lexical_texts(self, ids: Iterable[str]) -> dict[str, str]:
+    def _lexical_sql(self) -> str:
         """Each tool's words for lexical matching: name, summary, capability names and descriptions."""
-        wanted = [str(i) for i in ids]
-        rows = self._select_in(
-            f"""SELECT t.id, t.name || ' ' || t.summary || ' ' ||
+        return f"""SELECT t.id, t.name || ' ' || t.summary || ' ' ||
                       coalesce((SELECT {self.CONCAT}(c.name || ' ' || c.description, ' ')
                                 FROM capabilities c WHERE c.tool_id = t.id), '')
-               FROM tools t WHERE t.id IN ({{ids}})""",
-            wanted,
-        )
+                   FROM tools t"""
+
+    def lexical_texts(self, ids: Iterable[str]) -> dict[str, str]:
+        """The words ``_lexical_sql`` gives, for ``ids``."""
+        rows = self._select_in(self._lexical_sql() + " WHERE t.id IN ({ids})", [str(i) for i in ids])
         return {r[0]: r[1] for r in rows}
 
     def all_lexical_texts(self) -> tuple[list[str], list[str]]:
         """(ids, texts) of every tool, as ``lexical_texts`` words them, in id order."""
-        rows = self.conn.execute(
-            f"""SELECT t.id, t.name || ' ' || t.summary || ' ' ||
-                      coalesce((SELECT {self.CONCAT}(c.name || ' ' || c.description, ' ')
-                                FROM capabilities c WHERE c.tool_id = t.id), '')
-               FROM tools t ORDER BY t.id"""
-        ).fetchall()
+        rows = self.conn.execute(self._lexical_sql() + " ORDER BY t.id").fetchall()
         return [r[0] for r in rows], [r[1] for r in rows]
 
     def first_vector_dimension(self) -> int | None:
