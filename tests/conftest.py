@@ -31,6 +31,12 @@ PAGES = Path(__file__).resolve().parent / "pages"
 SHARED_DATA = ROOT / get_settings().shared_data
 
 
+def require_shared(path: Path = SHARED_DATA) -> None:
+    """Skip a test that reads ../shared/data when it is not beside this clone."""
+    if not path.exists():
+        pytest.skip(f"shared data not found at {path} (set CAPMATCH_SHARED_DATA)")
+
+
 # ---- storage backends ------------------------------------------------------------------------------
 # A module marked `pytestmark = pytest.mark.both_backends` runs each test on SQLite and on PostgreSQL
 # (a server started once per run). CI sets CAPMATCH_REQUIRE_POSTGRES=1: there a missing PostgreSQL is

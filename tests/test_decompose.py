@@ -17,7 +17,7 @@ from capmatch.extractor.naming import STOPWORDS
 from capmatch.extractor.segment import segment
 from capmatch.extractor.verify import verify
 
-from .conftest import FIXTURES, PAGES, SHARED_DATA
+from .conftest import FIXTURES, PAGES, SHARED_DATA, require_shared
 
 
 def decompose_file(path: Path, embedder: SentenceTransformerEmbedder, name: str | None = None):  # type: ignore[no-untyped-def]
@@ -78,8 +78,7 @@ def test_a_page_without_capability_text_is_refused(embedder: SentenceTransformer
 @pytest.mark.shared_data
 def test_real_readmes_from_shared_data(embedder: SentenceTransformerEmbedder) -> None:
     index = SHARED_DATA / "vendor-docs" / "index.jsonl"
-    if not index.exists():
-        pytest.skip(f"shared data not found at {SHARED_DATA} (set CAPMATCH_SHARED_DATA)")
+    require_shared(index)
     rows = [json.loads(line) for line in index.read_text().splitlines() if line.strip()]
     counts = {}
     for row in rows:

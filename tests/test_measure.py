@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from capmatch.cli import app
 from capmatch.evaluation.metrics import Scores
-from tests.conftest import FIXTURES, SHARED_DATA, demo_records
+from tests.conftest import FIXTURES, SHARED_DATA, demo_records, require_shared
 
 runner = CliRunner()
 METRICS = {"P@1", "P@5", "MRR", "nDCG@10", "queries"}
@@ -174,8 +174,7 @@ def test_bench_api_reports_search_and_compare_latency() -> None:
 
 @pytest.mark.shared_data
 def test_eval_extract_scores_the_smoke_gold_pages() -> None:
-    if not (SHARED_DATA / "vendor-docs").exists():
-        pytest.skip(f"shared data not found at {SHARED_DATA} (set CAPMATCH_SHARED_DATA)")
+    require_shared(SHARED_DATA / "vendor-docs")
     gold = FIXTURES / "gold" / "smoke.jsonl"
     result = run_json("eval", "extract", "--gold", str(gold))
     assert isinstance(result, dict)

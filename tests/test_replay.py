@@ -32,7 +32,7 @@ from capmatch.extractor.verify import locate
 from capmatch.llm.replay import ReplayBook, ReplayServer
 from capmatch.runtime import Runtime
 from capmatch.settings import Settings
-from tests.conftest import FIXTURES, SHARED_DATA, RunningServer, wait_for_job
+from tests.conftest import FIXTURES, SHARED_DATA, RunningServer, require_shared, wait_for_job
 
 REPLAY = FIXTURES / "replay"
 VENDOR_DOCS = SHARED_DATA / "vendor-docs"
@@ -65,8 +65,7 @@ def quotes_not_in(page: str) -> set[str]:
 @pytest.fixture(scope="module")
 def vendor_pages() -> Iterator[str]:
     """The vendor-docs pages over HTTP on loopback (text/markdown), as a vendor's site would serve them."""
-    if not VENDOR_DOCS.is_dir():
-        pytest.fail(f"{VENDOR_DOCS} is missing: set CAPMATCH_SHARED_DATA to the shared data folder")
+    require_shared(VENDOR_DOCS)
 
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
@@ -87,6 +86,7 @@ def replay_server() -> Iterator[ReplayServer]:
 
 
 def test_every_fixture_answers_the_prompts_its_page_sends(core: Runtime) -> None:
+    require_shared(VENDOR_DOCS)
     decomposer = LLMDecomposer(core.embedder, core.settings, core.catalog, estimate_only=True)
     assert stale_fixtures(REPLAY, decomposer) == []
 
@@ -173,6 +173,7 @@ def test_an_unknown_prompt_gets_a_clear_error(replay_server: ReplayServer) -> No
 def test_eval_extract_on_replayed_answers_counts_grounding(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
+    require_shared(VENDOR_DOCS)
     base = Settings(home=tmp_path / "eval", shared_data=SHARED_DATA)
     with replayed(base, REPLAY) as (settings, server):
         core = Runtime(settings, embedder=embedder)
