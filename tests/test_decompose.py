@@ -105,3 +105,44 @@ def test_a_one_line_description_is_one_capability(embedder: SentenceTransformerE
     _, _, caps = decompose_file(page, embedder, "django-ai-plugins")
     assert len(caps) == 1 and caps[0].grounded
     assert caps[0].description.startswith("Django backend agent skills")
+
+
+def decompose_markdown(text: str, name: str, embedder: SentenceTransformerEmbedder):  # type: ignore[no-untyped-def]
+    """Markdown as the cleaner leaves it, segmented directly: these pages are too short for the
+    cleaner's content detection to keep their structure."""
+    source = SourceDocument(text, name, name, f"file:///{name}.md", "markdown", segment(text))
+    return verify(ExtractiveDecomposer(embedder).decompose(source), text)
+
+
+def test_an_announced_list_gives_one_capability_per_item(embedder: SentenceTransformerEmbedder) -> None:
+    """ "Quillmark supports:" presents features, one each; "Supported export formats are:" lists the values
+    of one feature, which stay one capability."""
+    caps = decompose_markdown(
+        "# Quillmark\n\nQuillmark is a note-taking server for small teams.\n\nQuillmark supports:\n\n"
+        "- Full-text search.\n- Offline editing.\n- Shared notebooks.\n- Version history.\n\n"
+        "## Export\n\nSupported export formats are:\n\n- PDF\n- HTML\n- EPUB\n",
+        "Quillmark",
+        embedder,
+    )
+    quotes = [e.quote for c in caps for e in c.evidence[:1]]
+    for item in ("Full-text search.", "Offline editing.", "Shared notebooks.", "Version history."):
+        assert item in quotes, (item, quotes)
+    formats = [c for c in caps if any(e.quote in ("PDF", "HTML", "EPUB") for e in c.evidence)]
+    assert len(formats) == 1, [c.name for c in caps]
+
+
+def test_tutorial_narration_and_adjective_labels(embedder: SentenceTransformerEmbedder) -> None:
+    caps = decompose_markdown(
+        "# Loomer\n\nLoomer renders charts from SQL queries.\n\n## Highlights\n\n"
+        "- Fast: renders a million points in under a second.\n- Dashboards: shareable dashboards with filters.\n"
+        "- Alerts: sends an email when a metric crosses a threshold.\n\n"
+        "## Walkthrough\n\nNow, let us create the first chart from a query.\n"
+        "We start with a table that holds the daily sales figures.\n",
+        "Loomer",
+        embedder,
+    )
+    texts = " ".join(e.quote for c in caps for e in c.evidence)
+    assert "let us create" not in texts and "We start with" not in texts
+    names = [c.name for c in caps]
+    assert "Fast" not in names and any(n.lower().startswith("renders a million") or "point" in n.lower() for n in names), names
+    assert "Dashboards" in names, names

@@ -25,6 +25,7 @@ from capmatch.extractor.decompose.admit import AdmitModel, structural
 from capmatch.extractor.decompose.base import CapabilityDraft, ContrastLines, Neighbour, SourceDocument
 from capmatch.extractor.decompose.merge import MAX_QUOTES, MERGE_SIMILARITY, group_near_duplicates
 from capmatch.extractor.injection import addresses_a_model
+from capmatch.extractor.lists import announces_features
 from capmatch.extractor.naming import (
     STOPWORDS,
     clean_heading,
@@ -125,6 +126,15 @@ TUTORIAL_REFERENCE = re.compile(
     r"tutorial|guide|walkthrough)\b|\bin this (?:example|tutorial|guide|section)\b|\bwe(?:'ll| will)\b",
     re.IGNORECASE,
 )
+# A tutorial narrating its own steps: "Now, let us create the page header", "We start with a simple
+# function", "Notice that the type inferred is …". The authors walk through an example; the tool's
+# capability is stated elsewhere, in the present tense about the tool.
+NARRATION = re.compile(
+    r"^(?:(?:now|next|then|first|finally|here|so),?\s+)?(?:let(?:'s| us)\b|"
+    r"we(?:'ll| will| can| start| begin| come| now| then| first| next| need| want| have to| are going)\b|"
+    r"notice\b|note that\b)",
+    re.IGNORECASE,
+)
 _SUBJECT_VERB = re.compile(
     r"^(?:the\s+)?(?P<subject>[A-Z][\w.+-]*(?:\s+[A-Z][\w.+-]*){0,2})\s+(?:is|are|was|were|can|could|has|have|"
     r"does|do|provides?|supports?|offers?|uses?|lets?|gives?|will|may|might|loses?|stores?|keeps?|runs?|"
@@ -186,6 +196,7 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
         or LIMITATION.search(text)
         or REQUIREMENT.search(text)
         or TUTORIAL_REFERENCE.search(text)
+        or NARRATION.match(text.strip())
         or about_another_product(text, context)
     )
 
@@ -287,6 +298,7 @@ class ExtractiveDecomposer:
             name = name or clean_heading(cand.text[:40])
             name = name.split(". ", 1)[0]  # a name never runs into the next sentence
             name = _widen(name[:1].upper() + name[1:], " ".join(x.text for x in cand.description_spans))
+            name = _refined(name, sentence, tool_name)
             taken.add(name.lower())
             names.append(name)
         drafts = []
@@ -311,6 +323,40 @@ class ExtractiveDecomposer:
 
 def candidate_features(candidate: Candidate, blocks: int) -> list[float]:
     return structural(candidate.score, candidate.order, blocks, len(candidate.text.split()))
+
+
+# A one-word label that does not name a feature: an adjective ("Fast", "Intuitive", "Composable",
+# "Standards-based"), or a word too generic to compare ("Output", "Methods", "Run").
+_ADJECTIVE = re.compile(
+    r"^(?:\w+(?:ive|able|ible|ful|ous|less|ic|ed|al)|\w+-(?:based|ready|friendly|enabled|focused|first|safe|free)|"
+    r"fast|easy|short|simple|robust|quick|light|small|smart|safe|secure|clean|modern|minimal|tiny|lean)$",
+    re.IGNORECASE,
+)
+_GENERIC_WORD = frozenset(
+    {"output", "input", "work", "words", "methods", "method", "server", "control", "run", "schedule", "scale"}
+    | {"usage", "misc", "other", "more", "general", "basics", "overview", "details", "example", "examples"}
+)
+
+
+def _refined(name: str, sentence: str, tool_name: str) -> str:
+    """ "Fast: very high performance …", "Output", "Redis": a one-word label that is an adjective, a
+    generic noun or the tool's name says less than the noun phrase its own text gives."""
+    if _names_a_feature(name, tool_name):
+        return name
+    lead = re.match(rf"\W*{re.escape(name)}\W*?\s*[:–—-]\s+(?P<rest>.+)", sentence, re.IGNORECASE | re.DOTALL)
+    better = name_from_sentence(lead.group("rest") if lead else sentence, tool_name)
+    words = better.split()
+    if is_good_name(better) and 2 <= len(words) <= 6 and words[-1].lower() not in STOPWORDS:
+        return better[:1].upper() + better[1:]
+    return name
+
+
+def _names_a_feature(name: str, tool_name: str) -> bool:
+    words = name.split()
+    if len(words) != 1:
+        return True
+    word = words[0].strip(".:;,")
+    return not (word.lower() == tool_name.lower() or _ADJECTIVE.match(word) or word.lower() in _GENERIC_WORD)
 
 
 def _widen(name: str, text: str) -> str:
@@ -449,9 +495,10 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
                 )
             )
 
+    announced: set[int] = set()  # items of a list the page presents as the tool's features
     for block in blocks:
         if block.kind == "paragraph" and block.index not in consumed:
-            cand = _list_with_intro(blocks, block, name_of_tool, consumed)
+            cand = _list_with_intro(blocks, block, name_of_tool, consumed, announced)
             if cand:
                 out.append(cand)
 
@@ -474,6 +521,9 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             name = clean_heading(block.text)
             out.append(Candidate(spans, 2.0 * weight + 0.6, block.index, name, described, f"{name} {_join(described)}"))
             continue
+        if block.index in announced:
+            # An item the page announces as a feature is one, even if short ("Connection pooling.").
+            section_class, weight = "feature", max(weight, _weight("neutral"))
         if block.kind == "bullet" and block.level <= 1:
             cand = _bullet_candidate(block, weight, section_class, relaxed, tool_name)
             if cand:
@@ -487,8 +537,11 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
     return out
 
 
-def _list_with_intro(blocks: list[Block], intro: Block, tool_name: str, consumed: set[int]) -> Candidate | None:
-    """ "Toxicity head: six labels scored independently:" + a list is one capability, not six."""
+def _list_with_intro(
+    blocks: list[Block], intro: Block, tool_name: str, consumed: set[int], announced: set[int]
+) -> Candidate | None:
+    """ "Toxicity head: six labels scored independently:" + a list is one capability, not six; after
+    "huey supports:" each item is one (they go to ``announced``)."""
     text = " ".join(intro.text.split())
     section_class = classify_section(intro)
     if not text.endswith(":") or section_class == "skip":
@@ -501,6 +554,11 @@ def _list_with_intro(blocks: list[Block], intro: Block, tool_name: str, consumed
         if block.level == 0:
             items.append(block)
     if len(items) < 2:
+        return None
+    if announces_features(text, tool_name):
+        announced.update(b.index for b in items)
+        if len(sentences(intro.span)) == 1:
+            consumed.add(intro.index)  # the intro line itself says nothing beyond its items
         return None
     lead = split_lead(text.rstrip(":"))
     short = sum(_words(b.text) <= 10 for b in items) >= 0.6 * len(items)
@@ -590,8 +648,12 @@ def _bullet_candidate(
     name = None
     description = spans
     lead = split_lead(text)
-    if lead and re.fullmatch(r"[a-z_][\w.]*|\S{1,2}", lead[0]):
-        return None  # "`m` - the max number of connections": a parameter, not a capability
+    if re.match(r"[\w.-]+/\s", text):
+        return None  # "docs/ – documentation sources": the repository's layout, not the tool
+    if lead and re.fullmatch(r"[a-z_][\w.]*|\S{1,2}|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+", lead[0]):
+        # "`m` - the max number of connections", "`LMFE_MAX_JSON_ARRAY_LENGTH` - …": a parameter or an
+        # environment variable documented, not a capability.
+        return None
     if lead:
         name = lead[0]
         description = [s for s in spans if s.text.rstrip(".:;—–- ") != name] or spans

@@ -1,0 +1,58 @@
+"""What the line before a list says about its items.
+
+"huey supports:", "It is production-ready, and gives you the following:", "The key features are:" announce a
+list whose items are the tool's features, one capability each. "Supported distance functions are:",
+"Toxicity head: six labels scored independently:" introduce the values of one feature, which together
+are one capability. The difference is in the intro's syntax, not its topic: an announcing intro either
+names features generically or has the tool (or a pronoun for it) as subject and stops at its verb or
+preposition, leaving the list to be the object.
+"""
+
+from __future__ import annotations
+
+import re
+
+# The object is "features" in general, not one kind of thing: "many critical features", "key features".
+_GENERIC_OBJECT = re.compile(
+    r"\b(?:features?|capabilit(?:y|ies)|functionality|benefits?|highlights?|advantages?)\b|\bthe following$|"
+    r"\b(?:including|such as|like)$",
+    re.IGNORECASE,
+)
+# The words an announcing intro stops on: a verb or preposition whose object is the list itself.
+_OPEN_END = re.compile(
+    r"\b(?:is|are|has|have|offers?|provides?|supports?|includes?|features|gives?(?: you)?|brings?|gets?|"
+    r"you get|comes? with|ships? with|lets? you|allows? you to|can(?: be used to)?|will|to|with|for)$",
+    re.IGNORECASE,
+)
+_PRONOUN_SUBJECT = re.compile(r"^(?:it|this|this (?:library|package|tool|project|framework)|you)\b", re.IGNORECASE)
+# A clause that starts with its verb has the tool as implied subject: "Supports:", "It features:".
+_BARE_VERB = re.compile(r"^(?:supports?|offers?|provides?|includes?|features|has|gives?)$", re.IGNORECASE)
+
+
+def last_clause(intro: str) -> str:
+    """The intro's last sentence, without the colon."""
+    text = " ".join(intro.split()).rstrip(":").strip()
+    return re.split(r"(?<=[.!?])\s+", text)[-1]
+
+
+def announces_features(intro: str, tool_name: str) -> bool:
+    """True when the intro presents its list's items as separate features of the tool."""
+    sentence = last_clause(intro)
+    if not sentence:
+        return False
+    if _BARE_VERB.match(sentence):
+        return True
+    if _GENERIC_OBJECT.search(sentence) and not re.search(r"\bthe following \w+$", sentence, re.IGNORECASE):
+        return True
+    if not _OPEN_END.search(sentence):
+        return False
+    if re.search(r"\byou get$", sentence, re.IGNORECASE):
+        return True  # "with that single declaration you get:": what the reader gets is the list
+    clause = sentence.rsplit(",", 1)[-1].strip()
+    if re.match(r"and\s", clause, re.IGNORECASE):
+        clause = sentence  # "X builds on …, and gives you:": the verb shares the sentence's subject
+    # The subject is in the clause's first words: "huey supports", "marshmallow schemas can be used to".
+    opening = " ".join(clause.lower().split()[:3])
+    name = tool_name.lower().strip()
+    subject_is_tool = bool(name) and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", opening) is not None
+    return subject_is_tool or bool(_PRONOUN_SUBJECT.match(clause))
