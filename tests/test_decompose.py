@@ -144,5 +144,6 @@ def test_tutorial_narration_and_adjective_labels(embedder: SentenceTransformerEm
     texts = " ".join(e.quote for c in caps for e in c.evidence)
     assert "let us create" not in texts and "We start with" not in texts
     names = [c.name for c in caps]
-    assert "Fast" not in names and any(n.lower().startswith("renders a million") or "point" in n.lower() for n in names), names
+    assert "Fast" not in names, names
+    assert any("million" in n.lower() or "point" in n.lower() for n in names), names
     assert "Dashboards" in names, names
