@@ -147,3 +147,38 @@ def test_tutorial_narration_and_adjective_labels(embedder: SentenceTransformerEm
     assert "Fast" not in names, names
     assert any("million" in n.lower() or "point" in n.lower() for n in names), names
     assert "Dashboards" in names, names
+
+
+def test_one_sentence_naming_several_features_gives_several() -> None:
+    from capmatch.extractor.coordination import feature_items
+    from capmatch.extractor.segment import Span
+
+    def items(text: str) -> list[str]:
+        return [s.text for s in feature_items(Span(text, 100, 100 + len(text)))]
+
+    assert items("It supports periodic tasks, retries, arbitrary task locks etc.") == [
+        "periodic tasks",
+        "retries",
+        "arbitrary task locks",
+    ]
+    assert items("Tallyho offers row-level locking, online backups, and point-in-time recovery.") == [
+        "row-level locking",
+        "online backups",
+        "point-in-time recovery",
+    ]
+    # The values of one feature, a prepositional phrase, a perfect tense, a contrast: one capability.
+    assert items("It comes with builtin support for Redis, Postgres, Sqlite and in-memory storage.") == []
+    assert items("It supports Redis, Postgres, Sqlite and MySQL.") == []
+    assert items("It has been adopted in industry, open-source projects and academia.") == []
+    assert items("It offers suggestions, but doesn't enforce dependencies or project layout.") == []
+    assert items("It supports retries and timeouts.") == []  # two items: a sentence, not a list
+
+
+def test_split_features_quote_their_own_words(embedder: SentenceTransformerEmbedder) -> None:
+    text = (
+        "# Tallyho\n\nTallyho is a database server. "
+        "It offers row-level locking, online backups, and point-in-time recovery.\n"
+    )
+    caps = decompose_markdown(text, "Tallyho", embedder)
+    quotes = {e.quote for c in caps for e in c.evidence}
+    assert {"row-level locking", "online backups", "point-in-time recovery"} <= quotes, [c.name for c in caps]

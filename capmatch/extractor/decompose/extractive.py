@@ -21,6 +21,7 @@ import numpy as np
 from capmatch.embeddings.model import Embedder
 from capmatch.errors import NoCapabilities
 from capmatch.extractor.classify import ToolFacts, rule_facts
+from capmatch.extractor.coordination import feature_items
 from capmatch.extractor.decompose.admit import AdmitModel, structural
 from capmatch.extractor.decompose.base import CapabilityDraft, ContrastLines, Neighbour, SourceDocument
 from capmatch.extractor.decompose.merge import MAX_QUOTES, MERGE_SIMILARITY, group_near_duplicates
@@ -533,7 +534,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             for span in sentences(block.span):
                 cand = _sentence_candidate(span, block, weight, intro, relaxed, tool_name)
                 if cand:
-                    out.append(cand)
+                    out.extend(_one_per_feature(cand, span))
     return out
 
 
@@ -663,6 +664,18 @@ def _bullet_candidate(
     if READER_SUBJECT.match(text):
         score -= 2.0
     return Candidate([block.span], score, block.index, name, description[:3], text)
+
+
+def _one_per_feature(cand: Candidate, span: Span) -> list[Candidate]:
+    """ "It supports periodic tasks, retries, arbitrary task locks etc.": one capability per feature
+    named, each quoting its own words and described by the whole sentence."""
+    items = feature_items(span)
+    if not items:
+        return [cand]
+    return [
+        Candidate([item], cand.score, cand.order + k / 1e9, item.text[:1].upper() + item.text[1:], [span], item.text)
+        for k, item in enumerate(items)
+    ]
 
 
 def _sentence_candidate(
