@@ -44,6 +44,21 @@ def test_condense_leaves_out_non_capability_sections_and_long_code() -> None:
     assert count_tokens(text) < count_tokens(PAGE) / 2
 
 
+def test_condense_leaves_out_pointers_and_shell_commands_wherever_they_stand() -> None:
+    page = (
+        "# Sieve\n\nSieve filters log lines by regular expression.\n\n"
+        "Documentation: https://sieve.example.org\n\n"
+        "- Source: https://github.com/example/sieve\n\n"
+        "$ pip install sieve\n\n"
+        "See the [filter guide](https://sieve.example.org/guide) for the rules it accepts.\n"
+    )
+    text = condense(page, segment(page))
+    assert "filters log lines" in text
+    assert "https://sieve.example.org\n" not in text and "github.com" not in text and "pip install" not in text
+    # A sentence with a link in it is prose, not a pointer.
+    assert "See the [filter guide](https://sieve.example.org/guide) for the rules it accepts." in text
+
+
 def test_facts_excerpt_keeps_the_opening_and_the_price_and_licence_lines() -> None:
     excerpt = facts_excerpt(PAGE, segment(PAGE))
     assert "Sieve is a Python library" in excerpt
