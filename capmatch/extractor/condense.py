@@ -85,5 +85,25 @@ def facts_excerpt(text: str, blocks: list[Block], limit: int = 2500) -> str:
     return "\n\n".join(picked) + "\n"
 
 
+def terms_blocks(text: str, blocks: list[Block]) -> list[str]:
+    """The blocks that talk about price or licence, or stand under a heading that does ("License" /
+    "Apache 2.0"), with that heading: what condensing may have left out and a one-request answer
+    still needs for the facts. The page's opening is not added back, unlike in facts_excerpt: the
+    condensed page has it, unless a section rule left it out on purpose."""
+    picked: list[str] = []
+    for block in blocks:
+        piece = text[block.start : block.end]
+        if block.kind == "code":
+            continue
+        if block.kind == "heading":
+            if _PRICING.search(piece):
+                picked.append(piece)
+            continue
+        under_terms = bool(block.section) and bool(_PRICING.search(block.section[-1]))
+        if under_terms or _PRICING.search(piece):
+            picked.append(piece)
+    return picked
+
+
 def _as_body(heading: Block) -> Block:
     return Block("paragraph", heading.start, heading.end, "", section=(*heading.section, heading.text))

@@ -35,7 +35,7 @@ from capmatch.extractor.classify import (
     states_pricing,
     states_type,
 )
-from capmatch.extractor.condense import condense, facts_excerpt
+from capmatch.extractor.condense import condense, facts_excerpt, terms_blocks
 from capmatch.extractor.decompose.base import CapabilityDraft, ContrastLines, Neighbour, SourceDocument
 from capmatch.extractor.decompose.llm_schema import (
     SCHEMA_VERSION,
@@ -123,7 +123,7 @@ class LLMDecomposer:
         price and licence lines condensing left out, or None when that does not fit one chunk."""
         blocks = doc.blocks or segment(doc.text)
         condensed = condense(doc.text, blocks)
-        extra = [p for p in facts_excerpt(doc.text, blocks).split("\n\n") if p.strip() and p.strip() not in condensed]
+        extra = [p for p in terms_blocks(doc.text, blocks) if p.strip() and p.strip() not in condensed]
         text = condensed + ("\n" + "\n\n".join(extra) + "\n" if extra else "")
         return text if count_tokens(text) <= self.settings.llm_chunk_tokens else None
 
