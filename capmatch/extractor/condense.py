@@ -53,7 +53,7 @@ def pointer(piece: str) -> bool:
     if not _LINK.search(piece):
         return False
     # Link texts count as words only when they are prose, not a badge's alt text or a bare URL.
-    rest = _LINK.sub(lambda m: m.group(1) or "" if not m.group(0).startswith("!") else "", piece)
+    rest = _LINK.sub(lambda m: "" if m.group(0).startswith("!") else (m.group(1) or ""), piece)
     return len(_WORD.findall(rest)) <= POINTER_WORDS
 
 

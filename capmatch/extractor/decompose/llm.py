@@ -317,8 +317,7 @@ class LLMDecomposer:
     def _contrast_tokens(self) -> int:
         """A typical contrast request, rendered: 8 capabilities with neighbours, each with a quote of
         QUOTE_WORDS words, and NEIGHBOURS_SENT neighbours each by name with one such quote."""
-        words = ["word"] * QUOTE_WORDS
-        quote = " ".join(words)
+        quote = " ".join(["word"] * QUOTE_WORDS)
         listed = _listing(
             [
                 (
