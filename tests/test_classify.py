@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from capmatch.extractor.classify import infer_license, infer_pricing, infer_type, starting_price, summary, tool_name
+from capmatch.extractor.classify import (
+    currency_in,
+    infer_license,
+    infer_pricing,
+    infer_type,
+    starting_price,
+    summary,
+    tool_name,
+)
 from capmatch.extractor.segment import segment
 
 
@@ -71,3 +79,11 @@ def test_name_from_title_or_url() -> None:
 def test_summary_prefers_the_self_description() -> None:
     text = "Fast. Really.\n\nOx is a library for parsing logs quickly.\n"
     assert summary(segment(text)) == "Ox is a library for parsing logs quickly."
+
+
+def test_the_currency_of_a_price_is_read_from_its_quote() -> None:
+    # The LLM is not asked for a currency: the quote that states the price states it too.
+    assert currency_in("Input costs $0.18 per 1M tokens.") == "USD"
+    assert currency_in("Teams: 9 EUR per seat and month") == "EUR"
+    assert currency_in("From €5 a month") == "EUR" and currency_in("£4 per user") == "GBP"
+    assert currency_in("Free for open-source projects") is None

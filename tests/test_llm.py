@@ -259,12 +259,13 @@ def test_vendor_text_is_data_not_instructions(llm_core: Runtime, llm_env: LLMSer
 def test_contrast_names_catalog_tools_or_marks_outside_knowledge(llm_core: Runtime, llm_env: LLMServer) -> None:
     add(llm_core, DOCS / "fetchwire.md")
     llm_env.reset()
+    pooling = 3  # Pliant's "Connection reuse": the one capability with a Fetchwire neighbour
     wrong = {
         "answer": {
             "capabilities": [
                 {
-                    "index": 0,
-                    "unique": "Retries on its own.",
+                    "index": pooling,
+                    "unique": "Pools sockets per host.",
                     "vs_alternatives": [{"tool": "Requests", "difference": "x"}],
                 }
             ]
@@ -274,13 +275,15 @@ def test_contrast_names_catalog_tools_or_marks_outside_knowledge(llm_core: Runti
         "answer": {
             "capabilities": [
                 {
-                    "index": 0,
-                    "unique": "Retries on its own.",
+                    "index": pooling,
+                    "unique": "Pools sockets per host.",
                     "vs_alternatives": [
-                        {"tool": "Fetchwire", "difference": "retries without a wrapper"},
+                        {"tool": "Fetchwire", "difference": "pools without a wrapper"},
                         {"tool": "Requests", "difference": "needs urllib3 Retry", "outside_knowledge": True},
                     ],
-                }
+                },
+                # Nothing near capability 0 was sent: a line for it has nothing to rest on.
+                {"index": 0, "unique": "Retries on its own.", "vs_alternatives": []},
             ]
         }
     }
@@ -288,19 +291,20 @@ def test_contrast_names_catalog_tools_or_marks_outside_knowledge(llm_core: Runti
     tool = add(llm_core, DOCS / "pliant.rst").tool
     assert llm_env.tasks() == ["extract", "contrast", "contrast"]
     assert "are not among the listed neighbours" in json.dumps(llm_env.requests[2]["messages"])
-    # The request carries both sides' own words, so the lines can be grounded in them.
+    # Both sides' own words for a capability with a neighbour; a capability without one by name only.
     sent = "\n".join(str(m["content"]) for m in llm_env.requests[1]["messages"])
-    assert '   quotes: "' in sent and re.search(r'near: Fetchwire / [^\n]+ \("[^\n]+"\)', sent)
-    first = tool.capabilities[0]
-    assert first.contrast_by.startswith("llm:") and first.unique == "Retries on its own."
-    assert "vs Fetchwire: retries without a wrapper" in first.vs_alternatives
-    assert "vs Requests (outside the catalog): needs urllib3 Retry" in first.vs_alternatives
-    rules_written = [c for c in tool.capabilities[1:] if c.contrast_by == "rules"]
-    assert len(rules_written) == len(tool.capabilities) - 1  # not answered: the catalog's own lines
+    assert re.search(r'3\. [^\n]+\n   quote: "[^\n]+"\n   near: Fetchwire / [^\n]+ \("[^\n]+"\)', sent)
+    assert re.search(r"\n0\. [^\n]+\n1\. ", sent)
+    reused = tool.capabilities[pooling]
+    assert reused.contrast_by.startswith("llm:") and reused.unique == "Pools sockets per host."
+    assert "vs Fetchwire: pools without a wrapper" in reused.vs_alternatives
+    assert "vs Requests (outside the catalog): needs urllib3 Retry" in reused.vs_alternatives
+    rules_written = [c for i, c in enumerate(tool.capabilities) if i != pooling and c.contrast_by == "rules"]
+    assert len(rules_written) == len(tool.capabilities) - 1  # not answered or not sent: the catalog's own lines
 
     llm_core.delete_tool("fetchwire")  # the lines named it: they are rewritten from the catalog
-    first = llm_core.catalog.get_tool(tool.id).capabilities[0]
-    assert first.contrast_by == "rules" and "Fetchwire" not in first.vs_alternatives
+    reused = llm_core.catalog.get_tool(tool.id).capabilities[pooling]
+    assert reused.contrast_by == "rules" and "Fetchwire" not in reused.vs_alternatives
 
 
 def test_dry_run_estimates_without_any_request(llm_core: Runtime, llm_env: LLMServer) -> None:
@@ -499,7 +503,6 @@ def test_classification_needs_quotes_that_state_the_value(llm_core: Runtime, llm
         "pricing": "Paid",
         "pricing_quote": "Quillpad is an open-source Python library",
         "starting_price": 49,
-        "currency": "USD",
         "price_unit": "per month",
         "price_quote": "Quillpad",
         "license": "GPL-3.0",

@@ -331,6 +331,18 @@ def states_type(tool_type: str, quote: str | None) -> bool:
     return False
 
 
+def currency_in(quote: str | None) -> str | None:
+    """The currency a price quote states, by code or symbol ("$0.18", "9 EUR"), or None."""
+    quote = quote or ""
+    for code, symbol in _CURRENCY_SYMBOLS.items():
+        if symbol in quote or re.search(rf"\b{code}\b", quote, re.IGNORECASE):
+            return code
+    return None
+
+
+_CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+
 def states_price(amount: float, currency: str | None, quote: str | None) -> bool:
     quote = (quote or "").replace(",", "")
     numbers = {float(n) for n in re.findall(r"\d+(?:\.\d+)?", quote)}

@@ -10,9 +10,10 @@ What identifies a prompt (``replay_key``): the task (``Task: extract`` in the sy
 the vendor text inside the user message's ``<document-…>``/``<capabilities-…>`` tag, whitespace
 collapsed. The system and task wording, the tag's name and the tool-name line are left out, so a
 rewording of a prompt (a new prompt version) still finds its answers; a change to what the model
-reads (condensing, chunking) does not, and says so. For contrast requests the ``near:`` and
-``quotes:`` lines are left out too: the neighbours depend on what was ingested before, and the quotes
-repeat the page the capability lines already identify (they joined the prompt in version 5).
+reads (condensing, chunking) does not, and says so. For contrast requests only the ``index. name``
+lines count: the ``near:`` lines depend on what was ingested before, and the ``quote:`` lines repeat
+the page the capability names already identify. (Since contrast prompt version 6 a capability
+line carries no description, so the fixtures' contrast keys were re-keyed.)
 
 A fixture answer is a list of attempts: the first request gets ``attempts[0]``; a re-ask (the same
 prompt followed by the rejected answer and instructor's error message) gets the next one, and the
@@ -63,7 +64,7 @@ def prompt_parts(messages: list[dict[str, Any]]) -> tuple[str, str]:
 def replay_key(messages: list[dict[str, Any]]) -> str:
     task, body = prompt_parts(messages)
     if task == "contrast":  # neighbours and quotes: not part of what identifies the prompt
-        body = "\n".join(line for line in body.splitlines() if not line.strip().startswith(("near:", "quotes:")))
+        body = "\n".join(line for line in body.splitlines() if not line.strip().startswith(("near:", "quote:")))
     material = f"{task}\n{' '.join(body.split())}"
     return f"{task}:{hashlib.sha256(material.encode('utf-8')).hexdigest()[:16]}"
 

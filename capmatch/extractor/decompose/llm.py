@@ -26,8 +26,16 @@ from capmatch import prompts
 from capmatch.embeddings.model import Embedder
 from capmatch.errors import LLMOutputInvalid, NoCapabilities
 from capmatch.extractor.chunking import chunk_document
-from capmatch.extractor.classify import ToolFacts, rule_facts, states_license, states_price, states_pricing, states_type
-from capmatch.extractor.condense import condense, facts_excerpt
+from capmatch.extractor.classify import (
+    ToolFacts,
+    currency_in,
+    rule_facts,
+    states_license,
+    states_price,
+    states_pricing,
+    states_type,
+)
+from capmatch.extractor.condense import condense, facts_excerpt, terms_blocks
 from capmatch.extractor.decompose.base import CapabilityDraft, ContrastLines, Neighbour, SourceDocument
 from capmatch.extractor.decompose.llm_schema import (
     SCHEMA_VERSION,
@@ -59,10 +67,12 @@ RESPONSE_MODELS: dict[str, type[BaseModel]] = {
     "contrast": Contrast,
 }
 # What a contrast request carries, for estimates made before any capability exists: a typical tool
-# has about 8 capabilities, each sent with up to 3 neighbours.
+# has about 8 capabilities; the estimate assumes every one has neighbours to send (an upper bound).
 TYPICAL_CAPABILITIES = 8
-TYPICAL_NEIGHBOURS = 3
-QUOTES_PER_SIDE = 2  # quotes of a capability listed in a contrast request
+# Neighbours sent per capability: the catalog's own vs lines argue against two alternatives as well
+# (matching.contrast.VS_ALTERNATIVES); a third rarely changes a line and costs a quote.
+NEIGHBOURS_SENT = 2
+QUOTE_WORDS = 25  # a quote in a contrast request is cut to this: enough for its facts, not the page
 
 
 @dataclass(frozen=True)
@@ -113,7 +123,7 @@ class LLMDecomposer:
         price and licence lines condensing left out, or None when that does not fit one chunk."""
         blocks = doc.blocks or segment(doc.text)
         condensed = condense(doc.text, blocks)
-        extra = [p for p in facts_excerpt(doc.text, blocks).split("\n\n") if p.strip() and p.strip() not in condensed]
+        extra = [p for p in terms_blocks(doc.text, blocks) if p.strip() and p.strip() not in condensed]
         text = condensed + ("\n" + "\n\n".join(extra) + "\n" if extra else "")
         return text if count_tokens(text) <= self.settings.llm_chunk_tokens else None
 
@@ -195,15 +205,16 @@ class LLMDecomposer:
         ):
             pricing = Inference(value=answer.pricing, rule=rule, quote=answer.pricing_quote)
         price = rules.price
+        currency = currency_in(answer.price_quote)
         if (
             answer.starting_price
             and answer.price_unit
             and grounded(answer.price_quote)
-            and states_price(answer.starting_price, answer.currency, answer.price_quote)
+            and states_price(answer.starting_price, currency, answer.price_quote)
         ):
             price = Price(
                 amount=answer.starting_price,
-                currency=(answer.currency or "USD").upper(),
+                currency=currency or "USD",
                 unit=answer.price_unit,
                 quote=answer.price_quote or "",
             )
@@ -219,11 +230,16 @@ class LLMDecomposer:
     ) -> list[ContrastLines] | None:
         if not self.settings.llm_contrast or not any(neighbours):
             return None  # nothing to contrast with: the catalog's own lines say so
+        sent = [near[:NEIGHBOURS_SENT] for near in neighbours]
+        # A capability without neighbours is listed by name only: nothing to contrast it with, so its
+        # quote would be paid for in vain, but the full list of names identifies the request.
         listed = _listing(
-            [(cap.name, cap.description, cap.quotes) for cap in capabilities],
-            [[(n.tool, n.capability, n.quotes) for n in near] for near in neighbours],
+            [
+                (i, cap.name, cap.quotes if near else [], [(n.tool, n.capability, n.quotes) for n in near])
+                for i, (cap, near) in enumerate(zip(capabilities, sent, strict=True))
+            ]
         )
-        allowed = {n.tool for near in neighbours for n in near}
+        allowed = {n.tool for near in sent for n in near}
         answer, _ = self._ask(
             "contrast",
             Contrast,
@@ -233,8 +249,8 @@ class LLMDecomposer:
         )
         lines: list[ContrastLines] = [ContrastLines("", "", ()) for _ in capabilities]
         for item in answer.capabilities:
-            if not 0 <= item.index < len(capabilities):
-                continue
+            if not 0 <= item.index < len(capabilities) or not sent[item.index]:
+                continue  # nothing near it was sent: the catalog's own lines stay
             parts, names = [], []
             for alt in item.vs_alternatives:
                 # A name the catalog does not have is shown as outside knowledge, never as a catalog tool.
@@ -299,12 +315,19 @@ class LLMDecomposer:
         return count_tokens(json.dumps(schema, indent=2)) + 45
 
     def _contrast_tokens(self) -> int:
-        """A typical contrast request, rendered: 8 capabilities of 5 + 25 words with two 25-word
-        quotes, 3 neighbours each by name with one quote."""
-        words = "word " * 25
+        """A typical contrast request, rendered: 8 capabilities with neighbours, each with a quote of
+        QUOTE_WORDS words, and NEIGHBOURS_SENT neighbours each by name with one such quote."""
+        quote = " ".join(["word"] * QUOTE_WORDS)
         listed = _listing(
-            [("a capability of five words", words, [words, words])] * TYPICAL_CAPABILITIES,
-            [[("Tool", "a capability of five words", (words,))] * TYPICAL_NEIGHBOURS] * TYPICAL_CAPABILITIES,
+            [
+                (
+                    i,
+                    "a capability of five words",
+                    [quote],
+                    [("Tool", "a capability of five words", (quote,))] * NEIGHBOURS_SENT,
+                )
+                for i in range(TYPICAL_CAPABILITIES)
+            ]
         )
         messages, _ = self._messages("contrast", {"tool_name": "Tool", "body": listed})
         return sum(count_tokens(m["content"]) for m in messages) + self._schema_tokens(Contrast)
@@ -390,21 +413,20 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _listing(
-    capabilities: list[tuple[str, str, list[str]]], neighbours: list[list[tuple[str, str, tuple[str, ...]]]]
-) -> str:
-    """Capabilities, their quotes and their nearest neighbours (with a quote each) as numbered lines:
-    a third of the tokens of JSON, and both sides' own words for the model to argue from.
+def _listing(items: list[tuple[int, str, list[str], list[tuple[str, str, tuple[str, ...]]]]]) -> str:
+    """Capabilities by index, each with its first quote and its nearest neighbours (with a quote each),
+    as numbered lines: a third of the tokens of JSON, and both sides' own words for the model to argue
+    from. The description is left out: the quotes state the facts, the description repeats them.
 
-    0. Name: description
-       quotes: "first quote" | "second quote"
+    0. Name
+       quote: "its first quote"
        near: Tool / its capability ("its quote"); Other tool / its capability ("its quote")
     """
     lines = []
-    for i, ((name, description, quotes), near) in enumerate(zip(capabilities, neighbours, strict=True)):
-        lines.append(f"{i}. {' '.join(name.split())}: {' '.join(description.split())}")
+    for index, name, quotes, near in items:
+        lines.append(f"{index}. {' '.join(name.split())}")
         if quotes:
-            lines.append("   quotes: " + " | ".join(f'"{_clip(q)}"' for q in quotes[:QUOTES_PER_SIDE]))
+            lines.append(f'   quote: "{_clip(quotes[0])}"')
         if near:
             lines.append(
                 "   near: "
@@ -416,7 +438,7 @@ def _listing(
     return "\n".join(lines)
 
 
-def _clip(quote: str, words: int = 40) -> str:
+def _clip(quote: str, words: int = QUOTE_WORDS) -> str:
     """A quote on one line, cut to ``words`` words: enough to carry its facts, not the page."""
     parts = quote.split()
     return " ".join(parts[:words]) + (" …" if len(parts) > words else "")

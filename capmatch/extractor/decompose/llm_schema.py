@@ -21,7 +21,7 @@ def _source(info: ValidationInfo) -> str | None:
 
 
 # Bumped whenever a validator or the shape of an answer changes: it is part of the cache key.
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 MIN_QUOTE_WORDS = 3
 
 
@@ -77,6 +77,18 @@ def _lean(schema: dict[str, Any]) -> None:
 
 class Answer(BaseModel):
     model_config = ConfigDict(json_schema_extra=_lean)
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The lean schema, finished once nested models are in place: they lose their titles (a
+        reference names them), and the top level gets a one-word description, so that instructor
+        sends neither the class docstring nor its own 14-token default as the tool's description.
+        The top-level title stays: it names the tool a tools-mode answer comes through."""
+        schema = super().model_json_schema(*args, **kwargs)
+        for nested in schema.get("$defs", {}).values():
+            nested.pop("title", None)
+        schema["description"] = "Answer"
+        return schema
 
 
 class ExtractedCapability(Answer):
@@ -136,7 +148,7 @@ class ClassifiedTool(Answer):
     pricing: PricingName = "Unknown"
     pricing_quote: str | None = None
     starting_price: float | None = Field(None, ge=0)
-    currency: str | None = None
+    # No currency field: the price quote states it ("$", "€", "USD"), and it is read from there.
     price_unit: str | None = None
     price_quote: str | None = None
     license: str | None = None
