@@ -182,3 +182,23 @@ def test_split_features_quote_their_own_words(embedder: SentenceTransformerEmbed
     caps = decompose_markdown(text, "Tallyho", embedder)
     quotes = {e.quote for c in caps for e in c.evidence}
     assert {"row-level locking", "online backups", "point-in-time recovery"} <= quotes, [c.name for c in caps]
+
+
+def test_sentences_about_other_things_are_not_claims() -> None:
+    from capmatch.extractor.decompose.extractive import not_a_claim
+
+    for sentence in (
+        "Most guard models released so far accept text only.",
+        "Various prompt engineering techniques have been introduced to improve robustness.",
+        "A single-backend queue such as EmberQ is easier to run.",
+        "Now, let us create the page header.",
+        "We start with a simple function which generates text.",
+        "Tallyho does not retry failed requests on its own.",
+    ):
+        assert not_a_claim(sentence, "Tallyho"), sentence
+    for sentence in (
+        "Most of the available indexing structures trade speed for memory.",  # partitive: its own parts
+        "Tallyho retries failed requests with exponential backoff.",
+        "You can also run different workers for different queues.",
+    ):
+        assert not not_a_claim(sentence, "Tallyho"), sentence

@@ -136,6 +136,15 @@ NARRATION = re.compile(
     r"notice\b|note that\b)",
     re.IGNORECASE,
 )
+# A subject that generalises over a category ("Most guard models …", "Various prompt engineering
+# techniques …", "Generic LLM prompting …") or names another product by example ("A single-backend queue
+# such as EmberQ …") talks about the alternatives, not this tool. A partitive ("Most of the indexes")
+# is about the tool's own parts.
+GENERIC_SUBJECT = re.compile(
+    r"^(?:(?:but|however|and|yet),?\s+)?(?:most|many|generic|traditional|existing|typical|conventional|competing|"
+    r"various)\s+(?!of\b)[\w-]+|^(?:an?|the)\s[\w\s-]{0,40}?\b(?:such as|like)\s+[A-Z]",
+    re.IGNORECASE,
+)
 _SUBJECT_VERB = re.compile(
     r"^(?:the\s+)?(?P<subject>[A-Z][\w.+-]*(?:\s+[A-Z][\w.+-]*){0,2})\s+(?:is|are|was|were|can|could|has|have|"
     r"does|do|provides?|supports?|offers?|uses?|lets?|gives?|will|may|might|loses?|stores?|keeps?|runs?|"
@@ -198,6 +207,7 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
         or REQUIREMENT.search(text)
         or TUTORIAL_REFERENCE.search(text)
         or NARRATION.match(text.strip())
+        or GENERIC_SUBJECT.match(text.strip())
         or about_another_product(text, context)
     )
 
