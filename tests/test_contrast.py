@@ -34,6 +34,21 @@ def test_attributes_are_concrete_terms_with_the_quotes_stating_them() -> None:
     assert not any("jdoe" in a.label.lower() for a in found), "a handle is never an attribute"
 
 
+def test_wording_variants_are_the_same_attribute() -> None:
+    """ "TLS/SSL", "Multi-part", "HTTP 1.1": a page's wording is not a difference between tools."""
+
+    def keys(text: str) -> set[tuple[str, str]]:
+        return attrs.page_keys(text, frozenset())
+
+    assert ("protocol", "tls") in keys("Browser-style TLS/SSL Verification")
+    assert keys("Multi-part File Uploads") & keys("MIME / multipart forms")
+    assert ("protocol", "http/1.1") in keys("Speaks HTTP 1.1 only.")
+    assert keys("Automatic decompression") & keys("gzip compression")
+    assert ("protocol", "http/2") in keys("Supports HTTP/2.")
+    assert ("protocol", "http/https") not in keys("Supports HTTP/2.")  # a version is not the bare protocol
+    assert not keys("I/O bound work")  # a slash after one letter joins nothing
+
+
 def test_words_of_the_tool_name_are_never_attributes() -> None:
     found = attrs.extract(["PgTide keeps jobs in PostgreSQL with transactional enqueue."], {"pgtide", "postgresql"})
     assert {a.label for a in found} == {"transactions"}

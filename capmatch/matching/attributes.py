@@ -23,7 +23,7 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
     "protocol": (
         "supports",
         {
-            "HTTP/1.1": r"HTTP/1\.1",
+            "HTTP/1.1": r"HTTP/?\s?1\.1",
             "HTTP/2": r"HTTP/?2",
             "HTTP/3": r"HTTP/?3|QUIC",
             "gRPC": r"gRPC",
@@ -63,7 +63,7 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
             "Protocol Buffers": r"protobuf|protocol buffers",
             "MessagePack": r"msgpack|MessagePack",
             "XML": r"(?-i:XML)",
-            "multipart": r"multipart",
+            "multipart": r"multi-?part",
         },
     ),
     "language": (
@@ -155,7 +155,7 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
             "rate limiting": r"rate[- ]limit(?:s|ed|ing)?|throttl(?:e|es|ed|ing)",
             "caching": r"cach(?:e|es|ed|ing)",
             "pagination": r"paginat(?:e|ed|ion)",
-            "compression": r"compress(?:ed|ion)?|gzip|brotli|zstd",
+            "compression": r"(?:de)?compress(?:ed|ion)?|gzip|brotli|zstd",
             "encryption": r"encrypt(?:ed|ion|s)?",
             "authentication": r"authenticat(?:e|ed|ion)|bearer tokens?|log ?in",
             "connection pooling": r"connection pool(?:s|ing)?|keep-alive",
@@ -314,8 +314,9 @@ class Attribute:
 
 
 _COMPILED: list[tuple[str, str, re.Pattern[str]]] = [
-    # A hyphen may come before a term ("retry-with-backoff"), a slash may not ("I/O" is not "O").
-    (kind, label, re.compile(rf"(?<![\w/])(?:{pattern})(?![\w/])", re.IGNORECASE))
+    # A hyphen may come before a term ("retry-with-backoff"). A slash may join two terms ("TLS/SSL",
+    # "HTTP/HTTPS") but not a single letter or a version: "I/O" is not "O", "HTTP/2" is not "HTTP".
+    (kind, label, re.compile(rf"(?<![\w])(?<!\W\w/)(?<!^\w/)(?:{pattern})(?![\w])(?!/(?:\w(?!\w)|\d))", re.IGNORECASE))
     for kind, (_, terms) in _VOCABULARY.items()
     for label, pattern in terms.items()
 ]
