@@ -129,11 +129,12 @@ TUTORIAL_REFERENCE = re.compile(
 )
 # A tutorial narrating its own steps: "Now, let us create the page header", "We start with a simple
 # function", "Notice that the type inferred is …". The authors walk through an example; the tool's
-# capability is stated elsewhere, in the present tense about the tool.
+# capability is stated elsewhere, in the present tense about the tool. A sentence opening on a condition
+# ("Especially if your mouse selection …") qualifies the one before it; it states nothing itself.
 NARRATION = re.compile(
     r"^(?:(?:now|next|then|first|finally|here|so),?\s+)?(?:let(?:'s| us)\b|"
     r"we(?:'ll| will| can| start| begin| come| now| then| first| next| need| want| have to| are going)\b|"
-    r"notice\b|note that\b)",
+    r"notice\b|note that\b|(?:especially|particularly|even) (?:if|when)\b)",
     re.IGNORECASE,
 )
 # A subject that generalises over a category ("Most guard models …", "Various prompt engineering
@@ -346,6 +347,8 @@ _ADJECTIVE = re.compile(
 _GENERIC_WORD = frozenset(
     {"output", "input", "work", "words", "methods", "method", "server", "control", "run", "schedule", "scale"}
     | {"usage", "misc", "other", "more", "general", "basics", "overview", "details", "example", "examples"}
+    # A lone verb left by a sentence's opening ("These include: apt-get …").
+    | {"include", "includes", "provides", "supports", "offers", "features", "runs", "uses", "has", "allows"}
 )
 
 
