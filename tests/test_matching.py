@@ -94,6 +94,27 @@ def test_free_text_search_finds_the_right_kind_of_tool(demo: Runtime, query: str
     assert hits[0].matched and hits[0].matched[0].similarity > 0.3
 
 
+def test_a_stated_facet_of_the_need_ranks_the_tool_that_has_it_first(demo: Runtime) -> None:
+    """ "… in images": of the three moderation tools only Wardline Guard takes images, and it leads,
+    with the hits' shown scores in rank order; without the facet ClearSignal leads."""
+    hits = demo.search("flag hate speech in images", k=3, count_matches=False)
+    assert hits[0].tool_id == "wardline-guard", [h.tool_id for h in hits]
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    plain = demo.search("flag hate speech", k=3, count_matches=False)
+    assert plain[0].tool_id == "clearsignal", [h.tool_id for h in plain]
+
+
+def test_query_facets_are_concrete_terms_only() -> None:
+    from capmatch.matching.facets import coverage, query_facets
+
+    assert query_facets("flag hate speech in images") == {("modality", "image input")}  # "speech" is not audio
+    assert query_facets("python http client with HTTP/2") == {("language", "python"), ("protocol", "http/2")}
+    assert query_facets("Task Management & To-do Lists") == frozenset()
+    wanted = query_facets("a client with HTTP/2 and SOCKS5")
+    texts = {"a": "Supports HTTP/2 and SOCKS5.", "b": "HTTP/2 support.", "c": "A plain HTTP client."}
+    assert list(coverage(wanted, ["a", "b", "c", "d"], texts)) == [1.0, 0.5, 0.0, 0.0]
+
+
 def test_hybrid_search_finds_a_tool_by_its_exact_name(demo: Runtime) -> None:
     # A made-up name means nothing to an embedding; BM25 over names finds it.
     hybrid = demo.search("PgTide", k=3, count_matches=False)

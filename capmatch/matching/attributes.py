@@ -117,7 +117,10 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
         "takes",
         {
             "image input": r"images?|imagery|photos?|screenshots?|visual content",
-            "audio input": r"audio|speech|voice",
+            # "speech" alone is not audio: "hate speech", "free speech", "parts of speech".
+            "audio input": (
+                r"audio|voice|spoken|speech[- ](?:to[- ]text|recognition|synthesis|input)|text[- ]to[- ]speech"
+            ),
             "video input": r"videos?",
             "text input": r"texts?|text-only|chat messages?",
             "multimodal input": r"multi-?modal",

@@ -9,9 +9,11 @@ For a query q and a tool T:
   the best tool's BM25, so exact names, acronyms and rare terms count.
 
 ``hybrid`` ranks by the weighted sum of the signals over their spreads (as similar tools do,
-``capmatch.matching.fusion``); ``vector`` and ``lexical`` rank by one signal, for comparison. The
-weights and spreads were chosen by ``capmatch eval search --fit`` with leave-one-set-out
-cross-validation on queries built from every labelled set (README "Measuring quality").
+``capmatch.matching.fusion``), plus a bonus for the share of the need's facets ("in images", "with
+HTTP/2") a tool's words state (``capmatch.matching.facets``); ``vector`` and ``lexical`` rank by one
+signal, for comparison. The weights and spreads were chosen by ``capmatch eval search --fit`` with
+leave-one-set-out cross-validation on queries built from every labelled set (README "Measuring
+quality").
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from capmatch.matching.facets import FACET_WEIGHT, coverage, query_facets
 from capmatch.matching.lexical import lexical_index
 from capmatch.matching.similar import CapabilityRef, documents
 
@@ -126,6 +129,14 @@ def shown_scores(table: np.ndarray, mode: str, weights: np.ndarray = WEIGHTS) ->
     return (table @ effective) / (effective.sum() or 1.0)
 
 
+def facet_bonus(catalog: Catalog, found: SearchCandidates, text: str, mode: str) -> np.ndarray:
+    """In hybrid mode, the rank-score bonus for the share of the need's facets each tool states."""
+    wanted = query_facets(text) if mode == "hybrid" else frozenset()
+    if not wanted:
+        return np.zeros(len(found.ids))
+    return FACET_WEIGHT * coverage(wanted, found.ids, catalog.lexical_texts(found.ids))
+
+
 def search_text(
     catalog: Catalog,
     index: SearchableIndex,
@@ -144,10 +155,12 @@ def search_text(
     found = search_candidates(catalog, index, embedder, text, flt)
     if not found.ids:
         return []
-    order = np.argsort(-rank_scores(found.table, mode), kind="stable")[:k]
+    bonus = facet_bonus(catalog, found, text, mode)
+    order = np.argsort(-(rank_scores(found.table, mode) + bonus), kind="stable")[:k]
     if mode == "lexical":
         order = np.array([i for i in order if found.table[i, 2] > 0], dtype=np.int64)
-    shown = shown_scores(found.table, mode)
+    # The shown score is the rank score on the raw signals' scale, so hits read in rank order.
+    shown = shown_scores(found.table, mode) + bonus / (WEIGHTS / SPREAD).sum()
     ranked = [found.ids[int(i)] for i in order]
     kept = {t: [m for m in found.matches.get(t, []) if m[1] >= SEARCH_FLOOR][:3] for t in ranked}
     names_of = catalog.capability_names(c for t in ranked for c, _ in kept[t])

@@ -1,0 +1,38 @@
+"""The concrete terms a need states ("… in images", "… with HTTP/2", "… on Kubernetes"): its facets.
+
+Embeddings and BM25 weigh such a term like any other word, so "flag hate speech in images" ranked a
+text-only moderation service above the one model that takes images. A facet is a hard part of the
+need: search ranks a tool whose page states it above an otherwise equal tool whose page does not.
+Facets are the attribute vocabulary's terms of the kinds a need can require (``matching.attributes``),
+read from the query and from each candidate's words; the query's quantities and generic feature words
+are left to the similarity signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from capmatch.matching import attributes as attrs
+
+FACET_KINDS = frozenset({"protocol", "format", "language", "platform", "modality", "storage"})
+# Added to a hybrid rank score (in spread units, see matching.search) for a tool stating every facet of
+# the need: about what a 0.1 higher cosine on one signal adds. Large enough to order tools that match
+# the need about equally well; too small to lift a tool that matches it poorly.
+FACET_WEIGHT = 1.0
+
+Facet = tuple[str, str]
+
+
+def query_facets(text: str) -> frozenset[Facet]:
+    return frozenset(k for k in attrs.page_keys(text, frozenset()) if k[0] in FACET_KINDS)
+
+
+def coverage(facets: frozenset[Facet], ids: Sequence[str], texts: Mapping[str, str]) -> np.ndarray:
+    """The share of ``facets`` each tool's words state (0 for a tool without words)."""
+    if not facets:
+        return np.zeros(len(ids))
+    return np.array(
+        [len(facets & attrs.page_keys(texts.get(t, ""), frozenset())) / len(facets) for t in ids], dtype=np.float64
+    )
