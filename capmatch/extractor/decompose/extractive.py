@@ -542,7 +542,9 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             cand = _bullet_candidate(block, weight, section_class, relaxed, tool_name)
             if cand:
                 out.append(cand)
-        elif block.kind == "paragraph":
+        elif block.kind == "paragraph" and (section_class != "low" or relaxed):
+            # Prose in a usage, example or tutorial section walks through steps; the features it
+            # shows are named elsewhere on the page (its lists and descriptive headings still count).
             intro = not block.section or len(block.section) == 1
             for span in sentences(block.span):
                 cand = _sentence_candidate(span, block, weight, intro, relaxed, tool_name)
