@@ -202,3 +202,21 @@ def test_sentences_about_other_things_are_not_claims() -> None:
         "You can also run different workers for different queues.",
     ):
         assert not not_a_claim(sentence, "Tallyho"), sentence
+
+
+def test_the_page_opening_line_is_a_capability_without_a_feature_word(embedder: SentenceTransformerEmbedder) -> None:
+    caps = decompose_markdown(
+        "# Tallyho\n\nTallyho - the open-source ledger for small shops.\n\n## Features\n\n"
+        "- Double-entry bookkeeping with audit trails.\n- Multi-currency accounts and exchange rates.\n"
+        "- Monthly reports exported to PDF.\n",
+        "Tallyho",
+        embedder,
+    )
+    assert any("open-source ledger" in e.quote for c in caps for e in c.evidence), [c.name for c in caps]
+
+
+def test_a_compound_adjective_is_not_an_instruction() -> None:
+    from capmatch.extractor.decompose.extractive import INSTRUCTION
+
+    assert INSTRUCTION.match("Open-source vector similarity search for Postgres") is None
+    assert INSTRUCTION.match("Open the settings page and click Save.") is not None

@@ -80,12 +80,13 @@ COMMERCIAL = re.compile(
     re.IGNORECASE,
 )
 # Instructions to the reader ("Click …", "Then run …") describe a tutorial step, not the tool.
+# "Open-source …", "Type-safe …" open on a compound adjective, not an imperative.
 INSTRUCTION = re.compile(
     r"^(?:(?:then|now|next|first|finally|also|to start|to begin),?\s+)?(?:click|go to|open|run|create|type|visit|"
     r"navigate|check|see|join|ask|email|contact|download|clone|fork|"
     r"add|edit|copy|paste|save|start|try|note|import|install|read|learn|head over|take|follow|refer|"
     r"get started|report|cite|book|sign up|register|watch|want|have a look|make|write|define|call|pass|put|"
-    r"let's|imagine|consider|say|suppose|make sure|don't forget|remember)\b",
+    r"let's|imagine|consider|say|suppose|make sure|don't forget|remember)\b(?!-)",
     re.IGNORECASE,
 )
 # Sentences about the reader's situation ("You need to …", "Most options …") rather than the tool.
@@ -111,7 +112,9 @@ LIMITATION = re.compile(
     r"(?:can|may|might|will|could) be (?:lost|dropped|corrupted)|(?:is|are|gets?|was|were) lost|data loss|"
     # A recommendation of something else: "look at a PostgreSQL-backed queue", "X is a better fit".
     r"(?:is|are|would be) (?:a |the )?better (?:fit|choice|option|suited)|look at|consider using|instead of us|"
-    r"not (?:for|meant for) production|bottleneck|breaking changes?)\b",
+    r"not (?:for|meant for) production|bottleneck|breaking changes?|"
+    # A trade-off's cost: "… give you full control, but you have to host and scale them yourself".
+    r"but (?:then )?you (?:have|need|must) to)\b",
     re.IGNORECASE,
 )
 # "RQ requires Redis >= 5", "Python 3.10+ is required": what the tool needs, not what it does.
@@ -509,6 +512,8 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
                 )
             )
 
+    # The page's first paragraph before any second-level heading: its first sentence is the tagline.
+    opening = next((b.index for b in blocks if b.kind == "paragraph" and len(b.section) <= 1), -1)
     announced: set[int] = set()  # items of a list the page presents as the tool's features
     for block in blocks:
         if block.kind == "paragraph" and block.index not in consumed:
@@ -546,8 +551,9 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             # Prose in a usage, example or tutorial section walks through steps; the features it
             # shows are named elsewhere on the page (its lists and descriptive headings still count).
             intro = not block.section or len(block.section) == 1
-            for span in sentences(block.span):
-                cand = _sentence_candidate(span, block, weight, intro, relaxed, tool_name)
+            for k, span in enumerate(sentences(block.span)):
+                tagline = block.index == opening and k == 0
+                cand = _sentence_candidate(span, block, weight, intro, relaxed, tool_name, tagline)
                 if cand:
                     out.extend(_one_per_feature(cand, span))
     return out
@@ -694,13 +700,21 @@ def _one_per_feature(cand: Candidate, span: Span) -> list[Candidate]:
 
 
 def _sentence_candidate(
-    span: Span, block: Block, weight: float, intro: bool, relaxed: bool, tool_name: ClaimContext
+    span: Span,
+    block: Block,
+    weight: float,
+    intro: bool,
+    relaxed: bool,
+    tool_name: ClaimContext,
+    tagline: bool = False,
 ) -> Candidate | None:
     text = " ".join(span.text.split())
     words = _words(text)
-    if words < 5 or words > 60 or _is_noise(text, tool_name):
+    if words < (3 if tagline else 5) or words > 60 or _is_noise(text, tool_name):
         return None
-    cue = CAPABILITY_CUE.search(text)
+    # The page's opening line says what the tool is ("Chroma - the open-source data infrastructure for
+    # AI") whether or not it uses a feature word.
+    cue = tagline or CAPABILITY_CUE.search(text)
     if not cue or text[0].islower():  # a lowercase start is a fragment (footnote, broken wrap)
         return None
     score = 1.0 * weight + (0.4 if intro else 0.0) + min(words, 25) / 50
