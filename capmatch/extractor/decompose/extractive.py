@@ -714,7 +714,8 @@ def _sentence_candidate(
         return None
     # The page's opening line says what the tool is ("Chroma - the open-source data infrastructure for
     # AI") whether or not it uses a feature word.
-    cue = tagline or CAPABILITY_CUE.search(text)
+    # Not when it narrates in the first person ("We met at a bakery in 2014.").
+    cue = (tagline and not FIRST_PERSON.search(text)) or CAPABILITY_CUE.search(text)
     if not cue or text[0].islower():  # a lowercase start is a fragment (footnote, broken wrap)
         return None
     score = 1.0 * weight + (0.4 if intro else 0.0) + min(words, 25) / 50
