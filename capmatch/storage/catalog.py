@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -34,8 +34,10 @@ from capmatch.models import (
 )
 from capmatch.storage.base import LLMCacheEntry, NewCapability, ToolFilter
 from capmatch.storage.counters import MatchCounts
+from capmatch.storage.leader import file_leader
 from capmatch.storage.sqlite import connect, migrate, transaction
 from capmatch.storage.transfer import read_import, write_export
+from capmatch.storage.vector_log import ADD, CAPABILITY, DELETE, IDENTITY, VectorLog
 
 T = TypeVar("T")
 
@@ -60,6 +62,7 @@ class SqliteCatalog:
         self._local = threading.local()
         self._derived: dict[str, tuple[str, object]] = {}
         self._counts = MatchCounts(self._write_counts)
+        self.vector_log = VectorLog(lambda: self.conn)
         migrate(self.conn)
 
     @property
@@ -79,6 +82,9 @@ class SqliteCatalog:
         of another."""
         with transaction(self.conn):
             yield
+
+    def leader(self, role: str) -> AbstractContextManager[None]:
+        return file_leader(self.path.parent, role)
 
     def _select_in(self, sql: str, ids: Iterable[object], *params: object) -> list[sqlite3.Row]:
         """Rows of ``sql`` whose ``{ids}`` placeholder is filled with ``ids`` (chunked); ``params``
@@ -484,6 +490,11 @@ class SqliteCatalog:
                 'INSERT INTO evidence (capability_id, position, quote, start, "end") VALUES (?, ?, ?, ?, ?)',
                 [(cap_id, i, e.quote, e.start, e.end) for i, e in enumerate(cap.evidence)],
             )
+        # The same transaction: a reader's delta holds exactly the committed vectors.
+        if capabilities:
+            self.vector_log.append(CAPABILITY, ids, ADD, np.vstack([c.vector for c in capabilities]))
+        if identity is not None:
+            self.vector_log.append(IDENTITY, [tool.id], ADD, identity)
         self.bump_generation()
         return ids
 
@@ -494,6 +505,8 @@ class SqliteCatalog:
         self._counts.discard(tool_id)
         if not deleted:
             raise NotFound(f"no tool with id '{tool_id}'")
+        self.vector_log.append(CAPABILITY, ids, DELETE)
+        self.vector_log.append(IDENTITY, [tool_id], DELETE)
         self.bump_generation()
         return ids
 

@@ -1,0 +1,94 @@
+"""Immutable FAISS snapshot files in ``CAPMATCH_INDEX_DIR``, named by the change seq they hold.
+
+A snapshot is written under a temporary name, fsynced, renamed to ``snapshot-<seq>.faiss`` and the
+folder fsynced; only then does the caller record it in the manifest (the commit point). A process
+killed before the record leaves a file no reader looks at; the name is taken from the seq, so a
+later writer of the same seq replaces it whole.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import faiss
+
+from capmatch.embeddings.index import FlatIndex, IVFIndex, VectorIndex
+
+PREFIX = "snapshot-"
+SUFFIX = ".faiss"
+
+
+def file_name(seq: int) -> str:
+    return f"{PREFIX}{seq:012d}{SUFFIX}"
+
+
+def seq_of(name: str) -> int | None:
+    if not (name.startswith(PREFIX) and name.endswith(SUFFIX)):
+        return None
+    digits = name[len(PREFIX) : -len(SUFFIX)]
+    return int(digits) if digits.isdigit() else None
+
+
+def write(index: VectorIndex, folder: Path, seq: int) -> str:
+    """Write ``index`` as the snapshot of ``seq``; returns its file name (not yet recorded)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = file_name(seq)
+    # A name of this process's own: two writers of one seq never write into each other's file.
+    tmp = folder / f"{name}.{os.getpid()}.tmp"
+    faiss.write_index(index.faiss_index(), str(tmp))
+    with tmp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, folder / name)
+    _fsync_folder(folder)  # the rename itself survives a power cut before the manifest row names it
+    return name
+
+
+def read(folder: Path, name: str, dimension: int, count: int, nprobe: int) -> VectorIndex | None:
+    """The snapshot ``name``; None when it is missing, unreadable or not the size the manifest says
+    (the caller then rebuilds from the catalog)."""
+    path = folder / name
+    if not path.is_file():
+        return None
+    try:
+        raw = faiss.read_index(str(path))
+    except (RuntimeError, OSError):
+        return None
+    if int(raw.ntotal) != count or int(raw.d) != dimension:
+        return None
+    # read_index returns the concrete class; keep that object (a downcast copy would not own it).
+    if isinstance(raw, faiss.IndexIVFFlat | faiss.IndexIVFScalarQuantizer):
+        raw.nprobe = nprobe
+        return IVFIndex(raw, dimension)
+    return FlatIndex(raw, dimension)
+
+
+def remove_files(folder: Path, names: list[str]) -> None:
+    for name in names:
+        (folder / name).unlink(missing_ok=True)
+
+
+def remove_leftovers(folder: Path, older_than: int | None = None) -> int:
+    """Delete temporary files of writes that never finished, and (with ``older_than``) snapshot files
+    below that seq that the manifest no longer names. Call while no write is under way in this
+    folder (at start-up, or as the one indexer)."""
+    removed = 0
+    if not folder.is_dir():
+        return 0
+    for path in folder.iterdir():
+        seq = seq_of(path.name)
+        # index-*.faiss.tmp: a whole-index save of capmatch before snapshots, killed half-way.
+        stale_tmp = path.name.startswith((PREFIX, "index-")) and path.name.endswith(".tmp")
+        stale_file = seq is not None and older_than is not None and seq < older_than
+        if stale_tmp or stale_file:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
