@@ -148,11 +148,11 @@ class LiveIndex:
         with self._lock:
             index = self._fresh(force=True)
             seq = self._cursor
+            newest = self.catalog.vector_log.newest_snapshot()
+            unfolded = seq - (newest.seq if newest is not None else -1)  # changes (and gaps) since
             outgrown = self._outgrown(index)
-            if not (force or outgrown or index.delta_count() >= self.options.snapshot_changes):
+            if not outgrown and (unfolded <= 0 or not (force or unfolded >= self.options.snapshot_changes)):
                 return None
-            if seq <= self._base_seq and not outgrown:
-                return None  # nothing to fold
             folded = None if outgrown else index.folded()
         if folded is None:
             # Retrained on every stored vector: under the catalog's write lock (taken before ours),

@@ -18,6 +18,7 @@ CAPABILITY = "capability"
 IDENTITY = "identity"
 ADD, DELETE, RESET = "add", "delete", "reset"
 PRUNED_KEY = "vector_changes_pruned"  # meta: changes up to this seq are deleted
+SNAPSHOT_COLUMNS = "seq, file, kind, count, model, dimension, created"
 KEEP_SNAPSHOTS = 2  # the newest, and the one a reader may still be loading
 
 
@@ -90,18 +91,12 @@ class VectorLog:
 
     def newest_snapshot(self) -> Snapshot | None:
         row = (
-            self._conn()
-            .execute(
-                "SELECT seq, file, kind, count, model, dimension, created FROM index_snapshots ORDER BY seq DESC LIMIT 1"
-            )
-            .fetchone()
+            self._conn().execute(f"SELECT {SNAPSHOT_COLUMNS} FROM index_snapshots ORDER BY seq DESC LIMIT 1").fetchone()
         )
         return None if row is None else _snapshot(row)
 
     def snapshots(self) -> list[Snapshot]:
-        rows = self._conn().execute(
-            "SELECT seq, file, kind, count, model, dimension, created FROM index_snapshots ORDER BY seq DESC"
-        )
+        rows = self._conn().execute(f"SELECT {SNAPSHOT_COLUMNS} FROM index_snapshots ORDER BY seq DESC")
         return [_snapshot(r) for r in rows]
 
     def pruned_through(self) -> int:
@@ -144,9 +139,7 @@ class VectorLog:
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (PRUNED_KEY, str(floor)),
         )
-        rows = conn.execute(
-            "SELECT seq, file, kind, count, model, dimension, created FROM index_snapshots WHERE seq < ?", (floor,)
-        )
+        rows = conn.execute(f"SELECT {SNAPSHOT_COLUMNS} FROM index_snapshots WHERE seq < ?", (floor,))
         dropped = [_snapshot(r) for r in rows]
         conn.execute("DELETE FROM index_snapshots WHERE seq < ?", (floor,))
         conn.execute("DELETE FROM vector_changes WHERE seq <= ?", (floor,))
