@@ -66,6 +66,7 @@ class LiveIndex:
         self.options = options
         self._model_dimension = model_dimension  # loads the model: asked only when nothing else can tell
         self._lock = threading.RLock()
+        self._folding = threading.Lock()  # one snapshot at a time per process
         self._index: DeltaIndex | None = None
         self._base_seq = 0  # the snapshot (or catalog read) the base reflects
         self._cursor = 0  # changes applied up to and including this seq
@@ -145,6 +146,14 @@ class LiveIndex:
         """Fold the delta into a new snapshot and record it, if due (or ``force``); then forget the
         snapshots and changes no reader needs. Outside a catalog write: the manifest row commits by
         itself. Returns the snapshot recorded."""
+        if not self._folding.acquire(blocking=False):
+            return None  # another thread of this process is folding already
+        try:
+            return self._fold(force)
+        finally:
+            self._folding.release()
+
+    def _fold(self, force: bool) -> Snapshot | None:
         with self._lock:
             index = self._fresh(force=True)
             seq = self._cursor

@@ -9,6 +9,8 @@ later writer of the same seq replaces it whole.
 from __future__ import annotations
 
 import os
+import time
+import uuid
 from pathlib import Path
 
 import faiss
@@ -16,6 +18,7 @@ import faiss
 from capmatch.embeddings.index import FlatIndex, IVFIndex, VectorIndex
 
 PREFIX = "snapshot-"
+STALE_SECONDS = 600  # far longer than writing any snapshot takes
 SUFFIX = ".faiss"
 
 
@@ -34,8 +37,8 @@ def write(index: VectorIndex, folder: Path, seq: int) -> str:
     """Write ``index`` as the snapshot of ``seq``; returns its file name (not yet recorded)."""
     folder.mkdir(parents=True, exist_ok=True)
     name = file_name(seq)
-    # A name of this process's own: two writers of one seq never write into each other's file.
-    tmp = folder / f"{name}.{os.getpid()}.tmp"
+    # A name of this writer's own: two writers of one seq never write into each other's file.
+    tmp = folder / f"{name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
     faiss.write_index(index.faiss_index(), str(tmp))
     with tmp.open("rb") as handle:
         os.fsync(handle.fileno())
@@ -70,20 +73,30 @@ def remove_files(folder: Path, names: list[str]) -> None:
 
 def remove_leftovers(folder: Path, older_than: int | None = None) -> int:
     """Delete temporary files of writes that never finished, and (with ``older_than``) snapshot files
-    below that seq that the manifest no longer names. Call while no write is under way in this
-    folder (at start-up, or as the one indexer)."""
+    below that seq that the manifest no longer names. The folder may be shared by machines: a
+    snapshot's temporary file is taken for dead only once it has not changed for STALE_SECONDS
+    (another process may be writing it now); a whole-index save's (capmatch before snapshots)
+    always is."""
     removed = 0
     if not folder.is_dir():
         return 0
+    now = time.time()
     for path in folder.iterdir():
         seq = seq_of(path.name)
-        # index-*.faiss.tmp: a whole-index save of capmatch before snapshots, killed half-way.
-        stale_tmp = path.name.startswith((PREFIX, "index-")) and path.name.endswith(".tmp")
+        legacy_tmp = path.name.startswith("index-") and path.name.endswith(".faiss.tmp")
+        dead_tmp = path.name.startswith(PREFIX) and path.name.endswith(".tmp") and _age(path, now) > STALE_SECONDS
         stale_file = seq is not None and older_than is not None and seq < older_than
-        if stale_tmp or stale_file:
+        if legacy_tmp or dead_tmp or stale_file:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def _age(path: Path, now: float) -> float:
+    try:
+        return now - path.stat().st_mtime
+    except FileNotFoundError:  # renamed or removed by its writer meanwhile
+        return 0.0
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -45,7 +45,12 @@ class Indexer:
             if self._on_lead is not None:
                 self._on_lead()
             while not stop.is_set():
-                self.step()
+                try:
+                    self.step()
+                except Exception:
+                    # A database restart or a full disk must not end the leader: the lock (and the
+                    # standbys' wait) would pass on for nothing. Logged, and tried again next round.
+                    log.exception("indexer: snapshot failed; retrying")
                 stop.wait(self.poll_seconds)
 
     def step(self) -> Snapshot | None:
