@@ -142,3 +142,29 @@ def test_the_indexer_folds_when_processes_leave_snapshots_to_it(
     assert indexer.step() is not None  # the delta passed CAPMATCH_INDEX_SNAPSHOT_CHANGES
     writer.live_index._polled = float("-inf")
     assert writer.live_index.status()[0] == writer.catalog.vector_log.newest_snapshot().seq  # type: ignore[union-attr]
+
+
+def test_a_write_at_n_vectors_writes_a_delta_not_the_whole_index(core: Runtime, backend: str) -> None:
+    if backend == "postgres":
+        pytest.skip("bytes written are counted in this process: PostgreSQL writes them on its server")
+    from capmatch.evaluation.bench_writes import CAPABILITIES, _tool, written_bytes
+    from capmatch.evaluation.synthetic import fill
+
+    fill(core, 600, CAPABILITIES)  # 3,000 vectors, then a reindex: one snapshot
+    newest = core.catalog.vector_log.newest_snapshot()
+    assert newest is not None and newest.count == 3000
+    whole = (core.settings.index_dir / newest.file).stat().st_size
+    before_files = snapshot_files(core.settings.index_dir)
+    vectors = unit_vectors(CAPABILITIES, dim=384, seed=3)  # far from the synthetic clusters: little contrast work
+    core.writer.store_tool(*_tool(0, vectors))  # warm: caches of the write path
+    spent = []
+    for n in range(1, 3):
+        start = written_bytes()
+        core.writer.store_tool(*_tool(n, vectors))
+        spent.append(written_bytes() - start)
+    assert snapshot_files(core.settings.index_dir) == before_files, "no index file was rewritten"
+    # What this process wrote per write (SQLite's WAL included; PostgreSQL writes on its server) is a
+    # small fraction of the index file every write used to rewrite, and does not hold it.
+    assert max(spent) < whole / 10, (spent, whole)
+    changes = core.catalog.vector_log.changes_after(newest.seq, core.catalog.vector_log.heads()[0])
+    assert sum(len(c.vector or b"") for c in changes) == 3 * CAPABILITIES * 384 * 4
