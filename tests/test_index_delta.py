@@ -168,3 +168,20 @@ def test_a_write_at_n_vectors_writes_a_delta_not_the_whole_index(core: Runtime, 
     assert max(spent) < whole / 10, (spent, whole)
     changes = core.catalog.vector_log.changes_after(newest.seq, core.catalog.vector_log.heads()[0])
     assert sum(len(c.vector or b"") for c in changes) == 3 * CAPABILITIES * 384 * 4
+
+
+def test_identity_vectors_follow_the_change_log_without_a_full_read(core: Runtime) -> None:
+    add(core, "fetchwire.md")
+    other = Runtime(get_settings(), embedder=core.embedder)  # another process
+    first = other.catalog.identities()
+    assert first[0] == ["fetchwire"]
+    full_reads: list[int] = []
+    mirror = other.catalog._identities  # type: ignore[attr-defined]
+    load_all = mirror._load_all
+    mirror._load_all = lambda: full_reads.append(1) or load_all()
+    add(core, "pliant.rst")
+    core.delete_tool("fetchwire")
+    ids, matrix = other.catalog.identities()
+    assert full_reads == [], "applied from the change log, not read whole"
+    want_ids, want = core.catalog._load_identities()  # type: ignore[attr-defined]
+    assert ids == want_ids == ["pliant"] and np.array_equal(matrix, want)

@@ -34,6 +34,7 @@ from capmatch.models import (
 )
 from capmatch.storage.base import LLMCacheEntry, NewCapability, ToolFilter
 from capmatch.storage.counters import MatchCounts
+from capmatch.storage.identities import IdentityMirror
 from capmatch.storage.leader import file_leader
 from capmatch.storage.sqlite import connect, migrate, transaction
 from capmatch.storage.transfer import read_import, write_export
@@ -63,6 +64,7 @@ class SqliteCatalog:
         self._derived: dict[str, tuple[str, object]] = {}
         self._counts = MatchCounts(self._write_counts)
         self.vector_log = VectorLog(lambda: self.conn)
+        self._identities = IdentityMirror(self.vector_log, self._load_identities, lambda: self.conn.in_transaction)
         migrate(self.conn)
 
     @property
@@ -365,6 +367,10 @@ class SqliteCatalog:
             yield ids, vectors
 
     def identities(self) -> tuple[list[str], np.ndarray]:
+        """Every tool's identity vector (in tool id order), kept current from the change log."""
+        return self._identities.current()
+
+    def _load_identities(self) -> tuple[list[str], np.ndarray]:
         """Every tool's identity vector; a tool stored before identities existed gets the normalised
         mean of its capability vectors instead."""
         ids, rows = [], []
@@ -493,6 +499,10 @@ class SqliteCatalog:
         # The same transaction: a reader's delta holds exactly the committed vectors.
         if capabilities:
             self.vector_log.append(CAPABILITY, ids, ADD, np.vstack([c.vector for c in capabilities]))
+        if identity is None and capabilities:
+            # What a full read gives a tool without an identity (see _load_identities).
+            mean = np.vstack([c.vector for c in capabilities]).mean(axis=0)
+            identity = (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)
         if identity is not None:
             self.vector_log.append(IDENTITY, [tool.id], ADD, identity)
         self.bump_generation()

@@ -15,6 +15,7 @@ import psycopg
 
 from capmatch.storage.catalog import SqliteCatalog
 from capmatch.storage.counters import MatchCounts
+from capmatch.storage.identities import IdentityMirror
 from capmatch.storage.leader import advisory_key
 from capmatch.storage.postgres import CATALOG_WRITE_LOCK, PgDatabase, migrate, require_current
 from capmatch.storage.transfer import export_lines, read_import
@@ -42,6 +43,7 @@ class PgCatalog(SqliteCatalog):
         self._derived: dict[str, tuple[str, object]] = {}
         self._counts = MatchCounts(self._write_counts)
         self.vector_log = VectorLog(lambda: self.db)
+        self._identities = IdentityMirror(self.vector_log, self._load_identities, lambda: self.db.in_transaction)
         if apply_migrations:
             migrate(self.db)
         require_current(self.db)

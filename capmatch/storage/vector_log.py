@@ -89,6 +89,17 @@ class VectorLog:
         )
         return [Change(int(r[0]), str(r[1]), str(r[2]), None if r[3] is None else bytes(r[3])) for r in rows]
 
+    def reset_between(self, seq: int, through: int) -> bool:
+        """Whether a reset marker (import, reindex) lies after ``seq``, up to ``through``."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT 1 FROM vector_changes WHERE seq > ? AND seq <= ? AND op = ? LIMIT 1", (seq, through, RESET)
+            )
+            .fetchone()
+        )
+        return row is not None
+
     def newest_snapshot(self) -> Snapshot | None:
         row = (
             self._conn().execute(f"SELECT {SNAPSHOT_COLUMNS} FROM index_snapshots ORDER BY seq DESC LIMIT 1").fetchone()
