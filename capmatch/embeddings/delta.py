@@ -118,6 +118,7 @@ def merge(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], k:
 def side_contents(side: FlatIndex) -> tuple[np.ndarray, np.ndarray]:
     """(ids, vectors) held by an IndexIDMap2 over IndexFlatIP, in storage order."""
     raw = side.faiss_index()
+    assert isinstance(raw, faiss.IndexIDMap2)  # FlatIndex.empty builds exactly this
     n = int(raw.ntotal)
     if n == 0:
         return np.empty(0, dtype=np.int64), np.empty((0, side.dimension), dtype=np.float32)
