@@ -189,3 +189,20 @@ def test_identity_vectors_follow_the_change_log_without_a_full_read(core: Runtim
     assert full_reads == [], "applied from the change log, not read whole"
     want_ids, want = core.catalog._load_identities()  # type: ignore[attr-defined]
     assert ids == want_ids == ["pliant"] and np.array_equal(matrix, want)
+
+
+def test_an_unrecorded_snapshot_file_is_removed_once_older_than_every_kept_one(
+    monkeypatch: pytest.MonkeyPatch, embedder: SentenceTransformerEmbedder
+) -> None:
+    monkeypatch.setenv("CAPMATCH_INDEX_SNAPSHOT_CHANGES", "3")
+    core = Runtime(get_settings(), embedder=embedder)
+    add(core, "fetchwire.md")
+    orphan = core.settings.index_dir / "snapshot-000000000001.faiss"  # a killed writer's, never recorded
+    orphan.write_bytes(b"\x00" * 64)
+    legacy = core.settings.index_dir / "index-0123abcd.faiss"  # the whole-index file of before snapshots
+    legacy.write_bytes(b"\x00" * 64)
+    for name in ("pliant.rst", "ferrox.md"):
+        add(core, name)
+    assert not orphan.exists() and not legacy.exists()
+    files = sorted(s.file for s in core.catalog.vector_log.snapshots())
+    assert sorted(snapshot_files(core.settings.index_dir)) == files

@@ -313,6 +313,11 @@ class LiveIndex:
     def _prune(self) -> None:
         dropped = self.catalog.vector_log.prune()
         snapshot_files.remove_files(self.options.folder, [s.file for s in dropped])
+        kept = self.catalog.vector_log.snapshots()
+        if dropped and kept:
+            # Also files below the oldest kept snapshot that no row ever named (a writer killed
+            # between its file and its row): no reader can want them.
+            snapshot_files.remove_leftovers(self.options.folder, older_than=kept[-1].seq)
 
     def _outgrown(self, index: DeltaIndex) -> bool:
         """Time to switch flat -> IVF, or to retrain IVF lists sized for a much smaller catalog."""

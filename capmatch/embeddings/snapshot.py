@@ -75,18 +75,20 @@ def remove_leftovers(folder: Path, older_than: int | None = None) -> int:
     """Delete temporary files of writes that never finished, and (with ``older_than``) snapshot files
     below that seq that the manifest no longer names. The folder may be shared by machines: a
     snapshot's temporary file is taken for dead only once it has not changed for STALE_SECONDS
-    (another process may be writing it now); a whole-index save's (capmatch before snapshots)
-    always is."""
+    (another process may be writing it now)."""
     removed = 0
     if not folder.is_dir():
         return 0
     now = time.time()
     for path in folder.iterdir():
         seq = seq_of(path.name)
-        legacy_tmp = path.name.startswith("index-") and path.name.endswith(".faiss.tmp")
+        # The whole-index file, its config and a save of it killed half-way, of capmatch before
+        # snapshots: never read again (the first start-up builds a snapshot from the database).
+        legacy = path.name.startswith("index-") and path.name.endswith((".faiss", ".faiss.tmp"))
+        legacy |= path.name in ("config.json", "config.json.tmp")
         dead_tmp = path.name.startswith(PREFIX) and path.name.endswith(".tmp") and _age(path, now) > STALE_SECONDS
         stale_file = seq is not None and older_than is not None and seq < older_than
-        if legacy_tmp or dead_tmp or stale_file:
+        if legacy or dead_tmp or stale_file:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
