@@ -103,7 +103,9 @@ def indexer(
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     core = Runtime(settings)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # SIGTERM as Ctrl-C: it also ends a standby blocked waiting for the leader's lock, which a flag
+    # checked between rounds would not.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     err.print(
         f"capmatch indexer: catalog in {describe(settings)}, snapshots in {settings.index_dir}; waiting to lead",
         markup=False,
