@@ -24,7 +24,7 @@ from capmatch.matching.search import SearchHit, search_text
 from capmatch.matching.similar import ToolHit, similar_tools
 from capmatch.models import Tool
 from capmatch.settings import Settings
-from capmatch.storage.backends import open_storage
+from capmatch.storage.backends import index_poll_seconds, open_storage
 from capmatch.storage.base import ToolFilter
 
 if TYPE_CHECKING:
@@ -48,6 +48,9 @@ class Runtime:
             kind=settings.index_type,
             ivf_threshold=settings.ivf_threshold,
             nprobe=settings.ivf_nprobe,
+            poll_seconds=index_poll_seconds(settings),
+            snapshot_changes=settings.index_snapshot_changes,
+            inline_snapshots=settings.index_snapshots == "inline",
         )
         self.live_index = LiveIndex(self.catalog, options, lambda: self.embedder.dimension)
         self._query_gate = threading.BoundedSemaphore(settings.query_concurrency)

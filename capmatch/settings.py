@@ -69,6 +69,26 @@ class Settings(BaseSettings):
     fetch_allow_addresses: str = Field(
         "", description="Comma-separated internal addresses fetching may reach anyway (e.g. an intranet docs host)."
     )
+    index_folder: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("CAPMATCH_INDEX_DIR"),
+        description="Folder of the FAISS index snapshots; shared by every process on several machines "
+        "[default: CAPMATCH_HOME/index].",
+    )
+    index_poll_seconds: float | None = Field(
+        None,
+        ge=0,
+        description="How often a process looks for vector changes made by others [default: every query on "
+        "SQLite, 1 s on PostgreSQL].",
+    )
+    index_snapshot_changes: int = Field(
+        1000, ge=1, description="Vector changes after the last snapshot that make a new one due."
+    )
+    index_snapshots: Literal["inline", "indexer"] = Field(
+        "inline",
+        description="Who writes index snapshots: the process that writes to the catalog (inline), or only "
+        "`capmatch indexer` (set this on the other processes when one runs).",
+    )
     index_type: Literal["auto", "flat", "ivf"] = "auto"
     # Measured with scripts/index_threshold.py (15-vector query, k=64, 2 cores): flat search takes
     # ~10 ms at 20k vectors and grows linearly; IVF answers in ~2.5 ms there with recall@10 >= 0.95.
@@ -135,7 +155,7 @@ class Settings(BaseSettings):
 
     @property
     def index_dir(self) -> Path:
-        return self.home / "index"
+        return self.index_folder if self.index_folder is not None else self.home / "index"
 
 
 def get_settings() -> Settings:

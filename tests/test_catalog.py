@@ -4,16 +4,17 @@ and an index that always agrees with the database."""
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
-from capmatch.embeddings import index as vector_index
 from capmatch.embeddings.model import SentenceTransformerEmbedder
 from capmatch.extractor.decompose.extractive import ExtractiveDecomposer
 from capmatch.pipeline.ingest import Source
 from capmatch.runtime import Runtime
 from capmatch.settings import get_settings
+from capmatch.storage.vector_log import VectorLog
 
 from .conftest import FIXTURES, PAGES
 
@@ -28,14 +29,17 @@ def add(core: Runtime, path: Path, name: str | None = None):  # type: ignore[no-
 def index_agrees(core: Runtime) -> None:
     index = core.index()
     assert index.count() == core.catalog.capability_count()
-    config = vector_index.read_config(core.settings.index_dir)
-    assert config is not None and config.generation == core.catalog.generation() and config.count == index.count()
+    # Every committed vector change applied; a recorded snapshot is a file this process can read.
+    _, applied, _ = core.live_index.status()
+    assert applied == core.catalog.vector_log.heads()[0]
+    newest = core.catalog.vector_log.newest_snapshot()
+    assert newest is None or (core.settings.index_dir / newest.file).is_file()
 
 
 def test_migrations_are_numbered_and_applied_once(core: Runtime, backend: str) -> None:
     if backend == "postgres":
         rows = core.catalog.conn.execute("SELECT version, name FROM schema_migrations").fetchall()
-        assert [tuple(r) for r in rows] == [(1, "0001_initial.sql")]
+        assert [tuple(r) for r in rows] == [(1, "0001_initial.sql"), (2, "0002_vector_changes.sql")]
         return  # PostgreSQL's own migration story: tests/test_postgres.py
     rows = core.catalog.conn.execute("SELECT version, name FROM schema_migrations").fetchall()
     assert [tuple(r) for r in rows] == [
@@ -47,10 +51,11 @@ def test_migrations_are_numbered_and_applied_once(core: Runtime, backend: str) -
         (6, "0006_job_outcome.sql"),
         (7, "0007_document.sql"),
         (8, "0008_contrast_basis.sql"),
+        (9, "0009_vector_changes.sql"),
     ]
     assert core.catalog.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again = Runtime(core.settings, embedder=core.embedder)  # re-opening applies nothing
-    assert again.catalog.conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 8
+    assert again.catalog.conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == 9
 
 
 def test_a_tool_lands_whole(core: Runtime) -> None:
@@ -143,6 +148,10 @@ def test_index_written_by_another_process_is_picked_up(core: Runtime) -> None:
     core.index()
     other = Runtime(get_settings(), embedder=core.embedder)  # e.g. `capmatch add` while the server runs
     add(other, DOCS / "fetchwire.md")
+    # SQLite: seen by the next query; PostgreSQL: by the next poll, about a second later.
+    deadline = time.monotonic() + 2
+    while core.index().count() != core.catalog.capability_count() and time.monotonic() < deadline:
+        time.sleep(0.05)
     index_agrees(core)
     assert core.index().count() == other.index().count() > 0
 
@@ -150,18 +159,15 @@ def test_index_written_by_another_process_is_picked_up(core: Runtime) -> None:
 def test_a_stale_or_missing_index_is_rebuilt_from_stored_vectors(core: Runtime) -> None:
     add(core, DOCS / "fetchwire.md")
     count = core.catalog.capability_count()
+    assert core.verify_index().rebuilt  # no snapshot yet: one is made
     shutil.rmtree(core.settings.index_dir)
     fresh = Runtime(core.settings, embedder=core.embedder)
     status = fresh.verify_index()
     assert status.rebuilt and status.count == count
-    # A config left from before the last commit (crash between commit and save) is refused too.
-    config = vector_index.read_config(core.settings.index_dir)
-    assert config is not None
-    (core.settings.index_dir / "config.json").write_text(
-        (core.settings.index_dir / "config.json")
-        .read_text()
-        .replace(f'"generation": "{config.generation}"', '"generation": "from-before-the-last-commit"')
-    )
+    # A snapshot file that is not what the manifest says (truncated, replaced) is refused too.
+    newest = core.catalog.vector_log.newest_snapshot()
+    assert newest is not None
+    (core.settings.index_dir / newest.file).write_bytes(b"\x00" * 64)
     assert Runtime(core.settings, embedder=core.embedder).verify_index().rebuilt
     assert core.reindex().count == count
 
@@ -187,7 +193,7 @@ def test_the_index_switches_to_ivf_when_the_catalog_grows(
     add(core, DOCS / "pliant.rst")
     assert core.index().kind == "ivf"
     index_agrees(core)
-    assert vector_index.read_config(core.settings.index_dir).kind == "ivf"  # type: ignore[union-attr]
+    assert core.catalog.vector_log.newest_snapshot().kind == "ivf"  # type: ignore[union-attr]
     assert [h.tool_id for h in core.similar("fetchwire", k=3)] == ["pliant"]
 
 
@@ -218,31 +224,30 @@ def test_queries_run_safely_while_tools_are_written(core: Runtime) -> None:
     index_agrees(core)
 
 
-def test_a_crash_while_saving_the_index_never_leaves_a_wrong_index(
+def test_a_crash_between_a_snapshot_file_and_its_manifest_row_never_leaves_a_wrong_index(
     core: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add(core, DOCS / "fetchwire.md")
-    before = (core.catalog.tool_count(), core.catalog.capability_count(), core.catalog.generation())
-    real_replace = vector_index.os.replace
+    core.verify_index()  # a first snapshot
+    before = core.catalog.vector_log.newest_snapshot()
+    add(core, DOCS / "pliant.rst")
 
-    def replace(src: object, dst: object) -> None:
-        if str(dst).endswith("config.json"):
-            raise OSError("power cut")  # the new index file is written, its config is not
-        real_replace(src, dst)  # type: ignore[arg-type]
+    def power_cut(self: object, snapshot: object) -> None:
+        raise OSError("power cut")  # the new snapshot file is written and renamed, its row is not
 
-    monkeypatch.setattr(vector_index.os, "replace", replace)
+    monkeypatch.setattr(VectorLog, "record", power_cut)
     with pytest.raises(OSError, match="power cut"):
-        add(core, DOCS / "pliant.rst")
+        core.live_index.snapshot(force=True)
     monkeypatch.undo()
-    assert (core.catalog.tool_count(), core.catalog.capability_count(), core.catalog.generation()) == before
+    assert core.catalog.vector_log.newest_snapshot() == before  # readers stay on the previous one
 
     fresh = Runtime(core.settings, embedder=core.embedder)
-    fresh.verify_index()
-    ids, vectors = fresh.catalog.vectors_of("fetchwire")
+    assert not fresh.verify_index().rebuilt  # the previous snapshot and the changes after it
+    ids, vectors = fresh.catalog.vectors_of("pliant")
     _, found = fresh.index().search(vectors, 1)
-    assert set(found[:, 0]) == set(ids)  # every hit is a capability the database knows
+    assert set(found[:, 0]) == set(ids)  # the vectors added after the snapshot are found
     index_agrees(fresh)
-    assert add(fresh, DOCS / "pliant.rst").created
+    assert add(fresh, DOCS / "ferrox.md").created
     index_agrees(fresh)
 
 

@@ -24,7 +24,8 @@ from .conftest import RunningServer, wait_for_job
 from .pg_server import PgServer
 
 BEHIND = (
-    "the PostgreSQL catalog schema is behind this capmatch (1 migration(s) not applied: 0001_initial.sql): "
+    "the PostgreSQL catalog schema is behind this capmatch (2 migration(s) not applied: 0001_initial.sql, "
+    "0002_vector_changes.sql): "
     "run `capmatch db migrate` once, or start with CAPMATCH_DATABASE_MIGRATE=1"
 )
 
@@ -46,7 +47,7 @@ def test_a_process_refuses_an_old_schema_until_db_migrate(pg_server: PgServer, m
     name = url.split("@/", 1)[1].split("?", 1)[0]
     assert (
         " ".join(migrated.stderr.split())
-        == f"PostgreSQL {name} on local socket: 1 migrations applied: 0001_initial.sql"
+        == f"PostgreSQL {name} on local socket: 2 migrations applied: 0001_initial.sql, 0002_vector_changes.sql"
     )
     again = runner.invoke(app, ["db", "migrate"])
     assert " ".join(again.stderr.split()) == f"PostgreSQL {name} on local socket: 0 migrations applied"

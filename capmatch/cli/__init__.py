@@ -1,7 +1,7 @@
 """The capmatch command line: data to stdout, status to stderr, --json for scripts.
 
 One module per command group: catalog (add, ingest, tools, show, delete, reindex, export, import),
-queries (similar, search, compare), serving (serve, worker, db), measure (eval, bench).
+queries (similar, search, compare), serving (serve, worker, indexer, db), measure (eval, bench).
 """
 
 from __future__ import annotations

@@ -301,6 +301,24 @@ def bench_api(
     print_report(result, "capmatch bench api", as_json)
 
 
+@bench_app.command("writes")
+@handle_errors
+def bench_writes(
+    vectors: Annotated[int, typer.Option(help="Synthetic catalog size in capability vectors.")] = 100_000,
+    writes: Annotated[int, typer.Option(help="Tools written (5 vectors each) after the catalog is filled.")] = 20,
+    home: Annotated[Path | None, typer.Option(help="Keep (and reuse) the synthetic catalog here.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Bytes one write costs at N vectors (a delta of change rows, not a whole-index rewrite), the
+    whole index file it used to rewrite, and how soon another Runtime sees it.
+
+    Example: capmatch bench writes --vectors 100000 --json
+    """
+    from capmatch.evaluation.bench_writes import bench
+
+    print_report(bench(vectors, writes, home), "capmatch bench writes", as_json)
+
+
 @eval_app.command("extract")
 @handle_errors
 def eval_extract(

@@ -1,7 +1,8 @@
-"""Running the service: the HTTP server and the job worker."""
+"""Running the service: the HTTP server, the job worker and the index snapshot builder."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Annotated
 
@@ -75,6 +76,44 @@ def worker(
         job_worker.run_forever()
     except KeyboardInterrupt:
         err.print("worker stopped")
+
+
+@app.command()
+@handle_errors
+def indexer(
+    poll: Annotated[float, typer.Option(min=0.05, help="Seconds between looks at the change log.")] = 1.0,
+    max_age: Annotated[
+        float, typer.Option(min=0, help="Fold even a small delta once its first change is this old (seconds).")
+    ] = 60.0,
+) -> None:
+    """Fold the vector change log into immutable FAISS snapshots in CAPMATCH_INDEX_DIR, recorded in
+    the catalog's manifest, until interrupted. Start two (or more): one leads, the others wait and
+    take over when it stops. Every process that writes then leaves snapshots to it when started
+    with CAPMATCH_INDEX_SNAPSHOTS=indexer.
+
+    Example: CAPMATCH_INDEX_DIR=/srv/capmatch/index capmatch indexer
+    """
+    import signal
+    import threading
+
+    from capmatch.pipeline.indexer import Indexer
+
+    settings = get_settings()
+    check_schema(settings)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    core = Runtime(settings)
+    stop = threading.Event()
+    # SIGTERM as Ctrl-C: it also ends a standby blocked waiting for the leader's lock, which a flag
+    # checked between rounds would not.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    err.print(
+        f"capmatch indexer: catalog in {describe(settings)}, snapshots in {settings.index_dir}; waiting to lead",
+        markup=False,
+    )
+    job = Indexer(core.catalog, core.live_index, poll, max_age, on_lead=lambda: err.print("indexer: leading"))
+    with contextlib.suppress(KeyboardInterrupt):
+        job.run(stop)
+    err.print("indexer stopped")
 
 
 def _verify(core: Runtime) -> None:

@@ -10,37 +10,20 @@ capability row ids. Two backends, chosen by catalog size (see ``choose_kind``):
   ``capmatch bench search``), or as float32 (IndexIVFFlat) with ``encoding="flat"``. Both load: the
   index file carries its own class, and the config records the kind and the encoding.
 
-A ``config.json`` beside the index records the model, dimension, kind and catalog generation; it is
-checked on load so an index built with another model is never searched with this one.
+Indexes are saved as immutable snapshot files (capmatch.embeddings.snapshot); the manifest row that
+records one names the model and dimension, checked on load (capmatch.embeddings.live) so an index
+built with another model is never searched with this one.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Protocol
 
 import faiss
 import numpy as np
 
 from capmatch.errors import IndexMismatch
-
-CONFIG_FILE = "config.json"
-
-
-@dataclass
-class IndexConfig:
-    model: str
-    dimension: int
-    kind: str
-    count: int
-    generation: str
-    nprobe: int | None = None
-    file: str = ""  # the index file this config vouches for; set by save()
-    encoding: str | None = None  # ivf only: "sq8" or "flat" (None in configs written before SQ8); set by save()
 
 
 class SearchableIndex(Protocol):
@@ -178,76 +161,6 @@ def build(
         index = FlatIndex.empty(dimension)
     index.add(ids, vectors)
     return index
-
-
-def save(index: VectorIndex, folder: Path, config: IndexConfig) -> None:
-    """Write the index to a file named by generation, then the config that names it.
-
-    The config is the commit point: until it is replaced, the previous config still names the
-    previous file, which is only deleted afterwards. A crash at any moment leaves a config and an
-    index file that belong together; ``load`` compares its generation with the database's.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(folder)
-    config.file = f"index-{config.generation}.faiss"
-    config.encoding = index.encoding if isinstance(index, IVFIndex) else None
-    tmp_index = folder / (config.file + ".tmp")
-    faiss.write_index(index.faiss_index(), str(tmp_index))
-    os.replace(tmp_index, folder / config.file)
-    tmp_config = folder / (CONFIG_FILE + ".tmp")
-    tmp_config.write_text(json.dumps(asdict(config), indent=2), encoding="utf-8")
-    os.replace(tmp_config, folder / CONFIG_FILE)
-    for old in folder.glob("index-*.faiss"):
-        if old.name != config.file:
-            old.unlink(missing_ok=True)
-
-
-def remove_leftovers(folder: Path) -> int:
-    """Delete temporary files of a save that never finished (a process killed mid-save). Call only
-    while holding the database write lock, as save() does: then no save is in progress."""
-    removed = 0
-    for tmp in [*folder.glob("index-*.faiss.tmp"), folder / (CONFIG_FILE + ".tmp")]:
-        if tmp.is_file():
-            tmp.unlink(missing_ok=True)
-            removed += 1
-    return removed
-
-
-def read_config(folder: Path) -> IndexConfig | None:
-    path = folder / CONFIG_FILE
-    if not path.exists():
-        return None
-    try:
-        return IndexConfig(**json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, TypeError):
-        return None
-
-
-def load(folder: Path, model: str, dimension: int) -> tuple[VectorIndex, IndexConfig] | None:
-    """Load the saved index; None when there is none or it is unreadable (the caller rebuilds)."""
-    config = read_config(folder)
-    if config is None or not config.file or not (folder / config.file).exists():
-        return None
-    if config.model != model or config.dimension != dimension:
-        raise IndexMismatch(
-            f"the saved index was built with model {config.model!r} (dimension {config.dimension}) but "
-            f"capmatch is configured for {model!r}. Set CAPMATCH_EMBEDDING_MODEL={config.model} "
-            "(switching models means re-ingesting the catalog into a new CAPMATCH_HOME)."
-        )
-    try:
-        raw = faiss.read_index(str(folder / config.file))
-    except (RuntimeError, OSError):  # e.g. replaced by a newer save a moment ago
-        return None
-    if int(raw.ntotal) != config.count:
-        return None
-    index: VectorIndex
-    # read_index already returns the concrete class; keep that object (a downcast copy would not own it).
-    if config.kind == "ivf" and isinstance(raw, faiss.IndexIVFFlat | faiss.IndexIVFScalarQuantizer):
-        raw.nprobe = config.nprobe or IVFIndex.DEFAULT_NPROBE
-        index = IVFIndex(raw, dimension)
-    else:
-        index = FlatIndex(raw, dimension)
-    return index, config
 
 
 def _as_matrix(vectors: np.ndarray, dimension: int) -> np.ndarray:

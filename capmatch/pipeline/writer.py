@@ -2,8 +2,8 @@
 index, the contrast lines and the match edges change together, or not at all.
 
 The catalog's write lock is taken first, then the live index's (see capmatch.embeddings.live): the
-index is saved under the new generation before the commit, so a crash at any point leaves either
-the old catalog with its index, or a catalog whose saved index is rejected and rebuilt.
+vector changes are rows of the same transaction, so a crash at any point leaves the old catalog
+with its change log, or the new one with its. Index snapshots are folded after the commit.
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ class CatalogWriter:
             progress(Stage.STORING, STEP_STARTS["storing"])
             if guard is not None:
                 guard()
+        self.index.after_write()
         return StoreResult(catalog.get_tool(tool.id), created=True, replaced=replace)
 
     def _earlier_version(self, tool: Tool) -> str | None:
@@ -115,6 +116,7 @@ class CatalogWriter:
             affected = catalog.tools_naming(tool_id) | tools_near(catalog, index, tool_id)
             index.remove(np.asarray(catalog.delete_tool(tool_id), dtype=np.int64))
             refresh_after_change(catalog, index, None, affected - {tool_id}, self.match_threshold)
+        self.index.after_write()
 
     def reindex(self) -> IndexStatus:
         with self.catalog.write():

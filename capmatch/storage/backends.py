@@ -90,6 +90,14 @@ def database_busy(exc: BaseException) -> bool:
     return False
 
 
+def index_poll_seconds(settings: Settings) -> float:
+    """How stale a process's vector index may be: a local SQLite file is asked on every query (as
+    cheap as the generation check it replaced); a PostgreSQL server about once a second."""
+    if settings.index_poll_seconds is not None:
+        return settings.index_poll_seconds
+    return 0.0 if backend_name(settings) == "sqlite" else 1.0
+
+
 def open_storage(settings: Settings) -> Storage:
     return BACKENDS[backend_name(settings)](settings)
 

@@ -15,6 +15,7 @@ from typing import IO, Any, Protocol, TypeVar
 import numpy as np
 
 from capmatch.models import Capability, Job, JobOutcome, LLMUsage, Stage, Tool
+from capmatch.storage.vector_log import VectorLog
 
 T = TypeVar("T")
 
@@ -70,8 +71,14 @@ class Catalog(LLMCacheStore, Protocol):
     derived data (the vector index, cached matrices) records to know when it is stale.
     """
 
+    vector_log: VectorLog  # vector adds and deletes in commit order, and the snapshot manifest
+
     # ---- transactions, generation, derived data
     def write(self) -> AbstractContextManager[None]: ...
+    def leader(self, role: str) -> AbstractContextManager[None]:
+        """Held by one process at a time for ``role`` (e.g. the indexer); others wait in it."""
+        ...
+
     def generation(self) -> str: ...
     def bump_generation(self) -> str: ...
     def cached(self, key: str, compute: Callable[[], T]) -> T: ...

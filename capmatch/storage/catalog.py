@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -34,8 +34,11 @@ from capmatch.models import (
 )
 from capmatch.storage.base import LLMCacheEntry, NewCapability, ToolFilter
 from capmatch.storage.counters import MatchCounts
+from capmatch.storage.identities import IdentityMirror
+from capmatch.storage.leader import file_leader
 from capmatch.storage.sqlite import connect, migrate, transaction
 from capmatch.storage.transfer import read_import, write_export
+from capmatch.storage.vector_log import ADD, CAPABILITY, DELETE, IDENTITY, VectorLog
 
 T = TypeVar("T")
 
@@ -60,6 +63,8 @@ class SqliteCatalog:
         self._local = threading.local()
         self._derived: dict[str, tuple[str, object]] = {}
         self._counts = MatchCounts(self._write_counts)
+        self.vector_log = VectorLog(lambda: self.conn)
+        self._identities = IdentityMirror(self.vector_log, self._load_identities, lambda: self.conn.in_transaction)
         migrate(self.conn)
 
     @property
@@ -79,6 +84,9 @@ class SqliteCatalog:
         of another."""
         with transaction(self.conn):
             yield
+
+    def leader(self, role: str) -> AbstractContextManager[None]:
+        return file_leader(self.path.parent, role)
 
     def _select_in(self, sql: str, ids: Iterable[object], *params: object) -> list[sqlite3.Row]:
         """Rows of ``sql`` whose ``{ids}`` placeholder is filled with ``ids`` (chunked); ``params``
@@ -359,6 +367,10 @@ class SqliteCatalog:
             yield ids, vectors
 
     def identities(self) -> tuple[list[str], np.ndarray]:
+        """Every tool's identity vector (in tool id order), kept current from the change log."""
+        return self._identities.current()
+
+    def _load_identities(self) -> tuple[list[str], np.ndarray]:
         """Every tool's identity vector; a tool stored before identities existed gets the normalised
         mean of its capability vectors instead."""
         ids, rows = [], []
@@ -484,6 +496,15 @@ class SqliteCatalog:
                 'INSERT INTO evidence (capability_id, position, quote, start, "end") VALUES (?, ?, ?, ?, ?)',
                 [(cap_id, i, e.quote, e.start, e.end) for i, e in enumerate(cap.evidence)],
             )
+        # The same transaction: a reader's delta holds exactly the committed vectors.
+        if capabilities:
+            self.vector_log.append(CAPABILITY, ids, ADD, np.vstack([c.vector for c in capabilities]))
+        if identity is None and capabilities:
+            # What a full read gives a tool without an identity (see _load_identities).
+            mean = np.vstack([c.vector for c in capabilities]).mean(axis=0)
+            identity = (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)
+        if identity is not None:
+            self.vector_log.append(IDENTITY, [tool.id], ADD, identity)
         self.bump_generation()
         return ids
 
@@ -494,6 +515,8 @@ class SqliteCatalog:
         self._counts.discard(tool_id)
         if not deleted:
             raise NotFound(f"no tool with id '{tool_id}'")
+        self.vector_log.append(CAPABILITY, ids, DELETE)
+        self.vector_log.append(IDENTITY, [tool_id], DELETE)
         self.bump_generation()
         return ids
 

@@ -15,8 +15,11 @@ import psycopg
 
 from capmatch.storage.catalog import SqliteCatalog
 from capmatch.storage.counters import MatchCounts
+from capmatch.storage.identities import IdentityMirror
+from capmatch.storage.leader import advisory_key
 from capmatch.storage.postgres import CATALOG_WRITE_LOCK, PgDatabase, migrate, require_current
 from capmatch.storage.transfer import export_lines, read_import
+from capmatch.storage.vector_log import VectorLog
 
 
 def _pg_columns(db: PgDatabase, table: str) -> set[str]:
@@ -39,6 +42,8 @@ class PgCatalog(SqliteCatalog):
         self.db = PgDatabase(url, pool_size)
         self._derived: dict[str, tuple[str, object]] = {}
         self._counts = MatchCounts(self._write_counts)
+        self.vector_log = VectorLog(lambda: self.db)
+        self._identities = IdentityMirror(self.vector_log, self._load_identities, lambda: self.db.in_transaction)
         if apply_migrations:
             migrate(self.db)
         require_current(self.db)
@@ -63,6 +68,15 @@ class PgCatalog(SqliteCatalog):
     def write(self) -> Iterator[None]:
         with self.db.transaction(lock=CATALOG_WRITE_LOCK):
             yield
+
+    @contextmanager
+    def leader(self, role: str) -> Iterator[None]:
+        conn = self.db.connect()  # its own session: the lock lives exactly as long as it
+        try:
+            conn.execute("SELECT pg_advisory_lock(%s)", (advisory_key(role),))  # standbys wait here
+            yield
+        finally:
+            conn.close()
 
     # ---- dialect differences -----------------------------------------------------------------------
     def find_by_name(self, text: str) -> str | None:
