@@ -62,18 +62,18 @@ def test_unique_states_what_comparable_pages_lack_and_points_at_quotes() -> None
         page("ClearSignal", "ClearSignal moderates chat messages and usernames over HTTPS."),
         0.6,
     )
-    line, basis = unique_line(mine, page("Wardline Guard", "Wardline"), [other])
-    assert line.startswith("Takes image input") and "40 ms" in line and "ClearSignal" in line
+    line, basis = unique_line(mine, page("Wardline Guard", "Wardline"), [other.page])
+    assert line.startswith("Takes image input") and "ClearSignal" in line
     assert "Wardline" not in line
+    assert "40 ms" not in line  # a bare figure is too thin to set a tool apart
     claims = {c["attribute"]: c["quotes"] for c in basis}
     assert claims["image input"] == [{"index": 0, "quote": "Send text or images to one endpoint."}]
-    assert claims["40 ms"][0]["index"] == 1
 
 
 def test_nothing_concrete_says_nothing() -> None:
     mine = cap("Simple to use", "It is simple and pleasant to use.")
     other = Close(cap("Easy", "Easy to get started.", cap_id=2), "b", page("Other", "Easy to get started."), 0.7)
-    assert unique_line(mine, page("Mine"), [other]) == ("", [])
+    assert unique_line(mine, page("Mine"), [other.page]) == ("", [])
     assert vs_alternatives_line(mine, page("Mine"), [other]) == ("", [])
     assert unique_line(cap("Images", "Classifies images."), page("Mine"), []) == ("", []), "nothing to compare with"
 

@@ -94,6 +94,21 @@ def test_free_text_search_finds_the_right_kind_of_tool(demo: Runtime, query: str
     assert hits[0].matched and hits[0].matched[0].similarity > 0.3
 
 
+def test_unique_lines_measure_a_tool_against_its_most_similar_tools(demo: Runtime) -> None:
+    """Wardline Guard's image input is unique against the other moderation tools it is shown beside,
+    not against whichever tools own a nearby capability (datasets, HTTP clients)."""
+    caps = demo.catalog.get_tool("wardline-guard").capabilities
+    lines = [c.unique for c in caps if c.unique and "image" in c.unique.lower()]
+    assert lines, [c.unique for c in caps]
+    assert "TinyShield" in lines[0] and "ClearSignal" in lines[0], lines[0]
+    kinds = {t.id: t.type for t in demo.catalog.list_tools()}
+    for tool in demo.catalog.list_tools():
+        for cap in demo.catalog.get_tool(tool.id).capabilities:
+            if cap.unique and tool.type == "Model":
+                assert "CodeForge" not in cap.unique and "CommitPairs" not in cap.unique, cap.unique
+    assert kinds["wardline-guard"] == "Model"
+
+
 def test_a_stated_facet_of_the_need_ranks_the_tool_that_has_it_first(demo: Runtime) -> None:
     """ "… in images": of the three moderation tools only Wardline Guard takes images, and it leads,
     with the hits' shown scores in rank order; without the facet ClearSignal leads."""

@@ -17,6 +17,7 @@ import numpy as np
 
 from capmatch.extractor.decompose.base import Neighbour
 from capmatch.matching import attributes as attrs
+from capmatch.matching.fusion import PAIR_FLOOR
 from capmatch.matching.similar import identities, score_tools
 from capmatch.models import Capability, ToolType
 
@@ -48,10 +49,20 @@ AFFECTED_NEIGHBOURS = 50
 # 735 tool pairs of the demo catalog and the vendor READMEs, comparable = same category): best F0.5 at
 # 0.48, precision 0.71, recall 0.34 (best F1 would be 0.39 at precision 0.54).
 IDENTITY_MIN = 0.48
-# Unique lines are checked against the pages of the nearest tools of a compatible type, without this
-# gate: there more tools make a stricter claim, and an identity vector can mislead on its own (on the
-# demo catalog a vector database's nearest identity is a Rust HTTP client, not the other databases).
+# Unique lines are checked against the tool's peers: its most similar tools (the similar-tools ranking
+# its page shows, the fused score of matching.fusion), of a compatible type.
+# Owners of the nearest capabilities made poor yardsticks: a hand grading of 60 Unique lines found 72
+# of 87 README lines measured against a tool of another kind (docs/eval/contrast-lines-graded-2.md).
+UNIQUE_PEERS = 3
+PEERS_LOOKED_AT = 10
+# A peer must score at least this share of the best peer's similar-tools score, and this much at all:
+# past the first few, the ranking drifts to tools of other kinds (the demo's HTTP client next to a queue).
+PEER_RELATIVE = 0.7
+PEER_MIN = 0.15
 UNIQUE_ATTRIBUTES = 4  # attributes a Unique line names at most
+# Bare acronyms ("mentions RRF") and figures ("up to 97%", "4,096 dimensions") are too thin, or a limit
+# rather than a trait, to stand as what sets a tool apart (same grading).
+_THIN_KINDS = {"term", "quantity"}
 VS_ALTERNATIVES = 2  # alternatives a vs line argues against
 
 
@@ -171,6 +182,16 @@ def _name_words(*names: str) -> set[str]:
     return {w.lower() for n in names for w in re.findall(r"[A-Za-z0-9]+", n) if len(w) > 1}
 
 
+def _peers(tool_id: str, ranked: list[tuple[str, float, list[Any]]], types: dict[str, str]) -> list[str]:
+    """The tools a Unique line measures ``tool_id`` against: its most similar tools (the similar-tools
+    ranking its page shows) of a compatible type, as long as they are near the best one."""
+    kept = [(t, score) for t, score, _ in ranked if t in types and compatible(types[tool_id], types[t])]
+    if not kept:
+        return []
+    floor = max(PEER_MIN, PEER_RELATIVE * kept[0][1])
+    return [t for t, score in kept if score >= floor][:UNIQUE_PEERS]
+
+
 def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None:
     store = catalog
     ids, vectors = store.vectors_of(tool_id)
@@ -178,7 +199,11 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
         return
     scores, neighbours = index.search(vectors, NEIGHBOURS)
     owners = store.capability_tools(np.unique(neighbours[neighbours >= 0]))
-    types = {t: f[0] for t, f in store.tool_filters({tool_id, *owners.values()}).items()}
+    ranked_peers = score_tools(store, index, tool_id, limit=PEERS_LOOKED_AT, threshold=PAIR_FLOOR)
+    types = {
+        t: f[0] for t, f in store.tool_filters({tool_id, *owners.values(), *(t for t, _, _ in ranked_peers)}).items()
+    }
+    peer_ids = _peers(tool_id, ranked_peers, types)
     argues = _kindred(store, tool_id, IDENTITY_MIN)
     per_cap: list[list[tuple[int, str, float]]] = []
     wanted: set[int] = set(int(i) for i in ids)
@@ -195,11 +220,12 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
         per_cap.append(ranked)
         wanted |= {c for c, _, _ in ranked}
     caps = store.capabilities_by_id(wanted)
-    names = store.tool_names({tool_id, *(o for ranked in per_cap for _, o, _ in ranked)})
+    names = store.tool_names({tool_id, *peer_ids, *(o for ranked in per_cap for _, o, _ in ranked)})
     by_llm = store.llm_contrast(int(i) for i in ids)
     catalog_names = store.all_tool_names() if by_llm else set()
     pages: dict[str, _Page] = {}
     own = _page(store, tool_id, names[tool_id], pages)
+    peers = [_page(store, t, names[t], pages) for t in peer_ids if t in names]
     for cap_id, ranked in zip(ids, per_cap, strict=True):
         cap = caps[int(cap_id)]
         nearest = [Close(caps[c], o, _page(store, o, names[o], pages), s) for c, o, s in ranked]
@@ -210,7 +236,7 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
             # LLM-written lines stay while every tool they name is still in the catalog.
             store.set_contrast(int(cap_id), None, None, alternatives)
             continue
-        unique, unique_basis = unique_line(cap, own, nearest)
+        unique, unique_basis = unique_line(cap, own, peers)
         versus, versus_basis = vs_alternatives_line(cap, own, close)
         basis = {"unique": unique_basis, "vs_alternatives": versus_basis}
         store.set_contrast(int(cap_id), unique, versus, alternatives, basis)
@@ -239,21 +265,21 @@ def _claim(attribute: attrs.Attribute, cap: Capability) -> dict[str, Any]:
     }
 
 
-def unique_line(cap: Capability, own: _Page, nearest: list[Close]) -> tuple[str, list[dict[str, Any]]]:
-    """What this capability's quotes state that none of the nearest comparable tools' pages state.
+def unique_line(cap: Capability, own: _Page, peers: list[_Page]) -> tuple[str, list[dict[str, Any]]]:
+    """What this capability's quotes state that none of the tool's peers' pages state.
 
-    Empty when nothing concrete stands out, or nothing is near enough to compare with: an empty line
-    says more than a filler one."""
-    if not nearest:
+    Empty when nothing concrete stands out, or there is no peer to compare with: an empty line says
+    more than a filler one."""
+    if not peers:
         return "", []
-    excluded = own.name_words | {w for c in nearest for w in c.page.name_words}
+    excluded = own.name_words | {w for p in peers for w in p.name_words}
     # "Text" is on nearly every page; it is contrasted in vs lines (images and text vs text), not here.
-    stated = [a for a in attrs.extract(_quotes(cap), excluded) if a.key != "text input"]
-    absent = [a for a in stated if all((a.kind, a.key.lower()) not in c.page.attributes for c in nearest)]
+    stated = [a for a in attrs.extract(_quotes(cap), excluded) if a.key != "text input" and a.kind not in _THIN_KINDS]
+    absent = [a for a in stated if all((a.kind, a.key.lower()) not in p.attributes for p in peers)]
     chosen = absent[:UNIQUE_ATTRIBUTES]
     if not chosen:
         return "", []
-    others = _join_names([c.page.name for c in _distinct_tools(nearest)])
+    others = _join_names([p.name for p in peers])
     said = attrs.phrase(chosen)
     line = f"{said[0].upper()}{said[1:]}; the closest comparable tools ({others}) mention none of this."
     return line, [_claim(a, cap) for a in chosen]
@@ -322,10 +348,6 @@ def _comparable(extra: list[attrs.Attribute], other: list[attrs.Attribute]) -> l
 
 
 _VARIED_KINDS = {"feature", "term", "quantity"}
-
-
-def _distinct_tools(close: list[Close]) -> list[Close]:
-    return list({c.tool_id: c for c in close}.values())
 
 
 def _join_names(names: list[str]) -> str:
