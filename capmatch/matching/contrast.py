@@ -59,6 +59,9 @@ PEERS_LOOKED_AT = 10
 # past the first few, the ranking drifts to tools of other kinds (the demo's HTTP client next to a queue).
 PEER_RELATIVE = 0.7
 PEER_MIN = 0.15
+# A vs line may argue with any of the tool's similar tools this near the best one (a looser circle than
+# the Unique yardsticks: an alternative is argued with on one capability, not on the whole page).
+VS_RELATIVE = 0.5
 UNIQUE_ATTRIBUTES = 4  # attributes a Unique line names at most
 # Bare acronyms ("mentions RRF") and figures ("up to 97%", "4,096 dimensions") are too thin, or a limit
 # rather than a trait, to stand as what sets a tool apart (same grading).
@@ -182,14 +185,33 @@ def _name_words(*names: str) -> set[str]:
     return {w.lower() for n in names for w in re.findall(r"[A-Za-z0-9]+", n) if len(w) > 1}
 
 
-def _peers(tool_id: str, ranked: list[tuple[str, float, list[Any]]], types: dict[str, str]) -> list[str]:
+def _peers(
+    tool_id: str,
+    ranked: list[tuple[str, float, list[Any]]],
+    types: dict[str, str],
+    relative: float = 0.0,
+    limit: int = 0,
+) -> list[str]:
     """The tools a Unique line measures ``tool_id`` against: its most similar tools (the similar-tools
     ranking its page shows) of a compatible type, as long as they are near the best one."""
+    relative, limit = relative or PEER_RELATIVE, limit or UNIQUE_PEERS
     kept = [(t, score) for t, score, _ in ranked if t in types and compatible(types[tool_id], types[t])]
     if not kept:
         return []
-    floor = max(PEER_MIN, PEER_RELATIVE * kept[0][1])
-    return [t for t, score in kept if score >= floor][:UNIQUE_PEERS]
+    floor = max(PEER_MIN, relative * kept[0][1])
+    return [t for t, score in kept if score >= floor][:limit]
+
+
+def _common(peers: list[_Page]) -> frozenset[tuple[str, str]]:
+    """Attributes most of the tool's peers state: what tools of the kind have (TLS and Python for
+    Python HTTP clients), never a difference between two of them."""
+    if len(peers) < 2:
+        return frozenset()
+    counts: dict[tuple[str, str], int] = {}
+    for page in peers:
+        for key in page.attributes:
+            counts[key] = counts.get(key, 0) + 1
+    return frozenset(k for k, n in counts.items() if n * 2 > len(peers))
 
 
 def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None:
@@ -204,6 +226,7 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
         t: f[0] for t, f in store.tool_filters({tool_id, *owners.values(), *(t for t, _, _ in ranked_peers)}).items()
     }
     peer_ids = _peers(tool_id, ranked_peers, types)
+    arguable = set(_peers(tool_id, ranked_peers, types, VS_RELATIVE, PEERS_LOOKED_AT))
     argues = _kindred(store, tool_id, IDENTITY_MIN)
     per_cap: list[list[tuple[int, str, float]]] = []
     wanted: set[int] = set(int(i) for i in ids)
@@ -226,6 +249,7 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
     pages: dict[str, _Page] = {}
     own = _page(store, tool_id, names[tool_id], pages)
     peers = [_page(store, t, names[t], pages) for t in peer_ids if t in names]
+    common = _common(peers)
     for cap_id, ranked in zip(ids, per_cap, strict=True):
         cap = caps[int(cap_id)]
         nearest = [Close(caps[c], o, _page(store, o, names[o], pages), s) for c, o, s in ranked]
@@ -237,7 +261,8 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
             store.set_contrast(int(cap_id), None, None, alternatives)
             continue
         unique, unique_basis = unique_line(cap, own, peers)
-        versus, versus_basis = vs_alternatives_line(cap, own, close)
+        # A vs line argues only with tools of the same kind: among the tool's similar tools.
+        versus, versus_basis = vs_alternatives_line(cap, own, [c for c in close if c.tool_id in arguable], common)
         basis = {"unique": unique_basis, "vs_alternatives": versus_basis}
         store.set_contrast(int(cap_id), unique, versus, alternatives, basis)
 
@@ -285,7 +310,9 @@ def unique_line(cap: Capability, own: _Page, peers: list[_Page]) -> tuple[str, l
     return line, [_claim(a, cap) for a in chosen]
 
 
-def vs_alternatives_line(cap: Capability, own: _Page, close: list[Close]) -> tuple[str, list[dict[str, Any]]]:
+def vs_alternatives_line(
+    cap: Capability, own: _Page, close: list[Close], common: frozenset[tuple[str, str]] = frozenset()
+) -> tuple[str, list[dict[str, Any]]]:
     """A trade-off per comparable alternative, from the attributes each side states and the other's
     page lacks; an alternative with no concrete difference is left out.
 
@@ -301,13 +328,17 @@ def vs_alternatives_line(cap: Capability, own: _Page, close: list[Close]) -> tup
         theirs = attrs.extract(_quotes(c.cap), excluded)
         theirs_keys = attrs.keys(theirs)
         shared = [a for a in mine if (a.kind, a.key.lower()) in theirs_keys and a.kind != "quantity"][:2]
-        only_mine = [a for a in mine if (a.kind, a.key.lower()) not in c.page.attributes]
-        only_theirs = [a for a in theirs if (a.kind, a.key.lower()) not in own.attributes]
+        only_mine = [a for a in mine if (a.kind, a.key.lower()) not in c.page.attributes | common]
+        only_theirs = [a for a in theirs if (a.kind, a.key.lower()) not in own.attributes | common]
         if not shared:
             only_mine = _comparable(only_mine, theirs)
             only_theirs = _comparable(only_theirs, mine)
+        if not (only_mine and only_theirs):
+            # One-sided, a bare figure or acronym argues nothing ("Unlike httpx, this states 64 KiB").
+            only_mine = [a for a in only_mine if a.kind not in _THIN_KINDS]
+            only_theirs = [a for a in only_theirs if a.kind not in _THIN_KINDS]
         only_mine, only_theirs = only_mine[:3], only_theirs[:3]
-        if all(a.kind == "term" for a in only_mine + only_theirs):
+        if not only_mine + only_theirs or all(a.kind == "term" for a in only_mine + only_theirs):
             continue  # a bare acronym ("mentions GIL") is too thin to argue a trade-off on
         who = f"{c.page.name} (“{c.cap.name}”)"
         if only_mine and only_theirs:
