@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from capmatch.matching.onethread import one_thread
+from capmatch.embeddings.onethread import one_thread
 from capmatch.matching.topn import top_indices
 
 if TYPE_CHECKING:
