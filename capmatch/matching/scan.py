@@ -2,7 +2,7 @@
 
 A search compares the query with every tool's document vector. At 100,000 tools that is 154 MB of
 float32 read per query (16-28 ms on the 2-core machine under load); the same rows as 8-bit integer
-codes are a quarter of it and are scored in about 3 ms. The codes only choose which rows to read
+codes are a quarter of it and are scored in about 4 ms. The codes only choose which rows to read
 exactly, with a bound that makes the answer the float32 one:
 
 - every row's score from the codes is within ``slack`` of its exact score, where ``slack`` is
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from capmatch.matching.similar import Identities
     from capmatch.storage.base import Catalog
 
-# Below this many rows a float32 product over all of them costs under 2 ms: no codes are kept.
+# Below this many rows a float32 product over all of them costs a few ms: no codes are kept.
 CODED_MIN_ROWS = 20_000
 # Rows read from the codes per row wanted. On the 100,000-tool synthetic catalog 2,300-3,200 code
 # scores lie above the line for the 200 wanted: 16 fell back to a full float32 scan on 7 of 50 queries,
@@ -68,9 +68,9 @@ class VectorScan:
         import faiss
 
         # Each dimension scaled so its largest magnitude is 127 and rounded: the codes are the integers
-        # themselves (FAISS's "direct" 8-bit codes, 3.3 ms per 100,000 rows against 8.3 ms for its
-        # min-max 8-bit codes, which decode with a multiply-add per value). The scale moves to the
-        # query, so a code score still estimates the inner product.
+        # themselves (FAISS's "direct" 8-bit codes: 3.7 ms per query over 100,000 rows against 10.6 ms
+        # for its min-max 8-bit codes, which decode with a multiply-add per value; one thread, load
+        # 4.6). The scale moves to the query, so a code score still estimates the inner product.
         peak = np.abs(matrix).max(axis=0)
         scale = (127.0 / np.where(peak > 0, peak, 1.0)).astype(np.float32)
         codes = faiss.IndexScalarQuantizer(
