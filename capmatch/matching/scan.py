@@ -12,7 +12,8 @@ exactly, with a bound that makes the answer the float32 one:
   score), so the exact n-th best is too, and a row of the exact top n has a code score of at least
   ``a_n - 2 * slack``;
 - every row above that line is rescored in float32 and the exact top n taken from them. When the
-  rows read from the codes do not reach below the line, all rows are scored in float32 instead.
+  rows read from the codes do not reach below the line, four times as many are read; when even that
+  would not, all rows are scored in float32 instead.
 
 So ``top`` returns the rows ``top_indices(matrix @ query, n)`` returns, at any catalog size. One
 caveat: BLAS may round one row's product differently in the last bit when the row is multiplied in
