@@ -157,3 +157,14 @@ def document_scan(catalog: Catalog) -> tuple[Identities, VectorScan]:
         return docs, VectorScan.of(docs.matrix)
 
     return catalog.cached("document-scan", build)
+
+
+def identity_scan(catalog: Catalog) -> tuple[Identities, VectorScan]:
+    """Every tool's identity vector and a scan over them, as ``document_scan``."""
+    from capmatch.matching.similar import identities
+
+    def build() -> tuple[Identities, VectorScan]:
+        known = identities(catalog)
+        return known, VectorScan.of(known.matrix)
+
+    return catalog.cached("identity-scan", build)
