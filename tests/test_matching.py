@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from capmatch.embeddings.model import SentenceTransformerEmbedder
@@ -146,6 +147,77 @@ def test_search_shows_only_capabilities_above_the_floor_and_labels_weak_hits(dem
     assert all(h.weak == (not h.matched) for h in hits)
     assert any(h.weak for h in hits)  # 10 of 15 tools: the tail is weak, and says so
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def _reference_candidates(core: Runtime, text: str, depth: int) -> tuple[list[str], np.ndarray]:
+    """search_candidates written the plain way: every tool's document cosine and BM25, sorted in full."""
+    from capmatch.matching.lexical import lexical_index
+    from capmatch.matching.similar import documents
+
+    query = core.embedder.embed_batch([text])
+    scores, ids = core.index().search(query, depth)
+    owners = core.catalog.capability_tools(ids[0][ids[0] >= 0])
+    matches: dict[str, list[float]] = {}
+    for score, cap_id in zip(scores[0], ids[0], strict=True):
+        if int(cap_id) in owners:
+            matches.setdefault(owners[int(cap_id)], []).append(float(score))
+    capability = {t: m[0] + 0.1 * sum(m[1:3]) for t, m in matches.items()}
+    unreached = min(capability.values(), default=0.0)
+    docs = documents(core.catalog)
+    document = docs.matrix @ query[0]
+    lexical_idx = lexical_index(core.catalog)
+    bm25 = lexical_idx.scores(text)
+    lexical = bm25 / bm25.max() if bm25.max() > 0 else bm25
+    pool = set(capability) | {docs.ids[int(i)] for i in np.argsort(-document, kind="stable")[:depth]}
+    pool |= {lexical_idx.ids[int(i)] for i in np.argsort(-lexical, kind="stable")[:depth] if lexical[i] > 0}
+    ordered = sorted(pool)
+    table = np.array(
+        [
+            (
+                capability.get(t, unreached),
+                float(document[docs.ids.index(t)]),
+                float(lexical[lexical_idx.ids.index(t)]),
+            )
+            for t in ordered
+        ]
+    )
+    return ordered, table
+
+
+@pytest.mark.parametrize("coded", [False, True])
+def test_search_candidates_match_the_plain_computation(
+    demo: Runtime, monkeypatch: pytest.MonkeyPatch, coded: bool
+) -> None:
+    """The partial sorts, the cached rows and (when ``coded``) the 8-bit document scan change nothing:
+    the pool and every signal are those of the full computation. A depth of 4 of 15 tools makes the
+    cuts matter."""
+    from capmatch.matching import scan, search
+
+    monkeypatch.setattr(search, "DEPTH", 4)
+    if coded:  # the codes are normally kept from 20,000 tools: here on 15, reading 2 rows per row wanted
+        monkeypatch.setattr(scan, "CODED_MIN_ROWS", 0)
+        monkeypatch.setattr(scan, "READ_FACTOR", 2)
+    demo.catalog._derived.clear()  # the scan is rebuilt with the settings above
+    try:
+        for text in ("retry failed background jobs", "vector database", "PgTide", "hate speech in comments"):
+            found = search.search_candidates(demo.catalog, demo.index(), demo.embedder, text)
+            ids, table = _reference_candidates(demo, text, 4)
+            assert found.ids == ids
+            if coded:  # rescored rows: the same products up to BLAS's last bit (see matching.scan)
+                np.testing.assert_allclose(found.table, table, rtol=0, atol=1e-6)
+            else:
+                np.testing.assert_array_equal(found.table, table)
+        assert (scan.document_scan(demo.catalog)[1].codes is not None) == coded
+    finally:
+        demo.catalog._derived.clear()
+
+
+def test_a_repeated_query_is_embedded_once_and_ranks_the_same(demo: Runtime) -> None:
+    first = demo.search("Retry  failed background jobs ", k=5, count_matches=False)
+    hits = demo.embedder.cache_hits  # type: ignore[attr-defined]
+    again = demo.search("retry failed background jobs", k=5, count_matches=False)
+    assert demo.embedder.cache_hits == hits + 1  # type: ignore[attr-defined]
+    assert again == first
 
 
 def test_compare_has_every_section(demo: Runtime) -> None:

@@ -112,3 +112,15 @@ def test_normalised_query_hits_the_cache(onnx_embedder: OnnxEmbedder) -> None:
     # The normalisation is one the tokenizer makes anyway: the vectors agree without the cache too.
     fresh = onnx_embedder._encode(["  retry FAILED background\tjobs \n"])[0]
     assert float(first @ fresh) >= 0.99999
+
+
+def test_length_batches_pad_a_short_text_with_a_long_one_never() -> None:
+    from capmatch.embeddings.onnx import BATCH_SIZE, length_batches
+
+    lengths = [12, 14, 20, 256, 9, *[15] * 40]
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches = length_batches(order, lengths)
+    assert [i for b in batches for i in b] == order  # every text once, in order
+    assert all(len(b) <= BATCH_SIZE for b in batches)
+    assert [3] in batches  # the page opening (256 tokens) is not padded onto identity lines
+    assert all(lengths[b[-1]] <= max(2 * lengths[b[0]], lengths[b[0]] + 16) for b in batches)

@@ -23,7 +23,10 @@ from typing import Protocol
 import faiss
 import numpy as np
 
+from capmatch.embeddings.onethread import one_thread
 from capmatch.errors import IndexMismatch
+
+ONE_THREAD_QUERIES = 64  # searches of at most this many vectors run on one thread
 
 
 class SearchableIndex(Protocol):
@@ -72,8 +75,13 @@ class _FaissIndex:
         if self.count() == 0 or k <= 0:
             n = vectors.shape[0]
             return np.empty((n, 0), dtype=np.float32), np.empty((n, 0), dtype=np.int64)
-        scores, ids = self._index.search(vectors, min(k, self.count()))
-        return scores, ids
+        if len(vectors) > ONE_THREAD_QUERIES:
+            return self._index.search(vectors, min(k, self.count()))
+        # A query's or one tool's vectors: OpenMP threads only wait for each other on so few (see
+        # embeddings.onethread; 34 ms per flat search of a 400-vector catalog under load, from ingestion's
+        # contrast refresh). Benchmarks' thousands of queries keep every thread.
+        with one_thread():
+            return self._index.search(vectors, min(k, self.count()))
 
     def count(self) -> int:
         return int(self._index.ntotal)

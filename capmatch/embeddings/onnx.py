@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 EXPORT_VERSION = 1
 OPSET = 17
 BATCH_SIZE = 32
+PAD_SLACK = 16  # tokens of padding a batch may add to its shortest text whatever its length
 SUPPORTED_MODULES = {
     "sentence_transformers.models.Transformer",
     "sentence_transformers.models.Pooling",
@@ -184,6 +185,25 @@ def exported_model(folder: Path, cache_dir: Path | None = None, quantize: bool =
         return int8
 
 
+def length_batches(order: list[int], lengths: list[int]) -> list[list[int]]:
+    """``order`` (ascending by length) cut into batches of at most BATCH_SIZE whose longest text is at
+    most about twice the shortest (PAD_SLACK tokens more for short texts).
+
+    Every text of a batch is padded to its longest, and the model's cost grows with the padded tokens:
+    ingestion embeds a page's opening (256 tokens) with its identity line (about 20), and padding the
+    identity to 256 doubled that call."""
+    batches: list[list[int]] = []
+    for i in order:
+        batch = batches[-1] if batches else None
+        if batch is not None and len(batch) < BATCH_SIZE:
+            shortest = lengths[batch[0]]
+            if lengths[i] <= max(2 * shortest, shortest + PAD_SLACK):
+                batch.append(i)
+                continue
+        batches.append([i])
+    return batches
+
+
 class OnnxEmbedder(CachedEmbedder):
     backend = "onnx"
 
@@ -226,9 +246,8 @@ class OnnxEmbedder(CachedEmbedder):
         encodings = self._tokenizer.encode_batch(prepared)
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), BATCH_SIZE):
-            chunk = order[start : start + BATCH_SIZE]
-            width = max(len(encodings[i].ids) for i in chunk)
+        for chunk in length_batches(order, [len(e.ids) for e in encodings]):
+            width = len(encodings[chunk[-1]].ids)  # the longest: chunks are in ascending length
             ids = np.zeros((len(chunk), width), dtype=np.int64)
             mask = np.zeros((len(chunk), width), dtype=np.int64)
             types = np.zeros((len(chunk), width), dtype=np.int64)

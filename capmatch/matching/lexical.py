@@ -3,7 +3,7 @@ and descriptions. Exact names, acronyms and rare terms, which an embedding blurs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,6 +16,12 @@ if TYPE_CHECKING:
 class LexicalIndex:
     ids: list[str]
     retriever: Any  # bm25s.BM25 (untyped library)
+    # Each tool's position in ``ids``: built once per catalog generation, not per query (77 ms per
+    # search at 100,000 tools when it was).
+    row: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.row = {t: i for i, t in enumerate(self.ids)}
 
     def scores(self, text: str) -> np.ndarray:
         """BM25 of every tool (in ``ids`` order) for ``text``; zeros when it has no indexed word."""

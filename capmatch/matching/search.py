@@ -25,7 +25,9 @@ import numpy as np
 
 from capmatch.matching.facets import FACET_WEIGHT, coverage, query_facets
 from capmatch.matching.lexical import lexical_index
-from capmatch.matching.similar import CapabilityRef, documents
+from capmatch.matching.scan import document_scan
+from capmatch.matching.similar import CapabilityRef
+from capmatch.matching.topn import top_indices
 
 if TYPE_CHECKING:
     from capmatch.embeddings.index import SearchableIndex
@@ -84,32 +86,31 @@ def search_candidates(
     capability = {t: m[0][1] + 0.1 * sum(s for _, s in m[1:3]) for t, m in matches.items()}
     # A tool FAISS did not reach scores at most what the last one reached.
     unreached = min(capability.values(), default=0.0)
-    docs = documents(catalog)
-    document = docs.matrix @ query[0] if len(docs.ids) else np.zeros(0)
+    docs, scan = document_scan(catalog)
     lexical_idx = lexical_index(catalog)
     bm25 = lexical_idx.scores(text)
     best = float(bm25.max()) if len(bm25) else 0.0
     lexical = bm25 / best if best > 0 else bm25
     pool = set(capability)
-    pool |= {docs.ids[int(i)] for i in np.argsort(-document)[:DEPTH]}
-    pool |= {lexical_idx.ids[int(i)] for i in np.argsort(-lexical)[:DEPTH] if lexical[i] > 0}
+    if len(docs.ids):
+        pool |= {docs.ids[int(i)] for i in scan.top(query[0], DEPTH)}
+    pool |= {lexical_idx.ids[int(i)] for i in top_indices(lexical, DEPTH) if lexical[i] > 0}
     if filtered:
         assert flt is not None
         facts = catalog.tool_filters(pool)
         pool = {t for t in pool if t in facts and flt.matches(*facts[t])}
     ordered = sorted(pool)
-    lexical_row = {t: i for i, t in enumerate(lexical_idx.ids)}
-    table = np.array(
-        [
-            (
-                capability.get(t, unreached),
-                float(document[docs.row[t]]) if t in docs.row else 0.0,
-                float(lexical[lexical_row[t]]) if t in lexical_row else 0.0,
-            )
-            for t in ordered
-        ],
-        dtype=np.float64,
-    ).reshape(len(ordered), len(SIGNALS))
+    table = np.zeros((len(ordered), len(SIGNALS)), dtype=np.float64)
+    table[:, 0] = [capability.get(t, unreached) for t in ordered]
+    # Only the pool's document similarities are needed, not all tools': read exactly, as the scan does.
+    in_docs = [(i, docs.row[t]) for i, t in enumerate(ordered) if t in docs.row]
+    if in_docs:
+        at, rows = (np.array(x, dtype=np.int64) for x in zip(*in_docs, strict=True))
+        table[at, 1] = scan.scores(rows, query[0])
+    in_lexical = [(i, lexical_idx.row[t]) for i, t in enumerate(ordered) if t in lexical_idx.row]
+    if in_lexical:
+        at, rows = (np.array(x, dtype=np.int64) for x in zip(*in_lexical, strict=True))
+        table[at, 2] = lexical[rows]
     return SearchCandidates(ordered, table, matches)
 
 

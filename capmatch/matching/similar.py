@@ -17,6 +17,7 @@ from capmatch.storage.base import ToolFilter
 
 if TYPE_CHECKING:
     from capmatch.embeddings.index import SearchableIndex
+    from capmatch.matching.scan import VectorScan
     from capmatch.storage.base import Catalog
 
 NEIGHBOURS_PER_CAPABILITY = 64
@@ -136,14 +137,13 @@ def candidates(
         for owner, score in best.items():
             provisional[owner] = provisional.get(owner, 0.0) + score
     pool = set(sorted(provisional, key=lambda t: (-provisional[t], t))[:width])
-    known = identities(catalog)
-    docs = documents(catalog)
-    identity_sims = _sims_to(known, tool_id)
-    document_sims = _sims_to(docs, tool_id)
-    for vectors, sims in ((known, identity_sims), (docs, document_sims)):
-        if sims is not None:
-            for i in np.argsort(-sims)[: width + 1]:
-                pool.add(vectors.ids[int(i)])
+    from capmatch.matching.scan import document_scan, identity_scan  # scan imports this module
+
+    # The nearest identities and documents without sorting every tool's (see matching.scan).
+    scans = (identity_scan(catalog), document_scan(catalog))
+    for vectors, scan in scans:
+        if tool_id in vectors.row:
+            pool.update(vectors.ids[int(i)] for i in scan.top(vectors.matrix[vectors.row[tool_id]], width + 1))
     pool.discard(tool_id)
     if flt is not None and (flt.type or flt.pricing or flt.category):
         facts = store.tool_filters(pool)
@@ -151,6 +151,7 @@ def candidates(
     ids = sorted(pool)
     if not ids:
         return None
+    identity_of, document_of = (_similarities(vectors, scan, tool_id, ids) for vectors, scan in scans)
     texts = store.lexical_texts([tool_id, *ids])
     lexical = lexical_scores(texts.get(tool_id, ""), [texts.get(t, "") for t in ids])
     table = np.zeros((len(ids), len(SIGNALS)), dtype=np.float64)
@@ -158,23 +159,20 @@ def candidates(
     for row, other in enumerate(ids):
         b_ids, b_vectors = store.vectors_of(other)
         capability_score, sims = pair_score(a_vectors, b_vectors)
-        table[row] = (
-            capability_score,
-            _at(known, identity_sims, other),
-            _at(docs, document_sims, other),
-            lexical[row],
-        )
+        table[row] = (capability_score, identity_of.get(other, 0.0), document_of.get(other, 0.0), lexical[row])
         b_ids_all.append(b_ids)
         sims_all.append(sims)
     return Candidates(tool_id, ids, table, a_ids, b_ids_all, sims_all)
 
 
-def _sims_to(vectors: Identities, tool_id: str) -> np.ndarray | None:
-    return vectors.matrix @ vectors.matrix[vectors.row[tool_id]] if tool_id in vectors.row else None
-
-
-def _at(vectors: Identities, sims: np.ndarray | None, other: str) -> float:
-    return float(sims[vectors.row[other]]) if sims is not None and other in vectors.row else 0.0
+def _similarities(vectors: Identities, scan: VectorScan, tool_id: str, others: list[str]) -> dict[str, float]:
+    """Cosine of ``tool_id``'s vector with each of ``others`` that has one (none without its own)."""
+    if tool_id not in vectors.row:
+        return {}
+    known = [t for t in others if t in vectors.row]
+    rows = np.array([vectors.row[t] for t in known], dtype=np.int64)
+    values = scan.scores(rows, vectors.matrix[vectors.row[tool_id]]) if known else np.zeros(0)
+    return {t: float(v) for t, v in zip(known, values, strict=True)}
 
 
 def score_tools(
