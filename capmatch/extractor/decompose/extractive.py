@@ -14,6 +14,7 @@ Names are noun phrases made by rules (extractor.naming); descriptions and quotes
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -313,7 +314,7 @@ class ExtractiveDecomposer:
             name = name or clean_heading(cand.text[:40])
             name = name.split(". ", 1)[0]  # a name never runs into the next sentence
             name = _widen(name[:1].upper() + name[1:], " ".join(x.text for x in cand.description_spans))
-            name = _refined(name, sentence, tool_name)
+            name = _refined(name, sentence, tool_name, self._keyphrase)
             taken.add(name.lower())
             names.append(name)
         drafts = []
@@ -343,7 +344,7 @@ def candidate_features(candidate: Candidate, blocks: int) -> list[float]:
 # A one-word label that does not name a feature: an adjective ("Fast", "Intuitive", "Composable",
 # "Standards-based"), or a word too generic to compare ("Output", "Methods", "Run").
 _ADJECTIVE = re.compile(
-    r"^(?:\w+(?:ive|able|ible|ful|ous|less|ic|ed|al)|\w+-(?:based|ready|friendly|enabled|focused|first|safe|free)|"
+    r"^(?:\w+(?:ive|able|ible|ful|ous|less|ic|[^e]ed|al)|\w+-(?:based|ready|friendly|enabled|focused|first|safe|free)|"
     r"fast|easy|short|simple|robust|quick|light|small|smart|safe|secure|clean|modern|minimal|tiny|lean)$",
     re.IGNORECASE,
 )
@@ -355,16 +356,25 @@ _GENERIC_WORD = frozenset(
 )
 
 
-def _refined(name: str, sentence: str, tool_name: str) -> str:
+# A determiner not after a preposition, or "to" + verb, inside a phrase: it spans two phrases.
+_LOOSE_PHRASE = re.compile(r"(?<!\bof)(?<!\bin)(?<!\bon)(?<!\bfor)(?<!\bwith) (?:the|a|an) |\bto \w+", re.IGNORECASE)
+
+
+def _refined(name: str, sentence: str, tool_name: str, keyphrase: Callable[[str], str | None]) -> str:
     """ "Fast: very high performance …", "Output", "Redis": a one-word label that is an adjective, a
-    generic noun or the tool's name says less than the noun phrase its own text gives."""
+    generic noun or the tool's name says less than the noun phrase its own text gives: the phrase
+    the sentence's syntax names, else its phrase closest in meaning to the whole sentence."""
     if _names_a_feature(name, tool_name):
         return name
-    lead = re.match(rf"\W*{re.escape(name)}\W*?\s*[:–—-]\s+(?P<rest>.+)", sentence, re.IGNORECASE | re.DOTALL)
-    better = name_from_sentence(lead.group("rest") if lead else sentence, tool_name)
-    words = better.split()
-    if is_good_name(better) and 2 <= len(words) <= 6 and words[-1].lower() not in STOPWORDS:
-        return better[:1].upper() + better[1:]
+    lead = re.match(rf"\W*{re.escape(name)}\W*?\s*(?:[:–—-]\s+|\n)(?P<rest>.+)", sentence, re.I | re.DOTALL)
+    text = lead.group("rest") if lead else sentence
+    phrase = keyphrase(text) or ""
+    if _LOOSE_PHRASE.search(phrase):
+        phrase = ""  # "GPUs the GPU indexes", "Raw vectors to make searching": words, not a phrase
+    for better in (name_from_sentence(text, tool_name), phrase):
+        words = better.split()
+        if is_good_name(better) and 2 <= len(words) <= 6 and words[-1].lower() not in STOPWORDS:
+            return better[:1].upper() + better[1:]
     return name
 
 
