@@ -31,9 +31,10 @@ import numpy as np
 
 from capmatch.embeddings.onethread import one_thread
 from capmatch.matching.topn import top_indices
+from capmatch.matching.vectors import documents, identities
 
 if TYPE_CHECKING:
-    from capmatch.matching.similar import Identities
+    from capmatch.matching.vectors import Identities
     from capmatch.storage.base import Catalog
 
 # Below this many rows a float32 product over all of them costs a few ms: no codes are kept.
@@ -150,7 +151,6 @@ def document_scan(catalog: Catalog) -> tuple[Identities, VectorScan]:
 
     Returned together so the scan's rows are always those ids, even if the catalog changes between
     two calls."""
-    from capmatch.matching.similar import documents
 
     def build() -> tuple[Identities, VectorScan]:
         docs = documents(catalog)
@@ -161,7 +161,6 @@ def document_scan(catalog: Catalog) -> tuple[Identities, VectorScan]:
 
 def identity_scan(catalog: Catalog) -> tuple[Identities, VectorScan]:
     """Every tool's identity vector and a scan over them, as ``document_scan``."""
-    from capmatch.matching.similar import identities
 
     def build() -> tuple[Identities, VectorScan]:
         known = identities(catalog)

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from capmatch.matching.fusion import SIGNALS, WEIGHTS, Weights, display_scores, lexical_scores, rank_scores
+from capmatch.matching.scan import document_scan, identity_scan
+from capmatch.matching.vectors import Identities, documents, identities
 from capmatch.storage.base import ToolFilter
 
 if TYPE_CHECKING:
@@ -20,35 +22,10 @@ if TYPE_CHECKING:
     from capmatch.matching.scan import VectorScan
     from capmatch.storage.base import Catalog
 
+__all__ = ["Identities", "documents", "identities"]  # re-exported: callers read tool vectors from here too
+
 NEIGHBOURS_PER_CAPABILITY = 64
 RERANK_FACTOR = 4
-
-
-@dataclass
-class Identities:
-    ids: list[str]
-    row: dict[str, int]
-    matrix: np.ndarray
-
-
-def documents(catalog: Catalog) -> Identities:
-    """All tools' document vectors, cached until the catalog changes."""
-
-    def load() -> Identities:
-        ids, matrix = catalog.documents()
-        return Identities(ids, {t: i for i, t in enumerate(ids)}, matrix)
-
-    return catalog.cached("documents", load)
-
-
-def identities(catalog: Catalog) -> Identities:
-    """All tools' identity vectors, cached until the catalog changes."""
-
-    def load() -> Identities:
-        ids, matrix = catalog.identities()
-        return Identities(ids, {t: i for i, t in enumerate(ids)}, matrix)
-
-    return catalog.cached("identities", load)
 
 
 @dataclass(frozen=True)
@@ -137,7 +114,6 @@ def candidates(
         for owner, score in best.items():
             provisional[owner] = provisional.get(owner, 0.0) + score
     pool = set(sorted(provisional, key=lambda t: (-provisional[t], t))[:width])
-    from capmatch.matching.scan import document_scan, identity_scan  # scan imports this module
 
     # The nearest identities and documents without sorting every tool's (see matching.scan).
     scans = (identity_scan(catalog), document_scan(catalog))
