@@ -49,6 +49,13 @@ def test_wording_variants_are_the_same_attribute() -> None:
     assert not keys("I/O bound work")  # a slash after one letter joins nothing
 
 
+def test_a_denied_attribute_is_not_stated() -> None:
+    keys = attrs.page_keys("We don't support Microsoft Windows. It runs on Linux and macOS.", frozenset())
+    assert ("platform", "linux") in keys and not any("windows" in k for _, k in keys)
+    assert ("feature", "compression") in attrs.page_keys("Scalar quantization cuts memory by 4x.", frozenset())
+    assert ("feature", "priorities") in attrs.page_keys("task prioritization", frozenset())
+
+
 def test_words_of_the_tool_name_are_never_attributes() -> None:
     found = attrs.extract(["PgTide keeps jobs in PostgreSQL with transactional enqueue."], {"pgtide", "postgresql"})
     assert {a.label for a in found} == {"transactions"}

@@ -95,7 +95,7 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
             "CPU-only": r"CPU[- ]only|on (?:a |the )?(?-i:CPUs?)",
             "the browser": r"(?:in|inside) (?:the |a )?browsers?",
             "WebAssembly": r"WebAssembly|(?-i:WASM)",
-            "trio": r"(?-i:trio)",
+            "trio": r"(?-i:[Tt]rio)",
             "Django": r"Django",
             "Flask": r"(?-i:Flask)",
             "FastAPI": r"FastAPI",
@@ -165,11 +165,11 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
             "hooks": r"hooks?|callbacks?|middleware",
             "plugins": r"plugins?|extensions?",
             "a command-line interface": r"(?-i:CLI)|command[- ]line",
-            "a web UI": r"dashboard|web UI|web interface",
+            "a web UI": r"dashboard|web UI|web interface|web (?:monitor|console)|admin (?:panel|UI|interface)",
             "type hints": r"type hints|typed|type-checked|mypy",
             "validation": r"validat(?:e|es|ed|ion)",
             "scheduling": r"schedul(?:e|ed|es|ing)|cron|delayed",
-            "priorities": r"priorit(?:y|ies|ized)",
+            "priorities": r"priorit(?:y|ies|ized|i[sz]ation)",
             "a dead-letter queue": r"dead[- ]letter",
             "webhooks": r"webhooks?",
             "metadata filtering": r"(?:metadata|attribute|payload) filter(?:s|ing)?",
@@ -373,6 +373,10 @@ def _excluded(label: str, excluded: set[str]) -> bool:
     return bool(words & excluded)
 
 
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
+_NEGATION = re.compile(r"\b(?:not|never|no longer|cannot|without)\b|n't\b", re.IGNORECASE)
+
+
 def extract(quotes: Iterable[str], exclude_words: Iterable[str] = ()) -> list[Attribute]:
     """Attributes stated in ``quotes``, each with the indices of the quotes that state it.
 
@@ -388,7 +392,9 @@ def extract(quotes: Iterable[str], exclude_words: Iterable[str] = ()) -> list[At
         if index not in entry[2]:
             entry[2].append(index)
 
-    for index, quote in enumerate(quotes):
+    for index, whole in enumerate(quotes):
+        # A sentence that denies something states no attribute: "we don't support Microsoft Windows".
+        quote = " ".join(part for part in _SENTENCE.split(whole) if not _NEGATION.search(part))
         for kind, label in _terms(quote):
             add(kind, label, label, index)
         for dimension, label in _quantities(quote):
@@ -424,9 +430,14 @@ def page_keys(text: str, exclude_words: frozenset[str]) -> set[tuple[str, str]]:
     return set(_page_keys(text, exclude_words))
 
 
+# A page stating the first has the second: quantized vectors are compressed ones.
+_IMPLIES = {("feature", "vector quantization"): ("feature", "compression")}
+
+
 @lru_cache(maxsize=512)
 def _page_keys(text: str, exclude_words: frozenset[str]) -> frozenset[tuple[str, str]]:
-    return frozenset(keys(extract([text], exclude_words)))
+    found = keys(extract([text], exclude_words))
+    return frozenset(found | {_IMPLIES[k] for k in found if k in _IMPLIES})
 
 
 def keys(attributes: Iterable[Attribute]) -> set[tuple[str, str]]:

@@ -62,6 +62,14 @@ PEER_MIN = 0.15
 # A vs line may argue with any of the tool's similar tools this near the best one (a looser circle than
 # the Unique yardsticks: an alternative is argued with on one capability, not on the whole page).
 VS_RELATIVE = 0.5
+# When the best similar tool is barely above the fifth, the similar-tools ranking has not found the
+# tool's kind (a task queue whose best "peers" are a web framework, an HTTP client and a validator,
+# docs/eval/contrast-lines-graded-3.md): no line is measured against them.
+FLAT_RANK = 5
+FLAT_MARGIN = 0.05
+# An attribute stated by this share of the tool's wider circle of similar tools (at least two of them)
+# is what the kind has, not a difference (JSON among web frameworks, TLS among HTTP clients).
+COMMON_SHARE = 0.4
 UNIQUE_ATTRIBUTES = 4  # attributes a Unique line names at most
 # Bare acronyms ("mentions RRF") and figures ("up to 97%", "4,096 dimensions") are too thin, or a limit
 # rather than a trait, to stand as what sets a tool apart (same grading).
@@ -198,20 +206,22 @@ def _peers(
     kept = [(t, score) for t, score, _ in ranked if t in types and compatible(types[tool_id], types[t])]
     if not kept:
         return []
+    if len(kept) >= FLAT_RANK and kept[0][1] - kept[FLAT_RANK - 1][1] < FLAT_MARGIN:
+        return []  # a flat ranking does not know what the tool's kind is: no yardstick is better than a wrong one
     floor = max(PEER_MIN, relative * kept[0][1])
     return [t for t, score in kept if score >= floor][:limit]
 
 
-def _common(peers: list[_Page]) -> frozenset[tuple[str, str]]:
-    """Attributes most of the tool's peers state: what tools of the kind have (TLS and Python for
-    Python HTTP clients), never a difference between two of them."""
-    if len(peers) < 2:
+def _common(circle: list[_Page]) -> frozenset[tuple[str, str]]:
+    """Attributes a good share of the tool's similar tools state: what tools of the kind have (TLS and
+    Python for Python HTTP clients), never a difference between two of them."""
+    if len(circle) < 2:
         return frozenset()
     counts: dict[tuple[str, str], int] = {}
-    for page in peers:
+    for page in circle:
         for key in page.attributes:
             counts[key] = counts.get(key, 0) + 1
-    return frozenset(k for k, n in counts.items() if n * 2 > len(peers))
+    return frozenset(k for k, n in counts.items() if n >= 2 and n >= COMMON_SHARE * len(circle))
 
 
 def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None:
@@ -226,7 +236,8 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
         t: f[0] for t, f in store.tool_filters({tool_id, *owners.values(), *(t for t, _, _ in ranked_peers)}).items()
     }
     peer_ids = _peers(tool_id, ranked_peers, types)
-    arguable = set(_peers(tool_id, ranked_peers, types, VS_RELATIVE, PEERS_LOOKED_AT))
+    circle = _peers(tool_id, ranked_peers, types, VS_RELATIVE, PEERS_LOOKED_AT)
+    arguable = set(circle)
     argues = _kindred(store, tool_id, IDENTITY_MIN)
     per_cap: list[list[tuple[int, str, float]]] = []
     wanted: set[int] = set(int(i) for i in ids)
@@ -243,13 +254,13 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
         per_cap.append(ranked)
         wanted |= {c for c, _, _ in ranked}
     caps = store.capabilities_by_id(wanted)
-    names = store.tool_names({tool_id, *peer_ids, *(o for ranked in per_cap for _, o, _ in ranked)})
+    names = store.tool_names({tool_id, *circle, *(o for ranked in per_cap for _, o, _ in ranked)})
     by_llm = store.llm_contrast(int(i) for i in ids)
     catalog_names = store.all_tool_names() if by_llm else set()
     pages: dict[str, _Page] = {}
     own = _page(store, tool_id, names[tool_id], pages)
     peers = [_page(store, t, names[t], pages) for t in peer_ids if t in names]
-    common = _common(peers)
+    common = _common([_page(store, t, names[t], pages) for t in circle if t in names])
     for cap_id, ranked in zip(ids, per_cap, strict=True):
         cap = caps[int(cap_id)]
         nearest = [Close(caps[c], o, _page(store, o, names[o], pages), s) for c, o, s in ranked]
@@ -260,7 +271,7 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
             # LLM-written lines stay while every tool they name is still in the catalog.
             store.set_contrast(int(cap_id), None, None, alternatives)
             continue
-        unique, unique_basis = unique_line(cap, own, peers)
+        unique, unique_basis = unique_line(cap, own, peers, common)
         # A vs line argues only with tools of the same kind: among the tool's similar tools.
         versus, versus_basis = vs_alternatives_line(cap, own, [c for c in close if c.tool_id in arguable], common)
         basis = {"unique": unique_basis, "vs_alternatives": versus_basis}
@@ -290,7 +301,9 @@ def _claim(attribute: attrs.Attribute, cap: Capability) -> dict[str, Any]:
     }
 
 
-def unique_line(cap: Capability, own: _Page, peers: list[_Page]) -> tuple[str, list[dict[str, Any]]]:
+def unique_line(
+    cap: Capability, own: _Page, peers: list[_Page], common: frozenset[tuple[str, str]] = frozenset()
+) -> tuple[str, list[dict[str, Any]]]:
     """What this capability's quotes state that none of the tool's peers' pages state.
 
     Empty when nothing concrete stands out, or there is no peer to compare with: an empty line says
@@ -300,7 +313,11 @@ def unique_line(cap: Capability, own: _Page, peers: list[_Page]) -> tuple[str, l
     excluded = own.name_words | {w for p in peers for w in p.name_words}
     # "Text" is on nearly every page; it is contrasted in vs lines (images and text vs text), not here.
     stated = [a for a in attrs.extract(_quotes(cap), excluded) if a.key != "text input" and a.kind not in _THIN_KINDS]
-    absent = [a for a in stated if all((a.kind, a.key.lower()) not in p.attributes for p in peers)]
+    absent = [
+        a
+        for a in stated
+        if (a.kind, a.key.lower()) not in common and all((a.kind, a.key.lower()) not in p.attributes for p in peers)
+    ]
     chosen = absent[:UNIQUE_ATTRIBUTES]
     if not chosen:
         return "", []
