@@ -197,12 +197,12 @@ def _peers(
     tool_id: str,
     ranked: list[tuple[str, float, list[Any]]],
     types: dict[str, str],
-    relative: float = 0.0,
-    limit: int = 0,
+    relative: float = PEER_RELATIVE,
+    limit: int = UNIQUE_PEERS,
 ) -> list[str]:
-    """The tools a Unique line measures ``tool_id`` against: its most similar tools (the similar-tools
-    ranking its page shows) of a compatible type, as long as they are near the best one."""
-    relative, limit = relative or PEER_RELATIVE, limit or UNIQUE_PEERS
+    """``tool_id``'s most similar tools (the similar-tools ranking its page shows) of a compatible type,
+    as long as they score ``relative`` of the best one: the Unique yardsticks with the defaults, the
+    circle a vs line may argue with and the kind's common attributes come from with a looser share."""
     kept = [(t, score) for t, score, _ in ranked if t in types and compatible(types[tool_id], types[t])]
     if not kept:
         return []
