@@ -368,14 +368,17 @@ def _refined(name: str, sentence: str, tool_name: str, keyphrase: Callable[[str]
         return name
     lead = re.match(rf"\W*{re.escape(name)}\W*?\s*(?:[:–—-]\s+|\n)(?P<rest>.+)", sentence, re.I | re.DOTALL)
     text = lead.group("rest") if lead else sentence
-    phrase = keyphrase(text) or ""
-    if _LOOSE_PHRASE.search(phrase):
-        phrase = ""  # "GPUs the GPU indexes", "Raw vectors to make searching": words, not a phrase
-    for better in (name_from_sentence(text, tool_name), phrase):
-        words = better.split()
-        if is_good_name(better) and 2 <= len(words) <= 6 and words[-1].lower() not in STOPWORDS:
-            return better[:1].upper() + better[1:]
-    return name
+
+    def fits(phrase: str) -> bool:
+        words = phrase.split()
+        return is_good_name(phrase) and 2 <= len(words) <= 6 and words[-1].lower() not in STOPWORDS
+
+    better = name_from_sentence(text, tool_name)
+    if not fits(better):  # the embedding is only asked when the syntax gives nothing
+        better = keyphrase(text) or ""
+        # "GPUs the GPU indexes", "Raw vectors to make searching": words, not a phrase.
+        better = "" if _LOOSE_PHRASE.search(better) else better
+    return better[:1].upper() + better[1:] if fits(better) else name
 
 
 def _names_a_feature(name: str, tool_name: str) -> bool:
