@@ -56,6 +56,13 @@ def test_a_denied_attribute_is_not_stated() -> None:
     assert ("feature", "priorities") in attrs.page_keys("task prioritization", frozenset())
 
 
+def test_the_language_a_tool_is_written_in_is_not_one_it_works_with() -> None:
+    assert not attrs.page_keys("The heavy lifting is written in Rust and exposed with PyO3.", frozenset())
+    assert not attrs.page_keys("Built on a native Rust core.", frozenset())
+    assert ("language", "rust") in attrs.page_keys("Community Rust bindings.", frozenset())
+    assert ("language", "python") in attrs.page_keys("A Python library written in Rust.", frozenset())
+
+
 def test_words_of_the_tool_name_are_never_attributes() -> None:
     found = attrs.extract(["PgTide keeps jobs in PostgreSQL with transactional enqueue."], {"pgtide", "postgresql"})
     assert {a.label for a in found} == {"transactions"}

@@ -416,7 +416,24 @@ def _terms(text: str) -> list[tuple[str, str]]:
     lowered = text.lower()
     # Each pattern scans the whole text; a page is 20k characters and there are 150 patterns, so skip
     # those whose first letters cannot occur (most of them, on any one page).
-    return [(kind, label) for kind, label, pattern in _COMPILED if _may_match(label, lowered) and pattern.search(text)]
+    return [
+        (kind, label)
+        for kind, label, pattern in _COMPILED
+        if _may_match(label, lowered) and any(not _implementation(kind, text, m) for m in pattern.finditer(text))
+    ]
+
+
+# "written in Rust", "a native Rust core": the language the tool is made in, not one it works with
+# ("Rust bindings", "works with Python" are).
+_MADE_IN_BEFORE = re.compile(r"(?:written|implemented|built|coded|developed) in (?:pure |native )?$|native $", re.I)
+_MADE_IN_AFTER = re.compile(r"^[- ](?:core|engine|implementation|internals|extension|runtime)\b", re.IGNORECASE)
+
+
+def _implementation(kind: str, text: str, match: re.Match[str]) -> bool:
+    if kind != "language":
+        return False
+    before = text[max(0, match.start() - 30) : match.start()]
+    return bool(_MADE_IN_BEFORE.search(before) or _MADE_IN_AFTER.match(text[match.end() : match.end() + 20]))
 
 
 def _may_match(label: str, lowered: str) -> bool:
