@@ -278,6 +278,7 @@ def bench_ingest(
     runs: list[dict[str, Any]] = report["runs"]  # type: ignore[assignment]
     ratio = next(key for key in runs[0] if key.startswith("vs_"))
     keys = ["workers", "docs", "done", "failed", "wall_s", "docs_per_s", ratio, "llm_requests_per_doc", "workers_used"]
+    keys += ["worker_cpu_s_per_doc", "worker_cpu_cores"]
     table = Table(*keys, title=f"capmatch bench ingest (LLM latency {report['llm_latency_s']} s)")
     for run in runs:
         table.add_row(*(str(run[key]) for key in keys))

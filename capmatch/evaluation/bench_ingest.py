@@ -180,7 +180,7 @@ def _sibling_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-def _admin(url: str):  # type: ignore[no-untyped-def]
+def _admin(url: str):
     import psycopg
 
     return psycopg.connect(url, autocommit=True)
@@ -194,6 +194,18 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+
+
+def _cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
+    """User + system CPU seconds the processes have used so far (Linux /proc; 0 elsewhere)."""
+    total = 0.0
+    for process in processes:
+        try:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _one_count(
@@ -276,9 +288,11 @@ def _one_count(
         # document per worker (all idle, each claims one), the same number for every worker count.
         warmed = run(warmup)
         server.reset()
+        cpu = _cpu_seconds(processes)
         started = time.perf_counter()
         states = run(docs)
         wall = time.perf_counter() - started
+        cpu = _cpu_seconds(processes) - cpu
         done = [s for s in states if s.status.value == "done"]
         return {
             "workers": workers,
@@ -291,6 +305,10 @@ def _one_count(
             "workers_used": len({s.worker for s in done}),
             "llm_requests_per_doc": round(len(server.requests) / max(1, len(done)), 2),
             "llm_max_in_flight": server.max_in_flight,
+            # CPU the worker processes used per document, and in cores while the run lasted: near the
+            # cores free on the machine means CPU, not the LLM wait, bounds the throughput.
+            "worker_cpu_s_per_doc": round(cpu / max(1, len(done)), 2),
+            "worker_cpu_cores": round(cpu / wall, 2),
             "errors": sorted({s.error for s in states if s.error})[:3],
         }
     finally:
