@@ -165,6 +165,27 @@ def test_bench_ingest_reports_throughput_overhead_and_tokens() -> None:
         assert isinstance(report[key], int | float) and report[key] > 0, key
 
 
+def test_bench_ingest_with_worker_processes_on_postgresql_finishes_every_document(pg_url: str) -> None:
+    report = run_json(
+        "bench", "ingest", "--workers", "1", "--workers", "2", "--docs", "4", "--llm-latency", "0.05",
+        "--database-url", pg_url,
+    )  # fmt: skip
+    assert isinstance(report, dict) and report["docs"] == 4 and report["llm_latency_s"] == 0.05
+    runs = report["runs"]
+    assert isinstance(runs, list) and [run["workers"] for run in runs] == [1, 2]
+    for run in runs:
+        for key in ("wall_s", "docs_per_s", "vs_1_worker", "llm_requests_per_doc"):
+            assert isinstance(run[key], int | float) and run[key] > 0, key
+        assert run["done"] == 4 and run["failed"] == 0 and not run["errors"], run
+        assert 1 <= run["workers_used"] <= run["workers"] and 1 <= run["workers_warmed"] <= run["workers"], run
+    assert runs[0]["vs_1_worker"] == 1.0
+
+
+def test_bench_ingest_with_workers_needs_a_postgresql_server() -> None:
+    result = runner.invoke(app, ["bench", "ingest", "--workers", "2"])
+    assert result.exit_code != 0 and "--database-url postgresql://" in result.stderr
+
+
 def test_bench_api_reports_search_and_compare_latency() -> None:
     report = run_json("bench", "api", "--tools", "300", "--requests", "10")
     assert isinstance(report, dict) and report["tools"] == 300

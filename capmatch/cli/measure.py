@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from capmatch.cli.common import JsonOpt, KOpt, app, bar, err, handle_errors, out, print_json, print_report, staged
+from capmatch.errors import InvalidInput
 
 eval_app = typer.Typer(help="Measure quality on labelled data.", no_args_is_help=True)
 bench_app = typer.Typer(help="Measure speed and memory against naive baselines.", no_args_is_help=True)
@@ -216,23 +217,73 @@ def bench_search(
 @bench_app.command("ingest")
 @handle_errors
 def bench_ingest(
-    docs: Annotated[int, typer.Option(help="Documents to ingest.")] = 30,
-    llm_latency: Annotated[float, typer.Option(help="Seconds the loopback LLM waits before each answer.")] = 0.5,
-    concurrency: Annotated[int, typer.Option(help="Documents ingested at once.")] = 4,
+    docs: Annotated[int | None, typer.Option(help="Documents to ingest [default: 30; 24 with --workers].")] = None,
+    llm_latency: Annotated[
+        float | None,
+        typer.Option(help="Seconds the loopback LLM waits before each answer [default: 0.5; 1 with --workers]."),
+    ] = None,
+    concurrency: Annotated[int, typer.Option(help="Documents ingested at once (threads of this process).")] = 4,
     corpus: Annotated[
         Path | None, typer.Option(help="Folder of .md/.rst/.html/.txt pages to use instead of fixtures/docs.")
     ] = None,
+    workers: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Run the documents through this many `capmatch worker` processes on PostgreSQL; repeat "
+            "to compare counts in one run (needs --database-url).",
+        ),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="postgresql://… server for --workers: each count gets a fresh database there (CREATEDB "
+            "needed), dropped afterwards; the named database itself is not touched."
+        ),
+    ] = None,
+    worker_concurrency: Annotated[int, typer.Option(min=1, help="Jobs each worker process runs at once.")] = 1,
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest throughput with a loopback OpenAI-compatible LLM answering after a fixed delay, and the
-    extractive backend on the same documents.
+    extractive backend on the same documents. With --workers: throughput of 1, 2, 4… worker
+    processes sharing a PostgreSQL job queue, in one run, as docs/s and a ratio to the fewest.
 
     Example: capmatch bench ingest --docs 30 --llm-latency 0.5 --concurrency 4 --json
+    Example: capmatch bench ingest --workers 1 --workers 2 --workers 4 --database-url postgresql://postgres@/postgres
     """
-    from capmatch.evaluation.bench_ingest import FIXTURES, bench
+    from capmatch.evaluation.bench_ingest import FIXTURES, bench, bench_workers
 
-    result = bench(docs, llm_latency, concurrency, corpus or FIXTURES)
-    print_report(result, "capmatch bench ingest", as_json)
+    if not workers:
+        result = bench(docs or 30, 0.5 if llm_latency is None else llm_latency, concurrency, corpus or FIXTURES)
+        print_report(result, "capmatch bench ingest", as_json)
+        return
+    if not database_url or not database_url.startswith(("postgresql://", "postgres://")):
+        raise InvalidInput(
+            "--workers needs --database-url postgresql://… (a server where a fresh database can be created "
+            "for each worker count; e.g. a local one: initdb, pg_ctl start, then postgresql://postgres@/postgres)"
+        )
+    err.print(f"benchmarking ingestion with {', '.join(map(str, workers))} worker processes…")
+    report = bench_workers(
+        database_url,
+        workers,
+        docs or 24,
+        1.0 if llm_latency is None else llm_latency,
+        worker_concurrency,
+        corpus or FIXTURES,
+    )
+    if as_json:
+        print_json(report)
+        return
+    runs: list[dict[str, Any]] = report["runs"]  # type: ignore[assignment]
+    ratio = next(key for key in runs[0] if key.startswith("vs_"))
+    keys = ["workers", "docs", "done", "failed", "wall_s", "docs_per_s", ratio, "llm_requests_per_doc", "workers_used"]
+    keys += ["worker_cpu_s_per_doc", "worker_cpu_cores"]
+    table = Table(*keys, title=f"capmatch bench ingest (LLM latency {report['llm_latency_s']} s)")
+    for run in runs:
+        table.add_row(*(str(run[key]) for key in keys))
+    out.print(table)
+    err.print(f"load (1 min): {report['load_1min_before']} before, {report['load_1min_after']} after", markup=False)
 
 
 @bench_app.command("tokens")

@@ -8,7 +8,11 @@ backend's docs/s on the same documents.
 
 from __future__ import annotations
 
+import os
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -128,4 +132,229 @@ def bench(docs: int = 30, llm_latency: float = 0.5, concurrency: int = 4, corpus
         "llm_tokens_vs_raw_page": round(statistics.mean(tokens) / statistics.mean(raw), 3),
         "embedding_capabilities_per_s": round(len(fresh) / embed_s, 1),
         "extractive_docs_per_s": round(len(ex_results) / ex_wall, 2),
+    }
+
+
+# ---- worker processes on PostgreSQL (issue 15) ---------------------------------------------------
+_TYPES = {".md": "text/markdown", ".rst": "text/x-rst", ".html": "text/html; charset=utf-8", ".txt": "text/plain"}
+
+
+class _DocsServer:
+    """The documents on a loopback HTTP server: jobs name URLs, and `capmatch worker` fetches them."""
+
+    def __init__(self, docs: list[tuple[str, str]]) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        pages = {f"/{name}": text.encode() for name, text in docs}
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                return None
+
+            def do_GET(self) -> None:
+                body = pages.get(self.path.split("?", 1)[0])
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Type", _TYPES.get(Path(self.path).suffix, "text/plain"))
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                self.wfile.write(body or b"")
+
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._http.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._http.server_address[1]}"
+        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+
+    def __enter__(self) -> _DocsServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._http.shutdown()
+
+
+def _sibling_database(url: str, name: str) -> str:
+    """``url`` with its database name replaced by ``name`` (same server, user and options)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _admin(url: str):
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)  # `capmatch worker` stops on Ctrl-C
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def _cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
+    """User + system CPU seconds the processes have used so far (Linux /proc; 0 elsewhere)."""
+    total = 0.0
+    for process in processes:
+        try:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _one_count(
+    database_url: str,
+    workers: int,
+    docs: list[tuple[str, str]],
+    warmup: list[tuple[str, str]],
+    docs_url: str,
+    server: LLMServer,
+    worker_concurrency: int,
+    folder: Path,
+    timeout: float,
+) -> dict[str, object]:
+    """A fresh database, ``workers`` `capmatch worker` processes, every document queued at once."""
+    from capmatch.models import Job
+    from capmatch.storage.pg_catalog import PgCatalog
+    from capmatch.storage.pg_jobs import PgJobQueue
+
+    name = f"capmatch_bench_{os.getpid()}_{workers}w_{int(time.time())}"
+    url = _sibling_database(database_url, name)
+    try:
+        with _admin(database_url) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+    except Exception as exc:
+        raise InvalidInput(
+            f"could not create the benchmark database {name} beside {database_url.split('@')[-1]}: {exc} "
+            "(the role needs CREATEDB; every worker count gets a fresh database, dropped afterwards)"
+        ) from exc
+    processes: list[subprocess.Popen[bytes]] = []
+    catalog = None
+    try:
+        catalog = PgCatalog(url, pool_size=2, apply_migrations=True)  # `capmatch db migrate`'s code path
+        jobs = PgJobQueue(catalog)
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("CAPMATCH_", "OPENAI_"))}
+        logs = []
+        for i in range(workers):
+            env = dict(
+                base,
+                CAPMATCH_DATABASE_URL=url,
+                CAPMATCH_HOME=str(folder / f"{workers}w-{i}"),  # as on its own machine
+                CAPMATCH_ALLOW_PRIVATE_URLS="1",
+                CAPMATCH_EXTRACTOR="llm",
+                CAPMATCH_LLM_MODEL="bench-model",
+                CAPMATCH_LLM_CONCURRENCY=str(max(4, 4 * worker_concurrency)),
+                CAPMATCH_LLM_REQUESTS_PER_MINUTE="100000",
+                OPENAI_BASE_URL=server.url,
+                OPENAI_API_KEY="bench",
+            )
+            log = folder / f"{workers}w-{i}.log"
+            logs.append(log)
+            with log.open("wb") as stderr:
+                processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "capmatch.cli", "worker", "--concurrency", str(worker_concurrency)],
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        stderr=stderr,
+                    )
+                )
+        # Start-up (imports, the model) is not throughput: queue the documents once every worker is ready.
+        deadline = time.monotonic() + timeout
+        while not all("ready: claiming jobs" in log.read_text(errors="replace") for log in logs):
+            dead = [p for p in processes if p.poll() is not None]
+            if dead or time.monotonic() > deadline:
+                tail = "\n".join(log.read_text(errors="replace")[-2000:] for log in logs)
+                raise RuntimeError(f"a `capmatch worker` did not start ({len(dead)} exited):\n{tail}")
+            time.sleep(0.1)
+
+        def run(batch: list[tuple[str, str]]) -> list[Job]:
+            ids = [jobs.submit(f"{docs_url}/{doc}", "llm", Path(doc).stem)[0].id for doc, _ in batch]
+            while True:
+                states = [jobs.get(job_id) for job_id in ids]
+                if all(s.status.value in ("done", "failed") for s in states):
+                    return states
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{workers} workers: jobs not finished after {timeout:g} s")
+                time.sleep(0.05)
+
+        # Each process's first document pays for lazy imports and its first index: one warm-up
+        # document per worker (all idle, each claims one), the same number for every worker count.
+        warmed = run(warmup)
+        server.reset()
+        cpu = _cpu_seconds(processes)
+        started = time.perf_counter()
+        states = run(docs)
+        wall = time.perf_counter() - started
+        cpu = _cpu_seconds(processes) - cpu
+        done = [s for s in states if s.status.value == "done"]
+        return {
+            "workers": workers,
+            "docs": len(states),
+            "done": len(done),
+            "failed": len(states) - len(done),
+            "wall_s": round(wall, 2),
+            "docs_per_s": round(len(done) / wall, 3),
+            "workers_warmed": len({s.worker for s in warmed if s.status.value == "done"}),
+            "workers_used": len({s.worker for s in done}),
+            "llm_requests_per_doc": round(len(server.requests) / max(1, len(done)), 2),
+            "llm_max_in_flight": server.max_in_flight,
+            # CPU the worker processes used per document, and in cores while the run lasted: near the
+            # cores free on the machine means CPU, not the LLM wait, bounds the throughput.
+            "worker_cpu_s_per_doc": round(cpu / max(1, len(done)), 2),
+            "worker_cpu_cores": round(cpu / wall, 2),
+            "errors": sorted({s.error for s in states if s.error})[:3],
+        }
+    finally:
+        for process in processes:
+            _stop(process)
+        if catalog is not None:
+            catalog.close()
+        with _admin(database_url) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def bench_workers(
+    database_url: str,
+    workers: list[int],
+    docs: int = 24,
+    llm_latency: float = 1.0,
+    worker_concurrency: int = 1,
+    corpus: Path = FIXTURES,
+    timeout: float = 900.0,
+) -> dict[str, object]:
+    """Throughput with 1, 2, 4… `capmatch worker` OS processes sharing one PostgreSQL job queue, in
+    one run: for each count a fresh database (migrated), the documents queued as jobs once every
+    worker is ready, wall time until all are done."""
+    texts = documents(docs + max(workers), corpus)
+    texts, warmup = texts[:docs], texts[docs:]
+    load_before = os.getloadavg()[0]
+    runs = []
+    with (
+        LLMServer(latency=llm_latency) as server,
+        _DocsServer(texts + warmup) as pages,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        for count in workers:
+            run = _one_count(
+                database_url, count, texts, warmup, pages.url, server, worker_concurrency, Path(tmp), timeout
+            )
+            runs.append(run)
+    base = next((r["docs_per_s"] for r in runs if r["workers"] == min(workers)), None)
+    for run in runs:
+        run[f"vs_{min(workers)}_worker"] = round(run["docs_per_s"] / base, 2) if base else None  # type: ignore[operator]
+    return {
+        "corpus": str(corpus),
+        "docs": len(texts),
+        "llm_latency_s": llm_latency,
+        "worker_concurrency": worker_concurrency,
+        "load_1min_before": round(load_before, 2),
+        "load_1min_after": round(os.getloadavg()[0], 2),
+        "runs": runs,
     }

@@ -95,6 +95,7 @@ class JobWorker:
                 self.on_start()  # e.g. load the model and check the saved index, off the request path
             except Exception:
                 log.exception("worker start-up check failed")
+        log.info("worker %s ready: claiming jobs", self.id)  # `capmatch bench ingest --workers` waits for it
         while not self._stop.is_set():
             if not self._slots.acquire(timeout=self.poll_seconds):
                 continue
