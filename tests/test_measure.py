@@ -70,6 +70,13 @@ def test_eval_similar_reuses_the_catalog_it_kept(tmp_path: Path) -> None:
     other.write_text(dataset.read_text().splitlines()[0] + "\n")
     result = runner.invoke(app, ["eval", "similar", "--dataset", str(other), "--home", str(home)])
     assert result.exit_code != 0 and "another dataset" in result.stderr
+    dataset.touch()  # a touched file is the same set: still reused
+    assert run_json("eval", "similar", "--dataset", str(dataset), "--k", "5", "--home", str(home)) == first
+    marker = json.loads((home / "eval-items.json").read_text())
+    marker["stamp"]["extractor_version"] = "0.9"  # built by an older extractor: refused, with the reason
+    (home / "eval-items.json").write_text(json.dumps(marker))
+    result = runner.invoke(app, ["eval", "similar", "--dataset", str(dataset), "--home", str(home)])
+    assert result.exit_code != 0 and "another extractor version" in result.stderr
 
 
 def test_eval_search_reports_three_modes_two_baselines_and_a_floor(tmp_path: Path) -> None:

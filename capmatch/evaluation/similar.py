@@ -8,6 +8,7 @@ the text, and one MiniLM vector per document.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 from collections import Counter
@@ -71,6 +72,17 @@ def _catalog_home(home: Path | None) -> Iterator[Path]:
         yield Path(temporary)
 
 
+def extractor_version(extractor: str, settings: Settings) -> str:
+    """The version a catalog built by ``extractor`` records (``tools.extractor_version``)."""
+    if extractor == "extractive":
+        from capmatch.extractor.decompose.extractive import ExtractiveDecomposer
+
+        return ExtractiveDecomposer.version
+    from capmatch.extractor.decompose.llm import prompt_version
+
+    return f"{prompt_version()}|{settings.llm_model}|{settings.llm_mode}"
+
+
 def build(
     dataset: Path,
     home: Path,
@@ -96,12 +108,13 @@ def build(
             if seen[r.source.category or ""] <= per_category:
                 kept_records.append(r)
         records = kept_records
-    stat = dataset.stat()
+    # The file's content, not its modification time (a copied or touched file is the same set), and the
+    # extractor's version: a catalog built by an older extractor would measure the old capabilities.
     stamp = {
         "dataset": str(dataset.resolve()),
-        "size": stat.st_size,
-        "mtime": stat.st_mtime,
+        "sha256": hashlib.sha256(dataset.read_bytes()).hexdigest(),
         "extractor": extractor,
+        "extractor_version": extractor_version(extractor, config),
         "per_category": per_category,
     }
     marker = home / "eval-items.json"
@@ -111,8 +124,16 @@ def build(
             documents = {r.line: load_document(r.source, core.settings).text for r in records if r.source}
             kept = [Item(i["tool_id"], i["name"], i["category"], documents[i["line"]]) for i in saved["items"]]
             return core, kept, saved["failed"]
-        other = saved["stamp"]["dataset"]
-        raise CapmatchError(f"{home} holds a catalog of another dataset ({other}); use a new folder")
+        other = saved["stamp"]
+        if "sha256" not in other:
+            raise CapmatchError(f"{home} holds a catalog kept by an older capmatch; use a new folder")
+        if other.get("dataset") == stamp["dataset"] and other["sha256"] == stamp["sha256"]:
+            raise CapmatchError(
+                f"{home} holds a catalog built by another extractor version ({other.get('extractor')} "
+                f"{other.get('extractor_version', 'unknown')}; now {extractor} {stamp['extractor_version']}); "
+                "use a new folder"
+            )
+        raise CapmatchError(f"{home} holds a catalog of another dataset ({other['dataset']}); use a new folder")
     items: list[Item] = []
     lines: list[int] = []
     failures: list[dict[str, object]] = []

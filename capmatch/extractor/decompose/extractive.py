@@ -238,7 +238,9 @@ class Candidate:
 
 class ExtractiveDecomposer:
     name = "extractive"
-    version = "1.1"
+    # Bumped whenever what the rules produce changes: a page already stored by an older version is
+    # re-extracted when resubmitted, not kept as "unchanged" (pipeline.ingest).
+    version = "1.2"
     model: str | None = None
     prompt_version: str | None = None
 
