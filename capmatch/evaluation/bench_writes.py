@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from capmatch.evaluation.bench_search import clustered
-from capmatch.evaluation.synthetic import fill
-from capmatch.models import Capability, Evidence, Pricing, Tool, ToolType
+from capmatch.evaluation.synthetic import fill, synthetic_tool
+from capmatch.models import Tool
 from capmatch.runtime import Runtime
 from capmatch.settings import Settings
 from capmatch.storage.base import NewCapability
@@ -38,31 +38,8 @@ def written_bytes() -> int:
 
 def _tool(number: int, vectors: np.ndarray) -> tuple[Tool, str, list[NewCapability]]:
     text = f"Bench tool {number} retries cached streams."
-    tool = Tool(
-        id=f"bench-{number}",
-        name=f"Bench {number}",
-        url=f"https://example.invalid/bench/{number}",
-        type=ToolType.LIBRARY,
-        pricing=Pricing.FREE,
-        summary=text,
-        content_hash=f"bench-{number}",
-        source_format="text",
-        fetched_at=datetime.now(UTC),
-        extractor="synthetic",
-        extractor_version="1",
-    )
-    caps = [
-        NewCapability(
-            Capability(
-                name=f"bench capability {j}",
-                description=text,
-                evidence=[Evidence(quote=text, start=0, end=len(text))],
-                grounded=True,
-            ),
-            vectors[j],
-        )
-        for j in range(len(vectors))
-    ]
+    names = [f"bench capability {j}" for j in range(len(vectors))]
+    tool, caps = synthetic_tool("bench", number, text, names, vectors, datetime.now(UTC))
     return tool, text, caps
 
 

@@ -49,30 +49,33 @@ def fill(core: Runtime, tools: int, capabilities_per_tool: int = 5, batch: int =
                 number = start + n
                 words = [WORDS[(number + j) % len(WORDS)] for j in range(3)]
                 text = f"Synthetic tool {number} does {' '.join(words)} work."
-                tool = Tool(
-                    id=f"synthetic-{number}",
-                    name=f"Synthetic {number}",
-                    url=f"https://example.invalid/{number}",
-                    type=ToolType.LIBRARY,
-                    pricing=Pricing.FREE,
-                    summary=text,
-                    content_hash=f"synthetic-{number}",
-                    source_format="text",
-                    fetched_at=now,
-                    extractor="synthetic",
-                    extractor_version="1",
-                )
-                caps = [
-                    NewCapability(
-                        Capability(
-                            name=f"{words[j % 3]} capability {j}",
-                            description=text,
-                            evidence=[Evidence(quote=text, start=0, end=len(text))],
-                            grounded=True,
-                        ),
-                        vectors[n * capabilities_per_tool + j],
-                    )
-                    for j in range(capabilities_per_tool)
-                ]
+                names = [f"{words[j % 3]} capability {j}" for j in range(capabilities_per_tool)]
+                first = n * capabilities_per_tool
+                tool, caps = synthetic_tool("synthetic", number, text, names, vectors[first : first + len(names)], now)
                 store.insert_tool(tool, text, caps, identities[n])
     core.reindex()
+
+
+def synthetic_tool(
+    prefix: str, number: int, text: str, names: list[str], vectors: np.ndarray, fetched_at: datetime
+) -> tuple[Tool, list[NewCapability]]:
+    """A stored-ready tool whose capabilities all quote ``text``, one per name and vector (benchmarks)."""
+    tool = Tool(
+        id=f"{prefix}-{number}",
+        name=f"{prefix.capitalize()} {number}",
+        url=f"https://example.invalid/{prefix}/{number}",
+        type=ToolType.LIBRARY,
+        pricing=Pricing.FREE,
+        summary=text,
+        content_hash=f"{prefix}-{number}",
+        source_format="text",
+        fetched_at=fetched_at,
+        extractor="synthetic",
+        extractor_version="1",
+    )
+    evidence = [Evidence(quote=text, start=0, end=len(text))]
+    caps = [
+        NewCapability(Capability(name=name, description=text, evidence=evidence, grounded=True), vector)
+        for name, vector in zip(names, vectors, strict=True)
+    ]
+    return tool, caps
