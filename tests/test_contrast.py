@@ -4,7 +4,7 @@ line naming the tool itself or a person, nothing said when nothing concrete diff
 from __future__ import annotations
 
 from capmatch.matching import attributes as attrs
-from capmatch.matching.contrast import Close, _Page, compatible, unique_line, vs_alternatives_line
+from capmatch.matching.contrast import Close, _Page, claim_owners, compatible, unique_line, vs_alternatives_line
 from capmatch.models import Capability, Evidence, ToolType
 
 
@@ -94,12 +94,12 @@ def test_nothing_concrete_says_nothing() -> None:
 
 def test_vs_alternatives_argues_both_sides() -> None:
     mine = cap("Streaming", "Streams uploads over HTTP/2 with retries.")
-    theirs = cap("Streaming", "Streams downloads over HTTP/2 and WebSockets.", cap_id=2)
-    other = Close(theirs, "pliant", page("Pliant", "Streams downloads over HTTP/2 and WebSockets."), 0.7)
+    theirs = cap("Streaming", "Streams downloads over HTTP/2 and HTTP/3.", cap_id=2)
+    other = Close(theirs, "pliant", page("Pliant", "Streams downloads over HTTP/2 and HTTP/3."), 0.7)
     line, basis = vs_alternatives_line(mine, page("Fetchwire", "Streams uploads over HTTP/2 with retries."), [other])
     assert line == (
         "This supports HTTP/2 and has streaming, retries and file uploads; Pliant (“Streaming”) also supports "
-        "HTTP/2 and has streaming, and instead supports WebSocket."
+        "HTTP/2 and has streaming, and instead supports HTTP/3."
     )
     assert basis[0]["tool"] == "pliant" and basis[0]["this"][0]["attribute"] == "retries"
     assert basis[0]["other"][0]["quotes"][0]["quote"] == theirs.evidence[0].quote
@@ -111,3 +111,67 @@ def test_types_that_cannot_stand_in_for_each_other() -> None:
     assert compatible(ToolType.UNKNOWN, ToolType.DATASET)
     assert not compatible(ToolType.DATASET, ToolType.LIBRARY)
     assert not compatible(ToolType.MODEL, ToolType.LIBRARY)
+
+
+def test_a_trait_several_capabilities_mention_is_claimed_once() -> None:
+    """ "validation, retries and streaming" in one sentence and a "Streaming support" capability: the
+    streaming difference belongs to the capability named for it, retries to the first stating it."""
+    overview = cap("Overview", "Handles validation, retries, and streaming responses.", cap_id=1)
+    streaming = cap("Streaming support", "Streams partial responses as they arrive.", cap_id=2)
+    owner = claim_owners([overview, streaming], {"mine"})
+    assert owner[("feature", "streaming")] == 2 and owner[("feature", "retries")] == 1
+    peer = page("Other", "Validates outputs.")
+    own = page("Mine")
+    first, _ = unique_line(overview, own, [peer], owned=frozenset(k for k, c in owner.items() if c == 1))
+    second, _ = unique_line(streaming, own, [peer], owned=frozenset(k for k, c in owner.items() if c == 2))
+    assert first.startswith("Has retries;") and "streaming" not in first
+    assert second.startswith("Has streaming;")
+
+
+def test_a_protocol_difference_is_argued_only_against_a_value_of_the_same_facet() -> None:
+    """READMEs omit what every tool of a kind speaks: "unlike X, this supports TLS" against a page that
+    only talks of HTTP/2 is a false absence; HTTP/2 and HTTP/3 against HTTP/2 is a trade-off."""
+    http2 = cap("HTTP/2 support", "HTTP/2 support with multiplexing.", cap_id=2)
+    other = Close(http2, "b", page("Beta", "HTTP/2"), 0.7)
+    tls = cap("Secure connections", "Verifies certificates over TLS.")
+    assert vs_alternatives_line(tls, page("Mine", "TLS"), [other]) == ("", [])
+    versions = cap("Protocols", "Negotiates HTTP/1.1, HTTP/2 and HTTP/3.")
+    third = Close(cap("Small client", "Speaks HTTP/1.1 only.", cap_id=3), "c", page("Gamma", "HTTP/1.1"), 0.6)
+    line, basis = vs_alternatives_line(versions, page("Mine", "HTTP/1.1, HTTP/2 and HTTP/3"), [other, third])
+    assert line == (
+        "This supports HTTP/1.1, HTTP/2 and HTTP/3; Beta (“HTTP/2 support”) supports HTTP/2, "
+        "and Gamma (“Small client”) supports HTTP/1.1."
+    )
+    assert [b["tool"] for b in basis] == ["b", "c"]
+
+
+def test_one_argument_with_one_alternative_is_made_once_per_tool() -> None:
+    other = Close(cap("Plain", "A plain client.", cap_id=5), "b", page("Beta", "A plain client."), 0.7)
+    said: set = set()
+    first = vs_alternatives_line(cap("Hooks", "Request hooks."), page("Mine", "hooks"), [other], said=said)[0]
+    again = vs_alternatives_line(cap("Events", "Event hooks.", cap_id=2), page("Mine", "hooks"), [other], said=said)[0]
+    assert first == "Unlike Beta (“Plain”), this has hooks." and again == ""
+
+
+def test_a_sentence_about_another_product_states_its_features_not_the_tools() -> None:
+    text = (
+        "Redis is a great fit for this library: it is a solution for other tasks like caching and rate limiting. "
+        "Other frameworks can use the stats extension."
+    )
+    assert attrs.page_keys(text, frozenset({"huey"})) == {("platform", "redis")}
+    assert ("feature", "approximate nearest-neighbour search") in attrs.page_keys(
+        "Other methods, like HNSW, add an index on top of the raw vectors.", frozenset()
+    )
+
+
+def test_words_in_another_sense_are_not_features() -> None:
+    def keys(text: str) -> set[str]:
+        return {k for _, k in attrs.page_keys(text, frozenset())}
+
+    assert "streaming" not in keys("HTTP/2 stream multiplexing; brokers: Redis Streams; a real-time event stream.")
+    assert "streaming" in keys("Streaming responses.")
+    assert "scheduling" not in keys("The details are used to schedule the meeting.")
+    assert "scheduling" in keys("Scheduled jobs and periodic tasks.")
+    assert "priorities" not in keys("Configuration priority (highest first).")
+    assert "async api" not in keys("Async I/O uses io_uring.")
+    assert "type hints" not in keys("Replaces each span with a typed placeholder.")

@@ -149,8 +149,11 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
     "feature": (
         "has",
         {
-            "async API": r"asyncio|async/await|async(?:hronous)?",
-            "streaming": r"stream(?:s|ing|ed)?",
+            # "Async I/O" is how a server reads its disk, not an API its users call.
+            "async API": r"asyncio|async/await|async(?:hronous)?(?! ?I/O)",
+            # Streamed bodies and responses; not HTTP/2's "stream multiplexing", a broker named "Redis
+            # Streams" or an "event stream" of metrics.
+            "streaming": r"(?<!Redis )(?<!event )stream(?:s|ing|ed)?(?! multiplex)",
             "batching": r"batch(?:es|ed|ing)?|bulk",
             "retries": r"retr(?:y|ies|ied|ying)",
             "backoff": r"back-?off",
@@ -166,10 +169,18 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
             "plugins": r"plugins?|extensions?",
             "a command-line interface": r"(?-i:CLI)|command[- ]line",
             "a web UI": r"dashboard|web UI|web interface|web (?:monitor|console)|admin (?:panel|UI|interface)",
-            "type hints": r"type hints|typed|type-checked|mypy",
+            # Not "a typed placeholder": typed code and APIs.
+            "type hints": r"type hints|type annotations|(?:fully|statically|strongly) typed|type-checked|mypy",
             "validation": r"validat(?:e|es|ed|ion)",
-            "scheduling": r"schedul(?:e|ed|es|ing)|cron|delayed",
-            "priorities": r"priorit(?:y|ies|ized|i[sz]ation)",
+            # Scheduled work, not the verb ("schedule the meeting" in an example).
+            "scheduling": (
+                r"schedul(?:ing|er)|scheduled (?:jobs?|tasks?|execution|runs?)|schedule (?:jobs?|tasks?)|cron|"
+                r"periodic (?:jobs?|tasks?)|delayed(?: jobs?| tasks?| execution)?"
+            ),
+            # Priorities of work, not "configuration priority" or a ticket's priority field.
+            "priorities": (
+                r"priorit(?:ies|ized|i[sz]ation)|(?:job|task|message|queue) priority|priority (?:queues?|levels?)"
+            ),
             "a dead-letter queue": r"dead[- ]letter",
             "webhooks": r"webhooks?",
             "metadata filtering": r"(?:metadata|attribute|payload) filter(?:s|ing)?",
@@ -198,6 +209,28 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
         },
     ),
 }
+
+# Protocols answer different questions; two are values of one facet only when a reader would weigh one
+# against the other (HTTP/2 against HTTP/1.1, gRPC against REST; not TLS against HTTP/2).
+_PROTOCOL_FACETS = {
+    "HTTP version": ("HTTP/1.1", "HTTP/2", "HTTP/3", "HTTP/HTTPS"),
+    "API style": ("gRPC", "REST", "GraphQL", "WebSocket", "server-sent events"),
+    "security": ("TLS", "OAuth", "JWT"),
+    "proxies": ("SOCKS proxies", "HTTP proxies"),
+    "messaging": ("AMQP", "MQTT"),
+    "schema": ("OpenAPI", "JSON Schema"),
+    "server interface": ("ASGI", "WSGI"),
+}
+_FACET_OF = {label: f"protocol: {facet}" for facet, labels in _PROTOCOL_FACETS.items() for label in labels}
+
+
+def facet(attribute: Attribute) -> str:
+    """What an attribute is a value of, for weighing two tools' values against each other: its kind,
+    or for protocols the question it answers (a protocol with no facet is a facet of its own)."""
+    if attribute.kind == "protocol":
+        return _FACET_OF.get(attribute.key, f"protocol: {attribute.key}")
+    return attribute.kind
+
 
 _SINGLE = r"(?:\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
 _NUMBER = rf"(?:{_SINGLE}\s?[–-]\s?)?{_SINGLE}"  # "40", "5,000", "8–64"
@@ -393,8 +426,10 @@ def extract(quotes: Iterable[str], exclude_words: Iterable[str] = ()) -> list[At
             entry[2].append(index)
 
     for index, whole in enumerate(quotes):
-        # A sentence that denies something states no attribute: "we don't support Microsoft Windows".
-        quote = " ".join(part for part in _SENTENCE.split(whole) if not _NEGATION.search(part))
+        # A sentence that denies something states no attribute: "we don't support Microsoft Windows";
+        # one about another product states that product's features, not the tool's.
+        parts = [_own_part(part, excluded) for part in _SENTENCE.split(whole) if not _NEGATION.search(part)]
+        quote = " ".join(parts)
         for kind, label in _terms(quote):
             add(kind, label, label, index)
         for dimension, label in _quantities(quote):
@@ -409,6 +444,32 @@ def extract(quotes: Iterable[str], exclude_words: Iterable[str] = ()) -> list[At
                 continue
             add("term", acronym, acronym, index)
     return [Attribute(kind, key, label, tuple(idx)) for (kind, _), (key, label, idx) in found.items()]
+
+
+# "Other frameworks can use…", "Most guard models…": a claim about other tools.
+# ("Other methods, like HNSW…" are the tool's own.)
+_OTHERS = re.compile(
+    r"^\W*(?:other|most|many|some|several) (?:[a-z-]+ )?(?:frameworks|librar(?:y|ies)|tools|projects|packages|"
+    r"queues|databases|services|clients|models|solutions|systems|products|alternatives|corpora|datasets)\b",
+    re.IGNORECASE,
+)
+# "Redis is a fantastic fit …, a multi-purpose solution for … caching": the subject is another product.
+_SUBJECT_VERB = re.compile(
+    r"^\W*(?P<subject>(?:[A-Z][\w.+/-]*\s){1,2})(?:is|are|was|can|provides|offers|has|supports)\b"
+)
+
+
+def _own_part(sentence: str, excluded: set[str]) -> str:
+    """The part of a sentence whose attributes are the tool's: all of it, except when the sentence is
+    about another product (its subject is a term of the vocabulary that is not the tool's own name:
+    only that product is kept, as something the tool works with) or about other tools in general."""
+    if _OTHERS.match(sentence):
+        return ""
+    m = _SUBJECT_VERB.match(sentence)
+    if m is None or _excluded(m["subject"], excluded):
+        return sentence
+    subject = m["subject"].strip()
+    return subject if any(p.fullmatch(subject) for _, _, p in _COMPILED) else sentence
 
 
 def _terms(text: str) -> list[tuple[str, str]]:

@@ -74,6 +74,13 @@ UNIQUE_ATTRIBUTES = 4  # attributes a Unique line names at most
 # Bare acronyms ("mentions RRF") and figures ("up to 97%", "4,096 dimensions") are too thin, or a limit
 # rather than a trait, to stand as what sets a tool apart (same grading).
 _THIN_KINDS = {"term", "quantity"}
+# "Has benchmarks" says a page reports measurements, not what the tool does (same grading, cause B).
+_THIN_LABELS = {"benchmarks"}
+# Readme pages leave out what every tool of a kind speaks (JSON among web frameworks, HTTP/1.1 and TLS
+# among HTTP clients), so "X supports A, this page does not mention it" on a protocol or format is
+# often a false absence (the largest cause of useless vs lines in the third grading). Such a line is
+# argued only when the other side names a value of the same facet: HTTP/2 against HTTP/1.1.
+_FACETED = {"protocol", "format"}
 VS_ALTERNATIVES = 2  # alternatives a vs line argues against
 
 
@@ -261,8 +268,11 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
     own = _page(store, tool_id, names[tool_id], pages)
     peers = [_page(store, t, names[t], pages) for t in peer_ids if t in names]
     common = _common([_page(store, t, names[t], pages) for t in circle if t in names])
+    owner_of = claim_owners([caps[int(i)] for i in ids], own.name_words)
+    said: set[tuple[str, frozenset[tuple[str, str]], frozenset[tuple[str, str]]]] = set()
     for cap_id, ranked in zip(ids, per_cap, strict=True):
         cap = caps[int(cap_id)]
+        owned = frozenset(k for k, c in owner_of.items() if c == int(cap_id))
         nearest = [Close(caps[c], o, _page(store, o, names[o], pages), s) for c, o, s in ranked]
         close = [c for c in nearest if c.similarity >= ALTERNATIVE_MIN and argues(c.tool_id)]
         alternatives = [(c.cap.id, c.similarity) for c in close if c.cap.id is not None]
@@ -271,11 +281,32 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
             # LLM-written lines stay while every tool they name is still in the catalog.
             store.set_contrast(int(cap_id), None, None, alternatives)
             continue
-        unique, unique_basis = unique_line(cap, own, peers, common)
+        unique, unique_basis = unique_line(cap, own, peers, common, owned)
         # A vs line argues only with tools of the same kind: among the tool's similar tools.
-        versus, versus_basis = vs_alternatives_line(cap, own, [c for c in close if c.tool_id in arguable], common)
+        arguing = [c for c in close if c.tool_id in arguable]
+        versus, versus_basis = vs_alternatives_line(cap, own, arguing, common, owned, said)
         basis = {"unique": unique_basis, "vs_alternatives": versus_basis}
         store.set_contrast(int(cap_id), unique, versus, alternatives, basis)
+
+
+def claim_owners(caps: list[Capability], name_words: set[str]) -> dict[tuple[str, str], int]:
+    """For every attribute the tool's capabilities state, the one capability whose lines may claim it.
+
+    One sentence often names several features ("validation, retries, and streaming responses") that
+    have capabilities of their own; saying "has streaming" under each repeats one difference. The
+    claim goes to the capability named for the attribute ("Streaming support"), else to one stating
+    it in its first quote, else to the first in page order (``caps`` is in page order)."""
+    best: dict[tuple[str, str], tuple[tuple[bool, bool, int], int]] = {}
+    for order, cap in enumerate(caps):
+        if cap.id is None:
+            continue
+        named = attrs.keys(attrs.extract([cap.name], name_words))
+        for a in attrs.extract(_quotes(cap), name_words):
+            key = (a.kind, a.key.lower())
+            fit = (key in named, 0 in a.quotes, -order)
+            if key not in best or fit > best[key][0]:
+                best[key] = (fit, cap.id)
+    return {key: cap_id for key, (_, cap_id) in best.items()}
 
 
 @dataclass
@@ -302,21 +333,32 @@ def _claim(attribute: attrs.Attribute, cap: Capability) -> dict[str, Any]:
 
 
 def unique_line(
-    cap: Capability, own: _Page, peers: list[_Page], common: frozenset[tuple[str, str]] = frozenset()
+    cap: Capability,
+    own: _Page,
+    peers: list[_Page],
+    common: frozenset[tuple[str, str]] = frozenset(),
+    owned: frozenset[tuple[str, str]] | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     """What this capability's quotes state that none of the tool's peers' pages state.
 
     Empty when nothing concrete stands out, or there is no peer to compare with: an empty line says
-    more than a filler one."""
+    more than a filler one. ``owned``: the attributes this capability may claim (``claim_owners``), so a
+    trait several capabilities mention is said once per tool, not on each of them."""
     if not peers:
         return "", []
     excluded = own.name_words | {w for p in peers for w in p.name_words}
     # "Text" is on nearly every page; it is contrasted in vs lines (images and text vs text), not here.
-    stated = [a for a in attrs.extract(_quotes(cap), excluded) if a.key != "text input" and a.kind not in _THIN_KINDS]
+    stated = [
+        a
+        for a in attrs.extract(_quotes(cap), excluded)
+        if a.key != "text input" and a.kind not in _THIN_KINDS and a.key not in _THIN_LABELS
+    ]
     absent = [
         a
         for a in stated
-        if (a.kind, a.key.lower()) not in common and all((a.kind, a.key.lower()) not in p.attributes for p in peers)
+        if (a.kind, a.key.lower()) not in common
+        and all((a.kind, a.key.lower()) not in p.attributes for p in peers)
+        and (owned is None or (a.kind, a.key.lower()) in owned)
     ]
     chosen = absent[:UNIQUE_ATTRIBUTES]
     if not chosen:
@@ -328,7 +370,12 @@ def unique_line(
 
 
 def vs_alternatives_line(
-    cap: Capability, own: _Page, close: list[Close], common: frozenset[tuple[str, str]] = frozenset()
+    cap: Capability,
+    own: _Page,
+    close: list[Close],
+    common: frozenset[tuple[str, str]] = frozenset(),
+    owned: frozenset[tuple[str, str]] | None = None,
+    said: set[tuple[str, frozenset[tuple[str, str]], frozenset[tuple[str, str]]]] | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     """A trade-off per comparable alternative, from the attributes each side states and the other's
     page lacks; an alternative with no concrete difference is left out.
@@ -336,8 +383,12 @@ def vs_alternatives_line(
     Two capabilities close in meaning can still talk about different things ("opt-out" vs
     "benchmarks"): a difference is argued only on ground both stand on, i.e. both sides state an
     attribute in common, or the difference is of a kind the other capability also states (a protocol
-    against its protocols), or the other capability states nothing concrete at all."""
-    sentences: list[str] = []
+    against its protocols), or the other capability states nothing concrete at all.
+
+    ``owned`` limits this side's differences to the attributes this capability may claim (as for
+    Unique lines) and ``said`` collects the arguments already made for other capabilities of the same
+    tool, so one difference with one alternative is argued once per tool."""
+    sentences: list[tuple[str, str]] = []  # (this side's statement to share, or "", the rest)
     basis: list[dict[str, Any]] = []
     for c in close[:VS_ALTERNATIVES]:
         excluded = own.name_words | c.page.name_words
@@ -347,30 +398,33 @@ def vs_alternatives_line(
         shared = [a for a in mine if (a.kind, a.key.lower()) in theirs_keys and a.kind != "quantity"][:2]
         only_mine = [a for a in mine if (a.kind, a.key.lower()) not in c.page.attributes | common]
         only_theirs = [a for a in theirs if (a.kind, a.key.lower()) not in own.attributes | common]
+        if owned is not None:
+            only_mine = [a for a in only_mine if (a.kind, a.key.lower()) in owned]
         if not shared:
             only_mine = _comparable(only_mine, theirs)
             only_theirs = _comparable(only_theirs, mine)
+        # A protocol or format is argued only against the other side's value of the same facet.
+        only_mine = [a for a in only_mine if a.kind not in _FACETED or _facet(a, theirs)]
+        only_theirs = [a for a in only_theirs if a.kind not in _FACETED or _facet(a, mine)]
         if not (only_mine and only_theirs):
             # One-sided, a bare figure or acronym argues nothing ("Unlike httpx, this states 64 KiB").
-            only_mine = [a for a in only_mine if a.kind not in _THIN_KINDS]
-            only_theirs = [a for a in only_theirs if a.kind not in _THIN_KINDS]
+            only_mine = [a for a in only_mine if a.kind not in _THIN_KINDS and a.key not in _THIN_LABELS]
+            only_theirs = [a for a in only_theirs if a.kind not in _THIN_KINDS and a.key not in _THIN_LABELS]
         only_mine, only_theirs = only_mine[:3], only_theirs[:3]
         if not only_mine + only_theirs or all(a.kind == "term" for a in only_mine + only_theirs):
             continue  # a bare acronym ("mentions GIL") is too thin to argue a trade-off on
-        who = f"{c.page.name} (“{c.cap.name}”)"
-        if only_mine and only_theirs:
-            if shared:
-                text = (
-                    f"This {attrs.phrase(shared + only_mine)}; {who} also {attrs.phrase(shared)}, "
-                    f"and instead {attrs.phrase(only_theirs)}."
-                )
-            else:
-                text = f"This {attrs.phrase(only_mine)}; {who} instead {attrs.phrase(only_theirs)}."
-        elif only_mine:
-            text = f"Unlike {who}, this {attrs.phrase(only_mine)}."
+        argument = (c.tool_id, frozenset(attrs.keys(only_mine)), frozenset(attrs.keys(only_theirs)))
+        if said is not None:
+            if argument in said:
+                continue
+            said.add(argument)
+        head, tail = _versus_text(f"{c.page.name} (“{c.cap.name}”)", mine, theirs, shared, only_mine, only_theirs)
+        if head and sentences and sentences[-1][0] == head:
+            # "This supports HTTP/1.1, HTTP/2 and HTTP/3; Fetchwire supports HTTP/2, and Pliant …": one
+            # statement of this side, then each alternative's values.
+            sentences[-1] = (head, f"{sentences[-1][1]}, and {tail}")
         else:
-            text = f"{who} {attrs.phrase(only_theirs)}, which this tool's page does not mention."
-        sentences.append(text[0].upper() + text[1:])
+            sentences.append((head, tail))
         basis.append(
             {
                 "alternative": c.cap.id,
@@ -380,7 +434,52 @@ def vs_alternatives_line(
                 "other": [_claim(a, c.cap) for a in only_theirs],
             }
         )
-    return " ".join(sentences), basis
+    return " ".join(_sentence(f"{head}; {tail}" if head else tail) for head, tail in sentences), basis
+
+
+def _sentence(text: str) -> str:
+    return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def _facet(attribute: attrs.Attribute, other: list[attrs.Attribute]) -> list[attrs.Attribute]:
+    """The other side's values of ``attribute``'s facet (its HTTP versions against an HTTP version)."""
+    return [a for a in other if attrs.facet(a) == attrs.facet(attribute)]
+
+
+def _versus_text(
+    who: str,
+    mine: list[attrs.Attribute],
+    theirs: list[attrs.Attribute],
+    shared: list[attrs.Attribute],
+    only_mine: list[attrs.Attribute],
+    only_theirs: list[attrs.Attribute],
+) -> tuple[str, str]:
+    """One alternative's argument: ("This <statement>", "<who> <statement>") when this side's statement
+    can be shared with the next alternative's, else ("", the whole sentence)."""
+    if only_mine and only_theirs:
+        if shared:
+            return "", (
+                f"This {attrs.phrase(shared + only_mine)}; {who} also {attrs.phrase(shared)}, "
+                f"and instead {attrs.phrase(only_theirs)}."
+            )
+        return "", f"This {attrs.phrase(only_mine)}; {who} instead {attrs.phrase(only_theirs)}."
+    if only_mine:
+        # Where the other side states values of the same facet, say them: "this supports HTTP/1.1 and
+        # HTTP/2; requests supports HTTP/1.1" argues more than "unlike requests, this supports HTTP/2".
+        kinds = {a.kind for a in only_mine}
+        facets = {attrs.facet(a) for a in only_mine}
+        facet = [a for a in theirs if attrs.facet(a) in facets]
+        if facet and not kinds & _VARIED_KINDS:
+            mine_facet = [a for a in mine if attrs.facet(a) in facets]
+            return f"This {attrs.phrase(mine_facet)}", f"{who} {attrs.phrase(facet)}"
+        return "", f"Unlike {who}, this {attrs.phrase(only_mine)}."
+    kinds = {a.kind for a in only_theirs}
+    facets = {attrs.facet(a) for a in only_theirs}
+    facet = [a for a in mine if attrs.facet(a) in facets]
+    if facet and not kinds & _VARIED_KINDS:
+        theirs_facet = [a for a in theirs if attrs.facet(a) in facets]
+        return "", f"{who} {attrs.phrase(theirs_facet)}; this {attrs.phrase(facet)}."
+    return "", f"{who} {attrs.phrase(only_theirs)}, which this tool's page does not mention."
 
 
 def _comparable(extra: list[attrs.Attribute], other: list[attrs.Attribute]) -> list[attrs.Attribute]:
