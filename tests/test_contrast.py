@@ -175,3 +175,13 @@ def test_words_in_another_sense_are_not_features() -> None:
     assert "priorities" not in keys("Configuration priority (highest first).")
     assert "async api" not in keys("Async I/O uses io_uring.")
     assert "type hints" not in keys("Replaces each span with a typed placeholder.")
+
+
+def test_a_format_is_unique_only_among_peers_that_name_formats() -> None:
+    """Pages leave out JSON; "reads or writes JSON" is a difference only where a peer names a format."""
+    mine = cap("Payloads", "Attach a JSON payload to each vector.")
+    silent = page("Other", "Stores vectors with metadata.")
+    assert unique_line(mine, page("Mine"), [silent]) == ("", [])
+    parquet = page("Corpus", "Ships as Parquet shards.")
+    assert unique_line(mine, page("Mine"), [parquet])[0].startswith("Reads or writes JSON;")
+    assert not attrs.page_keys("A buffer backed by Rust memory.", frozenset())

@@ -486,8 +486,12 @@ def _terms(text: str) -> list[tuple[str, str]]:
 
 # "written in Rust", "a native Rust core": the language the tool is made in, not one it works with
 # ("Rust bindings", "works with Python" are).
-_MADE_IN_BEFORE = re.compile(r"(?:written|implemented|built|coded|developed) in (?:pure |native )?$|native $", re.I)
-_MADE_IN_AFTER = re.compile(r"^[- ](?:core|engine|implementation|internals|extension|runtime)\b", re.IGNORECASE)
+_MADE_IN_BEFORE = re.compile(
+    r"(?:written|implemented|built|coded|developed) in (?:pure |native )?$|native $|backed by $", re.I
+)
+_MADE_IN_AFTER = re.compile(
+    r"^[- ](?:core|engine|implementation|internals|extension|runtime|memory|layer)\b", re.IGNORECASE
+)
 
 
 def _implementation(kind: str, text: str, match: re.Match[str]) -> bool:

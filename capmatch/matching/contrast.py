@@ -359,6 +359,8 @@ def unique_line(
         if (a.kind, a.key.lower()) not in common
         and all((a.kind, a.key.lower()) not in p.attributes for p in peers)
         and (owned is None or (a.kind, a.key.lower()) in owned)
+        # "Reads or writes JSON" where no peer names any format is what pages leave unsaid, not a difference.
+        and (a.kind != "format" or any(kind == "format" for p in peers for kind, _ in p.attributes))
     ]
     chosen = absent[:UNIQUE_ATTRIBUTES]
     if not chosen:
