@@ -185,3 +185,14 @@ def test_a_format_is_unique_only_among_peers_that_name_formats() -> None:
     parquet = page("Corpus", "Ships as Parquet shards.")
     assert unique_line(mine, page("Mine"), [parquet])[0].startswith("Reads or writes JSON;")
     assert not attrs.page_keys("A buffer backed by Rust memory.", frozenset())
+
+
+def test_wrapped_lines_and_comparison_tables_keep_their_negations() -> None:
+    """A denial wrapped onto the next line still denies; a table row with a "no" cell states nothing."""
+    text = (
+        "What it deliberately leaves out: async support,\nHTTP/2, cookies and plugins.\n\n"
+        "Feature        Mine    Other\nWebSocket      no      yes\nGzip           yes     yes\n"
+    )
+    keys = {k for _, k in attrs.page_keys(text, frozenset({"mine"}))}
+    assert not keys & {"async api", "http/2", "cookies", "plugins", "websocket"}
+    assert "compression" in keys

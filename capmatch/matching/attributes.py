@@ -213,7 +213,8 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
 # Protocols answer different questions; two are values of one facet only when a reader would weigh one
 # against the other (HTTP/2 against HTTP/1.1, gRPC against REST; not TLS against HTTP/2).
 _PROTOCOL_FACETS = {
-    "HTTP version": ("HTTP/1.1", "HTTP/2", "HTTP/3", "HTTP/HTTPS"),
+    # Not bare "HTTP": a page naming HTTP has not said which versions it speaks.
+    "HTTP version": ("HTTP/1.1", "HTTP/2", "HTTP/3"),
     "API style": ("gRPC", "REST", "GraphQL", "WebSocket", "server-sent events"),
     "security": ("TLS", "OAuth", "JWT"),
     "proxies": ("SOCKS proxies", "HTTP proxies"),
@@ -406,8 +407,15 @@ def _excluded(label: str, excluded: set[str]) -> bool:
     return bool(words & excluded)
 
 
-_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
-_NEGATION = re.compile(r"\b(?:not|never|no longer|cannot|without)\b|n't\b", re.IGNORECASE)
+# Sentences, and lines that start a list item or a heading; a line wrapped inside a paragraph is not
+# a sentence ("…leaves out: async support,\nHTTP/2, cookies" denies HTTP/2 too). A table row is one.
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n\s*\n\s*|\n(?=\s*(?:[-*+•|]|\d+[.)]\s|#|[A-Z][^\n]{0,40}:)|[^\n]*\S {2,}\S)")
+# A comparison table's row with a "no" cell denies the attribute to one of the tools it compares.
+_NEGATION = re.compile(
+    r"\b(?:not|never|no longer|cannot|without|lacks?|omits?|leaves? out)\b|n't\b"
+    r"|(?:\s{2,}|\|)\s*(?:no|✗|❌)\s*(?:\s{2,}|\||$)",
+    re.IGNORECASE,
+)
 
 
 def extract(quotes: Iterable[str], exclude_words: Iterable[str] = ()) -> list[Attribute]:

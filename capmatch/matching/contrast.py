@@ -94,9 +94,10 @@ def refresh_after_change(
         tools |= tools_near(catalog, index, changed)
         edges = score_tools(catalog, index, changed, limit=EDGES_PER_TOOL, threshold=threshold)
         catalog.set_matches(changed, [(t, s, len(p)) for t, s, p in edges if s >= EDGE_MIN])
+    rankings = Rankings(catalog, index)
     for tool_id in sorted(tools):
         if catalog.tool_exists(tool_id):
-            refresh_tool(catalog, index, tool_id)
+            refresh_tool(catalog, index, tool_id, rankings)
             if changed is None:
                 # A deletion took edges away from these tools: let them find their next-best matches.
                 edges = score_tools(catalog, index, tool_id, limit=EDGES_PER_TOOL, threshold=threshold)
@@ -200,12 +201,39 @@ def _name_words(*names: str) -> set[str]:
     return {w.lower() for n in names for w in re.findall(r"[A-Za-z0-9]+", n) if len(w) > 1}
 
 
+class Rankings:
+    """Similar-tools rankings (the fused score of matching.fusion, as a tool's page shows them), each
+    computed at most once during one refresh: the tools refreshed together share their neighbours."""
+
+    def __init__(self, catalog: Catalog, index: SearchableIndex) -> None:
+        self.catalog, self.index = catalog, index
+        self._ranked: dict[str, list[tuple[str, float, list[Any]]]] = {}
+
+    def of(self, tool_id: str) -> list[tuple[str, float, list[Any]]]:
+        if tool_id not in self._ranked:
+            self._ranked[tool_id] = score_tools(
+                self.catalog, self.index, tool_id, limit=PEERS_LOOKED_AT, threshold=PAIR_FLOOR
+            )
+        return self._ranked[tool_id]
+
+    def mutual(self, tool_id: str, other: str) -> bool:
+        """Whether ``tool_id`` is also among ``other``'s closest tools (within PEER_RELATIVE of its best).
+
+        The fused score is close to symmetric, but what counts as near is not: a task queue's best
+        match may be an HTTP client whose own neighbours are all HTTP clients, scoring far higher.
+        A yardstick or an alternative must be of the tool's kind from both sides."""
+        score = next((s for t, s, _ in self.of(tool_id) if t == other), None)
+        theirs = self.of(other)
+        return score is not None and bool(theirs) and score >= PEER_RELATIVE * theirs[0][1]
+
+
 def _peers(
     tool_id: str,
     ranked: list[tuple[str, float, list[Any]]],
     types: dict[str, str],
     relative: float = PEER_RELATIVE,
     limit: int = UNIQUE_PEERS,
+    keep: Callable[[str], bool] = lambda other: True,
 ) -> list[str]:
     """``tool_id``'s most similar tools (the similar-tools ranking its page shows) of a compatible type,
     as long as they score ``relative`` of the best one: the Unique yardsticks with the defaults, the
@@ -216,7 +244,7 @@ def _peers(
     if len(kept) >= FLAT_RANK and kept[0][1] - kept[FLAT_RANK - 1][1] < FLAT_MARGIN:
         return []  # a flat ranking does not know what the tool's kind is: no yardstick is better than a wrong one
     floor = max(PEER_MIN, relative * kept[0][1])
-    return [t for t, score in kept if score >= floor][:limit]
+    return [t for t, score in kept if score >= floor and keep(t)][:limit]
 
 
 def _common(circle: list[_Page]) -> frozenset[tuple[str, str]]:
@@ -231,18 +259,19 @@ def _common(circle: list[_Page]) -> frozenset[tuple[str, str]]:
     return frozenset(k for k, n in counts.items() if n >= 2 and n >= COMMON_SHARE * len(circle))
 
 
-def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None:
+def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str, rankings: Rankings | None = None) -> None:
     store = catalog
+    rankings = rankings or Rankings(catalog, index)
     ids, vectors = store.vectors_of(tool_id)
     if len(ids) == 0:
         return
     scores, neighbours = index.search(vectors, NEIGHBOURS)
     owners = store.capability_tools(np.unique(neighbours[neighbours >= 0]))
-    ranked_peers = score_tools(store, index, tool_id, limit=PEERS_LOOKED_AT, threshold=PAIR_FLOOR)
+    ranked_peers = rankings.of(tool_id)
     types = {
         t: f[0] for t, f in store.tool_filters({tool_id, *owners.values(), *(t for t, _, _ in ranked_peers)}).items()
     }
-    peer_ids = _peers(tool_id, ranked_peers, types)
+    peer_ids = _peers(tool_id, ranked_peers, types, keep=lambda other: rankings.mutual(tool_id, other))
     circle = _peers(tool_id, ranked_peers, types, VS_RELATIVE, PEERS_LOOKED_AT)
     arguable = set(circle)
     argues = _kindred(store, tool_id, IDENTITY_MIN)
@@ -283,8 +312,8 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str) -> None
             continue
         unique, unique_basis = unique_line(cap, own, peers, common, owned)
         # A vs line argues only with tools of the same kind: among the tool's similar tools.
-        arguing = [c for c in close if c.tool_id in arguable]
-        versus, versus_basis = vs_alternatives_line(cap, own, arguing, common, owned, said)
+        arguing = [c for c in close if c.tool_id in arguable and rankings.mutual(tool_id, c.tool_id)]
+        versus, versus_basis = vs_alternatives_line(cap, own, arguing, common, said)
         basis = {"unique": unique_basis, "vs_alternatives": versus_basis}
         store.set_contrast(int(cap_id), unique, versus, alternatives, basis)
 
@@ -376,7 +405,6 @@ def vs_alternatives_line(
     own: _Page,
     close: list[Close],
     common: frozenset[tuple[str, str]] = frozenset(),
-    owned: frozenset[tuple[str, str]] | None = None,
     said: set[tuple[str, frozenset[tuple[str, str]], frozenset[tuple[str, str]]]] | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     """A trade-off per comparable alternative, from the attributes each side states and the other's
@@ -387,9 +415,9 @@ def vs_alternatives_line(
     attribute in common, or the difference is of a kind the other capability also states (a protocol
     against its protocols), or the other capability states nothing concrete at all.
 
-    ``owned`` limits this side's differences to the attributes this capability may claim (as for
-    Unique lines) and ``said`` collects the arguments already made for other capabilities of the same
-    tool, so one difference with one alternative is argued once per tool."""
+    ``said`` collects the arguments already made for other capabilities of the same tool, so one
+    difference with one alternative is argued once per tool (whichever capability has that
+    alternative first; unlike Unique lines, only capabilities with an alternative can argue)."""
     sentences: list[tuple[str, str]] = []  # (this side's statement to share, or "", the rest)
     basis: list[dict[str, Any]] = []
     for c in close[:VS_ALTERNATIVES]:
@@ -400,8 +428,6 @@ def vs_alternatives_line(
         shared = [a for a in mine if (a.kind, a.key.lower()) in theirs_keys and a.kind != "quantity"][:2]
         only_mine = [a for a in mine if (a.kind, a.key.lower()) not in c.page.attributes | common]
         only_theirs = [a for a in theirs if (a.kind, a.key.lower()) not in own.attributes | common]
-        if owned is not None:
-            only_mine = [a for a in only_mine if (a.kind, a.key.lower()) in owned]
         if not shared:
             only_mine = _comparable(only_mine, theirs)
             only_theirs = _comparable(only_theirs, mine)
