@@ -224,7 +224,14 @@ class Rankings:
         A yardstick or an alternative must be of the tool's kind from both sides."""
         score = next((s for t, s, _ in self.of(tool_id) if t == other), None)
         theirs = self.of(other)
-        return score is not None and bool(theirs) and score >= PEER_RELATIVE * theirs[0][1]
+        if score is None or not theirs or _flat([s for _, s, _ in theirs]):
+            return False  # a tool whose own ranking is flat has not found its kind: no yardstick
+        return score >= PEER_RELATIVE * theirs[0][1]
+
+
+def _flat(scores: list[float]) -> bool:
+    """A ranking whose best is barely above its fifth does not know what the tool's kind is."""
+    return len(scores) >= FLAT_RANK and scores[0] - scores[FLAT_RANK - 1] < FLAT_MARGIN
 
 
 def _peers(
@@ -241,7 +248,7 @@ def _peers(
     kept = [(t, score) for t, score, _ in ranked if t in types and compatible(types[tool_id], types[t])]
     if not kept:
         return []
-    if len(kept) >= FLAT_RANK and kept[0][1] - kept[FLAT_RANK - 1][1] < FLAT_MARGIN:
+    if _flat([score for _, score in kept]):
         return []  # a flat ranking does not know what the tool's kind is: no yardstick is better than a wrong one
     floor = max(PEER_MIN, relative * kept[0][1])
     return [t for t, score in kept if score >= floor and keep(t)][:limit]
