@@ -196,3 +196,14 @@ def test_wrapped_lines_and_comparison_tables_keep_their_negations() -> None:
     keys = {k for _, k in attrs.page_keys(text, frozenset({"mine"}))}
     assert not keys & {"async api", "http/2", "cookies", "plugins", "websocket"}
     assert "compression" in keys
+
+
+def test_a_tool_deleted_mid_query_scores_nothing() -> None:
+    """Its vectors read back empty (0 × 0): no similarity, no pairs, no error."""
+    import numpy as np
+
+    from capmatch.matching.similar import matched_pairs, pair_score
+
+    score, sims = pair_score(np.ones((3, 384), dtype=np.float32), np.empty((0, 0), dtype=np.float32))
+    assert score == 0.0 and sims.shape == (3, 0)
+    assert matched_pairs(np.arange(3), np.empty(0, dtype=np.int64), sims, 0.2) == []

@@ -52,9 +52,10 @@ class ToolHit:
 
 
 def pair_score(a: np.ndarray, b: np.ndarray) -> tuple[float, np.ndarray]:
+    if a.size == 0 or b.size == 0:
+        # A tool deleted while this query ran has no vectors left (reads are not one transaction).
+        return 0.0, np.zeros((len(a), 0) if a.size else (0, len(b)))
     sims = a @ b.T
-    if sims.size == 0:
-        return 0.0, sims
     return float((sims.max(axis=1).mean() + sims.max(axis=0).mean()) / 2), sims
 
 
