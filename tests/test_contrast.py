@@ -207,3 +207,23 @@ def test_a_tool_deleted_mid_query_scores_nothing() -> None:
     score, sims = pair_score(np.ones((3, 384), dtype=np.float32), np.empty((0, 0), dtype=np.float32))
     assert score == 0.0 and sims.shape == (3, 0)
     assert matched_pairs(np.arange(3), np.empty(0, dtype=np.int64), sims, 0.2) == []
+
+
+def test_wording_variants_of_one_guarantee_count_as_stated() -> None:
+    def keys(text: str) -> set[str]:
+        return {k for _, k in attrs.page_keys(text, frozenset())}
+
+    assert "a managed service" in keys("Production-scale vector search with no servers to manage.")
+    assert "snapshots" in keys("Daily backups kept for 7 days.") and "backups" in keys("Point-in-time snapshots.")
+    assert "on-disk storage" in keys("Open large memory-mapped indexes.")
+    assert "json schema" in keys("OpenAPI 3.1 schema generation.")
+    assert "unit tests" in keys("100% test coverage.")
+    assert "plugins" not in keys("Compiled as a native extension.") and "hooks" not in keys("CORS middleware.")
+
+
+def test_peers_stay_in_the_tools_category_where_the_catalog_has_one() -> None:
+    from capmatch.matching.contrast import _same_category
+
+    kind = _same_category({"a": "vector-search", "b": "vector-search", "c": "web", "d": None}, "a")
+    assert kind("b") and not kind("c") and kind("d"), "an uncategorised tool is judged by similarity alone"
+    assert _same_category({"a": None, "c": "web"}, "a")("c")

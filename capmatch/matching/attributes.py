@@ -144,6 +144,7 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
             "sharding": r"shard(?:s|ed|ing)?|partition(?:ed|ing)",
             "a write-ahead log": r"write-ahead log|(?-i:WAL)",
             "snapshots": r"snapshots?",
+            "backups": r"backups?",
         },
     ),
     "feature": (
@@ -165,8 +166,10 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
             "encryption": r"encrypt(?:ed|ion|s)?",
             "authentication": r"authenticat(?:e|ed|ion)|bearer tokens?|log ?in",
             "connection pooling": r"connection pool(?:s|ing)?|keep-alive",
-            "hooks": r"hooks?|callbacks?|middleware",
-            "plugins": r"plugins?|extensions?",
+            # Not "middleware": every web framework has it, and it is not the tool calling user code.
+            "hooks": r"hooks?|callbacks?",
+            # Not a "native extension" or "C extension": how the tool is built.
+            "plugins": r"plugins?|(?<!native )(?<!C )extensions?",
             "a command-line interface": r"(?-i:CLI)|command[- ]line",
             "a web UI": r"dashboard|web UI|web interface|web (?:monitor|console)|admin (?:panel|UI|interface)",
             # Not "a typed placeholder": typed code and APIs.
@@ -197,7 +200,9 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
             "custom categories or policies": r"custom (?:categories|policies|policy|labels|rules)",
             "multilingual support": r"multilingual|languages other than English|\d+ (?:human |natural )?languages",
             "self-hosting": r"self-host(?:ed|ing)?|on[- ]prem(?:ises)?",
-            "a managed service": r"managed (?:service|API|cloud)|hosted (?:API|service)|fully managed",
+            "a managed service": (
+                r"managed (?:service|API|cloud)|hosted (?:API|service)|fully managed|no servers to manage|serverless"
+            ),
             "test helpers": r"test (?:mode|client|helpers?|utilities)|mock(?:s|ing)?",
             "redirect handling": r"redirects?",
             "cookies": r"cookies?",
@@ -205,7 +210,7 @@ _VOCABULARY: dict[str, tuple[str, dict[str, str]]] = {
             "progress reporting": r"progress (?:bars?|callbacks?|reporting)",
             "versioned releases": r"versioned|version(?:s|ing) of the dataset|releases? v?\d",
             "benchmarks": r"benchmarks?",
-            "unit tests": r"unit tests?|test cases",
+            "unit tests": r"unit tests?|test cases|test coverage|\d+ ?% (?:test )?coverage",
         },
     ),
 }
@@ -521,7 +526,15 @@ def page_keys(text: str, exclude_words: frozenset[str]) -> set[tuple[str, str]]:
 
 
 # A page stating the first has the second: quantized vectors are compressed ones.
-_IMPLIES = {("feature", "vector quantization"): ("feature", "compression")}
+# (Backups and snapshots are two words for one guarantee; memory-mapped files live on disk; an OpenAPI
+# 3 document is written in JSON Schema.)
+_IMPLIES = {
+    ("feature", "vector quantization"): ("feature", "compression"),
+    ("storage", "backups"): ("storage", "snapshots"),
+    ("storage", "snapshots"): ("storage", "backups"),
+    ("storage", "memory-mapped files"): ("storage", "on-disk storage"),
+    ("protocol", "openapi"): ("protocol", "json schema"),
+}
 
 
 @lru_cache(maxsize=512)

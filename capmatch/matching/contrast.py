@@ -166,6 +166,15 @@ def _kindred(catalog: Catalog, tool_id: str, threshold: float) -> Callable[[str]
     return lambda other: other not in known.row or float(sims[known.row[other]]) >= threshold
 
 
+def _same_category(categories: dict[str, str | None], tool_id: str) -> Callable[[str], bool]:
+    """Whether another tool may be a yardstick or an alternative by the catalog's own categories: where
+    the operator filed both tools, under the same one. Similarity alone still lets a web framework into
+    a vector database's peers (docs/eval/contrast-lines-graded-4.md, cause A); a catalog without
+    categories relies on similarity, type and identity alone."""
+    mine = categories.get(tool_id)
+    return lambda other: not (mine and categories.get(other) and categories.get(other) != mine)
+
+
 def compatible(a: str, b: str) -> bool:
     """Tools of these types can stand in for each other: a dataset is no alternative to a library.
 
@@ -275,13 +284,17 @@ def refresh_tool(catalog: Catalog, index: SearchableIndex, tool_id: str, ranking
     scores, neighbours = index.search(vectors, NEIGHBOURS)
     owners = store.capability_tools(np.unique(neighbours[neighbours >= 0]))
     ranked_peers = rankings.of(tool_id)
-    types = {
-        t: f[0] for t, f in store.tool_filters({tool_id, *owners.values(), *(t for t, _, _ in ranked_peers)}).items()
-    }
-    peer_ids = _peers(tool_id, ranked_peers, types, keep=lambda other: rankings.mutual(tool_id, other))
-    circle = _peers(tool_id, ranked_peers, types, VS_RELATIVE, PEERS_LOOKED_AT)
+    facts = store.tool_filters({tool_id, *owners.values(), *(t for t, _, _ in ranked_peers)})
+    types = {t: f[0] for t, f in facts.items()}
+    kind = _same_category({t: f[2] for t, f in facts.items()}, tool_id)
+    peer_ids = _peers(tool_id, ranked_peers, types, keep=lambda other: kind(other) and rankings.mutual(tool_id, other))
+    circle = _peers(tool_id, ranked_peers, types, VS_RELATIVE, PEERS_LOOKED_AT, keep=kind)
     arguable = set(circle)
-    argues = _kindred(store, tool_id, IDENTITY_MIN)
+    kindred = _kindred(store, tool_id, IDENTITY_MIN)
+
+    def argues(other: str) -> bool:
+        return kind(other) and kindred(other)
+
     per_cap: list[list[tuple[int, str, float]]] = []
     wanted: set[int] = set(int(i) for i in ids)
     for row_scores, row_ids in zip(scores, neighbours, strict=True):
