@@ -4,6 +4,13 @@
 Both are computed from the catalog and the capability's own text; nothing is invented. They are
 refreshed inside the write transaction of every catalog change for the tools the change touches,
 and alternatives are rows with cascading deletes, so a line never names a deleted tool.
+
+What a line may claim, each rule from a hand grading of the lines (docs/eval/contrast-lines-graded-*):
+yardsticks and alternatives are the tool's mutual similar tools of a compatible type (and of its
+category when the catalog files tools under categories); an attribute most of the tool's kind states
+is no difference; a protocol or format is argued only against the other side's value of the same
+facet (HTTP/2 against HTTP/1.1), since READMEs leave out what every tool of a kind speaks; a trait is
+claimed once per tool and one argument with one alternative is made once.
 """
 
 from __future__ import annotations
