@@ -87,3 +87,21 @@ def test_the_currency_of_a_price_is_read_from_its_quote() -> None:
     assert currency_in("Teams: 9 EUR per seat and month") == "EUR"
     assert currency_in("From €5 a month") == "EUR" and currency_in("£4 per user") == "GBP"
     assert currency_in("Free for open-source projects") is None
+
+
+def test_a_slogan_title_gives_way_to_the_repository_or_file_name() -> None:
+    from capmatch.extractor.classify import tool_name
+
+    assert tool_name("The Multimodal AI Lakehouse", "https://github.com/lancedb/lancedb") == "lancedb"
+    assert tool_name("CONTRIBUTIONS ONLY", "file:///data/voluptuous.md") == "voluptuous"
+    assert tool_name("PycURL -- A Python Interface To The cURL library", "https://example.org/x") == "PycURL"
+    assert tool_name("Litestar Logo - Light", "https://github.com/litestar-org/litestar") == "Litestar"
+    assert tool_name("Lodestar DB", "https://lodestar.example/docs/overview") == "Lodestar DB"
+    assert tool_name("The Multimodal AI Lakehouse", "https://example.org/") == "The Multimodal AI Lakehouse"
+
+
+def test_a_leading_html_h1_is_the_title_of_a_markdown_readme() -> None:
+    from capmatch.extractor.clean import clean
+
+    page = '<h1 align="center">Widgetly</h1>\n\nWidgetly renders widgets.\n\n# Changelog\n\n- 1.0: first release\n'
+    assert clean(page, "markdown").title == "Widgetly"

@@ -127,19 +127,36 @@ def rule_facts(text: str, blocks: list[Block], name: str | None = None) -> ToolF
 
 
 def tool_name(title: str | None, url: str) -> str:
-    """The page's title up to its first separator, else a name made from the URL."""
+    """The page's title up to its first separator, else a name made from the URL.
+
+    A title that reads as a slogan or a notice ("The Multimodal AI Lakehouse", "Async http
+    client/server framework", "CONTRIBUTIONS ONLY") gives way to the repository or file name."""
+    from_url = _url_name(url)
     if title:
-        head = re.split(r"\s+[|·•—–]\s+|\s+-\s+|:\s+", title, maxsplit=1)[0].strip()
-        if 1 <= len(head) <= 60:
+        head = re.split(r"\s+[|·•—–]\s+|\s+--?\s+|:\s+", title, maxsplit=1)[0].strip()
+        head = re.sub(r"\s+logo$", "", head, flags=re.IGNORECASE)
+        if 1 <= len(head) <= 60 and not (from_url and _slogan(head)):
             return head
+    return from_url or (urlsplit(url).hostname or "tool").removeprefix("www.")
+
+
+_GENERIC_STEMS = {"readme", "index", "docs", "overview", "features", "introduction", "home", "about"}
+
+
+def _url_name(url: str) -> str | None:
+    """The repository's name, or the last specific file or folder name of the URL."""
     parts = urlsplit(url)
     path = [p for p in PurePosixPath(unquote(parts.path)).parts if p not in ("/", "")]
     if parts.hostname in ("github.com", "raw.githubusercontent.com", "gitlab.com") and len(path) >= 2:
         return path[1]
-    stems = [PurePosixPath(p).stem for p in path if PurePosixPath(p).stem.lower() not in ("readme", "index", "docs")]
-    if stems:
-        return stems[-1]
-    return (parts.hostname or "tool").removeprefix("www.")
+    stems = [PurePosixPath(p).stem for p in path if PurePosixPath(p).stem.lower() not in _GENERIC_STEMS]
+    return stems[-1] if stems else None
+
+
+def _slogan(head: str) -> bool:
+    """A phrase about the tool rather than its name: four or more words, or a shouted notice."""
+    words = head.split()
+    return len(words) >= 4 or (len(words) >= 2 and head.isupper())
 
 
 def infer_type(text: str, blocks: list[Block]) -> Inference:

@@ -163,6 +163,14 @@ def _title_of(page: str, raw: str, fmt: str) -> str | None:
             if token.type == "heading_open" and token.tag == "h1":
                 candidates.append(_inline_text(tokens[i + 1].content))
                 break
+            # READMEs often open with a centred HTML <h1>; a later "# Changelog" appended to the same
+            # long description is not the page's name.
+            html_h1 = (
+                re.search(r"<h1\b[^>]*>(.*?)</h1>", token.content, re.I | re.S) if token.type == "html_block" else None
+            )
+            if html_h1 is not None and re.sub(r"<[^>]+>", "", html_h1[1]).strip():
+                candidates.append(" ".join(re.sub(r"<[^>]+>", " ", html_h1[1]).split()))
+                break
     try:
         tree = lxml_html.fromstring(page)
     except (ValueError, lxml_html.etree.ParserError):
