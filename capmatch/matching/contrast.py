@@ -75,8 +75,10 @@ VS_RELATIVE = 0.5
 FLAT_RANK = 5
 FLAT_MARGIN = 0.05
 # An attribute stated by this share of the tool's wider circle of similar tools (at least two of them)
-# is what the kind has, not a difference (JSON among web frameworks, TLS among HTTP clients).
-COMMON_SHARE = 0.4
+# is what the kind has, not a difference (JSON among web frameworks, TLS among HTTP clients). Half:
+# once the circle is the tool's category (4-6 tools), 0.4 made two of five a "kind" and silenced true
+# differences graded useful (FastAPI's type hints against Django; docs/eval/contrast-lines-graded-5.md).
+COMMON_SHARE = 0.5
 UNIQUE_ATTRIBUTES = 4  # attributes a Unique line names at most
 # Bare acronyms ("mentions RRF") and figures ("up to 97%", "4,096 dimensions") are too thin, or a limit
 # rather than a trait, to stand as what sets a tool apart (same grading).
