@@ -220,3 +220,83 @@ def test_a_compound_adjective_is_not_an_instruction() -> None:
 
     assert INSTRUCTION.match("Open-source vector similarity search for Postgres") is None
     assert INSTRUCTION.match("Open the settings page and click Save.") is not None
+
+
+def test_the_readers_needs_are_not_claims() -> None:
+    """ "You need …", "You should …", "You want …": the reader's situation or duty, not the tool's feature."""
+    from capmatch.extractor.decompose.extractive import not_a_claim
+
+    for sentence in (
+        "You need to check spelling before the letter is posted.",
+        "You should set the `TALLYHO_TOKEN` variable with your key.",
+        "Or you want a quick estimate that sends only hard cases to an accountant.",
+    ):
+        assert not_a_claim(sentence, "Tallyho"), sentence
+    assert not not_a_claim("You can export every ledger to a spreadsheet.", "Tallyho")
+
+
+def test_the_main_clause_after_a_condition_decides() -> None:
+    """After "If …," the main clause is what the sentence says: advice or another product is not a claim."""
+    from capmatch.extractor.decompose.extractive import not_a_claim
+
+    for sentence in (
+        "If you keep accounts for a large firm, read the migration guide first.",
+        "If you only need receipts, a spreadsheet such as Gridly costs nothing.",
+        "When the ledger is large, Tallyho does not keep it in memory.",
+    ):
+        assert not_a_claim(sentence, "Tallyho"), sentence
+    for sentence in (
+        "If a payment fails, Tallyho retries it the next morning.",
+        "If you want reports later, you can schedule them.",
+    ):
+        assert not not_a_claim(sentence, "Tallyho"), sentence
+
+
+def test_elaborations_and_definitions_are_not_claims() -> None:
+    """ "This means that …", "In this case, …" explain the previous sentence; "A ledger is a …" defines a
+    term; the capability is stated elsewhere."""
+    from capmatch.extractor.decompose.extractive import not_a_claim
+
+    for sentence in (
+        "This means that the totals can be checked by hand at any time.",
+        "In this case, the report groups invoices by customer.",
+        "Afterwards, almost every entry is balanced.",
+        "A journal is a Python object registered with `@book.journal`.",
+        "An account is the place where entries of one kind are collected.",
+    ):
+        assert not_a_claim(sentence, "Tallyho"), sentence
+    for sentence in (
+        "Tallyho is a ledger for small shops.",
+        "The report groups invoices by customer.",
+    ):
+        assert not not_a_claim(sentence, "Tallyho"), sentence
+
+
+def test_troubleshooting_sections_are_skipped() -> None:
+    from capmatch.extractor.sections import classify_section
+    from capmatch.extractor.segment import Block
+
+    block = Block(
+        "paragraph", 0, 0, "Rebuild the cache until it has more entries.", section=("Tallyho", "Troubleshooting")
+    )
+    assert classify_section(block) == "skip"
+
+
+def test_a_code_only_section_under_an_instruction_heading_is_no_capability(
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    """ "Run it" or "Cite Tallyho" over a code block is a step or a citation, not a feature; "Monthly
+    reports" over a code block names one."""
+    caps = decompose_markdown(
+        "# Tallyho\n\nTallyho is a ledger for small shops that supports double-entry bookkeeping.\n\n"
+        "## Monthly reports\n\n```python\nbook.report(month=3)\n```\n\n"
+        "## Run it\n\n```bash\ntallyho serve --port 8000\n```\n\n"
+        "## Cite Tallyho\n\n```bibtex\n@misc{tallyho}\n```\n\n"
+        "## Features\n\n- Multi-currency accounts with daily exchange rates.\n"
+        "- Invoices exported to PDF and sent by email.\n",
+        "Tallyho",
+        embedder,
+    )
+    names = [c.name for c in caps]
+    assert "Monthly reports" in names, names
+    assert not any(n in ("Run it", "Cite Tallyho") for n in names), names

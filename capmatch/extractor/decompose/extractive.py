@@ -150,6 +150,27 @@ GENERIC_SUBJECT = re.compile(
     r"various)\s+(?!of\b)[\w-]+|^(?:an?|the)\s[\w\s-]{0,40}?\b(?:such as|like)\s+[A-Z]",
     re.IGNORECASE,
 )
+# The reader's needs or duties ("You need to screen text before …", "You should set an API key",
+# "You want a cheap first pass …"): the situation a tool is for, or a step, not what the tool does.
+READER_NEED = re.compile(
+    r"^(?:(?:or|and|so|but|also),?\s+)?(?:you|your\s+[\w-]+)\s+(?:only\s+|just\s+|really\s+|also\s+)?"
+    r"(?:need|needs|want|wants|should|must|have to|has to|would rather|'d rather)\b",
+    re.IGNORECASE,
+)
+# A leading condition ("If you need those features, …", "When querying, …"): the claim, if any, is the
+# main clause after it, which gets the same checks ("…, run a server such as X" is advice).
+LEADING_CONDITION = re.compile(
+    r"^(?:(?:also|but|and|so),?\s+)?(?:if|when|whenever|unless|once|while|although|though)\b[^,]{1,120},\s+",
+    re.IGNORECASE,
+)
+# A sentence explaining the one before it ("This means that …", "In this case, …", "Afterwards, …")
+# elaborates a point already made; the point itself is the capability.
+ELABORATION = re.compile(
+    r"^(?:(?:this|that|which|it) means\b|in (?:this|that|which) case\b|afterwards\b)", re.IGNORECASE
+)
+# A definition of a concept by an indefinite generic subject ("A task is a Python function decorated
+# with …", "A worker is a process that …"): it explains a term of the tool's model, not a feature.
+DEFINITION = re.compile(r"^(?:an?)\s+(?:[\w'-]+\s+){1,3}?(?:is|are)\s+(?:an?|the)\s", re.IGNORECASE)
 _SUBJECT_VERB = re.compile(
     r"^(?:the\s+)?(?P<subject>[A-Z][\w.+-]*(?:\s+[A-Z][\w.+-]*){0,2})\s+(?:is|are|was|were|can|could|has|have|"
     r"does|do|provides?|supports?|offers?|uses?|lets?|gives?|will|may|might|loses?|stores?|keeps?|runs?|"
@@ -205,9 +226,16 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
     requirements, tutorial talk, or about another product."""
     if isinstance(context, str):
         context = ClaimContext(context)
+    stripped = text.strip()
+    condition = LEADING_CONDITION.match(stripped)
+    if condition and _main_clause_not_a_claim(stripped[condition.end() :], context):
+        return True
     main_clause = _MAIN_CLAUSE.split(text, maxsplit=1)[0]
     return bool(
-        NEGATED.search(main_clause)
+        READER_NEED.match(stripped)
+        or ELABORATION.match(stripped)
+        or DEFINITION.match(stripped)
+        or NEGATED.search(main_clause)
         or LIMITATION.search(text)
         or REQUIREMENT.search(text)
         or TUTORIAL_REFERENCE.search(text)
@@ -215,6 +243,14 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
         or GENERIC_SUBJECT.match(text.strip())
         or about_another_product(text, context)
     )
+
+
+def _main_clause_not_a_claim(clause: str, context: ClaimContext) -> bool:
+    """The main clause after a leading condition: an instruction ("…, read the deployment guide"), a
+    claim about other products ("…, an embeddable library such as X costs nothing") or one that fails
+    the sentence checks is not a capability of the tool."""
+    clause = clause[:1].upper() + clause[1:]
+    return bool(INSTRUCTION.match(clause)) or not_a_claim(clause, context)
 
 
 VAGUE = re.compile(
@@ -240,7 +276,7 @@ class ExtractiveDecomposer:
     name = "extractive"
     # Bumped whenever what the rules produce changes: a page already stored by an older version is
     # re-extracted when resubmitted, not kept as "unchanged" (pipeline.ingest).
-    version = "1.2"
+    version = "1.3"
     model: str | None = None
     prompt_version: str | None = None
 
@@ -485,7 +521,13 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         if not content or all(_is_noise(s.text, tool_name) for b in content[:1] for s in sentences(b.span)):
             # A section that is only code, or one intro line ("Scheduling jobs is also easy:"): the
             # descriptive heading itself states the feature ("Repeating Jobs").
-            if section_class != "low" and 2 <= len(name.split()) <= 6 and any(b.kind == "code" for b in body):
+            if (
+                section_class != "low"
+                and 2 <= len(name.split()) <= 6
+                and any(b.kind == "code" for b in body)
+                # "Run it", "Cite X" over a code block: a step or a citation, not a feature.
+                and not (INSTRUCTION.match(name) or NOISE.search(name))
+            ):
                 intro_line = [s for b in content[:1] for s in sentences(b.span)][:1]
                 out.append(
                     Candidate(
