@@ -300,3 +300,50 @@ def test_a_code_only_section_under_an_instruction_heading_is_no_capability(
     names = [c.name for c in caps]
     assert "Monthly reports" in names, names
     assert not any(n in ("Run it", "Cite Tallyho") for n in names), names
+
+
+def test_a_setting_documented_with_its_default_is_no_capability(embedder: SentenceTransformerEmbedder) -> None:
+    """Items that document a setting and its default value describe the feature's knobs, not features."""
+    caps = decompose_markdown(
+        "# Tallyho\n\nTallyho is a ledger for small shops that supports double-entry bookkeeping.\n\n"
+        "## Rounding\n\nTallyho rounds every amount with a configurable rounding rule.\n\n"
+        "- **mode** Rounding mode applied to each line of an invoice. Default: `half-even`.\n"
+        "- **digits** Number of decimal digits kept for every stored amount. Default: `2`.\n\n"
+        "## Features\n\n- Multi-currency accounts with daily exchange rates.\n"
+        "- Invoices exported to PDF and sent by email.\n",
+        "Tallyho",
+        embedder,
+    )
+    quotes = " ".join(e.quote for c in caps for e in c.evidence)
+    assert "Default:" not in quotes, [c.name for c in caps]
+    assert "configurable rounding rule" in quotes, [c.name for c in caps]
+
+
+def test_a_list_introduced_as_a_pointer_elsewhere_is_no_capability(embedder: SentenceTransformerEmbedder) -> None:
+    caps = decompose_markdown(
+        "# Tallyho\n\nTallyho is a ledger for small shops that supports double-entry bookkeeping.\n\n"
+        "## Features\n\n- Multi-currency accounts with daily exchange rates.\n"
+        "- Invoices exported to PDF and sent by email.\n- Monthly profit and loss reports.\n\n"
+        "## More\n\nMore worked examples can be found at:\n\n"
+        "- the shop example with three registers and a weekly report\n"
+        "- the bakery example with recipes, stock and supplier invoices\n",
+        "Tallyho",
+        embedder,
+    )
+    quotes = " ".join(e.quote for c in caps for e in c.evidence)
+    assert "can be found" not in quotes and "bakery example" not in quotes, [c.name for c in caps]
+
+
+def test_sales_lines_and_picking_advice_are_noise() -> None:
+    """ "X is a paid service", "X Ltd sells support contracts": commerce, read by classify; "Pick X if …",
+    "Choose a number of …": advice to the reader."""
+    from capmatch.extractor.decompose.extractive import _is_noise
+
+    for sentence in (
+        "Tallyho is a paid service with a free trial.",
+        "Tallyho Ltd sells optional support contracts.",
+        "Pick Tallyho if you would rather pay per invoice than run a server.",
+        "Choose a rounding mode that matches your tax office.",
+    ):
+        assert _is_noise(sentence, "Tallyho"), sentence
+    assert not _is_noise("Tallyho picks the exchange rate of the invoice date automatically.", "Tallyho")

@@ -77,14 +77,14 @@ NOISE = re.compile(
 COMMERCIAL = re.compile(
     r"(?:[$€£]\s?\d|\bper (?:month|year|seat|user)\b|\bfree (?:tier|plan|trial)\b|\bpricing\b|"
     r"\blicen[cs]e[ds]?\b|\bsubscription\b|\bmaintainers?\b|\bcharges? (?:per|by)\b|\bper (?:1m )?tokens?\b|"
-    r"\bcommercial use\b|\bbilled\b)",
+    r"\bcommercial use\b|\bbilled\b|\bpaid (?:service|plans?|tiers?|version)\b|\bsells?\b|\bsupport contracts?\b)",
     re.IGNORECASE,
 )
 # Instructions to the reader ("Click …", "Then run …") describe a tutorial step, not the tool.
 # "Open-source …", "Type-safe …" open on a compound adjective, not an imperative.
 INSTRUCTION = re.compile(
     r"^(?:(?:then|now|next|first|finally|also|to start|to begin),?\s+)?(?:click|go to|open|run|create|type|visit|"
-    r"navigate|check|see|join|ask|email|contact|download|clone|fork|"
+    r"navigate|check|see|join|ask|email|contact|download|clone|fork|pick|choose|"
     r"add|edit|copy|paste|save|start|try|note|import|install|read|learn|head over|take|follow|refer|"
     r"get started|report|cite|book|sign up|register|watch|want|have a look|make|write|define|call|pass|put|"
     r"let's|imagine|consider|say|suppose|make sure|don't forget|remember)\b(?!-)",
@@ -625,6 +625,7 @@ def _list_with_intro(
     section_class = classify_section(intro)
     if not text.endswith(":") or section_class == "skip":
         return None
+    pointer = bool(NOISE.search(text) or not_a_claim(text.rstrip(":"), tool_name))
     items = []
     for j in range(intro.index + 1, len(blocks)):  # no copy of the rest of a long page per item
         block = blocks[j]
@@ -633,6 +634,12 @@ def _list_with_intro(
         if block.level == 0:
             items.append(block)
     if len(items) < 2:
+        return None
+    if pointer:
+        # "More examples can be found at:", "To get started quickly, have a look at these tutorials:",
+        # "X requires:": the list that follows points elsewhere or lists conditions, not features.
+        consumed.add(intro.index)
+        consumed.update(b.index for b in items)
         return None
     if announces_features(text, tool_name):
         announced.update(b.index for b in items)
@@ -714,6 +721,9 @@ def _weight(section_class: str) -> float:
     return SECTION_WEIGHT[section_class] / SECTION_WEIGHT["neutral"]
 
 
+PARAMETER_DEFAULT = re.compile(r"\b(?:default|defaults to)\s*(?:value\s*)?[:=]\s*\S", re.IGNORECASE)
+
+
 def _bullet_candidate(
     block: Block, weight: float, section_class: str, relaxed: bool, tool_name: ClaimContext
 ) -> Candidate | None:
@@ -729,6 +739,10 @@ def _bullet_candidate(
     lead = split_lead(text)
     if re.match(r"[\w.-]+/\s", text):
         return None  # "docs/ – documentation sources": the repository's layout, not the tool
+    if PARAMETER_DEFAULT.search(text):
+        # "hard limit – Absolute maximum output size. Default: 10 GiB.": a setting documented with its
+        # default value; the feature is the section that sets it.
+        return None
     if lead and re.fullmatch(r"[a-z_][\w.]*|\S{1,2}|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+", lead[0]):
         # "`m` - the max number of connections", "`LMFE_MAX_JSON_ARRAY_LENGTH` - …": a parameter or an
         # environment variable documented, not a capability.
