@@ -302,6 +302,24 @@ def test_a_code_only_section_under_an_instruction_heading_is_no_capability(
     assert not any(n in ("Run it", "Cite Tallyho") for n in names), names
 
 
+def test_a_later_sentence_restating_a_capability_of_its_section_joins_it(
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    """Under one heading, a sentence that goes on about the capability already taken becomes its
+    evidence, not a second capability."""
+    caps = decompose_markdown(
+        "# Tallyho\n\nTallyho is a ledger for small shops.\n\n"
+        "## Recurring invoices\n\nTallyho sends recurring invoices to customers on a schedule you set.\n\n"
+        "Each recurring invoice is generated automatically and emailed on its due date.\n\n"
+        "## Exchange rates\n\nIt stores daily exchange rates and converts every amount to your currency.\n\n"
+        "## Reports\n\nTallyho exports monthly profit and loss reports to PDF.\n",
+        "Tallyho",
+        embedder,
+    )
+    recurring = [c for c in caps if "recurring" in " ".join(e.quote for e in c.evidence).lower()]
+    assert len(recurring) == 1, [c.name for c in caps]
+
+
 def test_a_setting_documented_with_its_default_is_no_capability(embedder: SentenceTransformerEmbedder) -> None:
     """Items that document a setting and its default value describe the feature's knobs, not features."""
     caps = decompose_markdown(

@@ -267,6 +267,8 @@ class Candidate:
     name_hint: str | None = None
     description_spans: list[Span] = field(default_factory=list)
     text: str = ""
+    section: tuple[str, ...] = ()  # the heading path the candidate's text sits under
+    prose: bool = False  # a sentence of running text (not a list item or a heading)
 
     def embed_text(self) -> str:
         return f"{self.name_hint or ''} {self.text}".strip()
@@ -318,7 +320,13 @@ class ExtractiveDecomposer:
             candidates, vectors = self._admitted(candidates, vectors, blocks)
         order = sorted(range(len(candidates)), key=lambda i: (-candidates[i].score, candidates[i].order))
         chosen = []
-        for keeper, duplicates in group_near_duplicates(vectors, order, MERGE_SIMILARITY, EXTRACTIVE_MAX):
+
+        def threshold_for(kept: int, item: int) -> float:
+            return _merge_threshold(candidates[kept], candidates[item])
+
+        for keeper, duplicates in group_near_duplicates(
+            vectors, order, MERGE_SIMILARITY, EXTRACTIVE_MAX, threshold_for
+        ):
             cand = candidates[keeper]
             # A near-duplicate's text becomes extra evidence for the capability it repeats.
             cand.spans.extend(candidates[d].spans[0] for d in duplicates[: max(0, MAX_QUOTES - len(cand.spans))])
@@ -373,6 +381,26 @@ class ExtractiveDecomposer:
         scores = vectors[1:] @ vectors[0] + 0.04 * lengths
         best = phrases[int(scores.argmax())]
         return best[0].upper() + best[1:]
+
+
+# A prose sentence in the same section as a capability already taken, and close to it in meaning, goes
+# on about that capability ("Tasks are …", then "A task's input is …"): it restates or explains it.
+# Embedding similarity alone does not separate such a restatement (0.4-0.7) from a distinct feature;
+# sharing the section does.
+SAME_SECTION_SIMILARITY = 0.6
+
+
+def _merge_threshold(kept: Candidate, item: Candidate) -> float:
+    if (
+        item.prose
+        # Not the page's opening section: its sentences each state a different headline feature.
+        and len(item.section) >= 2
+        and kept.section == item.section
+        # Not two features named in one sentence ("retries, scheduling and rate limits").
+        and kept.description_spans[:1] != item.description_spans[:1]
+    ):
+        return SAME_SECTION_SIMILARITY
+    return MERGE_SIMILARITY
 
 
 def candidate_features(candidate: Candidate, blocks: int) -> list[float]:
@@ -537,6 +565,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
                         name,
                         intro_line or [block.span],
                         name,
+                        section=(*block.section, block.text),
                     )
                 )
             continue
@@ -555,7 +584,17 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
                 consumed.add(b.index)
             if lead:
                 consumed.add(first.index)
-            out.append(Candidate(evidence, 2.4 * _weight(section_class), block.index, name, lead or evidence, name))
+            out.append(
+                Candidate(
+                    evidence,
+                    2.4 * _weight(section_class),
+                    block.index,
+                    name,
+                    lead or evidence,
+                    name,
+                    section=(*block.section, block.text),
+                )
+            )
         elif lead:
             consumed.add(first.index)
             out.append(
@@ -566,6 +605,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
                     name,
                     lead,
                     " ".join(s.text for s in lead),
+                    section=(*block.section, block.text),
                 )
             )
 
@@ -595,7 +635,11 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             spans = [block.span, *(c.span for c in children[: MAX_QUOTES - 1])]
             described = [c.span for c in children]
             name = clean_heading(block.text)
-            out.append(Candidate(spans, 2.0 * weight + 0.6, block.index, name, described, f"{name} {_join(described)}"))
+            out.append(
+                Candidate(
+                    spans, 2.0 * weight + 0.6, block.index, name, described, f"{name} {_join(described)}", block.section
+                )
+            )
             continue
         if block.index in announced:
             # An item the page announces as a feature is one, even if short ("Connection pooling.").
@@ -663,7 +707,7 @@ def _list_with_intro(
     described = [last_sentence, *(b.span for b in items)]
     evidence = [intro.span, *(b.span for b in items[: MAX_QUOTES - 1])]
     score = 2.4 * _weight(section_class)
-    return Candidate(evidence, score, intro.index, name, described, f"{name or ''} {_join(described)}")
+    return Candidate(evidence, score, intro.index, name, described, f"{name or ''} {_join(described)}", intro.section)
 
 
 LINK_OR_COMMAND = re.compile(r"https?://|www\.|^\s*(?:\$|>>>|pip install|npm install|go get)", re.IGNORECASE)
@@ -755,7 +799,7 @@ def _bullet_candidate(
         score += 0.3
     if READER_SUBJECT.match(text):
         score -= 2.0
-    return Candidate([block.span], score, block.index, name, description[:3], text)
+    return Candidate([block.span], score, block.index, name, description[:3], text, block.section)
 
 
 def _one_per_feature(cand: Candidate, span: Span) -> list[Candidate]:
@@ -765,7 +809,16 @@ def _one_per_feature(cand: Candidate, span: Span) -> list[Candidate]:
     if not items:
         return [cand]
     return [
-        Candidate([item], cand.score, cand.order + k / 1e9, item.text[:1].upper() + item.text[1:], [span], item.text)
+        Candidate(
+            [item],
+            cand.score,
+            cand.order + k / 1e9,
+            item.text[:1].upper() + item.text[1:],
+            [span],
+            item.text,
+            cand.section,
+            cand.prose,
+        )
         for k, item in enumerate(items)
     ]
 
@@ -792,4 +845,4 @@ def _sentence_candidate(
     score = 1.0 * weight + (0.4 if intro else 0.0) + min(words, 25) / 50
     if READER_SUBJECT.match(text):
         score -= 0.8
-    return Candidate([span], score, block.index + span.start / 1e7, None, [span], text)
+    return Candidate([span], score, block.index + span.start / 1e7, None, [span], text, block.section, True)
