@@ -338,18 +338,25 @@ def test_a_setting_documented_with_its_default_is_no_capability(embedder: Senten
 
 
 def test_a_list_introduced_as_a_pointer_elsewhere_is_no_capability(embedder: SentenceTransformerEmbedder) -> None:
+    """ "More worked examples can be found at:" points elsewhere: the intro is no capability and does not
+    name its items as one; an item that states a feature ("The tutorial covers: …") still counts."""
     caps = decompose_markdown(
         "# Tallyho\n\nTallyho is a ledger for small shops that supports double-entry bookkeeping.\n\n"
         "## Features\n\n- Multi-currency accounts with daily exchange rates.\n"
         "- Invoices exported to PDF and sent by email.\n- Monthly profit and loss reports.\n\n"
         "## More\n\nMore worked examples can be found at:\n\n"
-        "- the shop example with three registers and a weekly report\n"
-        "- the bakery example with recipes, stock and supplier invoices\n",
+        "- https://example.org/tallyho/shop-example\n"
+        "- https://example.org/tallyho/bakery-example\n\n"
+        "The tutorial covers:\n\n"
+        "- A reconciliation assistant that matches bank statements to invoices automatically.\n"
+        "- Exporting the books\n",
         "Tallyho",
         embedder,
     )
     quotes = " ".join(e.quote for c in caps for e in c.evidence)
-    assert "can be found" not in quotes and "bakery example" not in quotes, [c.name for c in caps]
+    assert "can be found" not in quotes and "bakery-example" not in quotes, [c.name for c in caps]
+    assert "The tutorial covers" not in quotes, [c.name for c in caps]
+    assert "reconciliation assistant" in quotes, [c.name for c in caps]
 
 
 def test_sales_lines_and_picking_advice_are_noise() -> None:
@@ -365,3 +372,16 @@ def test_sales_lines_and_picking_advice_are_noise() -> None:
     ):
         assert _is_noise(sentence, "Tallyho"), sentence
     assert not _is_noise("Tallyho picks the exchange rate of the invoice date automatically.", "Tallyho")
+
+
+def test_versioning_policy_and_shell_command_lines_are_noise() -> None:
+    from capmatch.extractor.decompose.extractive import _is_noise
+
+    for sentence in (
+        "Since release 2.0, Tallyho is maintained according to semantic versioning.",
+        "The ledger API has been stable since 1.0.",
+        "export TALLYHO_DATA_DIR=/var/lib/tallyho",
+        "python tools/check_books.py --year 2024",
+    ):
+        assert _is_noise(sentence, "Tallyho"), sentence
+    assert not _is_noise("Tallyho keeps every version of an invoice and shows what changed.", "Tallyho")

@@ -70,7 +70,12 @@ NOISE = re.compile(
     r"\byoutube\b|\bsupport(?:ing)? (?:this|the) project\b|\bconsider supporting\b|\bgive (?:us|it) a star\b|"
     r"\bwe(?:'re| are) hiring\b|\bhead (?:over )?to\b|\b(?:first|next) steps\b|\bget(?:ting)? started\b|"
     r"\bquick ?(?:tour|start)\b|\btutorials?\b|\breport (?:a )?bugs?\b|\bcit(?:e|ing|ation)\b|\byour logo\b|"
-    r"\bschedule a (?:call|meeting|demo)\b|\bdocumentation (?:gives|is available|explains|describes)\b)",
+    r"\bschedule a (?:call|meeting|demo)\b|\bdocumentation (?:gives|is available|explains|describes)\b|"
+    # The project's versioning policy ("maintained according to semantic versioning", "Current Version:
+    # 2.1", "The API has been stable since 1.0"): meta, not a feature.
+    r"\bsemantic versioning\b|\bsemver\b|\bcurrent version\b|\bstable since\b|"
+    # A shell command line set as prose ("export FOO_PATH=bin", "python path/to/tests/run.py").
+    r"^\s*(?:export\s+\w+=|(?:python3?|sudo|bash|sh|make|cd)\s+\S*[/=]))",
     re.IGNORECASE,
 )
 # Licensing and pricing are read by extractor.classify; they are not capabilities.
@@ -680,10 +685,10 @@ def _list_with_intro(
     if len(items) < 2:
         return None
     if pointer:
-        # "More examples can be found at:", "To get started quickly, have a look at these tutorials:",
-        # "X requires:": the list that follows points elsewhere or lists conditions, not features.
+        # "More examples can be found at:", "To get started quickly, have a look at these tutorials:":
+        # the intro points elsewhere; its items are not one capability named by it, though each may
+        # still be one on its own ("the user guide includes: … a dependency injection system").
         consumed.add(intro.index)
-        consumed.update(b.index for b in items)
         return None
     if announces_features(text, tool_name):
         announced.update(b.index for b in items)
