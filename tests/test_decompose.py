@@ -220,3 +220,168 @@ def test_a_compound_adjective_is_not_an_instruction() -> None:
 
     assert INSTRUCTION.match("Open-source vector similarity search for Postgres") is None
     assert INSTRUCTION.match("Open the settings page and click Save.") is not None
+
+
+def test_the_readers_needs_are_not_claims() -> None:
+    """ "You need …", "You should …", "You want …": the reader's situation or duty, not the tool's feature."""
+    from capmatch.extractor.decompose.extractive import not_a_claim
+
+    for sentence in (
+        "You need to check spelling before the letter is posted.",
+        "You should set the `TALLYHO_TOKEN` variable with your key.",
+        "Or you want a quick estimate that sends only hard cases to an accountant.",
+    ):
+        assert not_a_claim(sentence, "Tallyho"), sentence
+    assert not not_a_claim("You can export every ledger to a spreadsheet.", "Tallyho")
+
+
+def test_the_main_clause_after_a_condition_decides() -> None:
+    """After "If …," the main clause is what the sentence says: advice or another product is not a claim."""
+    from capmatch.extractor.decompose.extractive import not_a_claim
+
+    for sentence in (
+        "If you keep accounts for a large firm, read the migration guide first.",
+        "If you only need receipts, a spreadsheet such as Gridly costs nothing.",
+        "When the ledger is large, Tallyho does not keep it in memory.",
+    ):
+        assert not_a_claim(sentence, "Tallyho"), sentence
+    for sentence in (
+        "If a payment fails, Tallyho retries it the next morning.",
+        "If you want reports later, you can schedule them.",
+    ):
+        assert not not_a_claim(sentence, "Tallyho"), sentence
+
+
+def test_elaborations_and_definitions_are_not_claims() -> None:
+    """ "This means that …", "In this case, …" explain the previous sentence; "A ledger is a …" defines a
+    term; the capability is stated elsewhere."""
+    from capmatch.extractor.decompose.extractive import not_a_claim
+
+    for sentence in (
+        "This means that the totals can be checked by hand at any time.",
+        "In this case, the report groups invoices by customer.",
+        "Afterwards, almost every entry is balanced.",
+        "A journal is a Python object registered with `@book.journal`.",
+        "An account is the place where entries of one kind are collected.",
+    ):
+        assert not_a_claim(sentence, "Tallyho"), sentence
+    for sentence in (
+        "Tallyho is a ledger for small shops.",
+        "The report groups invoices by customer.",
+    ):
+        assert not not_a_claim(sentence, "Tallyho"), sentence
+
+
+def test_troubleshooting_sections_are_skipped() -> None:
+    from capmatch.extractor.sections import classify_section
+    from capmatch.extractor.segment import Block
+
+    block = Block(
+        "paragraph", 0, 0, "Rebuild the cache until it has more entries.", section=("Tallyho", "Troubleshooting")
+    )
+    assert classify_section(block) == "skip"
+
+
+def test_a_code_only_section_under_an_instruction_heading_is_no_capability(
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    """ "Run it" or "Cite Tallyho" over a code block is a step or a citation, not a feature; "Monthly
+    reports" over a code block names one."""
+    caps = decompose_markdown(
+        "# Tallyho\n\nTallyho is a ledger for small shops that supports double-entry bookkeeping.\n\n"
+        "## Monthly reports\n\n```python\nbook.report(month=3)\n```\n\n"
+        "## Run it\n\n```bash\ntallyho serve --port 8000\n```\n\n"
+        "## Cite Tallyho\n\n```bibtex\n@misc{tallyho}\n```\n\n"
+        "## Features\n\n- Multi-currency accounts with daily exchange rates.\n"
+        "- Invoices exported to PDF and sent by email.\n",
+        "Tallyho",
+        embedder,
+    )
+    names = [c.name for c in caps]
+    assert "Monthly reports" in names, names
+    assert not any(n in ("Run it", "Cite Tallyho") for n in names), names
+
+
+def test_a_later_sentence_restating_a_capability_of_its_section_joins_it(
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    """Under one heading, a sentence that goes on about the capability already taken becomes its
+    evidence, not a second capability."""
+    caps = decompose_markdown(
+        "# Tallyho\n\nTallyho is a ledger for small shops.\n\n"
+        "## Recurring invoices\n\nTallyho sends recurring invoices to customers on a schedule you set.\n\n"
+        "Each recurring invoice is generated automatically and emailed on its due date.\n\n"
+        "## Exchange rates\n\nIt stores daily exchange rates and converts every amount to your currency.\n\n"
+        "## Reports\n\nTallyho exports monthly profit and loss reports to PDF.\n",
+        "Tallyho",
+        embedder,
+    )
+    recurring = [c for c in caps if "recurring" in " ".join(e.quote for e in c.evidence).lower()]
+    assert len(recurring) == 1, [c.name for c in caps]
+
+
+def test_a_setting_documented_with_its_default_is_no_capability(embedder: SentenceTransformerEmbedder) -> None:
+    """Items that document a setting and its default value describe the feature's knobs, not features."""
+    caps = decompose_markdown(
+        "# Tallyho\n\nTallyho is a ledger for small shops that supports double-entry bookkeeping.\n\n"
+        "## Rounding\n\nTallyho rounds every amount with a configurable rounding rule.\n\n"
+        "- **mode** Rounding mode applied to each line of an invoice. Default: `half-even`.\n"
+        "- **digits** Number of decimal digits kept for every stored amount. Default: `2`.\n\n"
+        "## Features\n\n- Multi-currency accounts with daily exchange rates.\n"
+        "- Invoices exported to PDF and sent by email.\n",
+        "Tallyho",
+        embedder,
+    )
+    quotes = " ".join(e.quote for c in caps for e in c.evidence)
+    assert "Default:" not in quotes, [c.name for c in caps]
+    assert "configurable rounding rule" in quotes, [c.name for c in caps]
+
+
+def test_a_list_introduced_as_a_pointer_elsewhere_is_no_capability(embedder: SentenceTransformerEmbedder) -> None:
+    """ "More worked examples can be found at:" points elsewhere: the intro is no capability and does not
+    name its items as one; an item that states a feature ("The tutorial covers: …") still counts."""
+    caps = decompose_markdown(
+        "# Tallyho\n\nTallyho is a ledger for small shops that supports double-entry bookkeeping.\n\n"
+        "## Features\n\n- Multi-currency accounts with daily exchange rates.\n"
+        "- Invoices exported to PDF and sent by email.\n- Monthly profit and loss reports.\n\n"
+        "## More\n\nMore worked examples can be found at:\n\n"
+        "- https://example.org/tallyho/shop-example\n"
+        "- https://example.org/tallyho/bakery-example\n\n"
+        "The tutorial covers:\n\n"
+        "- A reconciliation assistant that matches bank statements to invoices automatically.\n"
+        "- Exporting the books\n",
+        "Tallyho",
+        embedder,
+    )
+    quotes = " ".join(e.quote for c in caps for e in c.evidence)
+    assert "can be found" not in quotes and "bakery-example" not in quotes, [c.name for c in caps]
+    assert "The tutorial covers" not in quotes, [c.name for c in caps]
+    assert "reconciliation assistant" in quotes, [c.name for c in caps]
+
+
+def test_sales_lines_and_picking_advice_are_noise() -> None:
+    """ "X is a paid service", "X Ltd sells support contracts": commerce, read by classify; "Pick X if …",
+    "Choose a number of …": advice to the reader."""
+    from capmatch.extractor.decompose.extractive import _is_noise
+
+    for sentence in (
+        "Tallyho is a paid service with a free trial.",
+        "Tallyho Ltd sells optional support contracts.",
+        "Pick Tallyho if you would rather pay per invoice than run a server.",
+        "Choose a rounding mode that matches your tax office.",
+    ):
+        assert _is_noise(sentence, "Tallyho"), sentence
+    assert not _is_noise("Tallyho picks the exchange rate of the invoice date automatically.", "Tallyho")
+
+
+def test_versioning_policy_and_shell_command_lines_are_noise() -> None:
+    from capmatch.extractor.decompose.extractive import _is_noise
+
+    for sentence in (
+        "Since release 2.0, Tallyho is maintained according to semantic versioning.",
+        "The ledger API has been stable since 1.0.",
+        "export TALLYHO_DATA_DIR=/var/lib/tallyho",
+        "python tools/check_books.py --year 2024",
+    ):
+        assert _is_noise(sentence, "Tallyho"), sentence
+    assert not _is_noise("Tallyho keeps every version of an invoice and shows what changed.", "Tallyho")

@@ -23,7 +23,7 @@ FEATURE_SECTION = re.compile(
 SKIP_SECTION = re.compile(
     r"\b(?:install\w*|licen[cs]\w*|contribut\w*|sponsor\w*|backers?|donat\w*|funding|acknowledg\w*|"
     r"citations?|citing|change ?log|release notes|table of contents|code of conduct|star history|"
-    r"dependenc\w*|enterprise|tidelift|"
+    r"dependenc\w*|enterprise|tidelift|troubleshoot\w*|"
     r"pricing|billing|newsletter|copyright|deprecat\w*|known issues|who uses|used by|adopters|"
     r"testimonials?|get in touch|stay in touch|follow us|"
     # Pointers elsewhere and talk about the project rather than the tool: not what it does.

@@ -70,21 +70,26 @@ NOISE = re.compile(
     r"\byoutube\b|\bsupport(?:ing)? (?:this|the) project\b|\bconsider supporting\b|\bgive (?:us|it) a star\b|"
     r"\bwe(?:'re| are) hiring\b|\bhead (?:over )?to\b|\b(?:first|next) steps\b|\bget(?:ting)? started\b|"
     r"\bquick ?(?:tour|start)\b|\btutorials?\b|\breport (?:a )?bugs?\b|\bcit(?:e|ing|ation)\b|\byour logo\b|"
-    r"\bschedule a (?:call|meeting|demo)\b|\bdocumentation (?:gives|is available|explains|describes)\b)",
+    r"\bschedule a (?:call|meeting|demo)\b|\bdocumentation (?:gives|is available|explains|describes)\b|"
+    # The project's versioning policy ("maintained according to semantic versioning", "Current Version:
+    # 2.1", "The API has been stable since 1.0"): meta, not a feature.
+    r"\bsemantic versioning\b|\bsemver\b|\bcurrent version\b|\bstable since\b|"
+    # A shell command line set as prose ("export FOO_PATH=bin", "python path/to/tests/run.py").
+    r"^\s*(?:export\s+\w+=|(?:python3?|sudo|bash|sh|make|cd)\s+\S*[/=]))",
     re.IGNORECASE,
 )
 # Licensing and pricing are read by extractor.classify; they are not capabilities.
 COMMERCIAL = re.compile(
     r"(?:[$€£]\s?\d|\bper (?:month|year|seat|user)\b|\bfree (?:tier|plan|trial)\b|\bpricing\b|"
     r"\blicen[cs]e[ds]?\b|\bsubscription\b|\bmaintainers?\b|\bcharges? (?:per|by)\b|\bper (?:1m )?tokens?\b|"
-    r"\bcommercial use\b|\bbilled\b)",
+    r"\bcommercial use\b|\bbilled\b|\bpaid (?:service|plans?|tiers?|version)\b|\bsells?\b|\bsupport contracts?\b)",
     re.IGNORECASE,
 )
 # Instructions to the reader ("Click …", "Then run …") describe a tutorial step, not the tool.
 # "Open-source …", "Type-safe …" open on a compound adjective, not an imperative.
 INSTRUCTION = re.compile(
     r"^(?:(?:then|now|next|first|finally|also|to start|to begin),?\s+)?(?:click|go to|open|run|create|type|visit|"
-    r"navigate|check|see|join|ask|email|contact|download|clone|fork|"
+    r"navigate|check|see|join|ask|email|contact|download|clone|fork|pick|choose|"
     r"add|edit|copy|paste|save|start|try|note|import|install|read|learn|head over|take|follow|refer|"
     r"get started|report|cite|book|sign up|register|watch|want|have a look|make|write|define|call|pass|put|"
     r"let's|imagine|consider|say|suppose|make sure|don't forget|remember)\b(?!-)",
@@ -150,6 +155,27 @@ GENERIC_SUBJECT = re.compile(
     r"various)\s+(?!of\b)[\w-]+|^(?:an?|the)\s[\w\s-]{0,40}?\b(?:such as|like)\s+[A-Z]",
     re.IGNORECASE,
 )
+# The reader's needs or duties ("You need to screen text before …", "You should set an API key",
+# "You want a cheap first pass …"): the situation a tool is for, or a step, not what the tool does.
+READER_NEED = re.compile(
+    r"^(?:(?:or|and|so|but|also),?\s+)?(?:you|your\s+[\w-]+)\s+(?:only\s+|just\s+|really\s+|also\s+)?"
+    r"(?:need|needs|want|wants|should|must|have to|has to|would rather|'d rather)\b",
+    re.IGNORECASE,
+)
+# A leading condition ("If you need those features, …", "When querying, …"): the claim, if any, is the
+# main clause after it, which gets the same checks ("…, run a server such as X" is advice).
+LEADING_CONDITION = re.compile(
+    r"^(?:(?:also|but|and|so),?\s+)?(?:if|when|whenever|unless|once|while|although|though)\b[^,]{1,120},\s+",
+    re.IGNORECASE,
+)
+# A sentence explaining the one before it ("This means that …", "In this case, …", "Afterwards, …")
+# elaborates a point already made; the point itself is the capability.
+ELABORATION = re.compile(
+    r"^(?:(?:this|that|which|it) means\b|in (?:this|that|which) case\b|afterwards\b)", re.IGNORECASE
+)
+# A definition of a concept by an indefinite generic subject ("A task is a Python function decorated
+# with …", "A worker is a process that …"): it explains a term of the tool's model, not a feature.
+DEFINITION = re.compile(r"^(?:an?)\s+(?:[\w'-]+\s+){1,3}?(?:is|are)\s+(?:an?|the)\s", re.IGNORECASE)
 _SUBJECT_VERB = re.compile(
     r"^(?:the\s+)?(?P<subject>[A-Z][\w.+-]*(?:\s+[A-Z][\w.+-]*){0,2})\s+(?:is|are|was|were|can|could|has|have|"
     r"does|do|provides?|supports?|offers?|uses?|lets?|gives?|will|may|might|loses?|stores?|keeps?|runs?|"
@@ -205,9 +231,16 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
     requirements, tutorial talk, or about another product."""
     if isinstance(context, str):
         context = ClaimContext(context)
+    stripped = text.strip()
+    condition = LEADING_CONDITION.match(stripped)
+    if condition and _main_clause_not_a_claim(stripped[condition.end() :], context):
+        return True
     main_clause = _MAIN_CLAUSE.split(text, maxsplit=1)[0]
     return bool(
-        NEGATED.search(main_clause)
+        READER_NEED.match(stripped)
+        or ELABORATION.match(stripped)
+        or DEFINITION.match(stripped)
+        or NEGATED.search(main_clause)
         or LIMITATION.search(text)
         or REQUIREMENT.search(text)
         or TUTORIAL_REFERENCE.search(text)
@@ -215,6 +248,14 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
         or GENERIC_SUBJECT.match(text.strip())
         or about_another_product(text, context)
     )
+
+
+def _main_clause_not_a_claim(clause: str, context: ClaimContext) -> bool:
+    """The main clause after a leading condition: an instruction ("…, read the deployment guide"), a
+    claim about other products ("…, an embeddable library such as X costs nothing") or one that fails
+    the sentence checks is not a capability of the tool."""
+    clause = clause[:1].upper() + clause[1:]
+    return bool(INSTRUCTION.match(clause)) or not_a_claim(clause, context)
 
 
 VAGUE = re.compile(
@@ -231,6 +272,8 @@ class Candidate:
     name_hint: str | None = None
     description_spans: list[Span] = field(default_factory=list)
     text: str = ""
+    section: tuple[str, ...] = ()  # the heading path the candidate's text sits under
+    prose: bool = False  # a sentence of running text (not a list item or a heading)
 
     def embed_text(self) -> str:
         return f"{self.name_hint or ''} {self.text}".strip()
@@ -240,7 +283,7 @@ class ExtractiveDecomposer:
     name = "extractive"
     # Bumped whenever what the rules produce changes: a page already stored by an older version is
     # re-extracted when resubmitted, not kept as "unchanged" (pipeline.ingest).
-    version = "1.2"
+    version = "1.3"
     model: str | None = None
     prompt_version: str | None = None
 
@@ -282,7 +325,13 @@ class ExtractiveDecomposer:
             candidates, vectors = self._admitted(candidates, vectors, blocks)
         order = sorted(range(len(candidates)), key=lambda i: (-candidates[i].score, candidates[i].order))
         chosen = []
-        for keeper, duplicates in group_near_duplicates(vectors, order, MERGE_SIMILARITY, EXTRACTIVE_MAX):
+
+        def threshold_for(kept: int, item: int) -> float:
+            return _merge_threshold(candidates[kept], candidates[item])
+
+        for keeper, duplicates in group_near_duplicates(
+            vectors, order, MERGE_SIMILARITY, EXTRACTIVE_MAX, threshold_for
+        ):
             cand = candidates[keeper]
             # A near-duplicate's text becomes extra evidence for the capability it repeats.
             cand.spans.extend(candidates[d].spans[0] for d in duplicates[: max(0, MAX_QUOTES - len(cand.spans))])
@@ -337,6 +386,26 @@ class ExtractiveDecomposer:
         scores = vectors[1:] @ vectors[0] + 0.04 * lengths
         best = phrases[int(scores.argmax())]
         return best[0].upper() + best[1:]
+
+
+# A prose sentence in the same section as a capability already taken, and close to it in meaning, goes
+# on about that capability ("Tasks are …", then "A task's input is …"): it restates or explains it.
+# Embedding similarity alone does not separate such a restatement (0.4-0.7) from a distinct feature;
+# sharing the section does.
+SAME_SECTION_SIMILARITY = 0.6
+
+
+def _merge_threshold(kept: Candidate, item: Candidate) -> float:
+    if (
+        item.prose
+        # Not the page's opening section: its sentences each state a different headline feature.
+        and len(item.section) >= 2
+        and kept.section == item.section
+        # Not two features named in one sentence ("retries, scheduling and rate limits").
+        and kept.description_spans[:1] != item.description_spans[:1]
+    ):
+        return SAME_SECTION_SIMILARITY
+    return MERGE_SIMILARITY
 
 
 def candidate_features(candidate: Candidate, blocks: int) -> list[float]:
@@ -485,7 +554,13 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         if not content or all(_is_noise(s.text, tool_name) for b in content[:1] for s in sentences(b.span)):
             # A section that is only code, or one intro line ("Scheduling jobs is also easy:"): the
             # descriptive heading itself states the feature ("Repeating Jobs").
-            if section_class != "low" and 2 <= len(name.split()) <= 6 and any(b.kind == "code" for b in body):
+            if (
+                section_class != "low"
+                and 2 <= len(name.split()) <= 6
+                and any(b.kind == "code" for b in body)
+                # "Run it", "Cite X" over a code block: a step or a citation, not a feature.
+                and not (INSTRUCTION.match(name) or NOISE.search(name))
+            ):
                 intro_line = [s for b in content[:1] for s in sentences(b.span)][:1]
                 out.append(
                     Candidate(
@@ -495,6 +570,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
                         name,
                         intro_line or [block.span],
                         name,
+                        section=(*block.section, block.text),
                     )
                 )
             continue
@@ -513,7 +589,17 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
                 consumed.add(b.index)
             if lead:
                 consumed.add(first.index)
-            out.append(Candidate(evidence, 2.4 * _weight(section_class), block.index, name, lead or evidence, name))
+            out.append(
+                Candidate(
+                    evidence,
+                    2.4 * _weight(section_class),
+                    block.index,
+                    name,
+                    lead or evidence,
+                    name,
+                    section=(*block.section, block.text),
+                )
+            )
         elif lead:
             consumed.add(first.index)
             out.append(
@@ -524,6 +610,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
                     name,
                     lead,
                     " ".join(s.text for s in lead),
+                    section=(*block.section, block.text),
                 )
             )
 
@@ -553,7 +640,11 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             spans = [block.span, *(c.span for c in children[: MAX_QUOTES - 1])]
             described = [c.span for c in children]
             name = clean_heading(block.text)
-            out.append(Candidate(spans, 2.0 * weight + 0.6, block.index, name, described, f"{name} {_join(described)}"))
+            out.append(
+                Candidate(
+                    spans, 2.0 * weight + 0.6, block.index, name, described, f"{name} {_join(described)}", block.section
+                )
+            )
             continue
         if block.index in announced:
             # An item the page announces as a feature is one, even if short ("Connection pooling.").
@@ -583,6 +674,7 @@ def _list_with_intro(
     section_class = classify_section(intro)
     if not text.endswith(":") or section_class == "skip":
         return None
+    pointer = bool(NOISE.search(text) or not_a_claim(text.rstrip(":"), tool_name))
     items = []
     for j in range(intro.index + 1, len(blocks)):  # no copy of the rest of a long page per item
         block = blocks[j]
@@ -591,6 +683,12 @@ def _list_with_intro(
         if block.level == 0:
             items.append(block)
     if len(items) < 2:
+        return None
+    if pointer:
+        # "More examples can be found at:", "To get started quickly, have a look at these tutorials:":
+        # the intro points elsewhere; its items are not one capability named by it, though each may
+        # still be one on its own ("the user guide includes: … a dependency injection system").
+        consumed.add(intro.index)
         return None
     if announces_features(text, tool_name):
         announced.update(b.index for b in items)
@@ -614,7 +712,7 @@ def _list_with_intro(
     described = [last_sentence, *(b.span for b in items)]
     evidence = [intro.span, *(b.span for b in items[: MAX_QUOTES - 1])]
     score = 2.4 * _weight(section_class)
-    return Candidate(evidence, score, intro.index, name, described, f"{name or ''} {_join(described)}")
+    return Candidate(evidence, score, intro.index, name, described, f"{name or ''} {_join(described)}", intro.section)
 
 
 LINK_OR_COMMAND = re.compile(r"https?://|www\.|^\s*(?:\$|>>>|pip install|npm install|go get)", re.IGNORECASE)
@@ -672,6 +770,9 @@ def _weight(section_class: str) -> float:
     return SECTION_WEIGHT[section_class] / SECTION_WEIGHT["neutral"]
 
 
+PARAMETER_DEFAULT = re.compile(r"\b(?:default|defaults to)\s*(?:value\s*)?[:=]\s*\S", re.IGNORECASE)
+
+
 def _bullet_candidate(
     block: Block, weight: float, section_class: str, relaxed: bool, tool_name: ClaimContext
 ) -> Candidate | None:
@@ -687,6 +788,10 @@ def _bullet_candidate(
     lead = split_lead(text)
     if re.match(r"[\w.-]+/\s", text):
         return None  # "docs/ – documentation sources": the repository's layout, not the tool
+    if PARAMETER_DEFAULT.search(text):
+        # "hard limit – Absolute maximum output size. Default: 10 GiB.": a setting documented with its
+        # default value; the feature is the section that sets it.
+        return None
     if lead and re.fullmatch(r"[a-z_][\w.]*|\S{1,2}|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+", lead[0]):
         # "`m` - the max number of connections", "`LMFE_MAX_JSON_ARRAY_LENGTH` - …": a parameter or an
         # environment variable documented, not a capability.
@@ -699,7 +804,7 @@ def _bullet_candidate(
         score += 0.3
     if READER_SUBJECT.match(text):
         score -= 2.0
-    return Candidate([block.span], score, block.index, name, description[:3], text)
+    return Candidate([block.span], score, block.index, name, description[:3], text, block.section)
 
 
 def _one_per_feature(cand: Candidate, span: Span) -> list[Candidate]:
@@ -709,7 +814,16 @@ def _one_per_feature(cand: Candidate, span: Span) -> list[Candidate]:
     if not items:
         return [cand]
     return [
-        Candidate([item], cand.score, cand.order + k / 1e9, item.text[:1].upper() + item.text[1:], [span], item.text)
+        Candidate(
+            [item],
+            cand.score,
+            cand.order + k / 1e9,
+            item.text[:1].upper() + item.text[1:],
+            [span],
+            item.text,
+            cand.section,
+            cand.prose,
+        )
         for k, item in enumerate(items)
     ]
 
@@ -736,4 +850,4 @@ def _sentence_candidate(
     score = 1.0 * weight + (0.4 if intro else 0.0) + min(words, 25) / 50
     if READER_SUBJECT.match(text):
         score -= 0.8
-    return Candidate([span], score, block.index + span.start / 1e7, None, [span], text)
+    return Candidate([span], score, block.index + span.start / 1e7, None, [span], text, block.section, True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -15,9 +15,15 @@ MAX_QUOTES = 3
 
 
 def group_near_duplicates(
-    vectors: np.ndarray, order: Sequence[int], threshold: float = MERGE_SIMILARITY, limit: int = MAX_CAPABILITIES
+    vectors: np.ndarray,
+    order: Sequence[int],
+    threshold: float = MERGE_SIMILARITY,
+    limit: int = MAX_CAPABILITIES,
+    threshold_for: Callable[[int, int], float] | None = None,
 ) -> list[tuple[int, list[int]]]:
     """Walk items best first; one within ``threshold`` of a kept item joins it instead of being kept.
+    ``threshold_for(kept, item)``, if given, sets the threshold per pair (e.g. lower for two items the
+    document's structure already relates).
 
     Returns (kept item, items that joined it) for at most ``limit`` kept items, in walking order.
     """
@@ -26,6 +32,8 @@ def group_near_duplicates(
     for i in order:
         if kept:
             sims = vectors[kept] @ vectors[i]
+            if threshold_for is not None:
+                sims = sims - np.array([threshold_for(k, i) for k in kept]) + threshold
             best = int(sims.argmax())
             if float(sims[best]) >= threshold:
                 joined[kept[best]].append(i)
