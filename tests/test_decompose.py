@@ -385,3 +385,69 @@ def test_versioning_policy_and_shell_command_lines_are_noise() -> None:
     ):
         assert _is_noise(sentence, "Tallyho"), sentence
     assert not _is_noise("Tallyho keeps every version of an invoice and shows what changed.", "Tallyho")
+
+
+def test_a_table_of_contents_and_a_denial_after_a_long_subject_are_not_capabilities(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """A README's linked outline repeats its own headings; each entry is read in its section."""
+    page = tmp_path / "widgetly.md"
+    page.write_text(TOC_PAGE)
+    _, drafts, _ = decompose_file(page, embedder)
+    quotes = [" ".join(d.quotes) for d in drafts]
+    assert not any("not provided" in q for q in quotes), quotes
+    assert not {d.quotes[0] for d in drafts} & {"Usage", "Types", "Performance", "License"}, quotes
+    assert any("renders tables, trees" in q for q in quotes) and any("under 2 ms" in q for q in quotes)
+
+
+TOC_PAGE = """# Widgetly
+
+Widgetly renders widgets in the terminal with true colour.
+
+Reading from and writing to files, sockets, and so on is not provided by the library.
+
+- Usage
+  - Install
+  - Quickstart
+  - Render
+- Types
+  - table
+  - tree
+- Performance
+  - Latency
+- License
+
+## Usage
+
+### Install
+
+Install the package.
+
+### Quickstart
+
+Call `render()` on any widget.
+
+### Render
+
+Widgetly renders tables, trees and progress bars.
+
+## Types
+
+### table
+
+Tables with sortable columns.
+
+### tree
+
+Trees that fold and unfold.
+
+## Performance
+
+### Latency
+
+A frame renders in under 2 ms.
+
+## License
+
+MIT.
+"""

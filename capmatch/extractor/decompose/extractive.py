@@ -111,6 +111,13 @@ NEGATED = re.compile(
     r"|^we(?:'ve| have)? (?:launched|released|announced|introduced|added|built)\b",
     re.IGNORECASE,
 )
+# A denial after a long subject ("Reading from and writing to files, line-delimited JSON files, and so on
+# is not provided by the library"): the passive verb comes after the commas that end a main clause.
+DENIED_PASSIVE = re.compile(
+    r"^(?!.*(?:,\s*so|\bso that|\bwhich|\bthat|\bbecause|\bwhile|\bif|\bwhen|\bunless)\b.*\b(?:is|are) not\b)"
+    r".*\b(?:is|are) not (?:provided|supported|included|implemented|available|offered)\b",
+    re.IGNORECASE,
+)
 _MAIN_CLAUSE = re.compile(r"[,;:(]|\s[-–—]\s|\s(?:so|which|that|because|while|but|unless|if|when|until)\s", re.I)
 LIMITATION = re.compile(
     r"\b(?:limitations?|caveats?|known issues?|drawbacks?|downsides?|beware|unfortunately|at the cost of|"
@@ -241,6 +248,7 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
         or ELABORATION.match(stripped)
         or DEFINITION.match(stripped)
         or NEGATED.search(main_clause)
+        or DENIED_PASSIVE.match(stripped)
         or LIMITATION.search(text)
         or REQUIREMENT.search(text)
         or TUTORIAL_REFERENCE.search(text)
@@ -504,6 +512,27 @@ def _description(spans: list[Span]) -> str:
 SECTION_WEIGHT = {"feature": 3.0, "neutral": 1.6, "low": 0.6, "skip": 0.0}
 
 
+def _tables_of_contents(blocks: list[Block], headings: set[str]) -> set[int]:
+    """Indices of lists that are a table of contents: three or more items, most of them the page's own
+    headings (a README's linked outline "Usage / Install / Quickstart / Types"). Each entry is read in
+    its section; the outline itself states nothing."""
+    found: set[int] = set()
+    run: list[Block] = []
+    for block in [*blocks, None]:
+        if block is not None and block.kind == "bullet":
+            run.append(block)
+            continue
+        if len(run) >= 3 and sum(_label(b.text) in headings for b in run) >= 0.6 * len(run):
+            found |= {b.index for b in run}
+        run = []
+    return found
+
+
+def _label(text: str) -> str:
+    """A heading or list item reduced to its words, to tell when one repeats the other."""
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
 def _words(text: str) -> int:
     return len(re.findall(r"[A-Za-z][\w'+/.-]*", text))
 
@@ -532,6 +561,8 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
     by_section: dict[tuple[str, ...], list[Block]] = {}
     for block in blocks:
         by_section.setdefault(block.section, []).append(block)
+    headings = {_label(b.text) for b in blocks if b.kind == "heading"}
+    consumed |= _tables_of_contents(blocks, headings)
 
     for block in blocks:
         if block.kind != "heading" or block.index in consumed:
@@ -582,6 +613,10 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             else []
         )
         short_list = len(bullets) >= 3 and sum(_words(b.text) <= 8 for b in bullets) >= 0.6 * len(bullets)
+        if short_list and sum(_label(b.text) in headings for b in bullets) >= 0.6 * len(bullets):
+            # A table of contents: its items are the page's own later headings ("Install",
+            # "Quickstart", "Serialize"), each of which is read in its own section.
+            continue
         if short_list:
             # A list of short items (categories, languages, backends) is one capability, named by the heading.
             evidence = lead[:1] + [b.span for b in bullets[: MAX_QUOTES - len(lead[:1])]]
