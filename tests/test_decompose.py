@@ -451,3 +451,20 @@ A frame renders in under 2 ms.
 
 MIT.
 """
+
+
+def test_the_page_talking_about_itself_or_its_history_is_not_a_capability() -> None:
+    from capmatch.extractor.decompose.extractive import _is_noise
+
+    for text in (
+        "The figure below shows a performance breakdown by language.",
+        "There is a CHANGELOG available in the repository.",
+        "This can be reproduced using the benchmark script.",
+        "Prior to version 2, this library was known as widget-factories.",
+        "Please use the Show and tell category in Discussions.",
+        "This is possible because of the typing information available on the class.",
+        "Widgetly's accuracy varies widely depending on the language.",
+        "Competitors can still win individual measurements.",
+    ):
+        assert _is_noise(text, "Widgetly"), text
+    assert not _is_noise("Widgetly is a general-purpose speech recognition model.", "Widgetly")

@@ -74,6 +74,11 @@ NOISE = re.compile(
     # The project's versioning policy ("maintained according to semantic versioning", "Current Version:
     # 2.1", "The API has been stable since 1.0"): meta, not a feature.
     r"\bsemantic versioning\b|\bsemver\b|\bcurrent version\b|\bstable since\b|"
+    # The document talking about itself or the project's history ("The figure below shows …", "There is
+    # a CHANGELOG", "This can be reproduced using the script", "Prior to version 2 it was known as …").
+    r"\b(?:figure|table|chart|graph|plot|diagram|image)s? (?:below|above)\b|\bbelow (?:is|are) (?:the|a)\b|"
+    r"\bchangelog\b|\breproduc(?:e|ed|ing) (?:using|with|by)\b|\bprior to (?:version|v?\d)|"
+    r"\b(?:was|were|formerly) (?:known|called|named) as\b|"
     # A shell command line set as prose ("export FOO_PATH=bin", "python path/to/tests/run.py").
     r"^\s*(?:export\s+\w+=|(?:python3?|sudo|bash|sh|make|cd)\s+\S*[/=]))",
     re.IGNORECASE,
@@ -92,7 +97,7 @@ INSTRUCTION = re.compile(
     r"navigate|check|see|join|ask|email|contact|download|clone|fork|pick|choose|"
     r"add|edit|copy|paste|save|start|try|note|import|install|read|learn|head over|take|follow|refer|"
     r"get started|report|cite|book|sign up|register|watch|want|have a look|make|write|define|call|pass|put|"
-    r"let's|imagine|consider|say|suppose|make sure|don't forget|remember)\b(?!-)",
+    r"let's|imagine|consider|say|suppose|make sure|don't forget|remember|please)\b(?!-)",
     re.IGNORECASE,
 )
 # Sentences about the reader's situation ("You need to …", "Most options …") rather than the tool.
@@ -125,6 +130,7 @@ LIMITATION = re.compile(
     r"(?:can|may|might|will|could) be (?:lost|dropped|corrupted)|(?:is|are|gets?|was|were) lost|data loss|"
     # A recommendation of something else: "look at a PostgreSQL-backed queue", "X is a better fit".
     r"(?:is|are|would be) (?:a |the )?better (?:fit|choice|option|suited)|look at|consider using|instead of us|"
+    r"varies (?:widely|greatly|significantly|a lot)|competitors can|"
     r"not (?:for|meant for) production|bottleneck|breaking changes?|"
     # A trade-off's cost: "… give you full control, but you have to host and scale them yourself".
     r"but (?:then )?you (?:have|need|must) to)\b",
@@ -178,7 +184,9 @@ LEADING_CONDITION = re.compile(
 # A sentence explaining the one before it ("This means that …", "In this case, …", "Afterwards, …")
 # elaborates a point already made; the point itself is the capability.
 ELABORATION = re.compile(
-    r"^(?:(?:this|that|which|it) means\b|in (?:this|that|which) case\b|afterwards\b)", re.IGNORECASE
+    r"^(?:(?:this|that|which|it) means\b|in (?:this|that|which) case\b|afterwards\b|"
+    r"this is (?:possible|done|achieved|why|because)\b)",
+    re.IGNORECASE,
 )
 # A definition of a concept by an indefinite generic subject ("A task is a Python function decorated
 # with …", "A worker is a process that …"): it explains a term of the tool's model, not a feature.
