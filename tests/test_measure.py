@@ -99,6 +99,9 @@ def test_eval_fusion_reports_one_fold_per_set(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert [f["held_out"] for f in report["folds"]] == ["tiny", "second"]
+    # the two sets are the same tools: with no third set to train on, each fold says it trained on them
+    assert [f["shares_tools_with"] for f in report["folds"]] == [["second"], ["tiny"]]
+    assert all(f["held_out_with"] == [] for f in report["folds"])
     assert set(report["chosen"]["weights"]) == {"capabilities", "identity", "document", "lexical"}
     assert report["chosen"]["normalisation"] in ("z", "scaled")
 

@@ -12,6 +12,7 @@ ones chosen on all sets together.
 from __future__ import annotations
 
 import itertools
+import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ GRID = (0.0, 0.25, 0.5, 1.0)
 THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)  # candidate floors for a matched capability pair
 NORMALISATIONS = ("z", "scaled")
 METRICS = ("P@5", "nDCG@10")
+SIGNALS_FILE = "fusion-signals.pkl"
+OVERLAP = 0.2  # two sets sharing this share of the smaller one's tools form one fold
 
 
 @dataclass
@@ -42,6 +45,7 @@ class SetData:
     name: str
     queries: list[Query]
     baselines: dict[str, dict[str, float | int]]
+    tools: frozenset[str] = frozenset()  # the tools' names, lower-cased: sets sharing tools are held out together
 
 
 def collect(name: str, core: Runtime, items: list[Item], k: int, progress: Progress) -> SetData:
@@ -59,7 +63,7 @@ def collect(name: str, core: Runtime, items: list[Item], k: int, progress: Progr
         queries.append(Query(found.table, relevant, best, available))
         progress(f"signals {name}", done, len(todo))
     baselines = {"bm25": _bm25(items, k), "embedding": _embedding(items, k, core.settings.embedding_model)}
-    return SetData(name, queries, baselines)
+    return SetData(name, queries, baselines, frozenset(item.name.strip().lower() for item in items))
 
 
 def grid() -> np.ndarray:
@@ -141,6 +145,19 @@ def fit(
         name = set_name(dataset, per_category)
         core, items, _ = build(dataset, home_root / name, "extractive", None, progress, per_category)
         sets.append(collect(name, core, items, k, progress))
+    with open(home_root / SIGNALS_FILE, "wb") as f:  # for re-scoring offline: report(load(...))
+        pickle.dump(sets, f)
+    return report(sets, k)
+
+
+def load(home_root: Path) -> list[SetData]:
+    """The signals the last ``fit`` over ``home_root`` collected."""
+    with open(home_root / SIGNALS_FILE, "rb") as f:
+        return pickle.load(f)
+
+
+def report(sets: Sequence[SetData], k: int = 10) -> dict[str, object]:
+    """Score the grid on every set, choose per fold and on all sets (offline, from collected signals)."""
     weights = grid()
     spread = pooled_spread(sets)
     results = {
@@ -157,10 +174,16 @@ def fit(
 
     folds = []
     for held in sets:
-        setting, row = choose([d for d in sets if d is not held], results)
+        group = fold_of(held, sets)
+        if len(group) == len(sets):  # every set shares tools with this one: nothing else to train on
+            group = [held]
+        training = [d for d in sets if d not in group]
+        setting, row = choose(training, results)
         folds.append(
             {
                 "held_out": held.name,
+                "held_out_with": [d.name for d in group if d is not held],
+                "shares_tools_with": [d.name for d in training if overlap(held, d) >= OVERLAP],
                 "normalisation": setting[0],
                 "pair_threshold": setting[1],
                 "weights": _named(weights[row]),
@@ -183,6 +206,21 @@ def fit(
             for d in sets
         },
     }
+
+
+def overlap(a: SetData, b: SetData) -> float:
+    """The share of the smaller set's tools that the other set also has (by name)."""
+    return len(a.tools & b.tools) / max(1, min(len(a.tools), len(b.tools)))
+
+
+def fold_of(held: SetData, sets: Sequence[SetData]) -> list[SetData]:
+    """``held`` and every set linked to it by shared tools (``OVERLAP``, transitively): they are held
+    out together, so no fold trains on the tools it is scored on (awesome-python's one-liners and
+    their PyPI descriptions are the same tools in the same categories)."""
+    group = [held]
+    for d in group:
+        group.extend(e for e in sets if e not in group and overlap(d, e) >= OVERLAP)
+    return [d for d in sets if d in group]
 
 
 def _named(row: np.ndarray) -> dict[str, float]:
