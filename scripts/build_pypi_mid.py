@@ -44,8 +44,11 @@ Selection rule (all deterministic):
 Output is sorted by (category, name); a .meta.json next to it gives the counts and the
 reasons tools were dropped.
 
-(For issue 11, item 6: a second mid-length labelled set, independent of the Debian one.
-It shares tools and categories with the awesome-python one-liner set.)
+(For issue 11, item 6: a second mid-length labelled set, independent of the Debian one; on
+2026-12-01, 128 tools in 10 categories, 50-167 words (median 66); `capmatch eval similar`:
+MiniLM whole-text P@5 0.521 / nDCG@10 0.460, BM25 0.417 / 0.375.  It shares tools and
+categories with the awesome-python one-liner set: `capmatch eval fusion` holds the two out
+together.)
 """
 
 import argparse

@@ -5,8 +5,9 @@ For every labelled set the candidates of each query and their four raw signals a
 set, offline. A fold holds one set out, picks the weights that do best on the others and reports
 them on the held-out set. "Best" is the worst margin over the training sets by which capmatch beats
 the stronger of its two baselines (BM25 and whole-text embedding), on P@5 and nDCG@10: weights must
-win everywhere, not on average. The weights finally fixed in ``capmatch.matching.fusion`` are the
-ones chosen on all sets together.
+win everywhere, not on average. Sets that share labelled tools (the awesome-python one-liners and
+the PyPI descriptions of the same tools) are held out together. The weights finally fixed in
+``capmatch.matching.fusion`` are the ones chosen on all sets together.
 """
 
 from __future__ import annotations
