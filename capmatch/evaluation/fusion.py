@@ -27,7 +27,7 @@ from capmatch.matching.fusion import SIGNALS, standardise
 from capmatch.matching.similar import candidates
 from capmatch.runtime import Runtime
 
-GRID = (0.0, 0.25, 0.5, 1.0)
+GRID = (0.0, 0.125, 0.25, 0.5, 0.75, 1.0)
 THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)  # candidate floors for a matched capability pair
 NORMALISATIONS = ("z", "scaled")
 METRICS = ("P@5", "nDCG@10")
