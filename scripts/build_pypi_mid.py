@@ -218,8 +218,7 @@ def lines_to_blocks(text):
             flush()
             i += 1
             continue
-        # a paragraph ending in "::" introduces an indented literal block
-        if UNDERLINE.match(line) or s.startswith("|") and s.endswith("|") and s.count("|") > 2:
+        if UNDERLINE.match(line) or (s.startswith("|") and s.endswith("|") and s.count("|") > 2):
             flush()  # horizontal rule or table row
             i += 1
             continue
@@ -236,7 +235,7 @@ def lines_to_blocks(text):
             continue
         cur.append(s)
         i += 1
-        if s.endswith("::"):
+        if s.endswith("::"):  # a paragraph ending in "::" introduces an indented literal block
             flush()
             while i < n and not lines[i].strip():
                 i += 1
@@ -398,7 +397,7 @@ def main():
         cands.append((e, repo, names))
     todo = sorted({normalise(n) for _, repo, names in cands if repo for n in names})
     with ThreadPoolExecutor(max_workers=a.workers) as pool:
-        fetched = dict(zip(todo, pool.map(lambda n: fetch(n, a.cache), todo)))
+        fetched = dict(zip(todo, pool.map(lambda n: fetch(n, a.cache), todo), strict=True))
 
     why = Counter()
     shortfall = []
