@@ -6,9 +6,9 @@ set, offline. A fold holds one set out, picks the weights that do best on the ot
 them on the held-out set. "Best" compares the margins over the training sets by which capmatch beats
 the stronger of its two baselines (BM25 and whole-text embedding), on P@5 and nDCG@10, each in units
 of its set's standard error, worst set first (leximin, ``choose``): weights must win everywhere, not
-on average. Sets that share labelled tools (the awesome-python one-liners and
-the PyPI descriptions of the same tools) are held out together. The weights finally fixed in
-``capmatch.matching.fusion`` are the ones chosen on all sets together.
+on average. Sets that share labelled tools (the awesome-python one-liners and the PyPI descriptions
+of the same tools) are held out together. The weights finally fixed in ``capmatch.matching.fusion``
+are the ones chosen on all sets together.
 """
 
 from __future__ import annotations
