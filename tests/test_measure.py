@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -99,8 +100,38 @@ def test_eval_fusion_reports_one_fold_per_set(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert [f["held_out"] for f in report["folds"]] == ["tiny", "second"]
+    # the two sets are the same tools: with no third set to train on, each fold says it trained on them
+    assert [f["shares_tools_with"] for f in report["folds"]] == [["second"], ["tiny"]]
+    assert all(f["held_out_with"] == [] for f in report["folds"])
     assert set(report["chosen"]["weights"]) == {"capabilities", "identity", "document", "lexical"}
     assert report["chosen"]["normalisation"] in ("z", "scaled")
+
+
+def test_fusion_choice_does_not_let_a_set_at_its_ceiling_hide_a_loss() -> None:
+    from capmatch.evaluation.fusion import Query, SetData, choose, fold_of
+
+    def data(name: str, queries: int, p5: float, tools: set[str] | None = None) -> SetData:
+        empty = Query(np.zeros((0, 4)), np.zeros(0, bool), np.zeros(0), 1)
+        base = {"bm25": {"P@5": 0.1, "nDCG@10": 0.1}, "embedding": {"P@5": p5, "nDCG@10": p5}}
+        return SetData(name, [empty] * queries, base, frozenset(tools or ()))
+
+    ceiling, wide, mid = data("ceiling", 15, 1.0), data("wide", 36, 0.3), data("mid", 200, 0.5)
+    # both rows tie the set at its ceiling, so both have worst margin 0; row 0 wins big on the small
+    # set and barely (+0.001) on the large one, row 1 clearly on both: the worst margin tie-broken by
+    # mean P@5 picked row 0, margins in standard errors compared worst first pick row 1
+    scores = {
+        "ceiling": [1.0, 1.0],
+        "wide": [0.6, 0.4],
+        "mid": [0.501, 0.52],
+    }
+    results = {("scaled", 0.2): {n: {"P@5": np.array(v), "nDCG@10": np.array(v)} for n, v in scores.items()}}
+    assert choose([ceiling, wide, mid], results) == (("scaled", 0.2), 1)
+    # sets sharing tools under the same label are held out together; the same name under another label is not
+    one = data("one", 1, 0.5, {"a\tx", "b\tx"})
+    two = data("two", 1, 0.5, {"a\tx", "c\ty"})
+    other = data("other", 1, 0.5, {"a\tz", "b\tz"})
+    assert [d.name for d in fold_of(one, [one, two, other])] == ["one", "two"]
+    assert [d.name for d in fold_of(other, [one, two, other])] == ["other"]
 
 
 def test_eval_contrast_calibrates_both_thresholds_and_dumps_every_line(tmp_path: Path) -> None:
