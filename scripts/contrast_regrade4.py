@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a grading record: its hand-written notes are kept on one line each)
 """Round-4 grading sheet for contrast lines (issue 11 regrade 4).
 
   sheet:  python scripts/contrast_regrade4.py sheet BEFORE.jsonl AFTER.jsonl CATALOG --prev docs/eval/contrast-lines-graded-3.jsonl --seed 23 --n 20
@@ -60,11 +61,22 @@ def sheet(before: Path, after: Path, catalog: str, prev: Path | None, seed: int,
         own_cat = r["category"]
         comp = _compared(line, cats, r["tool_name"])
         out = {
-            "catalog": catalog, "set": sset, "kind": kind, "tool": key[0], "capability": key[1],
-            "version": version, "category": own_cat, "line": line, "compared": comp,
+            "catalog": catalog,
+            "set": sset,
+            "kind": kind,
+            "tool": key[0],
+            "capability": key[1],
+            "version": version,
+            "category": own_cat,
+            "line": line,
+            "compared": comp,
             "other_kind": [c for c in comp if cats.get(c) != own_cat],
-            "quotes": r["quotes"], "alternatives": r["alternatives"],
-            "useful": None, "cause": "", "note": "", "reused_from_round3": False,
+            "quotes": r["quotes"],
+            "alternatives": r["alternatives"],
+            "useful": None,
+            "cause": "",
+            "note": "",
+            "reused_from_round3": False,
         }
         g = graded.get((catalog, kind, key[0], key[1], line))
         if g:
@@ -77,7 +89,9 @@ def sheet(before: Path, after: Path, catalog: str, prev: Path | None, seed: int,
                 row(key, kind, "after", new, "after")
                 if key in old and old[key][kind]:
                     row(key, kind, "before", old, "after")
-    silenced_vs = [k for k in keys if k in old and old[k]["vs_alternatives"] and not (k in new and new[k]["vs_alternatives"])]
+    silenced_vs = [
+        k for k in keys if k in old and old[k]["vs_alternatives"] and not (k in new and new[k]["vs_alternatives"])
+    ]
     for key in silenced_vs:
         row(key, "vs_alternatives", "before", old, "silenced")
     pool = [k for k in keys if k in old and old[k]["unique"] and not (k in new and new[k]["unique"])]
@@ -85,18 +99,25 @@ def sheet(before: Path, after: Path, catalog: str, prev: Path | None, seed: int,
     for key in rng.sample(pool, min(n, len(pool))):
         row(key, "unique", "before", old, "silenced")
     cov = {
-        kind: {"before": sum(bool(old[k][kind]) for k in old), "after": sum(bool(new[k][kind]) for k in new),
-               "capabilities": len(new)}
+        kind: {
+            "before": sum(bool(old[k][kind]) for k in old),
+            "after": sum(bool(new[k][kind]) for k in new),
+            "capabilities": len(new),
+        }
         for kind in ("unique", "vs_alternatives")
     }
-    print(json.dumps({"catalog": catalog, "coverage": cov, "silenced_unique_pool": len(pool),
-                      "silenced_vs": len(silenced_vs)}))
+    print(
+        json.dumps(
+            {"catalog": catalog, "coverage": cov, "silenced_unique_pool": len(pool), "silenced_vs": len(silenced_vs)}
+        )
+    )
 
 
 def _ci(k: int, n: int) -> str:
     if not n:
         return "–"
     import math
+
     z = 1.96
     p = k / n
     d = 1 + z * z / n
@@ -126,11 +147,16 @@ def table(path: Path) -> None:
     print("| Cause | AFTER Unique | AFTER vs | AFTER all | BEFORE (same caps) | Silenced |")
     print("|---|---|---|---|---|---|")
     for c in "ABCD":
-        f = lambda r: r["useful"] is False and r["cause"] == c
+
+        def f(r: dict, c: str = c) -> bool:
+            return r["useful"] is False and r["cause"] == c
+
         a = [r for r in rows if r["set"] == "after" and r["version"] == "after" and f(r)]
-        print(f"| {c} | {sum(r['kind']=='unique' for r in a)} | {sum(r['kind']!='unique' for r in a)} | {len(a)} | "
-              f"{sum(f(r) for r in rows if r['set']=='after' and r['version']=='before')} | "
-              f"{sum(f(r) for r in rows if r['set']=='silenced')} |")
+        print(
+            f"| {c} | {sum(r['kind'] == 'unique' for r in a)} | {sum(r['kind'] != 'unique' for r in a)} | {len(a)} | "
+            f"{sum(f(r) for r in rows if r['set'] == 'after' and r['version'] == 'before')} | "
+            f"{sum(f(r) for r in rows if r['set'] == 'silenced')} |"
+        )
 
 
 if __name__ == "__main__":
