@@ -461,8 +461,8 @@ def vs_alternatives_line(
             only_mine = _comparable(only_mine, theirs)
             only_theirs = _comparable(only_theirs, mine)
         # A protocol or format is argued only against the other side's value of the same facet.
-        only_mine = [a for a in only_mine if a.kind not in _FACETED or _facet(a, theirs)]
-        only_theirs = [a for a in only_theirs if a.kind not in _FACETED or _facet(a, mine)]
+        only_mine = [a for a in only_mine if a.kind not in _FACETED or _facet_values([a], theirs)]
+        only_theirs = [a for a in only_theirs if a.kind not in _FACETED or _facet_values([a], mine)]
         if not (only_mine and only_theirs):
             # One-sided, a bare figure or acronym argues nothing ("Unlike httpx, this states 64 KiB").
             only_mine = [a for a in only_mine if a.kind not in _THIN_KINDS and a.key not in _THIN_LABELS]
@@ -498,9 +498,14 @@ def _sentence(text: str) -> str:
     return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
-def _facet(attribute: attrs.Attribute, other: list[attrs.Attribute]) -> list[attrs.Attribute]:
-    """The other side's values of ``attribute``'s facet (its HTTP versions against an HTTP version)."""
-    return [a for a in other if attrs.facet(a) == attrs.facet(attribute)]
+def _facet_values(difference: list[attrs.Attribute], side: list[attrs.Attribute]) -> list[attrs.Attribute]:
+    """``side``'s values of the facets ``difference`` is about (its HTTP versions against an HTTP
+    version); none when the difference includes a varied kind (features, terms, figures), which has
+    no single facet to weigh values on."""
+    if {a.kind for a in difference} & _VARIED_KINDS:
+        return []
+    facets = {attrs.facet(a) for a in difference}
+    return [a for a in side if attrs.facet(a) in facets]
 
 
 def _versus_text(
@@ -523,19 +528,13 @@ def _versus_text(
     if only_mine:
         # Where the other side states values of the same facet, say them: "this supports HTTP/1.1 and
         # HTTP/2; requests supports HTTP/1.1" argues more than "unlike requests, this supports HTTP/2".
-        kinds = {a.kind for a in only_mine}
-        facets = {attrs.facet(a) for a in only_mine}
-        facet = [a for a in theirs if attrs.facet(a) in facets]
-        if facet and not kinds & _VARIED_KINDS:
-            mine_facet = [a for a in mine if attrs.facet(a) in facets]
-            return f"This {attrs.phrase(mine_facet)}", f"{who} {attrs.phrase(facet)}"
+        facet = _facet_values(only_mine, theirs)
+        if facet:
+            return f"This {attrs.phrase(_facet_values(only_mine, mine))}", f"{who} {attrs.phrase(facet)}"
         return "", f"Unlike {who}, this {attrs.phrase(only_mine)}."
-    kinds = {a.kind for a in only_theirs}
-    facets = {attrs.facet(a) for a in only_theirs}
-    facet = [a for a in mine if attrs.facet(a) in facets]
-    if facet and not kinds & _VARIED_KINDS:
-        theirs_facet = [a for a in theirs if attrs.facet(a) in facets]
-        return "", f"{who} {attrs.phrase(theirs_facet)}; this {attrs.phrase(facet)}."
+    facet = _facet_values(only_theirs, mine)
+    if facet:
+        return "", f"{who} {attrs.phrase(_facet_values(only_theirs, theirs))}; this {attrs.phrase(facet)}."
     return "", f"{who} {attrs.phrase(only_theirs)}, which this tool's page does not mention."
 
 

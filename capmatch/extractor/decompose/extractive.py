@@ -530,10 +530,15 @@ def _tables_of_contents(blocks: list[Block], headings: set[str]) -> set[int]:
         if block is not None and block.kind == "bullet":
             run.append(block)
             continue
-        if len(run) >= 3 and sum(_label(b.text) in headings for b in run) >= 0.6 * len(run):
+        if len(run) >= 3 and _outline(run, headings):
             found |= {b.index for b in run}
         run = []
     return found
+
+
+def _outline(items: list[Block], headings: set[str]) -> bool:
+    """Whether most items of a list repeat the page's own headings: an outline, not content."""
+    return sum(_label(b.text) in headings for b in items) >= 0.6 * len(items)
 
 
 def _label(text: str) -> str:
@@ -621,7 +626,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             else []
         )
         short_list = len(bullets) >= 3 and sum(_words(b.text) <= 8 for b in bullets) >= 0.6 * len(bullets)
-        if short_list and sum(_label(b.text) in headings for b in bullets) >= 0.6 * len(bullets):
+        if short_list and _outline(bullets, headings):
             # A table of contents: its items are the page's own later headings ("Install",
             # "Quickstart", "Serialize"), each of which is read in its own section.
             continue
