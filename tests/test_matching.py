@@ -131,6 +131,23 @@ def test_query_facets_are_concrete_terms_only() -> None:
     assert list(coverage(wanted, ["a", "b", "c", "d"], texts)) == [1.0, 0.5, 0.0, 0.0]
 
 
+def test_stated_facets_are_the_page_keys_restricted_to_them() -> None:
+    # Search reads only the wanted terms of each candidate page (attributes.stated): the answer must be
+    # the whole extraction's, negations, other products' sentences and implied terms included.
+    from capmatch.matching import attributes as attrs
+    from capmatch.matching.facets import FACET_KINDS
+
+    every = frozenset((k, label.lower()) for k, label, _ in attrs._COMPILED if k in FACET_KINDS)
+    every |= frozenset(attrs._IMPLIES.values())
+    pages = [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.rglob("*")) if p.suffix in {".md", ".html", ".rst"}]
+    pages += ["We don't support HTTP/2.", "Redis is a store for JSON. It keeps snapshots.", "memory-mapped files", ""]
+    for text in pages:
+        full = attrs.page_keys(text, frozenset())
+        for wanted in (every, frozenset({("protocol", "http/2"), ("storage", "backups")})):
+            assert attrs.stated(text, wanted) == full & wanted
+    assert attrs.stated("It keeps snapshots.", frozenset({("storage", "backups")})) == {("storage", "backups")}
+
+
 def test_hybrid_search_finds_a_tool_by_its_exact_name(demo: Runtime) -> None:
     # A made-up name means nothing to an embedding; BM25 over names finds it.
     hybrid = demo.search("PgTide", k=3, count_matches=False)

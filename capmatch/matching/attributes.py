@@ -423,10 +423,15 @@ _NEGATION = re.compile(
 )
 
 
-def extract(quotes: Iterable[str], exclude_words: Iterable[str] = ()) -> list[Attribute]:
+def extract(
+    quotes: Iterable[str], exclude_words: Iterable[str] = (), only: frozenset[tuple[str, str]] | None = None
+) -> list[Attribute]:
     """Attributes stated in ``quotes``, each with the indices of the quotes that state it.
 
-    ``exclude_words``: words of the tool's own name (and its neighbours'), never an attribute."""
+    ``exclude_words``: words of the tool's own name (and its neighbours'), never an attribute.
+    ``only``: look for these vocabulary terms (kind, lowercased label) alone, no quantities or acronyms;
+    the same answer as the whole extraction restricted to them, at a fraction of the cost."""
+    vocabulary = _COMPILED if only is None else [t for t in _COMPILED if (t[0], t[1].lower()) in only]
     excluded = {w.lower() for w in exclude_words if len(w) > 1}
     found: dict[tuple[str, str], tuple[str, str, list[int]]] = {}
 
@@ -443,8 +448,10 @@ def extract(quotes: Iterable[str], exclude_words: Iterable[str] = ()) -> list[At
         # one about another product states that product's features, not the tool's.
         parts = [_own_part(part, excluded) for part in _SENTENCE.split(whole) if not _NEGATION.search(part)]
         quote = " ".join(parts)
-        for kind, label in _terms(quote):
+        for kind, label in _terms(quote, vocabulary):
             add(kind, label, label, index)
+        if only is not None:
+            continue
         for dimension, label in _quantities(quote):
             add("quantity", dimension, label, index)
         for acronym in set(_ACRONYM.findall(quote)):
@@ -485,14 +492,14 @@ def _own_part(sentence: str, excluded: set[str]) -> str:
     return subject if any(p.fullmatch(subject) for _, _, p in _COMPILED) else sentence
 
 
-def _terms(text: str) -> list[tuple[str, str]]:
+def _terms(text: str, vocabulary: list[tuple[str, str, re.Pattern[str]]] = _COMPILED) -> list[tuple[str, str]]:
     """(kind, label) of each vocabulary term in ``text``."""
     lowered = text.lower()
     # Each pattern scans the whole text; a page is 20k characters and there are 150 patterns, so skip
     # those whose first letters cannot occur (most of them, on any one page).
     return [
         (kind, label)
-        for kind, label, pattern in _COMPILED
+        for kind, label, pattern in vocabulary
         if _may_match(label, lowered) and any(not _implementation(kind, text, m) for m in pattern.finditer(text))
     ]
 
@@ -541,6 +548,27 @@ _IMPLIES = {
 def _page_keys(text: str, exclude_words: frozenset[str]) -> frozenset[tuple[str, str]]:
     found = keys(extract([text], exclude_words))
     return frozenset(found | {_IMPLIES[k] for k in found if k in _IMPLIES})
+
+
+def stated(text: str, wanted: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+    """The vocabulary terms of ``wanted`` a whole page states: ``wanted & page_keys(text, frozenset())``
+    without reading the page's other attributes. Search asks this of hundreds of candidate pages per
+    query, more than ``page_keys``' cache holds; most pages do not contain the term at all, which one
+    scan of the raw text settles before the page is split into sentences."""
+    needed, vocabulary = _wanted_vocabulary(wanted)
+    if not any(pattern.search(text) for _, _, pattern in vocabulary):
+        return frozenset()
+    found = keys(extract([text], only=needed))
+    return frozenset((found | {_IMPLIES[k] for k in found if k in _IMPLIES}) & wanted)
+
+
+@lru_cache(maxsize=64)
+def _wanted_vocabulary(
+    wanted: frozenset[tuple[str, str]],
+) -> tuple[frozenset[tuple[str, str]], list[tuple[str, str, re.Pattern[str]]]]:
+    """The terms to look for to answer ``stated(…, wanted)`` (with those implying a wanted one), and their patterns."""
+    needed = wanted | {source for source, implied in _IMPLIES.items() if implied in wanted}
+    return needed, [t for t in _COMPILED if (t[0], t[1].lower()) in needed]
 
 
 def keys(attributes: Iterable[Attribute]) -> set[tuple[str, str]]:

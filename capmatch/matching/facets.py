@@ -33,6 +33,4 @@ def coverage(facets: frozenset[Facet], ids: Sequence[str], texts: Mapping[str, s
     """The share of ``facets`` each tool's words state (0 for a tool without words)."""
     if not facets:
         return np.zeros(len(ids))
-    return np.array(
-        [len(facets & attrs.page_keys(texts.get(t, ""), frozenset())) / len(facets) for t in ids], dtype=np.float64
-    )
+    return np.array([len(attrs.stated(texts.get(t, ""), facets)) / len(facets) for t in ids], dtype=np.float64)
