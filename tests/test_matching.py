@@ -335,3 +335,21 @@ def test_verdict_says_when_ranks_rest_on_different_data(demo: Runtime) -> None:
     # ClearSignal has no metadata, Wardline Guard has stars: their Adoption data differ.
     c = demo.compare("clearsignal", "wardline-guard")
     assert "The ranks rest on different data: ClearSignal has no Adoption data." in c.verdict
+
+
+def test_lexical_scores_equal_a_pool_tokenized_at_once() -> None:
+    # fusion.lexical_scores remembers each page's words; the scores must be those of tokenizing the
+    # pool in one call, as before, bit for bit.
+    import bm25s
+
+    from capmatch.matching.fusion import lexical_scores
+
+    pages = [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.rglob("*.md"))]
+    for start in range(0, len(pages) - 1, 3):
+        query, texts = pages[start], pages[:start] + pages[start + 1 :]
+        retriever = bm25s.BM25()
+        retriever.index(bm25s.tokenize([query, *texts], stopwords="en", show_progress=False), show_progress=False)
+        words = bm25s.tokenize([query], stopwords="en", show_progress=False, return_ids=False)[0]
+        scores = np.asarray(retriever.get_scores(words), dtype=np.float64)
+        assert np.array_equal(lexical_scores(query, texts), scores[1:] / scores[0])
+        assert np.array_equal(lexical_scores(query, texts), scores[1:] / scores[0])  # remembered words

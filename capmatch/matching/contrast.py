@@ -358,8 +358,8 @@ def claim_owners(caps: list[Capability], name_words: set[str]) -> dict[tuple[str
     for order, cap in enumerate(caps):
         if cap.id is None:
             continue
-        named = attrs.keys(attrs.extract([cap.name], name_words))
-        for a in attrs.extract(_quotes(cap), name_words):
+        named = attrs.keys(attrs.remembered((cap.name,), frozenset(name_words)))
+        for a in _stated(cap, name_words):
             key = (a.kind, a.key.lower())
             fit = (key in named, 0 in a.quotes, -order)
             if key not in best or fit > best[key][0]:
@@ -379,6 +379,11 @@ class Close:
 
 def _quotes(cap: Capability) -> list[str]:
     return [e.quote for e in cap.evidence]
+
+
+def _stated(cap: Capability, excluded: set[str]) -> tuple[attrs.Attribute, ...]:
+    """The attributes ``cap``'s quotes state (``excluded``: name words that are never one)."""
+    return attrs.remembered(tuple(_quotes(cap)), frozenset(excluded))
 
 
 def _claim(attribute: attrs.Attribute, cap: Capability) -> dict[str, Any]:
@@ -408,7 +413,7 @@ def unique_line(
     # "Text" is on nearly every page; it is contrasted in vs lines (images and text vs text), not here.
     stated = [
         a
-        for a in attrs.extract(_quotes(cap), excluded)
+        for a in _stated(cap, excluded)
         if a.key != "text input" and a.kind not in _THIN_KINDS and a.key not in _THIN_LABELS
     ]
     absent = [
@@ -451,8 +456,8 @@ def vs_alternatives_line(
     basis: list[dict[str, Any]] = []
     for c in close[:VS_ALTERNATIVES]:
         excluded = own.name_words | c.page.name_words
-        mine = attrs.extract(_quotes(cap), excluded)
-        theirs = attrs.extract(_quotes(c.cap), excluded)
+        mine = list(_stated(cap, excluded))
+        theirs = list(_stated(c.cap, excluded))
         theirs_keys = attrs.keys(theirs)
         shared = [a for a in mine if (a.kind, a.key.lower()) in theirs_keys and a.kind != "quantity"][:2]
         only_mine = [a for a in mine if (a.kind, a.key.lower()) not in c.page.attributes | common]
