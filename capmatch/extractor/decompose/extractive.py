@@ -64,7 +64,11 @@ NOISE = re.compile(
     r"\bstar us\b|\bstar(?:red)? on github\b|\bsponsor|\bcontribut|\bpull requests?\b|\bissue tracker\b|"
     r"\bcode of conduct\b|\bread the docs\b|\bsee the (?:docs|documentation)\b|\bcheck out\b|"
     r"\bjoin (?:us|our)\b|\bdiscord\b|\bslack\b|\btwitter\b|\bnewsletter\b|\bcopyright\b|©|"
-    r"\blicen[cs]ed? under\b|\ball rights reserved\b|\bthank(?:s| you)\b|\bcookies?\b|\bsubscribe\b|"
+    r"\blicen[cs]ed? under\b|\ball rights reserved\b|\bthank(?:s| you)\b|\bsubscribe\b|"
+    # A site's cookie notice, not HTTP cookies, which clients and frameworks handle as a feature
+    # ("Sessions with Cookie Persistence").
+    r"\b(?:we|this (?:site|website)) uses? cookies\b|\bcookie (?:policy|settings|consent|banner|preferences)\b|"
+    r"\baccept (?:all )?cookies\b|"
     # Pointers to other material, not claims: "Full documentation can be found here".
     r"\bcan be found\b|\bfull documentation\b|\b(?:learn|read) more\b|\bblog\b|\bwebinars?\b|\bpodcasts?\b|"
     r"\byoutube\b|\bsupport(?:ing)? (?:this|the) project\b|\bconsider supporting\b|\bgive (?:us|it) a star\b|"
@@ -110,7 +114,9 @@ READER_SUBJECT = re.compile(
 NEGATED = re.compile(
     r"^(?:\S+\s+){0,6}?(?:does not|doesn't|do not|don't|did not|cannot|can't|can not|won't|will not|isn't|"
     r"is not|aren't|are not|no longer|not (?:yet )?(?:supported|available|possible|suitable|recommended|"
-    r"designed|intended|meant|guaranteed|thread-?safe))\b"
+    r"designed|intended|meant|guaranteed|thread-?safe)|"
+    # What the tool leaves out is listed as a denial: "What X deliberately leaves out: async, cookies".
+    r"leaves out|omits|lacks)\b"
     r"|^no\s+(?:\w+\s+){1,3}(?:is|are)\s+(?:currently\s+|yet\s+)?(?:available|supported|provided)\b"
     # The project's news in the first person ("We've launched X to …") announces, it does not describe.
     r"|^we(?:'ve| have)? (?:launched|released|announced|introduced|added|built)\b",
