@@ -668,6 +668,8 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
                 )
             )
 
+    out.extend(_feature_table_rows(blocks, tool_name))
+
     # The page's first paragraph before any second-level heading: its first sentence is the tagline.
     opening = next((b.index for b in blocks if b.kind == "paragraph" and len(b.section) <= 1), -1)
     announced: set[int] = set()  # items of a list the page presents as the tool's features
@@ -767,6 +769,63 @@ def _list_with_intro(
     evidence = [intro.span, *(b.span for b in items[: MAX_QUOTES - 1])]
     score = 2.4 * _weight(section_class)
     return Candidate(evidence, score, intro.index, name, described, f"{name or ''} {_join(described)}", intro.section)
+
+
+# A table's header whose first column names features ("| Feature | Description |"): each row is one.
+FEATURE_COLUMN = re.compile(r"^(?:features?|capabilit(?:y|ies)|functionality)$", re.IGNORECASE)
+
+
+def _cells(row: Block) -> list[Span]:
+    """A table row's cells as spans of the page text (the outer pipes dropped, each cell trimmed)."""
+    out = []
+    offset = row.start
+    for raw in row.text.strip().strip("|").split("|"):
+        at = row.text.index(raw, offset - row.start) + row.start if raw else offset
+        text = raw.strip()
+        start = at + (len(raw) - len(raw.lstrip()))
+        out.append(Span(text, start, start + len(text)))
+        offset = at + len(raw) + 1
+    return out
+
+
+def _feature_table_rows(blocks: list[Block], tool_name: ClaimContext) -> list[Candidate]:
+    """ "| Feature | Description |" tables in a feature section, or whose first column is headed as
+    features: each row names one capability in its first cell and describes it in the others. Spec
+    sheets, benchmarks and comparison matrices elsewhere state values, not features, and a row whose
+    cells are marks or numbers ("✅", "32 threads") describes nothing."""
+    out: list[Candidate] = []
+    tables: list[list[Block]] = []
+    for block in blocks:
+        if block.kind != "table_row":
+            continue
+        previous = blocks[block.index - 1] if block.index else None
+        if tables and previous is not None and previous.kind == "table_row" and previous is tables[-1][-1]:
+            tables[-1].append(block)
+        else:
+            tables.append([block])
+    for rows in tables:
+        if len(rows) < 2:
+            continue
+        header = _cells(rows[0])
+        section_class = classify_section(rows[0])
+        if section_class == "skip":
+            continue
+        if section_class != "feature" and not (header and FEATURE_COLUMN.match(header[0].text)):
+            continue
+        for row in rows[1:]:
+            cells = [c for c in _cells(row) if c.text]
+            if len(cells) < 2:
+                continue
+            label, described = cells[0], [c for c in cells[1:] if _words(c.text) >= 3 and not _is_noise(c.text)]
+            name = clean_heading(label.text)
+            if not described or not 1 <= _words(name) <= 6 or _is_noise(name, tool_name):
+                continue
+            if any(not_a_claim(c.text, tool_name) for c in described):
+                continue
+            score = 2.0 * _weight(section_class) + 0.3
+            text = f"{name}: {_join(described)}"
+            out.append(Candidate([label, *described[:2]], score, row.index, name, described[:2], text, row.section))
+    return out
 
 
 LINK_OR_COMMAND = re.compile(r"https?://|www\.|^\s*(?:\$|>>>|pip install|npm install|go get)", re.IGNORECASE)
