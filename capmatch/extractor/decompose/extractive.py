@@ -135,7 +135,7 @@ LIMITATION = re.compile(
     r"comes at (?:a|the) cost|(?:can|may|might|will) (?:lose|drop|corrupt)|deprecated|"
     r"(?:can|may|might|will|could) be (?:lost|dropped|corrupted)|(?:is|are|gets?|was|were) lost|data loss|"
     # A recommendation of something else: "look at a PostgreSQL-backed queue", "X is a better fit".
-    r"(?:is|are|would be) (?:a |the )?better (?:fit|choice|option|suited)|look at|consider using|instead of us|"
+    r"(?:is|are|would be) (?:a |the )?better (?:fit|choice|option|suited|match)|look at|consider using|instead of us|"
     r"varies (?:widely|greatly|significantly|a lot)|competitors can|"
     r"not (?:for|meant for) production|bottleneck|breaking changes?|"
     # A trade-off's cost: "… give you full control, but you have to host and scale them yourself".
@@ -582,6 +582,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         by_section.setdefault(block.section, []).append(block)
     headings = {_label(b.text) for b in blocks if b.kind == "heading"}
     consumed |= _tables_of_contents(blocks, headings)
+    beyond_lead: dict[int, list[Span]] = {}  # a section's first paragraph: sentences after its lead
 
     for block in blocks:
         if block.kind != "heading" or block.index in consumed:
@@ -656,6 +657,14 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             )
         elif lead:
             consumed.add(first.index)
+            # The paragraph's later sentences often state further features of the section's topic
+            # ("Backups, encryption and access control are included. Data is encrypted at rest …
+            # Daily backups are kept for 7 days."): each is read on its own below; a mere
+            # restatement merges back into this capability (SAME_SECTION_SIMILARITY).
+            said = {s.start for s in lead}
+            rest = [s for s in sentences(first.span) if s.start not in said and s.start > lead[0].start]
+            if rest:
+                beyond_lead[first.index] = rest
             out.append(
                 Candidate(
                     lead,
@@ -678,6 +687,16 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             cand = _list_with_intro(blocks, block, name_of_tool, consumed, announced)
             if cand:
                 out.append(cand)
+
+    for index, rest in beyond_lead.items():
+        block = blocks[index]
+        section_class = classify_section(block)
+        if section_class == "low" and not relaxed:
+            continue
+        for span in rest:
+            cand = _sentence_candidate(span, block, _weight(section_class), False, relaxed, tool_name)
+            if cand:
+                out.extend(_one_per_feature(cand, span))
 
     for block in blocks:
         if block.index in consumed:
