@@ -726,7 +726,15 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             section_class, weight = "feature", max(weight, _weight("neutral"))
         if block.kind == "bullet" and block.level <= 1:
             cand = _bullet_candidate(block, weight, section_class, relaxed, tool_name)
-            if cand:
+            if cand and cand.name_hint is None and len(cand.spans[0].text) == len(block.text):
+                # "Features including multiple protocol support, SSL, authentication and proxy
+                # options.": an item naming several features is several, as in a sentence.
+                spans = sentences(block.span)
+                split = [c for span in spans for c in _one_per_feature(cand, span) if c is not cand]
+                out.extend(split)
+                if not split or len(spans) > 1:
+                    out.append(cand)  # its other sentences still say something
+            elif cand:
                 out.append(cand)
         elif block.kind == "paragraph" and (section_class != "low" or relaxed):
             # Prose in a usage, example or tutorial section walks through steps; the features it
