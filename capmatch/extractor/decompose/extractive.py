@@ -778,7 +778,9 @@ def _list_with_intro(
         if len(sentences(intro.span)) == 1:
             consumed.add(intro.index)  # the intro line itself says nothing beyond its items
         return None
-    lead = split_lead(text.rstrip(":"))
+    # Only the sentence that introduces the list can name it: in "Networks fail in boring ways: a load
+    # balancer drops … Pliant makes retrying the default:" the first sentence's label is not the list's.
+    lead = split_lead(" ".join(sentences(intro.span)[-1].text.split()).rstrip(":"))
     short = sum(_words(b.text) <= 10 for b in items) >= 0.6 * len(items)
     if not lead and (not short or section_class == "feature"):
         return None  # long items, or the items of a feature list, stand on their own
