@@ -388,6 +388,7 @@ class ExtractiveDecomposer:
             name = name.split(". ", 1)[0]  # a name never runs into the next sentence
             name = _widen(name[:1].upper() + name[1:], " ".join(x.text for x in cand.description_spans))
             name = _refined(name, sentence, tool_name, self._keyphrase)
+            name = _particle_end(name)
             taken.add(name.lower())
             names.append(name)
         drafts = []
@@ -472,6 +473,16 @@ def _refined(name: str, sentence: str, tool_name: str, keyphrase: Callable[[str]
         # "GPUs the GPU indexes", "Raw vectors to make searching": words, not a phrase.
         better = "" if _LOOSE_PHRASE.search(better) else better
     return better[:1].upper() + better[1:] if fits(better) else name
+
+
+def _particle_end(name: str) -> str:
+    """ "Retries built in" -> "Built-in retries", "Plugins opt in" -> "Plugins opt-in": a phrasal
+    adjective after the noun is one word, so the name does not end on a particle."""
+    built = re.fullmatch(r"(?P<noun>\w.*?) built[- ]in", name, re.IGNORECASE)
+    if built:
+        noun = built.group("noun")
+        return f"Built-in {noun[:1].lower() + noun[1:] if not noun[:2].isupper() else noun}"
+    return re.sub(r"(?<=\w) (in|out|on|up)$", r"-\1", name) if len(name.split()) >= 3 else name
 
 
 def _names_a_feature(name: str, tool_name: str) -> bool:
