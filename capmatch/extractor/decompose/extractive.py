@@ -704,8 +704,11 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         section_class = classify_section(block)
         if section_class == "low" and not relaxed:
             continue
+        code_next = _code_follows(blocks, block)
         for span in rest:
-            cand = _sentence_candidate(span, block, _weight(section_class), False, relaxed, tool_name)
+            before_code = code_next and span is rest[-1]
+            weight = _weight(section_class)
+            cand = _sentence_candidate(span, block, weight, False, relaxed, tool_name, False, before_code)
             if cand:
                 out.extend(_one_per_feature(cand, span))
 
@@ -751,9 +754,12 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             # Prose in a usage, example or tutorial section walks through steps; the features it
             # shows are named elsewhere on the page (its lists and descriptive headings still count).
             intro = not block.section or len(block.section) == 1
-            for k, span in enumerate(sentences(block.span)):
+            spans = sentences(block.span)
+            code_next = _code_follows(blocks, block)
+            for k, span in enumerate(spans):
                 tagline = block.index == opening and k == 0
-                cand = _sentence_candidate(span, block, weight, intro, relaxed, tool_name, tagline)
+                before_code = code_next and k == len(spans) - 1
+                cand = _sentence_candidate(span, block, weight, intro, relaxed, tool_name, tagline, before_code)
                 if cand:
                     out.extend(_one_per_feature(cand, span))
     return out
@@ -915,6 +921,10 @@ def _children(blocks: list[Block], parent: Block) -> list[Block]:
     return out
 
 
+def _code_follows(blocks: list[Block], block: Block) -> bool:
+    return block.index + 1 < len(blocks) and blocks[block.index + 1].kind == "code"
+
+
 def _join(spans: list[Span]) -> str:
     return " ".join(s.text for s in spans)
 
@@ -989,10 +999,16 @@ def _sentence_candidate(
     relaxed: bool,
     tool_name: ClaimContext,
     tagline: bool = False,
+    before_code: bool = False,
 ) -> Candidate | None:
     text = " ".join(span.text.split())
     words = _words(text)
-    if words < (3 if tagline else 5) or words > 60 or _is_noise(text, tool_name):
+    # "RQ can send an HTTP request to a URL when a job finishes:" + a code block: the colon leads into
+    # an example of the feature the sentence states, not into a list of items read elsewhere.
+    # Only when the tool is the subject ("RQ can …"): "This produces output like:" shows an example.
+    about_tool = bool(tool_name.tool) and text.lower().startswith(tool_name.tool.lower() + " ")
+    checked = text[:-1].rstrip() + "." if before_code and about_tool and text.endswith(":") else text
+    if words < (3 if tagline else 5) or words > 60 or _is_noise(checked, tool_name):
         return None
     # The page's opening line says what the tool is ("Chroma - the open-source data infrastructure for
     # AI") whether or not it uses a feature word.
