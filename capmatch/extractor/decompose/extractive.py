@@ -89,7 +89,9 @@ NOISE = re.compile(
 )
 # Licensing and pricing are read by extractor.classify; they are not capabilities.
 COMMERCIAL = re.compile(
-    r"(?:[$€£]\s?\d|\bper (?:month|year|seat|user)\b|\bfree (?:tier|plan|trial)\b|\bpricing\b|"
+    # "per seat"/"per user" alone is not a price: "partition an index per customer or per user" is a feature;
+    # a price per seat names its amount or its billing and is caught by those.
+    r"(?:[$€£]\s?\d|\bper (?:month|year)\b|\bfree (?:tier|plan|trial)\b|\bpricing\b|"
     r"\blicen[cs]e[ds]?\b|\bsubscription\b|\bmaintainers?\b|\bcharges? (?:per|by)\b|\bper (?:1m )?tokens?\b|"
     r"\bcommercial use\b|\bbilled\b|\bpaid (?:service|plans?|tiers?|version)\b|\bsells?\b|\bsupport contracts?\b)",
     re.IGNORECASE,
