@@ -38,7 +38,7 @@ from capmatch.extractor.naming import (
     name_from_sentence,
     split_lead,
 )
-from capmatch.extractor.sections import FEATURE_SECTION, classify_section
+from capmatch.extractor.sections import FEATURE_SECTION, SKIP_SECTION, classify_section
 from capmatch.extractor.segment import Block, Span, segment, sentences
 
 MIN_CAPABILITIES = 3
@@ -719,6 +719,14 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             continue
         section_class = classify_section(block)
         if section_class == "skip":
+            if block.kind == "paragraph" and _installation(block):
+                # An installation section's prose also states what ships ("Prebuilt wheels are
+                # available for Linux, macOS and Windows", "Optional GPU support is provided via
+                # CUDA"): read with the usual checks, which drop the commands and requirements.
+                for span in sentences(block.span):
+                    cand = _sentence_candidate(span, block, _weight("low"), False, relaxed, tool_name)
+                    if cand and not INSTALL_STEP.search(span.text):
+                        out.extend(_one_per_feature(cand, span))
             # Not even to fill a thin page: maintainers, sponsors and install steps are never
             # capabilities; a thin page yields few and says so (pipeline notice).
             continue
@@ -921,6 +929,21 @@ def _children(blocks: list[Block], parent: Block) -> list[Block]:
             break
         out.append(block)
     return out
+
+
+# Wording of an installation step rather than of what is installed.
+INSTALL_STEP = re.compile(
+    r"\b(?:install(?:ed|ing|s)?|pip|conda|npm|brew|apt(?:-get)?|docker|build|compile|clone|download|"
+    r"virtualenv|venv|extras?|requires?|required|dependenc\w+|version|pypi|anaconda|precompiled|bundles?)\b",
+    re.IGNORECASE,
+)
+
+
+def _installation(block: Block) -> bool:
+    """A block under an installation heading only (not licence, sponsors, …, which are skipped too)."""
+    path = [clean_heading(h) for h in block.section]
+    skipped = [h for h in path if SKIP_SECTION.search(h)]
+    return bool(skipped) and all(re.search(r"\binstall\w*|\bset ?up\b", h, re.IGNORECASE) for h in skipped)
 
 
 def _code_follows(blocks: list[Block], block: Block) -> bool:
