@@ -772,7 +772,20 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
                 cand = _sentence_candidate(span, block, weight, intro, relaxed, tool_name, tagline, before_code)
                 if cand:
                     out.extend(_one_per_feature(cand, span))
+        elif block.kind == "paragraph":
+            # A tutorial's steps address the reader; a sentence in it whose subject is the tool itself
+            # ("Sanic can now be easily run from CLI", "Litestar also supports …") states a feature.
+            for span in sentences(block.span):
+                if _tool_is_subject(span.text, tool_name):
+                    cand = _sentence_candidate(span, block, weight, False, relaxed, tool_name)
+                    if cand:
+                        out.extend(_one_per_feature(cand, span))
     return out
+
+
+def _tool_is_subject(text: str, context: ClaimContext) -> bool:
+    name = context.tool.lower()
+    return bool(name) and re.match(rf"(?:the\s+)?{re.escape(name)}(?:'s)?\s", text.strip().lower()) is not None
 
 
 def _list_with_intro(
@@ -1031,7 +1044,7 @@ def _sentence_candidate(
     # "RQ can send an HTTP request to a URL when a job finishes:" + a code block: the colon leads into
     # an example of the feature the sentence states, not into a list of items read elsewhere.
     # Only when the tool is the subject ("RQ can …"): "This produces output like:" shows an example.
-    about_tool = bool(tool_name.tool) and text.lower().startswith(tool_name.tool.lower() + " ")
+    about_tool = _tool_is_subject(text, tool_name)
     checked = text[:-1].rstrip() + "." if before_code and about_tool and text.endswith(":") else text
     if words < (3 if tagline else 5) or words > 60 or _is_noise(checked, tool_name):
         return None
