@@ -1055,6 +1055,10 @@ def _sentence_candidate(
     if not cue or text[0].islower():  # a lowercase start is a fragment (footnote, broken wrap)
         return None
     score = 1.0 * weight + (0.4 if intro else 0.0) + min(words, 25) / 50
+    if tagline:
+        # What the tool is for is its first capability: on a long page it must not lose its slot to
+        # the many descriptive headings further down.
+        score += 1.0
     if READER_SUBJECT.match(text):
         score -= 0.8
     return Candidate([span], score, block.index + span.start / 1e7, None, [span], text, block.section, True)
