@@ -993,7 +993,13 @@ def _bullet_candidate(
         # "hard limit – Absolute maximum output size. Default: 10 GiB.": a setting documented with its
         # default value; the feature is the section that sets it.
         return None
-    if lead and re.fullmatch(r"[a-z_][\w.]*|\S{1,2}|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+", lead[0]):
+    # A bare lower-case word ("fast: Asyncio and no forking make …") is a label in prose; a parameter is
+    # set as code or spelled as an identifier (`m`, max_retries, LMFE_MAX_JSON_ARRAY_LENGTH).
+    code_label = text.startswith("`") or re.search(r"[_.]", lead[0]) is not None if lead else False
+    if lead and (
+        re.fullmatch(r"\S{1,2}|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+", lead[0])
+        or (code_label and re.fullmatch(r"[a-z_][\w.]*", lead[0]))
+    ):
         # "`m` - the max number of connections", "`LMFE_MAX_JSON_ARRAY_LENGTH` - …": a parameter or an
         # environment variable documented, not a capability.
         return None
