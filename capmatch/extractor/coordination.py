@@ -34,6 +34,9 @@ def feature_items(span: Span) -> list[Span]:
     verb = _VERB.search(span.text)
     if not verb:
         return []
+    # "Features including …", "offers features including …": the list follows the last verb of a run.
+    while (more := _VERB.match(span.text, verb.end())) is not None:
+        verb = more
     rest = span.text[verb.end() :]
     tail = _TAIL.search(rest)
     body = rest[: tail.start()] if tail else rest

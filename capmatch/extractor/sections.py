@@ -47,6 +47,12 @@ LOW_VALUE_SECTION = re.compile(
     r"configuration|configuring|api reference|reference|cli|command[- ]line|running|deploy\w*)\b",
     re.IGNORECASE,
 )
+# Low-value words that name a topic rather than a walkthrough: under a feature section,
+# "Features > Distributed Deployment" or "Features > CLI" is a feature, not a tutorial step.
+TOPIC_SECTION = re.compile(
+    r"\b(?:configuration|configuring|api reference|reference|cli|command[- ]line|deploy\w*)\b",
+    re.IGNORECASE,
+)
 
 
 def classify_section(block: Block) -> str:
@@ -56,9 +62,13 @@ def classify_section(block: Block) -> str:
         return "skip"
     # The nearest heading that says anything decides: "Features > Hybrid Search" is a feature, and so
     # is "Features" itself; "Usage > Advanced" is a tutorial.
-    for heading in reversed(path):
+    for depth in range(len(path) - 1, -1, -1):
+        heading = path[depth]
         if FEATURE_SECTION.search(heading):
             return "feature"
         if LOW_VALUE_SECTION.search(heading):
+            tutorial = bool(LOW_VALUE_SECTION.search(TOPIC_SECTION.sub(" ", heading)))
+            if not tutorial and any(FEATURE_SECTION.search(h) for h in path[:depth]):
+                return "feature"
             return "low"
     return "neutral"

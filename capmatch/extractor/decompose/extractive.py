@@ -38,7 +38,7 @@ from capmatch.extractor.naming import (
     name_from_sentence,
     split_lead,
 )
-from capmatch.extractor.sections import FEATURE_SECTION, classify_section
+from capmatch.extractor.sections import FEATURE_SECTION, SKIP_SECTION, classify_section
 from capmatch.extractor.segment import Block, Span, segment, sentences
 
 MIN_CAPABILITIES = 3
@@ -64,7 +64,11 @@ NOISE = re.compile(
     r"\bstar us\b|\bstar(?:red)? on github\b|\bsponsor|\bcontribut|\bpull requests?\b|\bissue tracker\b|"
     r"\bcode of conduct\b|\bread the docs\b|\bsee the (?:docs|documentation)\b|\bcheck out\b|"
     r"\bjoin (?:us|our)\b|\bdiscord\b|\bslack\b|\btwitter\b|\bnewsletter\b|\bcopyright\b|©|"
-    r"\blicen[cs]ed? under\b|\ball rights reserved\b|\bthank(?:s| you)\b|\bcookies?\b|\bsubscribe\b|"
+    r"\blicen[cs]ed? under\b|\ball rights reserved\b|\bthank(?:s| you)\b|\bsubscribe\b|"
+    # A site's cookie notice, not HTTP cookies, which clients and frameworks handle as a feature
+    # ("Sessions with Cookie Persistence").
+    r"\b(?:we|this (?:site|website)) uses? cookies\b|\bcookie (?:policy|settings|consent|banner|preferences)\b|"
+    r"\baccept (?:all )?cookies\b|"
     # Pointers to other material, not claims: "Full documentation can be found here".
     r"\bcan be found\b|\bfull documentation\b|\b(?:learn|read) more\b|\bblog\b|\bwebinars?\b|\bpodcasts?\b|"
     r"\byoutube\b|\bsupport(?:ing)? (?:this|the) project\b|\bconsider supporting\b|\bgive (?:us|it) a star\b|"
@@ -85,7 +89,9 @@ NOISE = re.compile(
 )
 # Licensing and pricing are read by extractor.classify; they are not capabilities.
 COMMERCIAL = re.compile(
-    r"(?:[$€£]\s?\d|\bper (?:month|year|seat|user)\b|\bfree (?:tier|plan|trial)\b|\bpricing\b|"
+    # "per seat"/"per user" alone is not a price: "partition an index per customer or per user" is a feature;
+    # a price per seat names its amount or its billing and is caught by those.
+    r"(?:[$€£]\s?\d|\bper (?:month|year)\b|\bfree (?:tier|plan|trial)\b|\bpricing\b|"
     r"\blicen[cs]e[ds]?\b|\bsubscription\b|\bmaintainers?\b|\bcharges? (?:per|by)\b|\bper (?:1m )?tokens?\b|"
     r"\bcommercial use\b|\bbilled\b|\bpaid (?:service|plans?|tiers?|version)\b|\bsells?\b|\bsupport contracts?\b)",
     re.IGNORECASE,
@@ -110,7 +116,9 @@ READER_SUBJECT = re.compile(
 NEGATED = re.compile(
     r"^(?:\S+\s+){0,6}?(?:does not|doesn't|do not|don't|did not|cannot|can't|can not|won't|will not|isn't|"
     r"is not|aren't|are not|no longer|not (?:yet )?(?:supported|available|possible|suitable|recommended|"
-    r"designed|intended|meant|guaranteed|thread-?safe))\b"
+    r"designed|intended|meant|guaranteed|thread-?safe)|"
+    # What the tool leaves out is listed as a denial: "What X deliberately leaves out: async, cookies".
+    r"leaves out|omits|lacks)\b"
     r"|^no\s+(?:\w+\s+){1,3}(?:is|are)\s+(?:currently\s+|yet\s+)?(?:available|supported|provided)\b"
     # The project's news in the first person ("We've launched X to …") announces, it does not describe.
     r"|^we(?:'ve| have)? (?:launched|released|announced|introduced|added|built)\b",
@@ -129,7 +137,7 @@ LIMITATION = re.compile(
     r"comes at (?:a|the) cost|(?:can|may|might|will) (?:lose|drop|corrupt)|deprecated|"
     r"(?:can|may|might|will|could) be (?:lost|dropped|corrupted)|(?:is|are|gets?|was|were) lost|data loss|"
     # A recommendation of something else: "look at a PostgreSQL-backed queue", "X is a better fit".
-    r"(?:is|are|would be) (?:a |the )?better (?:fit|choice|option|suited)|look at|consider using|instead of us|"
+    r"(?:is|are|would be) (?:a |the )?better (?:fit|choice|option|suited|match)|look at|consider using|instead of us|"
     r"varies (?:widely|greatly|significantly|a lot)|competitors can|"
     r"not (?:for|meant for) production|bottleneck|breaking changes?|"
     # A trade-off's cost: "… give you full control, but you have to host and scale them yourself".
@@ -299,7 +307,7 @@ class ExtractiveDecomposer:
     name = "extractive"
     # Bumped whenever what the rules produce changes: a page already stored by an older version is
     # re-extracted when resubmitted, not kept as "unchanged" (pipeline.ingest).
-    version = "1.3"
+    version = "1.4"
     model: str | None = None
     prompt_version: str | None = None
 
@@ -382,6 +390,7 @@ class ExtractiveDecomposer:
             name = name.split(". ", 1)[0]  # a name never runs into the next sentence
             name = _widen(name[:1].upper() + name[1:], " ".join(x.text for x in cand.description_spans))
             name = _refined(name, sentence, tool_name, self._keyphrase)
+            name = _particle_end(name)
             taken.add(name.lower())
             names.append(name)
         drafts = []
@@ -466,6 +475,16 @@ def _refined(name: str, sentence: str, tool_name: str, keyphrase: Callable[[str]
         # "GPUs the GPU indexes", "Raw vectors to make searching": words, not a phrase.
         better = "" if _LOOSE_PHRASE.search(better) else better
     return better[:1].upper() + better[1:] if fits(better) else name
+
+
+def _particle_end(name: str) -> str:
+    """ "Retries built in" -> "Built-in retries", "Plugins opt in" -> "Plugins opt-in": a phrasal
+    adjective after the noun is one word, so the name does not end on a particle."""
+    built = re.fullmatch(r"(?P<noun>\w.*?) built[- ]in", name, re.IGNORECASE)
+    if built:
+        noun = built.group("noun")
+        return f"Built-in {noun[:1].lower() + noun[1:] if not noun[:2].isupper() else noun}"
+    return re.sub(r"(?<=\w) (in|out|on|up)$", r"-\1", name) if len(name.split()) >= 3 else name
 
 
 def _names_a_feature(name: str, tool_name: str) -> bool:
@@ -576,6 +595,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         by_section.setdefault(block.section, []).append(block)
     headings = {_label(b.text) for b in blocks if b.kind == "heading"}
     consumed |= _tables_of_contents(blocks, headings)
+    beyond_lead: dict[int, list[Span]] = {}  # a section's first paragraph: sentences after its lead
 
     for block in blocks:
         if block.kind != "heading" or block.index in consumed:
@@ -650,6 +670,14 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             )
         elif lead:
             consumed.add(first.index)
+            # The paragraph's later sentences often state further features of the section's topic
+            # ("Backups, encryption and access control are included. Data is encrypted at rest …
+            # Daily backups are kept for 7 days."): each is read on its own below; a mere
+            # restatement merges back into this capability (SAME_SECTION_SIMILARITY).
+            said = {s.start for s in lead}
+            rest = [s for s in sentences(first.span) if s.start not in said and s.start > lead[0].start]
+            if rest:
+                beyond_lead[first.index] = rest
             out.append(
                 Candidate(
                     lead,
@@ -662,6 +690,8 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
                 )
             )
 
+    out.extend(_feature_table_rows(blocks, tool_name))
+
     # The page's first paragraph before any second-level heading: its first sentence is the tagline.
     opening = next((b.index for b in blocks if b.kind == "paragraph" and len(b.section) <= 1), -1)
     announced: set[int] = set()  # items of a list the page presents as the tool's features
@@ -671,11 +701,32 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             if cand:
                 out.append(cand)
 
+    for index, rest in beyond_lead.items():
+        block = blocks[index]
+        section_class = classify_section(block)
+        if section_class == "low" and not relaxed:
+            continue
+        code_next = _code_follows(blocks, block)
+        for span in rest:
+            before_code = code_next and span is rest[-1]
+            weight = _weight(section_class)
+            cand = _sentence_candidate(span, block, weight, False, relaxed, tool_name, False, before_code)
+            if cand:
+                out.extend(_one_per_feature(cand, span))
+
     for block in blocks:
         if block.index in consumed:
             continue
         section_class = classify_section(block)
         if section_class == "skip":
+            if block.kind == "paragraph" and _installation(block):
+                # An installation section's prose also states what ships ("Prebuilt wheels are
+                # available for Linux, macOS and Windows", "Optional GPU support is provided via
+                # CUDA"): read with the usual checks, which drop the commands and requirements.
+                for span in sentences(block.span):
+                    cand = _sentence_candidate(span, block, _weight("low"), False, relaxed, tool_name)
+                    if cand and not INSTALL_STEP.search(span.text):
+                        out.extend(_one_per_feature(cand, span))
             # Not even to fill a thin page: maintainers, sponsors and install steps are never
             # capabilities; a thin page yields few and says so (pipeline notice).
             continue
@@ -699,18 +750,42 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             section_class, weight = "feature", max(weight, _weight("neutral"))
         if block.kind == "bullet" and block.level <= 1:
             cand = _bullet_candidate(block, weight, section_class, relaxed, tool_name)
-            if cand:
+            if cand and cand.name_hint is None and len(cand.spans[0].text) == len(block.text):
+                # "Features including multiple protocol support, SSL, authentication and proxy
+                # options.": an item naming several features is several, as in a sentence.
+                spans = sentences(block.span)
+                split = [c for span in spans for c in _one_per_feature(cand, span) if c is not cand]
+                out.extend(split)
+                if not split or len(spans) > 1:
+                    out.append(cand)  # its other sentences still say something
+            elif cand:
                 out.append(cand)
         elif block.kind == "paragraph" and (section_class != "low" or relaxed):
             # Prose in a usage, example or tutorial section walks through steps; the features it
             # shows are named elsewhere on the page (its lists and descriptive headings still count).
             intro = not block.section or len(block.section) == 1
-            for k, span in enumerate(sentences(block.span)):
+            spans = sentences(block.span)
+            code_next = _code_follows(blocks, block)
+            for k, span in enumerate(spans):
                 tagline = block.index == opening and k == 0
-                cand = _sentence_candidate(span, block, weight, intro, relaxed, tool_name, tagline)
+                before_code = code_next and k == len(spans) - 1
+                cand = _sentence_candidate(span, block, weight, intro, relaxed, tool_name, tagline, before_code)
                 if cand:
                     out.extend(_one_per_feature(cand, span))
+        elif block.kind == "paragraph":
+            # A tutorial's steps address the reader; a sentence in it whose subject is the tool itself
+            # ("Sanic can now be easily run from CLI", "Litestar also supports …") states a feature.
+            for span in sentences(block.span):
+                if _tool_is_subject(span.text, tool_name):
+                    cand = _sentence_candidate(span, block, weight, False, relaxed, tool_name)
+                    if cand:
+                        out.extend(_one_per_feature(cand, span))
     return out
+
+
+def _tool_is_subject(text: str, context: ClaimContext) -> bool:
+    name = context.tool.lower()
+    return bool(name) and re.match(rf"(?:the\s+)?{re.escape(name)}(?:'s)?\s", text.strip().lower()) is not None
 
 
 def _list_with_intro(
@@ -743,7 +818,9 @@ def _list_with_intro(
         if len(sentences(intro.span)) == 1:
             consumed.add(intro.index)  # the intro line itself says nothing beyond its items
         return None
-    lead = split_lead(text.rstrip(":"))
+    # Only the sentence that introduces the list can name it: in "Networks fail in boring ways: a load
+    # balancer drops … Pliant makes retrying the default:" the first sentence's label is not the list's.
+    lead = split_lead(" ".join(sentences(intro.span)[-1].text.split()).rstrip(":"))
     short = sum(_words(b.text) <= 10 for b in items) >= 0.6 * len(items)
     if not lead and (not short or section_class == "feature"):
         return None  # long items, or the items of a feature list, stand on their own
@@ -761,6 +838,63 @@ def _list_with_intro(
     evidence = [intro.span, *(b.span for b in items[: MAX_QUOTES - 1])]
     score = 2.4 * _weight(section_class)
     return Candidate(evidence, score, intro.index, name, described, f"{name or ''} {_join(described)}", intro.section)
+
+
+# A table's header whose first column names features ("| Feature | Description |"): each row is one.
+FEATURE_COLUMN = re.compile(r"^(?:features?|capabilit(?:y|ies)|functionality)$", re.IGNORECASE)
+
+
+def _cells(row: Block) -> list[Span]:
+    """A table row's cells as spans of the page text (the outer pipes dropped, each cell trimmed)."""
+    out = []
+    offset = row.start
+    for raw in row.text.strip().strip("|").split("|"):
+        at = row.text.index(raw, offset - row.start) + row.start if raw else offset
+        text = raw.strip()
+        start = at + (len(raw) - len(raw.lstrip()))
+        out.append(Span(text, start, start + len(text)))
+        offset = at + len(raw) + 1
+    return out
+
+
+def _feature_table_rows(blocks: list[Block], tool_name: ClaimContext) -> list[Candidate]:
+    """ "| Feature | Description |" tables in a feature section, or whose first column is headed as
+    features: each row names one capability in its first cell and describes it in the others. Spec
+    sheets, benchmarks and comparison matrices elsewhere state values, not features, and a row whose
+    cells are marks or numbers ("✅", "32 threads") describes nothing."""
+    out: list[Candidate] = []
+    tables: list[list[Block]] = []
+    for block in blocks:
+        if block.kind != "table_row":
+            continue
+        previous = blocks[block.index - 1] if block.index else None
+        if tables and previous is not None and previous.kind == "table_row" and previous is tables[-1][-1]:
+            tables[-1].append(block)
+        else:
+            tables.append([block])
+    for rows in tables:
+        if len(rows) < 2:
+            continue
+        header = _cells(rows[0])
+        section_class = classify_section(rows[0])
+        if section_class == "skip":
+            continue
+        if section_class != "feature" and not (header and FEATURE_COLUMN.match(header[0].text)):
+            continue
+        for row in rows[1:]:
+            cells = [c for c in _cells(row) if c.text]
+            if len(cells) < 2:
+                continue
+            label, described = cells[0], [c for c in cells[1:] if _words(c.text) >= 3 and not _is_noise(c.text)]
+            name = clean_heading(label.text)
+            if not described or not 1 <= _words(name) <= 6 or _is_noise(name, tool_name):
+                continue
+            if any(not_a_claim(c.text, tool_name) for c in described):
+                continue
+            score = 2.0 * _weight(section_class) + 0.3
+            text = f"{name}: {_join(described)}"
+            out.append(Candidate([label, *described[:2]], score, row.index, name, described[:2], text, row.section))
+    return out
 
 
 LINK_OR_COMMAND = re.compile(r"https?://|www\.|^\s*(?:\$|>>>|pip install|npm install|go get)", re.IGNORECASE)
@@ -810,6 +944,25 @@ def _children(blocks: list[Block], parent: Block) -> list[Block]:
     return out
 
 
+# Wording of an installation step rather than of what is installed.
+INSTALL_STEP = re.compile(
+    r"\b(?:install(?:ed|ing|s)?|pip|conda|npm|brew|apt(?:-get)?|docker|build|compile|clone|download|"
+    r"virtualenv|venv|extras?|requires?|required|dependenc\w+|version|pypi|anaconda|precompiled|bundles?)\b",
+    re.IGNORECASE,
+)
+
+
+def _installation(block: Block) -> bool:
+    """A block under an installation heading only (not licence, sponsors, …, which are skipped too)."""
+    path = [clean_heading(h) for h in block.section]
+    skipped = [h for h in path if SKIP_SECTION.search(h)]
+    return bool(skipped) and all(re.search(r"\binstall\w*|\bset ?up\b", h, re.IGNORECASE) for h in skipped)
+
+
+def _code_follows(blocks: list[Block], block: Block) -> bool:
+    return block.index + 1 < len(blocks) and blocks[block.index + 1].kind == "code"
+
+
 def _join(spans: list[Span]) -> str:
     return " ".join(s.text for s in spans)
 
@@ -840,7 +993,13 @@ def _bullet_candidate(
         # "hard limit – Absolute maximum output size. Default: 10 GiB.": a setting documented with its
         # default value; the feature is the section that sets it.
         return None
-    if lead and re.fullmatch(r"[a-z_][\w.]*|\S{1,2}|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+", lead[0]):
+    # A bare lower-case word ("fast: Asyncio and no forking make …") is a label in prose; a parameter is
+    # set as code or spelled as an identifier (`m`, max_retries, LMFE_MAX_JSON_ARRAY_LENGTH).
+    code_label = text.startswith("`") or re.search(r"[_.]", lead[0]) is not None if lead else False
+    if lead and (
+        re.fullmatch(r"\S{1,2}|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+", lead[0])
+        or (code_label and re.fullmatch(r"[a-z_][\w.]*", lead[0]))
+    ):
         # "`m` - the max number of connections", "`LMFE_MAX_JSON_ARRAY_LENGTH` - …": a parameter or an
         # environment variable documented, not a capability.
         return None
@@ -884,10 +1043,16 @@ def _sentence_candidate(
     relaxed: bool,
     tool_name: ClaimContext,
     tagline: bool = False,
+    before_code: bool = False,
 ) -> Candidate | None:
     text = " ".join(span.text.split())
     words = _words(text)
-    if words < (3 if tagline else 5) or words > 60 or _is_noise(text, tool_name):
+    # "RQ can send an HTTP request to a URL when a job finishes:" + a code block: the colon leads into
+    # an example of the feature the sentence states, not into a list of items read elsewhere.
+    # Only when the tool is the subject ("RQ can …"): "This produces output like:" shows an example.
+    about_tool = _tool_is_subject(text, tool_name)
+    checked = text[:-1].rstrip() + "." if before_code and about_tool and text.endswith(":") else text
+    if words < (3 if tagline else 5) or words > 60 or _is_noise(checked, tool_name):
         return None
     # The page's opening line says what the tool is ("Chroma - the open-source data infrastructure for
     # AI") whether or not it uses a feature word.
@@ -896,6 +1061,10 @@ def _sentence_candidate(
     if not cue or text[0].islower():  # a lowercase start is a fragment (footnote, broken wrap)
         return None
     score = 1.0 * weight + (0.4 if intro else 0.0) + min(words, 25) / 50
+    if tagline:
+        # What the tool is for is its first capability: on a long page it must not lose its slot to
+        # the many descriptive headings further down.
+        score += 1.0
     if READER_SUBJECT.match(text):
         score -= 0.8
     return Candidate([span], score, block.index + span.start / 1e7, None, [span], text, block.section, True)

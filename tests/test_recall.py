@@ -1,0 +1,89 @@
+"""Structures that state capabilities the extractive decomposer used to miss (issue 10, recall)."""
+
+from __future__ import annotations
+
+from capmatch.embeddings.model import SentenceTransformerEmbedder
+from capmatch.extractor.coordination import feature_items
+from capmatch.extractor.decompose.extractive import ClaimContext, _is_noise, _particle_end, not_a_claim
+from capmatch.extractor.sections import classify_section
+from capmatch.extractor.segment import Block, Span
+
+from .test_decompose import decompose_markdown
+
+
+def _section(*path: str) -> str:
+    return classify_section(Block("paragraph", 0, 0, "", section=path))
+
+
+def test_a_topic_sub_heading_of_a_feature_section_is_a_feature() -> None:
+    assert _section("Features", "Distributed Deployment") == "feature"
+    assert _section("Features", "CLI") == "feature"
+    # A walkthrough stays one, even under a feature heading; a topic heading alone stays low.
+    assert _section("At a glance", "Running the consumer") == "low"
+    assert _section("Features", "Usage") == "low"
+    assert _section("Deployment") == "low"
+
+
+def test_rows_of_a_feature_table_are_capabilities(embedder: SentenceTransformerEmbedder) -> None:
+    text = (
+        "# Gridly\n\nGridly is a text generation library.\n\n## Core Features\n\n"
+        "| Feature | Description | Documentation |\n|---|---|---|\n"
+        "| Multiple Choices | Constrain outputs to predefined options | Guide |\n"
+        "| Regular Expressions | Generate text following a regex pattern | Guide |\n"
+        "| Grammars | Enforce complex output structures | Guide |\n\n"
+        "## Benchmarks\n\n| Client | Threads | Wall time |\n|---|---|---|\n"
+        "| Gridly (async) | 200 tasks | 0.33 s |\n"
+    )
+    caps = decompose_markdown(text, "Gridly", embedder)
+    names = {c.name for c in caps}
+    assert {"Multiple Choices", "Regular Expressions"} <= names, names
+    assert not any("0.33" in e.quote for c in caps for e in c.evidence)
+
+
+def test_http_cookies_are_a_feature_and_leaving_out_is_a_denial() -> None:
+    context = ClaimContext("Pliant")
+    assert not _is_noise("Sessions with Cookie Persistence", context)
+    assert _is_noise("We use cookies to improve your experience on this site.", context)
+    assert not_a_claim("What Pliant deliberately leaves out: async support, HTTP/2 and plugins.", context)
+
+
+def test_only_the_sentence_introducing_a_list_names_it(embedder: SentenceTransformerEmbedder) -> None:
+    text = (
+        "# Pliant\n\nPliant is a small HTTP client.\n\n## Why Pliant?\n\n"
+        "Networks fail in boring ways: a load balancer drops a connection. Pliant makes retrying the default:\n\n"
+        "- **Honours Retry-After.** If the server says how long to wait, Pliant waits that long.\n"
+        "- **Connection reuse.** A per-host pool keeps idle keep-alive sockets.\n"
+        "- **Thread-safe sessions.** One session can be shared across worker threads.\n"
+    )
+    quotes = {e.quote for c in decompose_markdown(text, "Pliant", embedder) for e in c.evidence}
+    assert any("Honours Retry-After" in q for q in quotes) and any("Connection reuse" in q for q in quotes), quotes
+
+
+def test_an_item_naming_several_features_after_two_verbs_gives_several() -> None:
+    text = "Features including multiple protocol support, SSL, authentication and proxy options."
+    assert [s.text for s in feature_items(Span(text, 0, len(text)))] == [
+        "multiple protocol support",
+        "SSL",
+        "authentication",
+        "proxy options",
+    ]
+
+
+def test_later_sentences_of_a_section_and_installation_prose(embedder: SentenceTransformerEmbedder) -> None:
+    text = (
+        "# Driftwell\n\nDriftwell is a managed vector search service.\n\n## Operations and security\n\n"
+        "Backups, encryption and access control are all included. Data is encrypted at rest with AES-256. "
+        "Driftwell runs in AWS and GCP regions in North America and Europe.\n\n"
+        "## Installation\n\n```\npip install driftwell\n```\n\n"
+        "Optional GPU support is provided via CUDA or ROCm. Install it with pip.\n"
+    )
+    quotes = {e.quote for c in decompose_markdown(text, "Driftwell", embedder) for e in c.evidence}
+    assert any("AWS and GCP regions" in q for q in quotes), quotes
+    assert any("GPU support" in q for q in quotes), quotes
+    assert not any("Install it with pip" in q for q in quotes), quotes
+
+
+def test_a_name_does_not_end_on_a_particle() -> None:
+    assert _particle_end("Retries built in") == "Built-in retries"
+    assert _particle_end("Plugins you can opt in") == "Plugins you can opt-in"
+    assert _particle_end("Log in") == "Log in"
