@@ -89,3 +89,16 @@ def test_expand_label_names_a_product_by_its_support() -> None:
         expand_label("Redis", "Redis: jobs are stored in Redis", "EmberQ", "job", frozenset({"redis"}))
         == "Redis support"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "sentence", "expected"),
+    [
+        ("Dataclass", "orjson serializes instances of `dataclasses.dataclass` natively.", "Dataclass serialization"),
+        ("Protocols", "orjson negotiates HTTP/1.1 and HTTP/2 over ALPN automatically.", "Protocol negotiation"),
+        # The verb names the label itself: nothing to add.
+        ("Integrations", "orjson integrates with the tools you already use.", "Integrations"),
+    ],
+)
+def test_expand_label_names_what_the_tool_does_with_it(name: str, sentence: str, expected: str) -> None:
+    assert expand_label(name, sentence, "orjson", None, frozenset()) == expected

@@ -289,6 +289,15 @@ def expand_label(name: str, sentence: str, tool_name: str, domain: str | None, p
         provider = name_from_sentence(rest.group("rest"), tool_name)
         if 1 <= len(provider.split()) <= 2 and is_good_name(provider):
             return f"{provider} {word.lower()}"
+    action = re.match(
+        rf"\W*(?:the\s+)?{re.escape(tool_name)}\s+(?:\w+ly\s+)?(?P<stem>[a-z]+)(?P<end>iz|is|at)es\b", sentence
+    )
+    if tool_name and action and not word.lower().startswith(action.group("stem")):
+        # "Dataclass" over "orjson serializes instances of dataclasses natively": the tool's verb,
+        # made a noun, says what it does with the thing the label names ("negotiates" -> "negotiation").
+        stem, end = action.group("stem"), action.group("end")
+        modifier = re.sub(r"ies$", "y", word) if word.endswith("ies") else re.sub(r"(?<!s)s$", "", word)
+        return f"{modifier} {stem}{'' if end == 'at' else end}ation"
     if domain and _NOMINAL.match(word) and domain.lower() not in word.lower():
         lead = domain if domain.isupper() else domain.capitalize()
         return f"{lead} {word.lower()}"
