@@ -102,3 +102,8 @@ def test_expand_label_names_a_product_by_its_support() -> None:
 )
 def test_expand_label_names_what_the_tool_does_with_it(name: str, sentence: str, expected: str) -> None:
     assert expand_label(name, sentence, "orjson", None, frozenset()) == expected
+
+
+def test_expand_label_finds_the_acronym_compound_after_a_plain_one() -> None:
+    sentence = "Add the middleware you need: it supports typical ASGI middleware."
+    assert expand_label("Middleware", sentence, "Litestar", None, frozenset()) == "ASGI middleware"

@@ -272,10 +272,11 @@ def expand_label(name: str, sentence: str, tool_name: str, domain: str | None, p
         return name  # an adjective ("Tool-Enabled") names no thing to support
     if re.search(rf"\bsupport(?:s|ed)?\s+(?:for\s+)?\W?{re.escape(word)}\b", sentence, re.IGNORECASE):
         return f"{word} support"  # "Support for `dataclasses`, TypedDict, …"
-    acronym = re.search(rf"(?<![\w-])([A-Z][A-Z0-9]+)\s+{re.escape(word)}\b", sentence, re.IGNORECASE)
-    if acronym and acronym.group(1).isupper():
+    compounds = re.finditer(rf"(?<![\w-])([A-Za-z][A-Za-z0-9]+)\s+{re.escape(word)}\b", sentence, re.IGNORECASE)
+    acronym = next((m.group(1) for m in compounds if m.group(1).isupper()), None)
+    if acronym:
         # "Litestar supports typical ASGI middleware": the page's own compound names the feature.
-        return f"{acronym.group(1)} {word.lower()}"
+        return f"{acronym} {word.lower()}"
     if word.isupper() or word.lower() in proper or re.search(r".[A-Z]", word):
         # An acronym or a product ("SSL", "WebSockets", "Redis"): the feature is supporting it.
         return f"{word} support" if len(word) > 1 else name
