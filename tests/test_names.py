@@ -56,6 +56,7 @@ def test_domain_noun_skips_product_names() -> None:
         ("Middleware", "Litestar supports typical ASGI middleware and ships with more.", "web", "ASGI middleware"),
         ("Dataclasses", "Support for `dataclasses`, `TypedDict` and attrs", None, "Dataclasses support"),
         ("SSL", "SSL", None, "SSL support"),
+        ("URLs", "URLs in the schema are matched by urlparse.", None, "URL support"),
         ("WebSockets", "WebSockets - first-class ws:// support.", None, "WebSockets support"),
         ("Automatic API documentation with", "Automatic API documentation with:", None, "Automatic API documentation"),
         (

@@ -279,7 +279,9 @@ def expand_label(name: str, sentence: str, tool_name: str, domain: str | None, p
         return f"{acronym} {word.lower()}"
     if word.isupper() or word.lower() in proper or re.search(r".[A-Z]", word):
         # An acronym or a product ("SSL", "WebSockets", "Redis"): the feature is supporting it.
-        return f"{word} support" if len(word) > 1 else name
+        # "URLs" -> "URL support": an acronym's plural is the thing supported, not a count of it.
+        thing = word[:-1] if re.fullmatch(r"[A-Z]{2,}s", word) else word
+        return f"{thing} support" if len(word) > 1 else name
     rest = re.match(rf"\W*{re.escape(word)}\W*?\s*(?:[:–—-]\s+|\n)(?P<rest>.+)", sentence, re.I | re.DOTALL)
     named = r"[\w+#./-]*[A-Z][\w+#./-]*"  # "Linux", "macOS", "C++": a name, not a common word
     if rest and re.match(rf"(?:{named}(?: {named})*, ){{2,}}", rest.group("rest")):
