@@ -188,3 +188,120 @@ def keyphrase_candidates(sentence: str, max_words: int = 5) -> list[str]:
                 continue
             out.append(phrase)
     return list(dict.fromkeys(out))
+
+
+# Words that say what kind of software a tool is, not what it is about: "an open-source Python
+# library for running background jobs" is about jobs. They never make a domain noun.
+_KIND_WORDS = frozenset(
+    """library libraries framework frameworks tool tools toolkit package packages module modules project
+    application applications app service services platform system systems implementation interface
+    wrapper api apis python open-source source open fast simple small modern lightweight powerful
+    high-performance easy based built written using used way set version engine database server client
+    dataset model models""".split()  # noqa: SIM905
+)
+_IDENTITY = r"(?:^|[\s(]){tool}\b[^.]{{0,60}}?\b(?:is|are)\s+(?:an?|the)\s+(?P<kind>[^.]+)"
+_WORD_TOKEN = re.compile(r"[A-Za-z][\w-]*")
+# A one-word label that names a feature as a noun ("Faceting", "Redirects", "Durability",
+# "Dependencies"), as opposed to a word that is not a feature name at all ("Upshot", "Way").
+_NOMINAL = re.compile(r"^[A-Za-z][a-z-]*(?:ing|ion|ity|ness|ance|ence|ment|cy|ery|ism|age|ies|[^su]s)$")
+_NOT_A_DOMAIN = re.compile(r"(?:ing|ed|ly|ive|able|ible|al|ous|ful|ic|ard|est)$")
+# A quality rather than a thing ("Durability", "Observability"): named by what provides it.
+_QUALITY = re.compile(r"(?:ity|ness|ance|ence|cy)$", re.IGNORECASE)
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$", re.IGNORECASE)
+
+
+def domain_noun(text: str, tool_name: str, tagline: str = "") -> str | None:
+    """The noun a tool's own identity sentence says it is about, as the page most often writes it:
+    "EmberQ is an open-source Python library for running background jobs" -> "job", "a
+    comprehensive HTTP client library" -> "HTTP". Without such a sentence, the page's opening line
+    ("Task queues are used as a mechanism to distribute work") says it. A one-word feature label
+    ("Dependencies") reads as a feature of that domain ("Job dependencies"). None when the page
+    says nothing usable."""
+    match = re.search(_IDENTITY.format(tool=re.escape(tool_name)), text, re.IGNORECASE) if tool_name else None
+    for phrase in ([match.group("kind")] if match else []) + [tagline]:
+        # Only the kind phrase: "a project with minimal funding, so we don't support Windows" is not
+        # about support, and "a web framework … based on standard Python type hints" not about types.
+        cut = r",?\s+(?:which|that|so|but|based|built|written|with\s+minimal|are|is|can|will)\b"
+        found = _most_written(re.split(cut, phrase)[0], text, tool_name)
+        if found:
+            return found
+    return None
+
+
+def _most_written(kind: str, text: str, tool_name: str) -> str | None:
+    lowered = text.lower()
+    best: tuple[int, str] | None = None
+    for word in _WORD_TOKEN.findall(kind):
+        low = word.lower()
+        if low in STOPWORDS or low in _KIND_WORDS or low == tool_name.lower() or len(low) < 3:
+            continue
+        common = word.isupper() or re.search(rf"(?<![\w-]){re.escape(low)}\b", text) is not None
+        if not common or (not word.isupper() and _NOT_A_DOMAIN.search(low)):
+            # A word the page never writes in lower case is a product name ("Redis", "Postgres"); a
+            # verb or an adjective ("supporting", "standard", "agentic") is not what the tool is about.
+            continue
+        singular = low[:-1] if low.endswith("s") and not low.endswith("ss") else low
+        form = singular if re.search(rf"\b{re.escape(singular)}\b", lowered) else low
+        count = len(re.findall(rf"\b{re.escape(form)}", lowered))
+        if count >= 3 and (best is None or count > best[0]):
+            best = (count, word.upper() if word.isupper() else form)
+    return best[1] if best else None
+
+
+def expand_label(name: str, sentence: str, tool_name: str, domain: str | None, proper: frozenset[str]) -> str:
+    """A name that is one word or a fragment made into the noun phrase a comparison page prints:
+    "Dependencies" on a job queue's page -> "Job dependencies"; "WebSockets" -> "WebSockets support";
+    "Automatic API documentation with" -> "Automatic API documentation"; a slug label
+    ("litestar-hello-world: A bare-minimum application setup") -> the phrase after it."""
+    words = name.split()
+    # A lead cut before its list ("Automatic API documentation with:") ends on a function word.
+    while len(words) > 1 and words[-1].lower().strip(".,;:") in STOPWORDS:
+        words = words[:-1]
+    name = " ".join(words)
+    if len(words) != 1:
+        return name
+    word = words[0]
+    if _SLUG.match(word) and word[1:].lower() == word[1:]:
+        # "litestar-hello-world", "powerful-features": an identifier, not a name; its text names it.
+        rest = re.match(rf"\W*{re.escape(word)}\W*?\s*(?:[:–—-]\s+|\n)(?P<rest>.+)", sentence, re.I | re.DOTALL)
+        better = name_from_sentence(rest.group("rest"), tool_name) if rest else ""
+        return better if 2 <= len(better.split()) <= MAX_WORDS and is_good_name(better) else name
+    if word.lower() == tool_name.lower() or not word[:1].isalpha():
+        return name
+    if word.lower().endswith("ed"):
+        return name  # an adjective ("Tool-Enabled") names no thing to support
+    if re.search(rf"\bsupport(?:s|ed)?\s+(?:for\s+)?\W?{re.escape(word)}\b", sentence, re.IGNORECASE):
+        return f"{word} support"  # "Support for `dataclasses`, TypedDict, …"
+    compounds = re.finditer(rf"(?<![\w-])([A-Za-z][A-Za-z0-9]+)\s+{re.escape(word)}\b", sentence, re.IGNORECASE)
+    acronym = next((m.group(1) for m in compounds if m.group(1).isupper()), None)
+    if acronym:
+        # "Litestar supports typical ASGI middleware": the page's own compound names the feature.
+        return f"{acronym} {word.lower()}"
+    if word.isupper() or word.lower() in proper or re.search(r".[A-Z]", word):
+        # An acronym or a product ("SSL", "WebSockets", "Redis"): the feature is supporting it.
+        # "URLs" -> "URL support": an acronym's plural is the thing supported, not a count of it.
+        thing = word[:-1] if re.fullmatch(r"[A-Z]{2,}s", word) else word
+        return f"{thing} support" if len(word) > 1 else name
+    rest = re.match(rf"\W*{re.escape(word)}\W*?\s*(?:[:–—-]\s+|\n)(?P<rest>.+)", sentence, re.I | re.DOTALL)
+    named = r"[\w+#./-]*[A-Z][\w+#./-]*"  # "Linux", "macOS", "C++": a name, not a common word
+    if rest and re.match(rf"(?:{named}(?: {named})*, ){{2,}}", rest.group("rest")):
+        # "Platforms: Linux, macOS, Windows": a label over a list of names is what is supported.
+        return f"Supported {word.lower()}"
+    if _QUALITY.search(word) and rest and _DETERMINER.match(rest.group("rest")):
+        # "Durability: a write-ahead log, plus …" -> "Write-ahead log durability": what provides it.
+        provider = name_from_sentence(rest.group("rest"), tool_name)
+        if 1 <= len(provider.split()) <= 2 and is_good_name(provider):
+            return f"{provider} {word.lower()}"
+    action = re.match(
+        rf"\W*(?:the\s+)?{re.escape(tool_name)}\s+(?:\w+ly\s+)?(?P<stem>[a-z]+)(?P<end>iz|is|at)es\b", sentence
+    )
+    if tool_name and action and not word.lower().startswith(action.group("stem")):
+        # "Dataclass" over "orjson serializes instances of dataclasses natively": the tool's verb,
+        # made a noun, says what it does with the thing the label names ("negotiates" -> "negotiation").
+        stem, end = action.group("stem"), action.group("end")
+        modifier = re.sub(r"ies$", "y", word) if word.endswith("ies") else re.sub(r"(?<!s)s$", "", word)
+        return f"{modifier} {stem}{'' if end == 'at' else end}ation"
+    if domain and _NOMINAL.match(word) and domain.lower() not in word.lower():
+        lead = domain if domain.isupper() else domain.capitalize()
+        return f"{lead} {word.lower()}"
+    return name

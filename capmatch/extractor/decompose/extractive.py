@@ -32,6 +32,8 @@ from capmatch.extractor.naming import (
     STOPWORDS,
     clean_heading,
     dedupe_names,
+    domain_noun,
+    expand_label,
     is_generic_heading,
     is_good_name,
     keyphrase_candidates,
@@ -307,7 +309,7 @@ class ExtractiveDecomposer:
     name = "extractive"
     # Bumped whenever what the rules produce changes: a page already stored by an older version is
     # re-extracted when resubmitted, not kept as "unchanged" (pipeline.ingest).
-    version = "1.4"
+    version = "1.5"
     model: str | None = None
     prompt_version: str | None = None
 
@@ -329,7 +331,11 @@ class ExtractiveDecomposer:
                 "sentences saying what the tool does. Submit the tool's README or product/docs page instead."
             )
         chosen = self._select(candidates, len(blocks))
-        return self._drafts(chosen, doc.name)
+        prose = [b.text for b in blocks if b.kind != "code"]
+        # The opening line, not a "Current Version: 1.2" or a link line above it.
+        lines = (b.text for b in blocks if b.kind == "paragraph" and _words(b.text) >= 4 and "://" not in b.text)
+        opening = next(lines, "")
+        return self._drafts(chosen, doc.name, domain_noun(doc.text, doc.name, opening), proper_names(prose))
 
     def classify(self, doc: SourceDocument) -> ToolFacts:
         return rule_facts(doc.text, doc.blocks or segment(doc.text), doc.name)
@@ -375,7 +381,13 @@ class ExtractiveDecomposer:
             keep = np.array([int(p.argmax())])
         return [candidates[int(i)] for i in keep], vectors[keep]
 
-    def _drafts(self, chosen: list[Candidate], tool_name: str) -> list[CapabilityDraft]:
+    def _drafts(
+        self,
+        chosen: list[Candidate],
+        tool_name: str,
+        domain: str | None = None,
+        proper: frozenset[str] = frozenset(),
+    ) -> list[CapabilityDraft]:
         names: list[str] = []
         taken: set[str] = set()
         for cand in chosen:
@@ -391,6 +403,7 @@ class ExtractiveDecomposer:
             name = _widen(name[:1].upper() + name[1:], " ".join(x.text for x in cand.description_spans))
             name = _refined(name, sentence, tool_name, self._keyphrase)
             name = _particle_end(name)
+            name = expand_label(name, sentence, tool_name, domain, proper)
             taken.add(name.lower())
             names.append(name)
         drafts = []
