@@ -11,7 +11,7 @@ from capmatch.embeddings.model import SentenceTransformerEmbedder
 from capmatch.errors import NoCapabilities
 from capmatch.extractor.clean import clean
 from capmatch.extractor.decompose import SourceDocument
-from capmatch.extractor.decompose.extractive import ExtractiveDecomposer
+from capmatch.extractor.decompose.extractive import ExtractiveDecomposer, _is_noise
 from capmatch.extractor.fetch import EXTENSIONS
 from capmatch.extractor.naming import STOPWORDS
 from capmatch.extractor.segment import segment
@@ -270,6 +270,35 @@ def test_elaborations_and_definitions_are_not_claims() -> None:
         "The report groups invoices by customer.",
     ):
         assert not not_a_claim(sentence, "Tallyho"), sentence
+
+
+def test_a_denial_after_but_a_precondition_and_a_pointer_are_not_claims() -> None:
+    """ "…, but it does not …", "so we don't support …", "X assumes …", "You can also try out …": a limit,
+    a precondition or a pointer; a negation after "so" that states a benefit still counts."""
+    from capmatch.extractor.decompose.extractive import not_a_claim
+
+    for sentence in (
+        "Tallyho checks every total, but it does not guarantee that the totals are right.",
+        "Tallyho is a small project, so we don't support Windows but it should work.",
+        "Tallyho assumes entries arrive in order.",
+        "You can also try out their reporting modes!",
+        "A major release sheds off the old, minor releases ship new features.",
+    ):
+        assert not_a_claim(sentence, "Tallyho") or _is_noise(sentence, "Tallyho"), sentence
+    for sentence in (
+        "Tallyho streams the ledger, so large files don't have to fit in memory.",
+        "Tallyho supports Windows, macOS and Linux.",
+    ):
+        assert not _is_noise(sentence, "Tallyho"), sentence
+
+
+def test_sections_on_what_the_tool_is_not_are_skipped() -> None:
+    from capmatch.extractor.sections import classify_section
+    from capmatch.extractor.segment import Block
+
+    for heading in ("When not to use Tallyho", "What Tallyho is not", "Third-Party Bindings"):
+        block = Block("paragraph", 0, 0, "Tallyho is not a bank.", section=("Tallyho", heading))
+        assert classify_section(block) == "skip", heading
 
 
 def test_troubleshooting_sections_are_skipped() -> None:

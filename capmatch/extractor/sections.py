@@ -32,7 +32,10 @@ SKIP_SECTION = re.compile(
     r"security (?:disclosures?|policy|issues|contact)|disclosures?|test matrix|automated tests|"
     r"where do i go|what'?s next|next steps|learn more|professional support|commercial support|"
     r"governance|collaborators|partners|about \.?\w+|contacts?|get involved|project (?:info\w*|links|status)|"
-    r"thanks)\b"
+    r"thanks|"
+    # Sections about what the tool is not or should not be used for ("When not to use X", "What X is
+    # not") and others' bindings of it ("Third-party bindings"): limits and other products.
+    r"when not to|what [\w.-]+ (?:is|does) not|third[- ]party)\b"
     r"|^\W*(?:set ?up|credits?|authors?|maintainers?|cite|history|contents|toc|community|contact|"
     r"support|faq|questions|discussions?|chat|help|requirements?|prerequisites|getting help|"
     r"documentation|docs|links|resources|related|see also|tests?|testing|running tests|development|"

@@ -74,6 +74,11 @@ NOISE = re.compile(
     # The project's versioning policy ("maintained according to semantic versioning", "Current Version:
     # 2.1", "The API has been stable since 1.0"): meta, not a feature.
     r"\bsemantic versioning\b|\bsemver\b|\bcurrent version\b|\bstable since\b|"
+    # The release policy ("a major release sheds off the old …, minor releases ship …") and the issue
+    # page: how the project is run, not what the tool does.
+    r"\b(?:major|minor|micro|patch) releases?\b|\bissues? page\b|"
+    # The reader pointed at something to try or read ("You can also try out their modes!").
+    r"^\s*you (?:can|could|may|might) (?:also )?(?:try|check|find|read|see|visit|watch|join|follow)\b|"
     # The document talking about itself or the project's history ("The figure below shows …", "There is
     # a CHANGELOG", "This can be reproduced using the script", "Prior to version 2 it was known as …").
     r"\b(?:figure|table|chart|graph|plot|diagram|image)s? (?:below|above)\b|\bbelow (?:is|are) (?:the|a)\b|"
@@ -123,6 +128,16 @@ DENIED_PASSIVE = re.compile(
     r".*\b(?:is|are) not (?:provided|supported|included|implemented|available|offered)\b",
     re.IGNORECASE,
 )
+# A denial in a clause after "but" ("X guarantees the format, but it does not guarantee …", "This was
+# the dream, but … it wasn't possible") or the project declining support ("so we don't support Windows"):
+# the sentence's point is the limit. After "so" a pronoun's negation usually states a benefit ("so it
+# doesn't block"), so only "but" clauses and a refused "support" count there.
+NEGATED_CLAUSE = re.compile(
+    r"\bbut\b[^.]*?\b(?:it|we|they|this)\s+(?:does not|doesn't|do not|don't|did not|didn't|cannot|can't|"
+    r"won't|wasn't|was not|isn't|is not)\b|\b(?:we|it)\s+(?:do not|don't|does not|doesn't|no longer)\s+"
+    r"(?:officially\s+)?support\b",
+    re.IGNORECASE,
+)
 _MAIN_CLAUSE = re.compile(r"[,;:(]|\s[-–—]\s|\s(?:so|which|that|because|while|but|unless|if|when|until)\s", re.I)
 LIMITATION = re.compile(
     r"\b(?:limitations?|caveats?|known issues?|drawbacks?|downsides?|beware|unfortunately|at the cost of|"
@@ -138,7 +153,8 @@ LIMITATION = re.compile(
 )
 # "RQ requires Redis >= 5", "Python 3.10+ is required": what the tool needs, not what it does.
 REQUIREMENT = re.compile(
-    r"^(?:\S+\s+){0,4}?(?:requires?|depends on)\b|\b(?:is|are) (?:required|needed)\b|"
+    # "It assumes that the vectors …", "X assumes messages can be delivered twice": a precondition.
+    r"^(?:\S+\s+){0,4}?(?:requires?|depends on|assumes?)\b|\b(?:is|are) (?:required|needed)\b|"
     r"\brequires? (?:python|redis|postgres\w*|node|java|go|rust|\w+ ?>=)|"
     r"\b(?:runs|works|is tested) on\b[^.]{0,20}\b(?:python|pypy|cpython)\b\W*\d",
     re.IGNORECASE,
@@ -146,7 +162,8 @@ REQUIREMENT = re.compile(
 # Text about a tutorial's own commands rather than the tool: "This command starts a worker".
 TUTORIAL_REFERENCE = re.compile(
     r"\b(?:this|the above|the following|the previous|our|that) (?:command|example|snippet|code|script|"
-    r"tutorial|guide|walkthrough)\b|\bin this (?:example|tutorial|guide|section)\b|\bwe(?:'ll| will)\b",
+    r"tutorial|guide|walkthrough|use case|notebook|demo)\b|\bin this (?:example|tutorial|guide|section)\b|"
+    r"\bwe(?:'ll| will)\b",
     re.IGNORECASE,
 )
 # A tutorial narrating its own steps: "Now, let us create the page header", "We start with a simple
@@ -256,6 +273,7 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
         or ELABORATION.match(stripped)
         or DEFINITION.match(stripped)
         or NEGATED.search(main_clause)
+        or NEGATED_CLAUSE.search(stripped)
         or DENIED_PASSIVE.match(stripped)
         or LIMITATION.search(text)
         or REQUIREMENT.search(text)
@@ -299,7 +317,7 @@ class ExtractiveDecomposer:
     name = "extractive"
     # Bumped whenever what the rules produce changes: a page already stored by an older version is
     # re-extracted when resubmitted, not kept as "unchanged" (pipeline.ingest).
-    version = "1.3"
+    version = "1.4"
     model: str | None = None
     prompt_version: str | None = None
 
