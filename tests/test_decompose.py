@@ -292,6 +292,26 @@ def test_a_denial_after_but_a_precondition_and_a_pointer_are_not_claims() -> Non
         assert not _is_noise(sentence, "Tallyho"), sentence
 
 
+def test_the_tagline_and_what_the_tool_is_are_one_capability(embedder: SentenceTransformerEmbedder) -> None:
+    """The opening's tagline and "<tool> is a …" both say what the tool is: one capability, not two."""
+    from capmatch.extractor.decompose.extractive import _is_identity, not_a_claim
+
+    assert _is_identity("Tallyho (read: tally-ho) is a ledger for small shops.", "Tallyho")
+    assert _is_identity("`Tallyho`, despite the name, is a bookkeeping library.", "Tallyho")
+    assert not _is_identity("Tallyho is written in Rust.", "Tallyho")
+    assert not_a_claim("Without the flag it would be required.", "Tallyho")
+    caps = decompose_markdown(
+        "# Tallyho\n\nThe friendly ledger that balances itself.\n\n"
+        "Tallyho is a double-entry bookkeeping library for small shops.\n\n## Features\n\n"
+        "- Multi-currency accounts and exchange rates.\n- Monthly reports exported to PDF.\n"
+        "- Audit trails for every entry.\n",
+        "Tallyho",
+        embedder,
+    )
+    identity = [c for c in caps if any("balances itself" in e.quote or "is a double" in e.quote for e in c.evidence)]
+    assert len(identity) == 1, [c.name for c in caps]
+
+
 def test_sections_on_what_the_tool_is_not_are_skipped() -> None:
     from capmatch.extractor.sections import classify_section
     from capmatch.extractor.segment import Block

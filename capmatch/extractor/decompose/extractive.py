@@ -100,7 +100,7 @@ COMMERCIAL = re.compile(
 INSTRUCTION = re.compile(
     r"^(?:(?:then|now|next|first|finally|also|to start|to begin),?\s+)?(?:click|go to|open|run|create|type|visit|"
     r"navigate|check|see|join|ask|email|contact|download|clone|fork|pick|choose|"
-    r"add|edit|copy|paste|save|start|try|note|import|install|read|learn|head over|take|follow|refer|"
+    r"add|edit|modify|copy|paste|save|start|try|note|import|install|read|learn|head over|take|follow|refer|"
     r"get started|report|cite|book|sign up|register|watch|want|have a look|make|write|define|call|pass|put|"
     r"let's|imagine|consider|say|suppose|make sure|don't forget|remember|please)\b(?!-)",
     re.IGNORECASE,
@@ -138,6 +138,9 @@ NEGATED_CLAUSE = re.compile(
     r"(?:officially\s+)?support\b",
     re.IGNORECASE,
 )
+# A main clause in the conditional mood ("Without the `None` it would be required", "one would expect"):
+# a hypothetical or a wish, not what the tool does.
+COUNTERFACTUAL = re.compile(r"\bwould\b", re.IGNORECASE)
 _MAIN_CLAUSE = re.compile(r"[,;:(]|\s[-–—]\s|\s(?:so|which|that|because|while|but|unless|if|when|until)\s", re.I)
 LIMITATION = re.compile(
     r"\b(?:limitations?|caveats?|known issues?|drawbacks?|downsides?|beware|unfortunately|at the cost of|"
@@ -274,6 +277,7 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
         or DEFINITION.match(stripped)
         or NEGATED.search(main_clause)
         or NEGATED_CLAUSE.search(stripped)
+        or COUNTERFACTUAL.search(main_clause)
         or DENIED_PASSIVE.match(stripped)
         or LIMITATION.search(text)
         or REQUIREMENT.search(text)
@@ -308,6 +312,7 @@ class Candidate:
     text: str = ""
     section: tuple[str, ...] = ()  # the heading path the candidate's text sits under
     prose: bool = False  # a sentence of running text (not a list item or a heading)
+    identity: bool = False  # the opening's tagline or "<tool> is a …": what the tool is
 
     def embed_text(self) -> str:
         return f"{self.name_hint or ''} {self.text}".strip()
@@ -430,6 +435,11 @@ SAME_SECTION_SIMILARITY = 0.6
 
 
 def _merge_threshold(kept: Candidate, item: Candidate) -> float:
+    if kept.identity and item.identity:
+        # The tagline and "<tool> is a …" restate what the tool is, in other words each time ("The
+        # little ASGI framework that shines", "Starlette is a lightweight ASGI framework"): one
+        # capability, whatever their embedding similarity.
+        return -1.0
     if (
         item.prose
         # Not the page's opening section: its sentences each state a different headline feature.
@@ -916,4 +926,16 @@ def _sentence_candidate(
     score = 1.0 * weight + (0.4 if intro else 0.0) + min(words, 25) / 50
     if READER_SUBJECT.match(text):
         score -= 0.8
-    return Candidate([span], score, block.index + span.start / 1e7, None, [span], text, block.section, True)
+    identity = intro and (tagline or _is_identity(text, tool_name.tool))
+    return Candidate([span], score, block.index + span.start / 1e7, None, [span], text, block.section, True, identity)
+
+
+def _is_identity(text: str, tool: str) -> bool:
+    """ "Starlette is a lightweight ASGI framework", "`msgspec` is a fast … library": the tool's name,
+    perhaps with an aside ("Qdrant (read: quadrant) is …", "X, despite the name, is …"), then "is a/an"."""
+    if not tool:
+        return False
+    name = re.escape(tool)
+    return bool(
+        re.match(rf"^\W*{name}\W*(?:\([^)]*\)\s*|,[^,]{{1,40}},\s*)?(?:is|'s)\s+(?:an?|the)\s", text, re.IGNORECASE)
+    )
