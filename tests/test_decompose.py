@@ -312,6 +312,28 @@ def test_the_tagline_and_what_the_tool_is_are_one_capability(embedder: SentenceT
     assert len(identity) == 1, [c.name for c in caps]
 
 
+def test_an_items_quote_ends_before_its_caveat() -> None:
+    """ "X - parses dates. Note that this cannot …": the quote is the claim, not the caveat after it."""
+    from capmatch.extractor.decompose.extractive import ClaimContext, _claim_part
+    from capmatch.extractor.segment import Span
+
+    text = "DateParser - parses dates in any locale. Note that this cannot read Roman numerals."
+    assert _claim_part(Span(text, 10, 10 + len(text)), ClaimContext("Tallyho")).text == (
+        "DateParser - parses dates in any locale."
+    )
+    whole = "Reports - monthly totals. They are exported to PDF."
+    assert _claim_part(Span(whole, 0, len(whole)), ClaimContext("Tallyho")).text == whole
+
+
+def test_plans_and_version_support_notes_are_not_claims() -> None:
+    for sentence in (
+        "We're working with select partners to develop new ledgers.",
+        "We created a notebook which contains a full example.",
+        "This is the last version of Tallyho which will support Python 3.9.",
+    ):
+        assert _is_noise(sentence, "Tallyho"), sentence
+
+
 def test_sections_on_what_the_tool_is_not_are_skipped() -> None:
     from capmatch.extractor.sections import classify_section
     from capmatch.extractor.segment import Block

@@ -77,6 +77,8 @@ NOISE = re.compile(
     # The release policy ("a major release sheds off the old …, minor releases ship …") and the issue
     # page: how the project is run, not what the tool does.
     r"\b(?:major|minor|micro|patch) releases?\b|\bissues? page\b|"
+    # Which release supports which runtime ("the last version of X which will support Python 3.9").
+    r"\b(?:last|older|newer|previous|earlier) versions?\b|"
     # The reader pointed at something to try or read ("You can also try out their modes!").
     r"^\s*you (?:can|could|may|might) (?:also )?(?:try|check|find|read|see|visit|watch|join|follow)\b|"
     # The document talking about itself or the project's history ("The figure below shows …", "There is
@@ -118,7 +120,9 @@ NEGATED = re.compile(
     r"designed|intended|meant|guaranteed|thread-?safe))\b"
     r"|^no\s+(?:\w+\s+){1,3}(?:is|are)\s+(?:currently\s+|yet\s+)?(?:available|supported|provided)\b"
     # The project's news in the first person ("We've launched X to …") announces, it does not describe.
-    r"|^we(?:'ve| have)? (?:launched|released|announced|introduced|added|built)\b",
+    r"|^we(?:'ve| have)? (?:launched|released|announced|introduced|added|built|created|made|wrote|published)\b"
+    # Plans, not features: "We're working with select partners to develop …".
+    r"|^we(?:'re| are) (?:working|planning|looking|hoping)\b",
     re.IGNORECASE,
 )
 # A denial after a long subject ("Reading from and writing to files, line-delimited JSON files, and so on
@@ -159,7 +163,9 @@ REQUIREMENT = re.compile(
     # "It assumes that the vectors …", "X assumes messages can be delivered twice": a precondition.
     r"^(?:\S+\s+){0,4}?(?:requires?|depends on|assumes?)\b|\b(?:is|are) (?:required|needed)\b|"
     r"\brequires? (?:python|redis|postgres\w*|node|java|go|rust|\w+ ?>=)|"
-    r"\b(?:runs|works|is tested) on\b[^.]{0,20}\b(?:python|pypy|cpython)\b\W*\d",
+    r"\b(?:runs|works|is tested) on\b[^.]{0,20}\b(?:python|pypy|cpython)\b\W*\d|"
+    # "Celery version 5.6.x runs on:" + a list: the platforms it needs.
+    r"\b(?:runs|works|is tested) on:?\s*$",
     re.IGNORECASE,
 )
 # Text about a tutorial's own commands rather than the tool: "This command starts a worker".
@@ -765,6 +771,11 @@ def _list_with_intro(
         # the intro points elsewhere; its items are not one capability named by it, though each may
         # still be one on its own ("the user guide includes: … a dependency injection system").
         consumed.add(intro.index)
+        condition = LEADING_CONDITION.match(text)
+        if REQUIREMENT.search(text) or READER_NEED.match(text[condition.end() :] if condition else text):
+            # "Celery version 5.6.x runs on:", "If you run X, you need to be running:": its items are what
+            # the tool needs.
+            consumed.update(b.index for b in items)
         return None
     if announces_features(text, tool_name):
         announced.update(b.index for b in items)
@@ -880,7 +891,27 @@ def _bullet_candidate(
         score += 0.3
     if READER_SUBJECT.match(text):
         score -= 2.0
-    return Candidate([block.span], score, block.index, name, description[:3], text, block.section)
+    return Candidate(
+        [_claim_part(block.span, tool_name)], score, block.index, name, description[:3], text, block.section
+    )
+
+
+# A later sentence of an item that turns to a caveat or to the reader ("Note that this cannot …", "If you
+# already use X, …"): the item's claim ends before it.
+_TURN = re.compile(r"^(?:note\b|if you\b|however\b|but\b)", re.IGNORECASE)
+
+
+def _claim_part(span: Span, context: ClaimContext) -> Span:
+    """The item's quote up to the first later sentence that is a caveat, a limit or about something else:
+    "`RegexParser` - parses according to a regular expression. Note that this cannot use …" quotes only
+    the claim."""
+    parts = sentences(span)
+    for k, part in enumerate(parts[1:], start=1):
+        text = " ".join(part.text.split())
+        if _TURN.match(text) or not_a_claim(text, context):
+            end = parts[k - 1].end
+            return Span(span.text[: end - span.start], span.start, end)
+    return span
 
 
 def _one_per_feature(cand: Candidate, span: Span) -> list[Candidate]:
