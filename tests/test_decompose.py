@@ -330,8 +330,14 @@ def test_plans_and_version_support_notes_are_not_claims() -> None:
         "We're working with select partners to develop new ledgers.",
         "We created a notebook which contains a full example.",
         "This is the last version of Tallyho which will support Python 3.9.",
+        "So I use those records to check every total.",  # the author's voice
     ):
         assert _is_noise(sentence, "Tallyho"), sentence
+    from capmatch.extractor.decompose.extractive import ClaimContext
+
+    # Another product's claim: "Gridly" is a name the page never writes in lower case.
+    assert _is_noise("Gridly claims to balance faster than us.", ClaimContext("Tallyho", frozenset({"gridly"})))
+    assert not _is_noise("It returns a fallback “I don’t know” answer when unsure.", "Tallyho")
 
 
 def test_sections_on_what_the_tool_is_not_are_skipped() -> None:

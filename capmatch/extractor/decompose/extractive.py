@@ -145,6 +145,12 @@ NEGATED_CLAUSE = re.compile(
 # A main clause in the conditional mood ("Without the `None` it would be required", "one would expect"):
 # a hypothetical or a wish, not what the tool does.
 COUNTERFACTUAL = re.compile(r"\bwould\b", re.IGNORECASE)
+# The author in the first person singular ("I no longer use X personally", "So I use those records …",
+# "Huey is named in honor of my cat"): the maintainer's story or notes, not what the tool does. "I" in
+# quoted text ("a fallback “I don't know” answer") or "I/O" is not the author.
+AUTHOR_VOICE = re.compile(
+    r"(?<![“\"'‘])\b(?:(?-i:I)(?:'m|'ve|'d|'ll|’m|’ve)?|my|me|myself)\b(?![/”\"’-])", re.IGNORECASE
+)
 _MAIN_CLAUSE = re.compile(r"[,;:(]|\s[-–—]\s|\s(?:so|which|that|because|while|but|unless|if|when|until)\s", re.I)
 LIMITATION = re.compile(
     r"\b(?:limitations?|caveats?|known issues?|drawbacks?|downsides?|beware|unfortunately|at the cost of|"
@@ -220,7 +226,7 @@ DEFINITION = re.compile(r"^(?:an?)\s+(?:[\w'-]+\s+){1,3}?(?:is|are)\s+(?:an?|the
 _SUBJECT_VERB = re.compile(
     r"^(?:the\s+)?(?P<subject>[A-Z][\w.+-]*(?:\s+[A-Z][\w.+-]*){0,2})\s+(?:is|are|was|were|can|could|has|have|"
     r"does|do|provides?|supports?|offers?|uses?|lets?|gives?|will|may|might|loses?|stores?|keeps?|runs?|"
-    r"recommends?|needs?|requires?|sends?|writes?|handles?)\b"
+    r"recommends?|needs?|requires?|sends?|writes?|handles?|claims?)\b"
 )
 _COMMON = {"it", "this", "that", "these", "those", "each", "every", "all", "both", "most", "many", "some", "any"}
 
@@ -284,6 +290,7 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
         or NEGATED.search(main_clause)
         or NEGATED_CLAUSE.search(stripped)
         or COUNTERFACTUAL.search(main_clause)
+        or AUTHOR_VOICE.search(stripped)
         or DENIED_PASSIVE.match(stripped)
         or LIMITATION.search(text)
         or REQUIREMENT.search(text)
