@@ -331,6 +331,8 @@ def test_plans_and_version_support_notes_are_not_claims() -> None:
         "We created a notebook which contains a full example.",
         "This is the last version of Tallyho which will support Python 3.9.",
         "So I use those records to check every total.",  # the author's voice
+        "You can add totals by hand, or use a smaller ledger like Gridly if that is all you need.",
+        "`post()` and `void()` can be seen as journal methods.",
     ):
         assert _is_noise(sentence, "Tallyho"), sentence
     from capmatch.extractor.decompose.extractive import ClaimContext

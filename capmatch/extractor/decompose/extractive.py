@@ -158,6 +158,10 @@ LIMITATION = re.compile(
     r"(?:can|may|might|will|could) be (?:lost|dropped|corrupted)|(?:is|are|gets?|was|were) lost|data loss|"
     # A recommendation of something else: "look at a PostgreSQL-backed queue", "X is a better fit".
     r"(?:is|are|would be) (?:a |the )?better (?:fit|choice|option|suited)|look at|consider using|instead of us|"
+    # Advice to use another tool: "or use a smaller client like Pliant", "run a server such as X".
+    r"(?:use|run|try|pick|choose) (?:a|an)\b[\w -]{0,40}?\b(?:such as|like) (?-i:[A-Z])\w*|"
+    # An analogy that explains, not a feature: "`add_character()` can be seen as a traversal method".
+    r"(?:seen|thought of|viewed|regarded) as|"
     r"varies (?:widely|greatly|significantly|a lot)|competitors can|"
     r"not (?:for|meant for) production|bottleneck|breaking changes?|"
     # A trade-off's cost: "… give you full control, but you have to host and scale them yourself".
