@@ -333,6 +333,8 @@ def test_plans_and_version_support_notes_are_not_claims() -> None:
         "So I use those records to check every total.",  # the author's voice
         "You can add totals by hand, or use a smaller ledger like Gridly if that is all you need.",
         "`post()` and `void()` can be seen as journal methods.",
+        "Sometimes you want a report to run only once a day.",  # the reader's need
+        "Cloning the repository",  # a contributor's step
     ):
         assert _is_noise(sentence, "Tallyho"), sentence
     from capmatch.extractor.decompose.extractive import ClaimContext
@@ -340,6 +342,14 @@ def test_plans_and_version_support_notes_are_not_claims() -> None:
     # Another product's claim: "Gridly" is a name the page never writes in lower case.
     assert _is_noise("Gridly claims to balance faster than us.", ClaimContext("Tallyho", frozenset({"gridly"})))
     assert not _is_noise("It returns a fallback “I don’t know” answer when unsure.", "Tallyho")
+
+
+def test_a_sentence_tail_after_an_abbreviation_is_a_fragment() -> None:
+    from capmatch.extractor.decompose.extractive import _fragment
+
+    assert _fragment("generating invoices for a particular company).", "Tallyho")
+    assert not _fragment("tallyho supports invoices.", "tallyho")
+    assert not _fragment("Invoices are generated monthly.", "Tallyho")
 
 
 def test_sections_on_what_the_tool_is_not_are_skipped() -> None:

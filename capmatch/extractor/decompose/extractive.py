@@ -79,6 +79,8 @@ NOISE = re.compile(
     r"\b(?:major|minor|micro|patch) releases?\b|\bissues? page\b|"
     # Which release supports which runtime ("the last version of X which will support Python 3.9").
     r"\b(?:last|older|newer|previous|earlier) versions?\b|"
+    # Setting up a working copy of the project ("Cloning the repository"): a contributor's step.
+    r"\bclon(?:e|ing) the repo|"
     # The reader pointed at something to try or read ("You can also try out their modes!").
     r"^\s*you (?:can|could|may|might) (?:also )?(?:try|check|find|read|see|visit|watch|join|follow)\b|"
     # The document talking about itself or the project's history ("The figure below shows …", "There is
@@ -207,7 +209,8 @@ GENERIC_SUBJECT = re.compile(
 # The reader's needs or duties ("You need to screen text before …", "You should set an API key",
 # "You want a cheap first pass …"): the situation a tool is for, or a step, not what the tool does.
 READER_NEED = re.compile(
-    r"^(?:(?:or|and|so|but|also),?\s+)?(?:you|your\s+[\w-]+)\s+(?:only\s+|just\s+|really\s+|also\s+)?"
+    r"^(?:(?:or|and|so|but|also|sometimes|often|usually|typically),?\s+)?(?:you|your\s+[\w-]+)\s+"
+    r"(?:only\s+|just\s+|really\s+|also\s+)?"
     r"(?:need|needs|want|wants|should|must|have to|has to|would rather|'d rather)\b",
     re.IGNORECASE,
 )
@@ -666,7 +669,9 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         bullets = [b for b in content if b.kind == "bullet" and b.level == 0]
         first = content[0]
         lead = (
-            [s for s in sentences(first.span) if not _is_noise(s.text, tool_name)][:2]
+            [s for s in sentences(first.span) if not (_is_noise(s.text, tool_name) or _fragment(s.text, name_of_tool))][
+                :2
+            ]
             if first.kind == "paragraph"
             else []
         )
@@ -756,6 +761,13 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
                 if cand:
                     out.extend(_one_per_feature(cand, span))
     return out
+
+
+def _fragment(text: str, tool: str) -> bool:
+    """The tail of a sentence split after an abbreviation ("… (eg. a backup) or … (eg." then
+    "generating invoices for a particular company)."): it starts in lower case, and not on the tool's
+    own lower-case name ("huey supports …")."""
+    return text[:1].islower() and not (tool and text.lower().startswith(tool.lower()))
 
 
 def _list_with_intro(
