@@ -335,6 +335,8 @@ def test_plans_and_version_support_notes_are_not_claims() -> None:
         "`post()` and `void()` can be seen as journal methods.",
         "Sometimes you want a report to run only once a day.",  # the reader's need
         "Cloning the repository",  # a contributor's step
+        "Sharing one ledger between shops means entries of one shop can affect totals of the other.",
+        "This is a hint for the bookkeeper, to change the prompt.",
     ):
         assert _is_noise(sentence, "Tallyho"), sentence
     from capmatch.extractor.decompose.extractive import ClaimContext

@@ -162,6 +162,8 @@ LIMITATION = re.compile(
     r"(?:is|are|would be) (?:a |the )?better (?:fit|choice|option|suited)|look at|consider using|instead of us|"
     # Advice to use another tool: "or use a smaller client like Pliant", "run a server such as X".
     r"(?:use|run|try|pick|choose) (?:a|an)\b[\w -]{0,40}?\b(?:such as|like) (?-i:[A-Z])\w*|"
+    # A harm the reader may run into: "vectors from one tenant can affect recall for other tenants".
+    r"(?:can|may|might|will|could) (?:negatively )?(?:affect|hurt|degrade|slow(?: down)?|impact|harm)|"
     # An analogy that explains, not a feature: "`add_character()` can be seen as a traversal method".
     r"(?:seen|thought of|viewed|regarded) as|"
     r"varies (?:widely|greatly|significantly|a lot)|competitors can|"
@@ -224,7 +226,9 @@ LEADING_CONDITION = re.compile(
 # elaborates a point already made; the point itself is the capability.
 ELABORATION = re.compile(
     r"^(?:(?:this|that|which|it) means\b|in (?:this|that|which) case\b|afterwards\b|"
-    r"this is (?:possible|done|achieved|why|because)\b)",
+    r"this is (?:possible|done|achieved|why|because)\b|"
+    # Advice to the reader about the example: "This is a hint for the prompt engineer, to change …".
+    r"(?:this is|here is|here's) (?:a|an|the) (?:hint|tip|note|reminder|trick)\b)",
     re.IGNORECASE,
 )
 # A definition of a concept by an indefinite generic subject ("A task is a Python function decorated
