@@ -358,7 +358,7 @@ def test_sections_on_what_the_tool_is_not_are_skipped() -> None:
     from capmatch.extractor.sections import classify_section
     from capmatch.extractor.segment import Block
 
-    for heading in ("When not to use Tallyho", "What Tallyho is not", "Third-Party Bindings"):
+    for heading in ("When not to use Tallyho", "What Tallyho is not", "Third-Party Bindings", "Pre-built Example Apps"):
         block = Block("paragraph", 0, 0, "Tallyho is not a bank.", section=("Tallyho", heading))
         assert classify_section(block) == "skip", heading
 

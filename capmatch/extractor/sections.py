@@ -27,7 +27,8 @@ SKIP_SECTION = re.compile(
     r"pricing|billing|newsletter|copyright|deprecat\w*|known issues|who uses|used by|adopters|"
     r"testimonials?|get in touch|stay in touch|follow us|"
     # Pointers elsewhere and talk about the project rather than the tool: not what it does.
-    r"demo projects?|showcase|case stud\w*|further reading|external links|blog posts?|talks|videos?|webinars?|"
+    r"demo projects?|example (?:apps?|applications|projects|repositories)|"
+    r"showcase|case stud\w*|further reading|external links|blog posts?|talks|videos?|webinars?|"
     r"podcasts?|related (?:projects|work|libraries|tools)|other (?:libraries|projects|tools)|inspirations?|"
     r"security (?:disclosures?|policy|issues|contact)|disclosures?|test matrix|automated tests|"
     r"where do i go|what'?s next|next steps|learn more|professional support|commercial support|"

@@ -81,6 +81,8 @@ NOISE = re.compile(
     r"\b(?:last|older|newer|previous|earlier) versions?\b|"
     # Setting up a working copy of the project ("Cloning the repository"): a contributor's step.
     r"\bclon(?:e|ing) the repo|"
+    # A pointer to examples elsewhere ("example code", "a full example of how to use …").
+    r"\bexample (?:code|apps?|applications|projects)\b|\bfull example\b|"
     # The reader pointed at something to try or read ("You can also try out their modes!").
     r"^\s*you (?:can|could|may|might) (?:also )?(?:try|check|find|read|see|visit|watch|join|follow)\b|"
     # The document talking about itself or the project's history ("The figure below shows …", "There is
