@@ -27,16 +27,12 @@ SKIP_SECTION = re.compile(
     r"pricing|billing|newsletter|copyright|deprecat\w*|known issues|who uses|used by|adopters|"
     r"testimonials?|get in touch|stay in touch|follow us|"
     # Pointers elsewhere and talk about the project rather than the tool: not what it does.
-    r"demo projects?|example (?:apps?|applications|projects|repositories)|"
-    r"showcase|case stud\w*|further reading|external links|blog posts?|talks|videos?|webinars?|"
+    r"demo projects?|showcase|case stud\w*|further reading|external links|blog posts?|talks|videos?|webinars?|"
     r"podcasts?|related (?:projects|work|libraries|tools)|other (?:libraries|projects|tools)|inspirations?|"
     r"security (?:disclosures?|policy|issues|contact)|disclosures?|test matrix|automated tests|"
     r"where do i go|what'?s next|next steps|learn more|professional support|commercial support|"
     r"governance|collaborators|partners|about \.?\w+|contacts?|get involved|project (?:info\w*|links|status)|"
-    r"thanks|"
-    # Sections about what the tool is not or should not be used for ("When not to use X", "What X is
-    # not") and others' bindings of it ("Third-party bindings"): limits and other products.
-    r"when not to|what [\w.-]+ (?:is|does) not|third[- ]party)\b"
+    r"thanks)\b"
     r"|^\W*(?:set ?up|credits?|authors?|maintainers?|cite|history|contents|toc|community|contact|"
     r"support|faq|questions|discussions?|chat|help|requirements?|prerequisites|getting help|"
     r"documentation|docs|links|resources|related|see also|tests?|testing|running tests|development|"
@@ -46,6 +42,15 @@ SKIP_SECTION = re.compile(
     r"license|opinions?|about (?:us|the (?:authors?|team))|sponsors?)\W*$",
     re.IGNORECASE,
 )
+# Sections the extractive decomposer also skips: what the tool is not or should not be used for ("When
+# not to use X", "What X is not"), others' bindings of it ("Third-party bindings") and example apps kept
+# elsewhere: limits, other products and links. Kept apart from SKIP_SECTION so the condensed page the LLM
+# backend reads (extractor.condense), whose replayed answers are keyed by the prompt, stays as it was.
+ASIDE_SECTION = re.compile(
+    r"\b(?:when not to|what [\w.-]+ (?:is|does) not|third[- ]party|"
+    r"example (?:apps?|applications|projects|repositories))\b",
+    re.IGNORECASE,
+)
 LOW_VALUE_SECTION = re.compile(
     r"\b(?:usage|examples?|quick ?start|get(?:ting)? started|tutorial|demo|hello world|how to|guide|"
     r"configuration|configuring|api reference|reference|cli|command[- ]line|running|deploy\w*)\b",
@@ -53,10 +58,11 @@ LOW_VALUE_SECTION = re.compile(
 )
 
 
-def classify_section(block: Block) -> str:
+def classify_section(block: Block, asides: bool = False) -> str:
+    """The block's section class; with ``asides``, ASIDE_SECTION headings skip too."""
     path = [clean_heading(h) for h in block.section]
     # A skipped ancestor (e.g. "Installation > Windows") skips too.
-    if any(SKIP_SECTION.search(h) for h in path):
+    if any(SKIP_SECTION.search(h) or (asides and ASIDE_SECTION.search(h)) for h in path):
         return "skip"
     # The nearest heading that says anything decides: "Features > Hybrid Search" is a feature, and so
     # is "Features" itself; "Usage > Advanced" is a tutorial.

@@ -634,7 +634,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
     for block in blocks:
         if block.kind != "heading" or block.index in consumed:
             continue
-        section_class = classify_section(Block("heading", 0, 0, "", section=(*block.section, block.text)))
+        section_class = classify_section(Block("heading", 0, 0, "", section=(*block.section, block.text)), asides=True)
         # A feature-section heading ("Supported Features") names a list whose items are the capabilities;
         # a heading under one ("Features > Hybrid Search") is a capability itself.
         own_heading = clean_heading(block.text)
@@ -730,7 +730,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
     for block in blocks:
         if block.index in consumed:
             continue
-        section_class = classify_section(block)
+        section_class = classify_section(block, asides=True)
         if section_class == "skip":
             # Not even to fill a thin page: maintainers, sponsors and install steps are never
             # capabilities; a thin page yields few and says so (pipeline notice).
@@ -782,7 +782,7 @@ def _list_with_intro(
     """ "Toxicity head: six labels scored independently:" + a list is one capability, not six; after
     "huey supports:" each item is one (they go to ``announced``)."""
     text = " ".join(intro.text.split())
-    section_class = classify_section(intro)
+    section_class = classify_section(intro, asides=True)
     if not text.endswith(":") or section_class == "skip":
         return None
     pointer = bool(NOISE.search(text) or not_a_claim(text.rstrip(":"), tool_name))
