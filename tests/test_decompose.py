@@ -11,7 +11,7 @@ from capmatch.embeddings.model import SentenceTransformerEmbedder
 from capmatch.errors import NoCapabilities
 from capmatch.extractor.clean import clean
 from capmatch.extractor.decompose import SourceDocument
-from capmatch.extractor.decompose.extractive import ExtractiveDecomposer
+from capmatch.extractor.decompose.extractive import ExtractiveDecomposer, _is_noise
 from capmatch.extractor.fetch import EXTENSIONS
 from capmatch.extractor.naming import STOPWORDS
 from capmatch.extractor.segment import segment
@@ -270,6 +270,98 @@ def test_elaborations_and_definitions_are_not_claims() -> None:
         "The report groups invoices by customer.",
     ):
         assert not not_a_claim(sentence, "Tallyho"), sentence
+
+
+def test_a_denial_after_but_a_precondition_and_a_pointer_are_not_claims() -> None:
+    """ "…, but it does not …", "so we don't support …", "X assumes …", "You can also try out …": a limit,
+    a precondition or a pointer; a negation after "so" that states a benefit still counts."""
+    from capmatch.extractor.decompose.extractive import not_a_claim
+
+    for sentence in (
+        "Tallyho checks every total, but it does not guarantee that the totals are right.",
+        "Tallyho is a small project, so we don't support Windows but it should work.",
+        "Tallyho assumes entries arrive in order.",
+        "You can also try out their reporting modes!",
+        "A major release sheds off the old, minor releases ship new features.",
+    ):
+        assert not_a_claim(sentence, "Tallyho") or _is_noise(sentence, "Tallyho"), sentence
+    for sentence in (
+        "Tallyho streams the ledger, so large files don't have to fit in memory.",
+        "Tallyho supports Windows, macOS and Linux.",
+    ):
+        assert not _is_noise(sentence, "Tallyho"), sentence
+
+
+def test_the_tagline_and_what_the_tool_is_are_one_capability(embedder: SentenceTransformerEmbedder) -> None:
+    """The opening's tagline and "<tool> is a …" both say what the tool is: one capability, not two."""
+    from capmatch.extractor.decompose.extractive import _is_identity, not_a_claim
+
+    assert _is_identity("Tallyho (read: tally-ho) is a ledger for small shops.", "Tallyho")
+    assert _is_identity("`Tallyho`, despite the name, is a bookkeeping library.", "Tallyho")
+    assert not _is_identity("Tallyho is written in Rust.", "Tallyho")
+    assert not_a_claim("Without the flag it would be required.", "Tallyho")
+    caps = decompose_markdown(
+        "# Tallyho\n\nThe friendly ledger that balances itself.\n\n"
+        "Tallyho is a double-entry bookkeeping library for small shops.\n\n## Features\n\n"
+        "- Multi-currency accounts and exchange rates.\n- Monthly reports exported to PDF.\n"
+        "- Audit trails for every entry.\n",
+        "Tallyho",
+        embedder,
+    )
+    identity = [c for c in caps if any("balances itself" in e.quote or "is a double" in e.quote for e in c.evidence)]
+    assert len(identity) == 1, [c.name for c in caps]
+
+
+def test_an_items_quote_ends_before_its_caveat() -> None:
+    """ "X - parses dates. Note that this cannot …": the quote is the claim, not the caveat after it."""
+    from capmatch.extractor.decompose.extractive import ClaimContext, _claim_part
+    from capmatch.extractor.segment import Span
+
+    text = "DateParser - parses dates in any locale. Note that this cannot read Roman numerals."
+    assert _claim_part(Span(text, 10, 10 + len(text)), ClaimContext("Tallyho")).text == (
+        "DateParser - parses dates in any locale."
+    )
+    whole = "Reports - monthly totals. They are exported to PDF."
+    assert _claim_part(Span(whole, 0, len(whole)), ClaimContext("Tallyho")).text == whole
+
+
+def test_plans_and_version_support_notes_are_not_claims() -> None:
+    for sentence in (
+        "We're working with select partners to develop new ledgers.",
+        "We created a notebook which contains a full example.",
+        "This is the last version of Tallyho which will support Python 3.9.",
+        "So I use those records to check every total.",  # the author's voice
+        "You can add totals by hand, or use a smaller ledger like Gridly if that is all you need.",
+        "`post()` and `void()` can be seen as journal methods.",
+        "Sometimes you want a report to run only once a day.",  # the reader's need
+        "Cloning the repository",  # a contributor's step
+        "Sharing one ledger between shops means entries of one shop can affect totals of the other.",
+        "This is a hint for the bookkeeper, to change the prompt.",
+    ):
+        assert _is_noise(sentence, "Tallyho"), sentence
+    from capmatch.extractor.decompose.extractive import ClaimContext
+
+    # Another product's claim: "Gridly" is a name the page never writes in lower case.
+    assert _is_noise("Gridly claims to balance faster than us.", ClaimContext("Tallyho", frozenset({"gridly"})))
+    assert not _is_noise("It returns a fallback “I don’t know” answer when unsure.", "Tallyho")
+
+
+def test_a_sentence_tail_after_an_abbreviation_is_a_fragment() -> None:
+    from capmatch.extractor.decompose.extractive import _fragment
+
+    assert _fragment("generating invoices for a particular company).", "Tallyho")
+    assert not _fragment("tallyho supports invoices.", "tallyho")
+    assert not _fragment("Invoices are generated monthly.", "Tallyho")
+
+
+def test_sections_on_what_the_tool_is_not_are_skipped() -> None:
+    from capmatch.extractor.sections import classify_section
+    from capmatch.extractor.segment import Block
+
+    for heading in ("When not to use Tallyho", "What Tallyho is not", "Third-Party Bindings", "Pre-built Example Apps"):
+        block = Block("paragraph", 0, 0, "Tallyho is not a bank.", section=("Tallyho", heading))
+        assert classify_section(block, asides=True) == "skip", heading
+        assert classify_section(block) != "skip", heading  # the LLM backend's condensed page keeps it
 
 
 def test_troubleshooting_sections_are_skipped() -> None:

@@ -42,6 +42,15 @@ SKIP_SECTION = re.compile(
     r"license|opinions?|about (?:us|the (?:authors?|team))|sponsors?)\W*$",
     re.IGNORECASE,
 )
+# Sections the extractive decomposer also skips: what the tool is not or should not be used for ("When
+# not to use X", "What X is not"), others' bindings of it ("Third-party bindings") and example apps kept
+# elsewhere: limits, other products and links. Kept apart from SKIP_SECTION so the condensed page the LLM
+# backend reads (extractor.condense), whose replayed answers are keyed by the prompt, stays as it was.
+ASIDE_SECTION = re.compile(
+    r"\b(?:when not to|what [\w.-]+ (?:is|does) not|third[- ]party|"
+    r"example (?:apps?|applications|projects|repositories))\b",
+    re.IGNORECASE,
+)
 LOW_VALUE_SECTION = re.compile(
     r"\b(?:usage|examples?|quick ?start|get(?:ting)? started|tutorial|demo|hello world|how to|guide|"
     r"configuration|configuring|api reference|reference|cli|command[- ]line|running|deploy\w*)\b",
@@ -55,10 +64,11 @@ TOPIC_SECTION = re.compile(
 )
 
 
-def classify_section(block: Block) -> str:
+def classify_section(block: Block, asides: bool = False) -> str:
+    """The block's section class; with ``asides``, ASIDE_SECTION headings skip too."""
     path = [clean_heading(h) for h in block.section]
     # A skipped ancestor (e.g. "Installation > Windows") skips too.
-    if any(SKIP_SECTION.search(h) for h in path):
+    if any(SKIP_SECTION.search(h) or (asides and ASIDE_SECTION.search(h)) for h in path):
         return "skip"
     # The nearest heading that says anything decides: "Features > Hybrid Search" is a feature, and so
     # is "Features" itself; "Usage > Advanced" is a tutorial.

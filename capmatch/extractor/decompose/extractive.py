@@ -80,6 +80,17 @@ NOISE = re.compile(
     # The project's versioning policy ("maintained according to semantic versioning", "Current Version:
     # 2.1", "The API has been stable since 1.0"): meta, not a feature.
     r"\bsemantic versioning\b|\bsemver\b|\bcurrent version\b|\bstable since\b|"
+    # The release policy ("a major release sheds off the old …, minor releases ship …") and the issue
+    # page: how the project is run, not what the tool does.
+    r"\b(?:major|minor|micro|patch) releases?\b|\bissues? page\b|"
+    # Which release supports which runtime ("the last version of X which will support Python 3.9").
+    r"\b(?:last|older|newer|previous|earlier) versions?\b|"
+    # Setting up a working copy of the project ("Cloning the repository"): a contributor's step.
+    r"\bclon(?:e|ing) the repo|"
+    # A pointer to examples elsewhere ("example code", "a full example of how to use …").
+    r"\bexample (?:code|apps?|applications|projects)\b|\bfull example\b|"
+    # The reader pointed at something to try or read ("You can also try out their modes!").
+    r"^\s*you (?:can|could|may|might) (?:also )?(?:try|check|find|read|see|visit|watch|join|follow)\b|"
     # The document talking about itself or the project's history ("The figure below shows …", "There is
     # a CHANGELOG", "This can be reproduced using the script", "Prior to version 2 it was known as …").
     r"\b(?:figure|table|chart|graph|plot|diagram|image)s? (?:below|above)\b|\bbelow (?:is|are) (?:the|a)\b|"
@@ -103,7 +114,7 @@ COMMERCIAL = re.compile(
 INSTRUCTION = re.compile(
     r"^(?:(?:then|now|next|first|finally|also|to start|to begin),?\s+)?(?:click|go to|open|run|create|type|visit|"
     r"navigate|check|see|join|ask|email|contact|download|clone|fork|pick|choose|"
-    r"add|edit|copy|paste|save|start|try|note|import|install|read|learn|head over|take|follow|refer|"
+    r"add|edit|modify|copy|paste|save|start|try|note|import|install|read|learn|head over|take|follow|refer|"
     r"get started|report|cite|book|sign up|register|watch|want|have a look|make|write|define|call|pass|put|"
     r"let's|imagine|consider|say|suppose|make sure|don't forget|remember|please)\b(?!-)",
     re.IGNORECASE,
@@ -123,7 +134,9 @@ NEGATED = re.compile(
     r"leaves out|omits|lacks)\b"
     r"|^no\s+(?:\w+\s+){1,3}(?:is|are)\s+(?:currently\s+|yet\s+)?(?:available|supported|provided)\b"
     # The project's news in the first person ("We've launched X to …") announces, it does not describe.
-    r"|^we(?:'ve| have)? (?:launched|released|announced|introduced|added|built)\b",
+    r"|^we(?:'ve| have)? (?:launched|released|announced|introduced|added|built|created|made|wrote|published)\b"
+    # Plans, not features: "We're working with select partners to develop …".
+    r"|^we(?:'re| are) (?:working|planning|looking|hoping)\b",
     re.IGNORECASE,
 )
 # A denial after a long subject ("Reading from and writing to files, line-delimited JSON files, and so on
@@ -133,6 +146,25 @@ DENIED_PASSIVE = re.compile(
     r".*\b(?:is|are) not (?:provided|supported|included|implemented|available|offered)\b",
     re.IGNORECASE,
 )
+# A denial in a clause after "but" ("X guarantees the format, but it does not guarantee …", "This was
+# the dream, but … it wasn't possible") or the project declining support ("so we don't support Windows"):
+# the sentence's point is the limit. After "so" a pronoun's negation usually states a benefit ("so it
+# doesn't block"), so only "but" clauses and a refused "support" count there.
+NEGATED_CLAUSE = re.compile(
+    r"\bbut\b[^.]*?\b(?:it|we|they|this)\s+(?:does not|doesn't|do not|don't|did not|didn't|cannot|can't|"
+    r"won't|wasn't|was not|isn't|is not)\b|\b(?:we|it)\s+(?:do not|don't|does not|doesn't|no longer)\s+"
+    r"(?:officially\s+)?support\b",
+    re.IGNORECASE,
+)
+# A main clause in the conditional mood ("Without the `None` it would be required", "one would expect"):
+# a hypothetical or a wish, not what the tool does.
+COUNTERFACTUAL = re.compile(r"\bwould\b", re.IGNORECASE)
+# The author in the first person singular ("I no longer use X personally", "So I use those records …",
+# "Huey is named in honor of my cat"): the maintainer's story or notes, not what the tool does. "I" in
+# quoted text ("a fallback “I don't know” answer") or "I/O" is not the author.
+AUTHOR_VOICE = re.compile(
+    r"(?<![“\"'‘])\b(?:(?-i:I)(?:'m|'ve|'d|'ll|’m|’ve)?|my|me|myself)\b(?![/”\"’-])", re.IGNORECASE
+)
 _MAIN_CLAUSE = re.compile(r"[,;:(]|\s[-–—]\s|\s(?:so|which|that|because|while|but|unless|if|when|until)\s", re.I)
 LIMITATION = re.compile(
     r"\b(?:limitations?|caveats?|known issues?|drawbacks?|downsides?|beware|unfortunately|at the cost of|"
@@ -140,6 +172,12 @@ LIMITATION = re.compile(
     r"(?:can|may|might|will|could) be (?:lost|dropped|corrupted)|(?:is|are|gets?|was|were) lost|data loss|"
     # A recommendation of something else: "look at a PostgreSQL-backed queue", "X is a better fit".
     r"(?:is|are|would be) (?:a |the )?better (?:fit|choice|option|suited|match)|look at|consider using|instead of us|"
+    # Advice to use another tool: "or use a smaller client like Pliant", "run a server such as X".
+    r"(?:use|run|try|pick|choose) (?:a|an)\b[\w -]{0,40}?\b(?:such as|like) (?-i:[A-Z])\w*|"
+    # A harm the reader may run into: "vectors from one tenant can affect recall for other tenants".
+    r"(?:can|may|might|will|could) (?:negatively )?(?:affect|hurt|degrade|slow(?: down)?|impact|harm)|"
+    # An analogy that explains, not a feature: "`add_character()` can be seen as a traversal method".
+    r"(?:seen|thought of|viewed|regarded) as|"
     r"varies (?:widely|greatly|significantly|a lot)|competitors can|"
     r"not (?:for|meant for) production|bottleneck|breaking changes?|"
     # A trade-off's cost: "… give you full control, but you have to host and scale them yourself".
@@ -148,15 +186,19 @@ LIMITATION = re.compile(
 )
 # "RQ requires Redis >= 5", "Python 3.10+ is required": what the tool needs, not what it does.
 REQUIREMENT = re.compile(
-    r"^(?:\S+\s+){0,4}?(?:requires?|depends on)\b|\b(?:is|are) (?:required|needed)\b|"
+    # "It assumes that the vectors …", "X assumes messages can be delivered twice": a precondition.
+    r"^(?:\S+\s+){0,4}?(?:requires?|depends on|assumes?)\b|\b(?:is|are) (?:required|needed)\b|"
     r"\brequires? (?:python|redis|postgres\w*|node|java|go|rust|\w+ ?>=)|"
-    r"\b(?:runs|works|is tested) on\b[^.]{0,20}\b(?:python|pypy|cpython)\b\W*\d",
+    r"\b(?:runs|works|is tested) on\b[^.]{0,20}\b(?:python|pypy|cpython)\b\W*\d|"
+    # "Celery version 5.6.x runs on:" + a list: the platforms it needs.
+    r"\b(?:runs|works|is tested) on:?\s*$",
     re.IGNORECASE,
 )
 # Text about a tutorial's own commands rather than the tool: "This command starts a worker".
 TUTORIAL_REFERENCE = re.compile(
     r"\b(?:this|the above|the following|the previous|our|that) (?:command|example|snippet|code|script|"
-    r"tutorial|guide|walkthrough)\b|\bin this (?:example|tutorial|guide|section)\b|\bwe(?:'ll| will)\b",
+    r"tutorial|guide|walkthrough|use case|notebook|demo)\b|\bin this (?:example|tutorial|guide|section)\b|"
+    r"\bwe(?:'ll| will)\b",
     re.IGNORECASE,
 )
 # A tutorial narrating its own steps: "Now, let us create the page header", "We start with a simple
@@ -181,7 +223,8 @@ GENERIC_SUBJECT = re.compile(
 # The reader's needs or duties ("You need to screen text before …", "You should set an API key",
 # "You want a cheap first pass …"): the situation a tool is for, or a step, not what the tool does.
 READER_NEED = re.compile(
-    r"^(?:(?:or|and|so|but|also),?\s+)?(?:you|your\s+[\w-]+)\s+(?:only\s+|just\s+|really\s+|also\s+)?"
+    r"^(?:(?:or|and|so|but|also|sometimes|often|usually|typically),?\s+)?(?:you|your\s+[\w-]+)\s+"
+    r"(?:only\s+|just\s+|really\s+|also\s+)?"
     r"(?:need|needs|want|wants|should|must|have to|has to|would rather|'d rather)\b",
     re.IGNORECASE,
 )
@@ -195,7 +238,9 @@ LEADING_CONDITION = re.compile(
 # elaborates a point already made; the point itself is the capability.
 ELABORATION = re.compile(
     r"^(?:(?:this|that|which|it) means\b|in (?:this|that|which) case\b|afterwards\b|"
-    r"this is (?:possible|done|achieved|why|because)\b)",
+    r"this is (?:possible|done|achieved|why|because)\b|"
+    # Advice to the reader about the example: "This is a hint for the prompt engineer, to change …".
+    r"(?:this is|here is|here's) (?:a|an|the) (?:hint|tip|note|reminder|trick)\b)",
     re.IGNORECASE,
 )
 # A definition of a concept by an indefinite generic subject ("A task is a Python function decorated
@@ -204,7 +249,7 @@ DEFINITION = re.compile(r"^(?:an?)\s+(?:[\w'-]+\s+){1,3}?(?:is|are)\s+(?:an?|the
 _SUBJECT_VERB = re.compile(
     r"^(?:the\s+)?(?P<subject>[A-Z][\w.+-]*(?:\s+[A-Z][\w.+-]*){0,2})\s+(?:is|are|was|were|can|could|has|have|"
     r"does|do|provides?|supports?|offers?|uses?|lets?|gives?|will|may|might|loses?|stores?|keeps?|runs?|"
-    r"recommends?|needs?|requires?|sends?|writes?|handles?)\b"
+    r"recommends?|needs?|requires?|sends?|writes?|handles?|claims?)\b"
 )
 _COMMON = {"it", "this", "that", "these", "those", "each", "every", "all", "both", "most", "many", "some", "any"}
 
@@ -266,6 +311,9 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
         or ELABORATION.match(stripped)
         or DEFINITION.match(stripped)
         or NEGATED.search(main_clause)
+        or NEGATED_CLAUSE.search(stripped)
+        or COUNTERFACTUAL.search(main_clause)
+        or AUTHOR_VOICE.search(stripped)
         or DENIED_PASSIVE.match(stripped)
         or LIMITATION.search(text)
         or REQUIREMENT.search(text)
@@ -300,6 +348,7 @@ class Candidate:
     text: str = ""
     section: tuple[str, ...] = ()  # the heading path the candidate's text sits under
     prose: bool = False  # a sentence of running text (not a list item or a heading)
+    identity: bool = False  # the opening's tagline or "<tool> is a …": what the tool is
 
     def embed_text(self) -> str:
         return f"{self.name_hint or ''} {self.text}".strip()
@@ -309,7 +358,7 @@ class ExtractiveDecomposer:
     name = "extractive"
     # Bumped whenever what the rules produce changes: a page already stored by an older version is
     # re-extracted when resubmitted, not kept as "unchanged" (pipeline.ingest).
-    version = "1.5"
+    version = "1.6"
     model: str | None = None
     prompt_version: str | None = None
 
@@ -434,6 +483,11 @@ SAME_SECTION_SIMILARITY = 0.6
 
 
 def _merge_threshold(kept: Candidate, item: Candidate) -> float:
+    if kept.identity and item.identity:
+        # The tagline and "<tool> is a …" restate what the tool is, in other words each time ("The
+        # little ASGI framework that shines", "Starlette is a lightweight ASGI framework"): one
+        # capability, whatever their embedding similarity.
+        return -1.0
     if (
         item.prose
         # Not the page's opening section: its sentences each state a different headline feature.
@@ -613,7 +667,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
     for block in blocks:
         if block.kind != "heading" or block.index in consumed:
             continue
-        section_class = classify_section(Block("heading", 0, 0, "", section=(*block.section, block.text)))
+        section_class = classify_section(Block("heading", 0, 0, "", section=(*block.section, block.text)), asides=True)
         # A feature-section heading ("Supported Features") names a list whose items are the capabilities;
         # a heading under one ("Features > Hybrid Search") is a capability itself.
         own_heading = clean_heading(block.text)
@@ -654,7 +708,9 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         bullets = [b for b in content if b.kind == "bullet" and b.level == 0]
         first = content[0]
         lead = (
-            [s for s in sentences(first.span) if not _is_noise(s.text, tool_name)][:2]
+            [s for s in sentences(first.span) if not (_is_noise(s.text, tool_name) or _fragment(s.text, name_of_tool))][
+                :2
+            ]
             if first.kind == "paragraph"
             else []
         )
@@ -730,7 +786,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
     for block in blocks:
         if block.index in consumed:
             continue
-        section_class = classify_section(block)
+        section_class = classify_section(block, asides=True)
         if section_class == "skip":
             if block.kind == "paragraph" and _installation(block):
                 # An installation section's prose also states what ships ("Prebuilt wheels are
@@ -801,13 +857,20 @@ def _tool_is_subject(text: str, context: ClaimContext) -> bool:
     return bool(name) and re.match(rf"(?:the\s+)?{re.escape(name)}(?:'s)?\s", text.strip().lower()) is not None
 
 
+def _fragment(text: str, tool: str) -> bool:
+    """The tail of a sentence split after an abbreviation ("… (eg. a backup) or … (eg." then
+    "generating invoices for a particular company)."): it starts in lower case, and not on the tool's
+    own lower-case name ("huey supports …")."""
+    return text[:1].islower() and not (tool and text.lower().startswith(tool.lower()))
+
+
 def _list_with_intro(
     blocks: list[Block], intro: Block, tool_name: str, consumed: set[int], announced: set[int]
 ) -> Candidate | None:
     """ "Toxicity head: six labels scored independently:" + a list is one capability, not six; after
     "huey supports:" each item is one (they go to ``announced``)."""
     text = " ".join(intro.text.split())
-    section_class = classify_section(intro)
+    section_class = classify_section(intro, asides=True)
     if not text.endswith(":") or section_class == "skip":
         return None
     pointer = bool(NOISE.search(text) or not_a_claim(text.rstrip(":"), tool_name))
@@ -825,6 +888,11 @@ def _list_with_intro(
         # the intro points elsewhere; its items are not one capability named by it, though each may
         # still be one on its own ("the user guide includes: … a dependency injection system").
         consumed.add(intro.index)
+        condition = LEADING_CONDITION.match(text)
+        if REQUIREMENT.search(text) or READER_NEED.match(text[condition.end() :] if condition else text):
+            # "Celery version 5.6.x runs on:", "If you run X, you need to be running:": its items are what
+            # the tool needs.
+            consumed.update(b.index for b in items)
         return None
     if announces_features(text, tool_name):
         announced.update(b.index for b in items)
@@ -1024,7 +1092,27 @@ def _bullet_candidate(
         score += 0.3
     if READER_SUBJECT.match(text):
         score -= 2.0
-    return Candidate([block.span], score, block.index, name, description[:3], text, block.section)
+    return Candidate(
+        [_claim_part(block.span, tool_name)], score, block.index, name, description[:3], text, block.section
+    )
+
+
+# A later sentence of an item that turns to a caveat or to the reader ("Note that this cannot …", "If you
+# already use X, …"): the item's claim ends before it.
+_TURN = re.compile(r"^(?:note\b|if you\b|however\b|but\b)", re.IGNORECASE)
+
+
+def _claim_part(span: Span, context: ClaimContext) -> Span:
+    """The item's quote up to the first later sentence that is a caveat, a limit or about something else:
+    "`RegexParser` - parses according to a regular expression. Note that this cannot use …" quotes only
+    the claim."""
+    parts = sentences(span)
+    for k, part in enumerate(parts[1:], start=1):
+        text = " ".join(part.text.split())
+        if _TURN.match(text) or not_a_claim(text, context):
+            end = parts[k - 1].end
+            return Span(span.text[: end - span.start], span.start, end)
+    return span
 
 
 def _one_per_feature(cand: Candidate, span: Span) -> list[Candidate]:
@@ -1080,4 +1168,16 @@ def _sentence_candidate(
         score += 1.0
     if READER_SUBJECT.match(text):
         score -= 0.8
-    return Candidate([span], score, block.index + span.start / 1e7, None, [span], text, block.section, True)
+    identity = intro and (tagline or _is_identity(text, tool_name.tool))
+    return Candidate([span], score, block.index + span.start / 1e7, None, [span], text, block.section, True, identity)
+
+
+def _is_identity(text: str, tool: str) -> bool:
+    """ "Starlette is a lightweight ASGI framework", "`msgspec` is a fast … library": the tool's name,
+    perhaps with an aside ("Qdrant (read: quadrant) is …", "X, despite the name, is …"), then "is a/an"."""
+    if not tool:
+        return False
+    name = re.escape(tool)
+    return bool(
+        re.match(rf"^\W*{name}\W*(?:\([^)]*\)\s*|,[^,]{{1,40}},\s*)?(?:is|'s)\s+(?:an?|the)\s", text, re.IGNORECASE)
+    )
