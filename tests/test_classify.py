@@ -94,6 +94,11 @@ def test_a_slogan_title_gives_way_to_the_repository_or_file_name() -> None:
 
     assert tool_name("The Multimodal AI Lakehouse", "https://github.com/lancedb/lancedb") == "lancedb"
     assert tool_name("CONTRIBUTIONS ONLY", "file:///data/voluptuous.md") == "voluptuous"
+    # A section heading or a badge's call to action is not the tool's name; a release file's version is not either.
+    assert tool_name("Key Features", "file:///cache/datasets-5.2.0.md") == "datasets"
+    assert tool_name("Join chatroom", "file:///cache/trio-0.35.0.rst") == "trio"
+    assert tool_name(None, "file:///cache/pgcli-4.7.1.rst") == "pgcli"
+    assert tool_name("Overview", "https://github.com/acme/widget") == "widget"
     assert tool_name("PycURL -- A Python Interface To The cURL library", "https://example.org/x") == "PycURL"
     assert tool_name("Litestar Logo - Light", "https://github.com/litestar-org/litestar") == "Litestar"
     assert tool_name("Lodestar DB", "https://lodestar.example/docs/overview") == "Lodestar DB"

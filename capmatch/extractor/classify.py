@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from capmatch.extractor.naming import GENERIC_HEADINGS, clean_heading
 from capmatch.extractor.sections import classify_section
 from capmatch.extractor.segment import Block, sentences
 from capmatch.models import Inference, Price, Pricing, ToolType
@@ -135,7 +136,7 @@ def tool_name(title: str | None, url: str) -> str:
     if title:
         head = re.split(r"\s+[|·•—–]\s+|\s+--?\s+|:\s+", title, maxsplit=1)[0].strip()
         head = re.sub(r"\s+logo$", "", head, flags=re.IGNORECASE)
-        if 1 <= len(head) <= 60 and not (from_url and _slogan(head)):
+        if 1 <= len(head) <= 60 and not (from_url and (_slogan(head) or _not_a_name(head))):
             return head
     return from_url or (urlsplit(url).hostname or "tool").removeprefix("www.")
 
@@ -150,7 +151,19 @@ def _url_name(url: str) -> str | None:
     if parts.hostname in ("github.com", "raw.githubusercontent.com", "gitlab.com") and len(path) >= 2:
         return path[1]
     stems = [PurePosixPath(p).stem for p in path if PurePosixPath(p).stem.lower() not in _GENERIC_STEMS]
-    return stems[-1] if stems else None
+    # A downloaded release's file ("pgcli-4.7.1.rst") names the tool, not its version.
+    return re.sub(r"[-_]v?\d+(?:\.\d+)+$", "", stems[-1]) if stems else None
+
+
+# A title that is a section heading ("Key Features") or a badge's call to action ("Join chatroom",
+# "Read the docs"): the page opened with something other than the tool's name.
+_CALL_TO_ACTION = re.compile(
+    r"^(?:join|read|try|get|download|install|see|visit|click|follow|chat|sponsor|donate|star)\b", re.IGNORECASE
+)
+
+
+def _not_a_name(head: str) -> bool:
+    return bool(GENERIC_HEADINGS.match(clean_heading(head)) or _CALL_TO_ACTION.match(head))
 
 
 def _slogan(head: str) -> bool:
