@@ -26,6 +26,8 @@ from capmatch.extractor.segment import segment
         ("Ox is a managed serverless vector search API service.", "API service"),
         ("Ox is a self-hosted vector database server written in Rust.", "Application"),
         ("Ox is a Python 3.10+ web server and web framework that's written to go fast.", "Framework"),
+        ("Ox is a command-line client for Postgres with auto-completion.", "Application"),
+        ("Ox is a CLI tool for managing secrets.", "Application"),
         ("Welcome! We love building things together.", "Unknown"),
     ],
 )

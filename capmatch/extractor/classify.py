@@ -36,8 +36,10 @@ _TYPE_NOUNS: list[tuple[str, ToolType]] = [
         ToolType.LIBRARY,
     ),
     (
+        # A program people run rather than import: "a command-line interface for Postgres", "a CLI tool".
         r"databases?|servers?|applications?|app|platform|dashboard|search engine|vector store|engine|"
-        r"self-hosted|web server",
+        r"self-hosted|web server|command[- ]line (?:tools?|interfaces?|clients?|utilit(?:y|ies)|programs?)|"
+        r"cli(?: tools?)?|terminal (?:app|application|client)s?|desktop (?:app|application)s?",
         ToolType.APPLICATION,
     ),
 ]
