@@ -358,7 +358,7 @@ class ExtractiveDecomposer:
     name = "extractive"
     # Bumped whenever what the rules produce changes: a page already stored by an older version is
     # re-extracted when resubmitted, not kept as "unchanged" (pipeline.ingest).
-    version = "1.6"
+    version = "1.7"
     model: str | None = None
     prompt_version: str | None = None
 
@@ -384,7 +384,8 @@ class ExtractiveDecomposer:
         # The opening line, not a "Current Version: 1.2" or a link line above it.
         lines = (b.text for b in blocks if b.kind == "paragraph" and _words(b.text) >= 4 and "://" not in b.text)
         opening = next(lines, "")
-        return self._drafts(chosen, doc.name, domain_noun(doc.text, doc.name, opening), proper_names(prose))
+        drafts = self._drafts(chosen, doc.name, domain_noun(doc.text, doc.name, opening), proper_names(prose))
+        return self._merge_named_alike(drafts, doc.name)
 
     def classify(self, doc: SourceDocument) -> ToolFacts:
         return rule_facts(doc.text, doc.blocks or segment(doc.text), doc.name)
@@ -463,6 +464,36 @@ class ExtractiveDecomposer:
             drafts.append(CapabilityDraft(name=name, description=description, quotes=quotes, score=cand.score))
         return drafts
 
+    def _merge_named_alike(self, drafts: list[CapabilityDraft], tool_name: str) -> list[CapabilityDraft]:
+        """One capability for two drafts when one's name words are all in the other's and their texts
+        are close: the feature stated twice, e.g. in an overview list and again in its own section
+        ("Route Guards based Authorization" / "Route Guards"), or as a heading and a sentence naming it.
+
+        The candidate merge (_select) cannot see this: the two sit in different sections, or one is a
+        heading and the other a sentence, and MiniLM scores them below MERGE_SIMILARITY. Their names,
+        made from each text, meet on the feature's words. Only names of two or more words count, and
+        the similarity floor stays high: distinct features of one kind share a word or differ by one
+        modifier ("Schedule tasks" / "Schedule recurring tasks", 0.66) and must stay apart.
+        The duplicate's quotes become extra evidence; nothing is rewritten.
+        """
+        if len(drafts) < 2:
+            return drafts
+        vectors = self.embedder.embed_batch([f"{d.name}: {d.description}" for d in drafts])
+        words = [_name_words(d.name, tool_name) for d in drafts]
+
+        def threshold_for(kept: int, item: int) -> float:
+            a, b = words[kept], words[item]
+            alike = min(len(a), len(b)) >= 2 and (a <= b or b <= a)
+            return NAMED_ALIKE_SIMILARITY if alike else _NEVER
+
+        order = sorted(range(len(drafts)), key=lambda i: (-drafts[i].score, i))
+        merged: list[tuple[int, CapabilityDraft]] = []
+        for keeper, others in group_near_duplicates(vectors, order, _NEVER, len(drafts), threshold_for):
+            draft = drafts[keeper]
+            quotes = list(dict.fromkeys([*draft.quotes, *(q for o in others for q in drafts[o].quotes)]))
+            merged.append((keeper, CapabilityDraft(draft.name, draft.description, quotes[:MAX_QUOTES], draft.score)))
+        return [draft for _, draft in sorted(merged, key=lambda pair: pair[0])]
+
     def _keyphrase(self, sentence: str) -> str | None:
         """Fallback name: the sentence's phrase closest in meaning to the whole sentence."""
         phrases = keyphrase_candidates(sentence)
@@ -498,6 +529,33 @@ def _merge_threshold(kept: Candidate, item: Candidate) -> float:
     ):
         return SAME_SECTION_SIMILARITY
     return MERGE_SIMILARITY
+
+
+# Two drafts whose names agree (_merge_named_alike) are one capability from this similarity of their
+# "name: description" texts; below it, on vendor-docs, they were distinct features of one kind.
+NAMED_ALIKE_SIMILARITY = 0.68
+_NEVER = 2.0  # above any cosine similarity: the pair is not merged
+_NAME_WORD = re.compile(r"[A-Za-z0-9][\w./+-]*[\w+]|[A-Za-z]")
+# Words that do not tell one feature from another ("HNSW support" / "IVFFlat support").
+_GENERIC_NAME_WORDS = frozenset({"support", "feature", "library", "framework", "tool", "model", "system", "api"})
+_GENERIC_NAME_WORDS |= {"data", "way", "option"}
+
+
+def _stem(word: str) -> str:
+    """A crude singular / bare form, so "rate limits" meets "Rate Limiting"."""
+    word = word.lower()
+    if word.endswith("ing") and len(word) > 6:
+        word = word[:-3]
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        word = word[:-1]
+    return word
+
+
+def _name_words(name: str, tool_name: str) -> set[str]:
+    """A name's content words, stemmed, without the tool's own name and words too generic to compare."""
+    tool = {_stem(w) for w in _NAME_WORD.findall(tool_name)}
+    content = {_stem(w) for w in _NAME_WORD.findall(name) if w.lower() not in STOPWORDS}
+    return content - tool - _GENERIC_NAME_WORDS
 
 
 def candidate_features(candidate: Candidate, blocks: int) -> list[float]:
