@@ -210,6 +210,9 @@ _QUALITY = re.compile(r"(?:ity|ness|ance|ence|cy)$", re.IGNORECASE)
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$", re.IGNORECASE)
 
 
+KIND_PHRASE_CHARS = 200
+
+
 def domain_noun(text: str, tool_name: str, tagline: str = "") -> str | None:
     """The noun a tool's own identity sentence says it is about, as the page most often writes it:
     "EmberQ is an open-source Python library for running background jobs" -> "job", "a
@@ -222,7 +225,9 @@ def domain_noun(text: str, tool_name: str, tagline: str = "") -> str | None:
         # Only the kind phrase: "a project with minimal funding, so we don't support Windows" is not
         # about support, and "a web framework … based on standard Python type hints" not about types.
         cut = r",?\s+(?:which|that|so|but|based|built|written|with\s+minimal|are|is|can|will)\b"
-        found = _most_written(re.split(cut, phrase)[0], text, tool_name)
+        # A kind phrase is a few words: the opening line of a page that never breaks its first paragraph
+        # could be the whole page, and each of its words is counted over the whole page.
+        found = _most_written(re.split(cut, phrase[:KIND_PHRASE_CHARS])[0], text, tool_name)
         if found:
             return found
     return None
@@ -231,7 +236,7 @@ def domain_noun(text: str, tool_name: str, tagline: str = "") -> str | None:
 def _most_written(kind: str, text: str, tool_name: str) -> str | None:
     lowered = text.lower()
     best: tuple[int, str] | None = None
-    for word in _WORD_TOKEN.findall(kind):
+    for word in dict.fromkeys(_WORD_TOKEN.findall(kind)):
         low = word.lower()
         if low in STOPWORDS or low in _KIND_WORDS or low == tool_name.lower() or len(low) < 3:
             continue
