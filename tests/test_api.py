@@ -3,6 +3,7 @@ then similar, search, compare and graph; every bad input ends with a clear error
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -46,6 +47,15 @@ def loaded(api: httpx.Client, docs_server: str) -> dict[str, str]:
         assert job["status"] == "done", job
         assert job["stage"] == "done" and job["progress"] == 1.0
         tools[file] = str(job["tool_id"])
+    # On PostgreSQL the API's index follows the catalog's change log, polled about once a second (a
+    # tool is searchable within 2 s of its job, README "Several machines"): wait for it, as a client
+    # would, before the tests compare the index with the catalog.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        _, capabilities, indexed = catalog_state(api)
+        if indexed == capabilities:
+            break
+        time.sleep(0.1)
     return tools
 
 
