@@ -65,6 +65,16 @@ def test_order_and_batching_do_not_change_vectors(texts: list[str], onnx_embedde
     assert np.allclose(together, reversed_rows, atol=1e-5)
 
 
+def test_batches_side_by_side_give_the_vectors_of_one_thread(texts: list[str], onnx_embedder: OnnxEmbedder) -> None:
+    if onnx_embedder.workers < 2:
+        pytest.skip("one core: batches run one after another")
+    one_thread = OnnxEmbedder(onnx_embedder.model_name, cache_size=0, threads=1)
+    assert one_thread.workers == 1
+    for sample in (texts, texts[:20]):  # several length batches; one batch cut into one part per core
+        assert np.allclose(onnx_embedder._encode(sample), one_thread._encode(sample), atol=1e-5)
+    assert onnx_embedder._single is not None  # the side-by-side session ran
+
+
 def test_auto_backend_is_onnx_and_torch_is_selectable(monkeypatch: pytest.MonkeyPatch) -> None:
     assert get_embedder().backend == "onnx"
     monkeypatch.setenv("CAPMATCH_EMBEDDING_BACKEND", "torch")

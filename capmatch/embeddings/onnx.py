@@ -6,7 +6,8 @@ cache folder (lazily, on first use, written to a temporary file and renamed so a
 process never leaves half a model), tokenised with the ``tokenizers`` library from the folder's
 ``tokenizer.json`` (truncated at ``max_seq_length``), and pooled and normalised in numpy exactly as
 the Pooling and Normalize modules do. Texts are encoded in batches of similar token length, so a
-batch pads little; ONNX Runtime uses one intra-op thread per available core.
+batch pads little. A call of several batches runs them side by side, one per core, each on one
+thread; a call of one batch (a query, a page's opening) spreads its operators over the cores instead.
 
 Loading an exported model needs neither torch nor transformers: only exporting does.
 """
@@ -20,12 +21,17 @@ import os
 import tempfile
 import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from capmatch.embeddings.encoder import CachedEmbedder, resolve_model_path, tokenizer_lowercases
 from capmatch.errors import CapmatchError
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +40,8 @@ EXPORT_VERSION = 1
 OPSET = 17
 BATCH_SIZE = 32
 PAD_SLACK = 16  # tokens of padding a batch may add to its shortest text whatever its length
+# A batch of at least this many texts is cut into one part per core when it is a call's only batch.
+SPLIT_ROWS = 8
 SUPPORTED_MODULES = {
     "sentence_transformers.models.Transformer",
     "sentence_transformers.models.Pooling",
@@ -215,7 +223,6 @@ class OnnxEmbedder(CachedEmbedder):
         cache_dir: Path | None = None,
         quantize: bool = False,
     ) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         folder = Path(resolve_model_path(model_name))
@@ -227,8 +234,25 @@ class OnnxEmbedder(CachedEmbedder):
         self._tokenizer.no_padding()  # batches are padded here, to their own longest text
         self._tokenizer.enable_truncation(max_length=self.config.max_seq_length)
 
+        self._path = path
+        self.workers = threads or available_cores()
+        self._session = self._new_session(self.workers)
+        self._input_names = {i.name for i in self._session.get_inputs()}
+        # Many small batches run faster side by side, one thread each, than one after another with
+        # their operators spread over the cores: a 32 x 20-token batch's operators are too small to
+        # split without the threads waiting on each other (capmatch bench embed, docs/benchmarks.md).
+        # Created on the first call with several batches: a process that only embeds queries never
+        # loads the second copy of the weights (about 90 MB).
+        self._single: ort.InferenceSession | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._parallel_lock = threading.Lock()
+        super().__init__(model_name, self.config.dimension, cache_size, lowercases=tokenizer_lowercases(folder))
+
+    def _new_session(self, intra_threads: int) -> ort.InferenceSession:
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or available_cores()
+        options.intra_op_num_threads = intra_threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -236,9 +260,14 @@ class OnnxEmbedder(CachedEmbedder):
         # Idle workers sleep instead of spinning: the cores are shared with the web server, the worker
         # and other processes, and spinning threads slowed a batch by a quarter when they were busy.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self._input_names = {i.name for i in self._session.get_inputs()}
-        super().__init__(model_name, self.config.dimension, cache_size, lowercases=tokenizer_lowercases(folder))
+        return ort.InferenceSession(str(self._path), options, providers=["CPUExecutionProvider"])
+
+    def _side_by_side(self) -> tuple[ort.InferenceSession, ThreadPoolExecutor]:
+        with self._parallel_lock:
+            if self._single is None or self._pool is None:
+                self._single = self._new_session(1)
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="capmatch-onnx")
+            return self._single, self._pool
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         # sentence-transformers strips each text (and lowercases it only when its config says so).
@@ -246,8 +275,12 @@ class OnnxEmbedder(CachedEmbedder):
         encodings = self._tokenizer.encode_batch(prepared)
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        for chunk in length_batches(order, [len(e.ids) for e in encodings]):
-            width = len(encodings[chunk[-1]].ids)  # the longest: chunks are in ascending length
+        chunks = length_batches(order, [len(e.ids) for e in encodings])
+        if len(chunks) == 1 and len(chunks[0]) >= SPLIT_ROWS * self.workers:
+            chunks = [part.tolist() for part in np.array_split(np.array(chunks[0]), self.workers)]
+
+        def run(session: ort.InferenceSession, chunk: list[int]) -> None:
+            width = max(len(encodings[i].ids) for i in chunk)
             ids = np.zeros((len(chunk), width), dtype=np.int64)
             mask = np.zeros((len(chunk), width), dtype=np.int64)
             types = np.zeros((len(chunk), width), dtype=np.int64)
@@ -258,11 +291,23 @@ class OnnxEmbedder(CachedEmbedder):
                 mask[row, :n] = enc.attention_mask
                 types[row, :n] = enc.type_ids
             feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-            (hidden,) = self._session.run(None, {k: v for k, v in feeds.items() if k in self._input_names})
-            out[chunk] = self._pool(hidden, mask)
+            (hidden,) = session.run(None, {k: v for k, v in feeds.items() if k in self._input_names})
+            out[chunk] = self._pool_hidden(hidden, mask)
+
+        if len(chunks) == 1 or self.workers == 1:
+            for chunk in chunks:
+                run(self._session, chunk)
+        else:
+            single, pool = self._side_by_side()
+
+            # Costliest first, so the last batch to start is a small one and the threads finish together.
+            def cost(chunk: list[int]) -> int:
+                return len(chunk) * max(len(encodings[i].ids) for i in chunk)
+
+            list(pool.map(lambda chunk: run(single, chunk), sorted(chunks, key=cost, reverse=True)))
         return out
 
-    def _pool(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def _pool_hidden(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if self.config.pooling == "cls":
             pooled = hidden[:, 0]
         else:  # sentence-transformers: sum of masked token embeddings / clamp(token count, 1e-9)
