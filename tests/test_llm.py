@@ -256,7 +256,21 @@ def test_vendor_text_is_data_not_instructions(llm_core: Runtime, llm_env: LLMSer
     assert all(c.grounded for c in tool.capabilities)
 
 
-def test_contrast_names_catalog_tools_or_marks_outside_knowledge(llm_core: Runtime, llm_env: LLMServer) -> None:
+def test_contrast_lines_are_the_catalogs_own_by_default(llm_core: Runtime, llm_env: LLMServer) -> None:
+    add(llm_core, DOCS / "fetchwire.md")
+    llm_env.reset()
+    tool = add(llm_core, DOCS / "pliant.rst").tool  # Fetchwire is near one of its capabilities
+    assert "contrast" not in llm_env.tasks()
+    assert tool.capabilities and all(c.contrast_by == "rules" for c in tool.capabilities)
+    plan = llm_core.dry_run(Source(path=DOCS / "emberq.md"))  # the estimate follows the default too
+    assert plan.requests == 1
+
+
+def test_contrast_names_catalog_tools_or_marks_outside_knowledge(
+    llm_env: LLMServer, embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAPMATCH_LLM_CONTRAST", "true")  # opt-in: the model writes the lines
+    llm_core = Runtime(get_settings(), embedder=embedder)
     add(llm_core, DOCS / "fetchwire.md")
     llm_env.reset()
     pooling = 3  # Pliant's "Connection reuse": the one capability with a Fetchwire neighbour

@@ -37,7 +37,8 @@ from tests.conftest import FIXTURES, SHARED_DATA, RunningServer, require_shared,
 REPLAY = FIXTURES / "replay"
 VENDOR_DOCS = SHARED_DATA / "vendor-docs"
 GOLD = FIXTURES / "gold" / "vendor-docs.jsonl"
-# In this order each page after the first has neighbours in the catalog, so contrast is asked too.
+# In this order each page after the first has neighbours in the catalog, so contrast is asked too
+# (CAPMATCH_LLM_CONTRAST=true: the model-written lines are opt-in).
 # voluptuous is long: two decompose parts and a classify request.
 PAGES = ["http-clients/requests.md", "http-clients/httpx.md", "python-web-frameworks/starlette.md",
          "python-web-frameworks/flask.md", "data-validation/voluptuous.md"]  # fmt: skip
@@ -102,6 +103,7 @@ def test_replayed_pages_end_done_grounded_and_metered_by_the_server(
         llm_model="replay",
         llm_backoff_base=0.0,
         llm_prices={"replay": (0.0, 0.0)},
+        llm_contrast=True,  # opt-in: the replayed contrast answers are served too
     )
     with RunningServer(settings) as api, httpx.Client(base_url=api.url, timeout=30) as client:
         for page in PAGES:
