@@ -1,8 +1,11 @@
 """LLM decomposer: an OpenAI-compatible model, through instructor, reads the cleaned page.
 
-- A page whose condensed text fits one request is read in one request (capabilities and type,
-  pricing, licence together); longer pages are split by sections within a token budget, their
-  capabilities merged by embedding similarity, and the facts asked from an excerpt.
+- A page whose condensed text fits one request is read in one request; longer pages are split by
+  sections within a token budget, their capabilities merged by embedding similarity.
+- Type, pricing, starting price and licence are asked of the model only when the page's rules
+  leave one of them open (classify.unsettled): in the one request (task "extract") or, for a split
+  page, from an excerpt ("classify"). When the rules settle them, the request asks for capabilities
+  only (task "decompose", no fact fields in the schema) and the rules' facts are the tool's.
 - The static part of every prompt (system text, task instructions) comes first and is
   byte-identical across requests, so providers' prefix caches apply; the tool's name and the
   vendor text follow in the user message.
@@ -34,6 +37,7 @@ from capmatch.extractor.classify import (
     states_price,
     states_pricing,
     states_type,
+    unsettled,
 )
 from capmatch.extractor.condense import condense, facts_excerpt, terms_blocks
 from capmatch.extractor.decompose.base import CapabilityDraft, ContrastLines, Neighbour, SourceDocument
@@ -127,16 +131,33 @@ class LLMDecomposer:
         text = condensed + ("\n" + "\n\n".join(extra) + "\n" if extra else "")
         return text if count_tokens(text) <= self.settings.llm_chunk_tokens else None
 
+    def _facts_open(self, doc: SourceDocument) -> bool:
+        """Whether the model is asked for type, pricing and licence: only when the rules leave one open."""
+        blocks = doc.blocks or segment(doc.text)
+        return bool(unsettled(rule_facts(doc.text, blocks, doc.name), doc.text))
+
     def decompose(self, doc: SourceDocument) -> list[CapabilityDraft]:
         combined = self._combined(doc)
         drafts: list[CapabilityDraft] = []
-        if combined is not None:  # one request: capabilities and facts together
+        if combined is not None and self._facts_open(doc):  # one request: capabilities and facts together
             chunks = [combined]
             extraction, _ = self._ask(
                 "extract", Extraction, {"source": doc.text}, tool_name=doc.name, body=combined, part=1, parts=1
             )
             self._facts[_digest(doc.text)] = extraction
             drafts = [CapabilityDraft(c.name, c.description, list(c.evidence)) for c in extraction.capabilities]
+        elif combined is not None:  # one request, capabilities only: the rules settle the facts
+            chunks = [combined]
+            answer, _ = self._ask(
+                "decompose",
+                Decomposition,
+                {"source": doc.text, "allow_empty": False},
+                tool_name=doc.name,
+                body=combined,
+                part=1,
+                parts=1,
+            )
+            drafts = [CapabilityDraft(c.name, c.description, list(c.evidence)) for c in answer.capabilities]
         else:
             chunks = self._chunks(doc)
             for part, chunk in enumerate(chunks, start=1):
@@ -185,6 +206,8 @@ class LLMDecomposer:
         blocks = doc.blocks or segment(doc.text)
         rules = rule_facts(doc.text, blocks, doc.name)
         answer = self._facts.pop(_digest(doc.text), None)
+        if answer is None and not unsettled(rules, doc.text):
+            return rules  # the rules settle type, pricing and licence: nothing was asked of the model
         if answer is None:  # the page took several requests: the facts come from an excerpt
             excerpt = facts_excerpt(doc.text, blocks)
             answer, _ = self._ask("classify", ClassifiedTool, {"source": doc.text}, tool_name=doc.name, body=excerpt)
@@ -290,19 +313,24 @@ class LLMDecomposer:
 
     def requests(self, doc: SourceDocument) -> list[tuple[str, list[dict[str, Any]]]]:
         """The decompose/classify requests ``doc`` takes, as (task, messages), in the order they are sent:
-        one "extract" when the condensed page fits, else a "decompose" per part and a "classify"."""
+        when the condensed page fits, one "extract" (capabilities and facts) or, when the rules settle
+        the facts, one "decompose"; else a "decompose" per part, and a "classify" only when the rules
+        leave a fact open."""
         combined = self._combined(doc)
+        facts_open = self._facts_open(doc)
         calls: list[tuple[str, dict[str, Any]]]
         if combined is not None:
-            calls = [("extract", {"tool_name": doc.name, "body": combined, "part": 1, "parts": 1})]
+            one = {"tool_name": doc.name, "body": combined, "part": 1, "parts": 1}
+            calls = [("extract" if facts_open else "decompose", one)]
         else:
             chunks = self._chunks(doc)
             calls = [
                 ("decompose", {"tool_name": doc.name, "body": c, "part": i, "parts": len(chunks)})
                 for i, c in enumerate(chunks, start=1)
             ]
-            excerpt = facts_excerpt(doc.text, doc.blocks or segment(doc.text))
-            calls.append(("classify", {"tool_name": doc.name, "body": excerpt}))
+            if facts_open:
+                excerpt = facts_excerpt(doc.text, doc.blocks or segment(doc.text))
+                calls.append(("classify", {"tool_name": doc.name, "body": excerpt}))
         return [(kind, self._messages(kind, values)[0]) for kind, values in calls]
 
     def _schema_tokens(self, response_model: type[BaseModel]) -> int:
