@@ -557,17 +557,18 @@ def test_facts_the_rules_settle_are_not_asked(llm_core: Runtime, llm_env: LLMSer
 
 def test_facts_the_rules_leave_open_are_asked_in_the_same_request(llm_core: Runtime, llm_env: LLMServer) -> None:
     """injection.md's licence is a bare "MIT." under a License heading: the rules read no licence from
-    it, so the one request asks for the facts too, and a licence the quote states is used."""
+    it, so the one request asks for the licence too, and a licence the quote states is used."""
     facts = {"license": "MIT", "license_quote": "MIT."}
     caps = [capability("Counts events per key over sliding time windows.")]
     llm_env.script({"answer": {"capabilities": caps, **facts}})
     tool = add(llm_core, PAGES / "injection.md").tool
     assert llm_env.tasks() == ["extract"]
     function = llm_env.requests[0]["tools"][0]["function"]
-    assert function["name"] == "Extraction" and {"type", "pricing", "license"} <= set(
-        function["parameters"]["properties"]
-    )
-    assert "Task: extract" in llm_env.requests[0]["messages"][0]["content"]
+    # Only the licence is open (the rules read "an open-source Python library"): only it is asked.
+    assert function["name"] == "Extraction"
+    assert set(function["parameters"]["properties"]) == {"capabilities", "license", "license_quote"}
+    system = llm_env.requests[0]["messages"][0]["content"]
+    assert "Task: extract" in system and "\n- license: each with its *_quote" in system and "Freemium" not in system
     assert tool.license == "MIT" and tool.type.value == "Library"
 
 

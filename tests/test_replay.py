@@ -148,9 +148,13 @@ def test_replayed_pages_end_done_grounded_and_metered_by_the_server(
         starlette = client.get("/api/tools/starlette").json()
         lines = " ".join(c["vs_alternatives"] or "" for c in starlette["capabilities"])
         assert "vs FastAPI (outside the catalog)" in lines
-        # The long page took every kind of request; the licence the model named with an invented quote
-        # (re-asked, left out the second time) is not stored.
+        # The long page took every kind of request. Its rules leave only the pricing open, so the classify
+        # request asks for that alone and the recorded answer is served cut to it: the licence the
+        # model named there with an invented quote is neither asked nor stored.
         assert {s.key.split(":")[0] for s in replay_server.served} == {"extract", "decompose", "classify", "contrast"}
+        classify = [s for s in replay_server.served if s.key.startswith("classify:")]
+        pricing_fields = {"pricing", "pricing_quote", "starting_price", "price_unit", "price_quote"}
+        assert classify and all(set(s.answer or {}) <= pricing_fields for s in classify)
         voluptuous = client.get(f"/api/tools/{job['tool_id']}").json()
         assert voluptuous["license"] != "BSD-3-Clause"
 

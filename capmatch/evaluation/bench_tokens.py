@@ -19,6 +19,7 @@ from capmatch.extractor.classify import tool_name
 from capmatch.extractor.clean import clean
 from capmatch.extractor.decompose.base import SourceDocument
 from capmatch.extractor.decompose.llm import RESPONSE_MODELS, LLMDecomposer
+from capmatch.extractor.decompose.llm_schema import Extraction, asking
 from capmatch.extractor.fetch import EXTENSIONS, read_path
 from capmatch.extractor.segment import segment
 from capmatch.llm.tokens import count_tokens
@@ -55,9 +56,14 @@ def bench(folder: Path, settings: Settings) -> dict[str, Any]:
             requests.append((full if settings.llm_contrast else alone).requests)
             raw_tokens.append(raw_count)
         fixed = {}
-        for kind, model in RESPONSE_MODELS.items():
+        for kind, model in RESPONSE_MODELS.items():  # extract and classify: every fact asked
             messages, _ = decomposer._messages(kind, {"tool_name": "", "body": ""})
             fixed[kind] = sum(count_tokens(m["content"]) for m in messages) + decomposer._schema_tokens(model)
+        # The commonest extract request on READMEs: the rules read the type (and any licence), not the pricing.
+        messages, _ = decomposer._messages("extract", {"tool_name": "", "body": "", "facts": ("pricing",)})
+        fixed["extract, pricing only"] = sum(count_tokens(m["content"]) for m in messages) + decomposer._schema_tokens(
+            asking(Extraction, ("pricing",))
+        )
     default = with_contrast if settings.llm_contrast else without
     return {
         "pages": len(pages),

@@ -20,7 +20,9 @@ only) over exactly the vendor text an ``extract`` request would carry. With no f
 such a prompt is answered from the ``extract`` fixture of the *same vendor text* (``answering_key``),
 each attempt reduced to its ``capabilities``: the model reads the same text under the same
 capability instructions, and is simply not asked for the facts. A different text never borrows an
-answer.
+answer. Likewise an ``extract`` or ``classify`` request whose schema asks only the facts the page's
+rules leave open gets each recorded attempt cut to the fields its schema has: the answer a model
+writes to the same text, without the facts it was not asked for.
 
 A fixture answer is a list of attempts: the first request gets ``attempts[0]``; a re-ask (the same
 prompt followed by the rejected answer and instructor's error message) gets the next one, and the
@@ -215,8 +217,11 @@ class ReplayServer:
                 "unknown_prompt",
             )
         attempts = self.book.answers[found]
+        asked = _asked_fields(body)
         if found != key:  # the same vendor text's extract answer, capabilities only
             attempts = _only(attempts, BORROWS[key.split(":", 1)[0]][1])
+        if asked is not None:  # a request asking fewer facts than the answer was written for
+            attempts = _only(attempts, asked)
         # A re-ask repeats the prompt and appends the rejected answer and the error: one pair per attempt.
         attempt = max(0, (len(messages) - 2) // 2)
         step = attempts[min(attempt, len(attempts) - 1)]
@@ -247,6 +252,18 @@ class ReplayServer:
         # llama.cpp's server does when a forced tool call runs into max_tokens.
         finish = "length" if truncated and step.get("finish_reason", "length") == "length" else None
         return 200, _completion(body, raw, finish, usage)
+
+
+def _asked_fields(body: dict[str, Any]) -> tuple[str, ...] | None:
+    """The answer's top-level fields the request's schema has (a tool definition or a response
+    schema), or None when the request carries its schema only as prompt text (json, md_json)."""
+    tools = body.get("tools") or []
+    schema = tools[0].get("function", {}).get("parameters") if tools else None
+    if schema is None:
+        schema = (body.get("response_format") or {}).get("schema")
+    if not isinstance(schema, dict) or "properties" not in schema:
+        return None
+    return tuple(schema["properties"])
 
 
 def _prefix_text(body: dict[str, Any]) -> str:

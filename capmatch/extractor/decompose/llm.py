@@ -47,6 +47,7 @@ from capmatch.extractor.decompose.llm_schema import (
     Contrast,
     Decomposition,
     Extraction,
+    asking,
     too_short,
 )
 from capmatch.extractor.decompose.merge import merge_drafts
@@ -70,6 +71,7 @@ RESPONSE_MODELS: dict[str, type[BaseModel]] = {
     "classify": ClassifiedTool,
     "contrast": Contrast,
 }
+ALL_FACTS = ("type", "pricing", "license")  # what an extract or classify request asks at most
 # What a contrast request carries, for estimates made before any capability exists: a typical tool
 # has about 8 capabilities; the estimate assumes every one has neighbours to send (an upper bound).
 TYPICAL_CAPABILITIES = 8
@@ -131,18 +133,26 @@ class LLMDecomposer:
         text = condensed + ("\n" + "\n\n".join(extra) + "\n" if extra else "")
         return text if count_tokens(text) <= self.settings.llm_chunk_tokens else None
 
-    def _facts_open(self, doc: SourceDocument) -> bool:
-        """Whether the model is asked for type, pricing and licence: only when the rules leave one open."""
+    def _facts_open(self, doc: SourceDocument) -> tuple[str, ...]:
+        """The facts the model is asked for: those the page's rules leave open (classify.unsettled)."""
         blocks = doc.blocks or segment(doc.text)
-        return bool(unsettled(rule_facts(doc.text, blocks, doc.name), doc.text))
+        return tuple(unsettled(rule_facts(doc.text, blocks, doc.name), doc.text))
 
     def decompose(self, doc: SourceDocument) -> list[CapabilityDraft]:
         combined = self._combined(doc)
+        facts = self._facts_open(doc)
         drafts: list[CapabilityDraft] = []
-        if combined is not None and self._facts_open(doc):  # one request: capabilities and facts together
+        if combined is not None and facts:  # one request: capabilities and the facts the rules leave open
             chunks = [combined]
             extraction, _ = self._ask(
-                "extract", Extraction, {"source": doc.text}, tool_name=doc.name, body=combined, part=1, parts=1
+                "extract",
+                asking(Extraction, facts),
+                {"source": doc.text},
+                tool_name=doc.name,
+                body=combined,
+                part=1,
+                parts=1,
+                facts=facts,
             )
             self._facts[_digest(doc.text)] = extraction
             drafts = [CapabilityDraft(c.name, c.description, list(c.evidence)) for c in extraction.capabilities]
@@ -205,24 +215,39 @@ class LLMDecomposer:
     def classify(self, doc: SourceDocument) -> ToolFacts:
         blocks = doc.blocks or segment(doc.text)
         rules = rule_facts(doc.text, blocks, doc.name)
+        facts = tuple(unsettled(rules, doc.text))
         answer = self._facts.pop(_digest(doc.text), None)
-        if answer is None and not unsettled(rules, doc.text):
+        if not facts:
             return rules  # the rules settle type, pricing and licence: nothing was asked of the model
         if answer is None:  # the page took several requests: the facts come from an excerpt
             excerpt = facts_excerpt(doc.text, blocks)
-            answer, _ = self._ask("classify", ClassifiedTool, {"source": doc.text}, tool_name=doc.name, body=excerpt)
+            answer, _ = self._ask(
+                "classify",
+                asking(ClassifiedTool, facts),
+                {"source": doc.text},
+                tool_name=doc.name,
+                body=excerpt,
+                facts=facts,
+            )
 
         def grounded(quote: str | None) -> bool:
             return bool(quote) and locate(quote or "", doc.text) is not None
 
-        # A value is used only when its quote is in the page *and* states that value; else the rules decide.
+        # Only the facts the rules left open are read from the answer (the others were not asked), and a
+        # value is used only when its quote is in the page *and* states that value; else the rules decide.
         rule = f"llm: {self.model}"
         tool_type = rules.type
-        if answer.type != "Unknown" and grounded(answer.type_quote) and states_type(answer.type, answer.type_quote):
+        if (
+            "type" in facts
+            and answer.type != "Unknown"
+            and grounded(answer.type_quote)
+            and states_type(answer.type, answer.type_quote)
+        ):
             tool_type = Inference(value=answer.type, rule=rule, quote=answer.type_quote)
         pricing = rules.pricing
         if (
-            answer.pricing != "Unknown"
+            "pricing" in facts
+            and answer.pricing != "Unknown"
             and grounded(answer.pricing_quote)
             and states_pricing(answer.pricing, answer.pricing_quote)
         ):
@@ -230,7 +255,8 @@ class LLMDecomposer:
         price = rules.price
         currency = currency_in(answer.price_quote)
         if (
-            answer.starting_price
+            ("pricing" in facts or "price" in facts)
+            and answer.starting_price
             and answer.price_unit
             and grounded(answer.price_quote)
             and states_price(answer.starting_price, currency, answer.price_quote)
@@ -242,7 +268,12 @@ class LLMDecomposer:
                 quote=answer.price_quote or "",
             )
         license_name = rules.license
-        if answer.license and grounded(answer.license_quote) and states_license(answer.license, answer.license_quote):
+        if (
+            "license" in facts
+            and answer.license
+            and grounded(answer.license_quote)
+            and states_license(answer.license, answer.license_quote)
+        ):
             license_name = answer.license
         # The summary stays a source sentence: a generated one could not be checked against the page.
         return ToolFacts(tool_type, pricing, price, license_name, rules.summary)
@@ -290,15 +321,16 @@ class LLMDecomposer:
 
         A request's prompt is its messages as they would be sent plus the response schema as the mode
         sends it; an answer is estimated from the text it quotes."""
-        calls = self.requests(doc)
-        chunks = sum(1 for kind, _ in calls if kind != "classify")
+        calls = self._calls(doc)
+        chunks = sum(1 for kind, _, _ in calls if kind != "classify")
         requests = cached = prompt_tokens = completion_tokens = 0
-        for kind, messages in calls:
-            if self.cache.get(self._key(kind, RESPONSE_MODELS[kind], messages, _version(kind))):
+        for kind, values, model in calls:
+            messages, version = self._messages(kind, values)
+            if self.cache.get(self._key(kind, model, messages, version)):
                 cached += 1
                 continue
             requests += 1
-            sent = sum(count_tokens(m["content"]) for m in messages) + self._schema_tokens(RESPONSE_MODELS[kind])
+            sent = sum(count_tokens(m["content"]) for m in messages) + self._schema_tokens(model)
             prompt_tokens += sent
             # Answers quote the page: roughly a third of a chunk, capped by what 15 capabilities take.
             answer = 0 if kind == "classify" else min(1500, max(200, sent // 3))
@@ -312,26 +344,30 @@ class LLMDecomposer:
         return Estimate(chunks, requests, cached, prompt_tokens, completion_tokens, cost)
 
     def requests(self, doc: SourceDocument) -> list[tuple[str, list[dict[str, Any]]]]:
-        """The decompose/classify requests ``doc`` takes, as (task, messages), in the order they are sent:
-        when the condensed page fits, one "extract" (capabilities and facts) or, when the rules settle
-        the facts, one "decompose"; else a "decompose" per part, and a "classify" only when the rules
-        leave a fact open."""
+        """The decompose/classify requests ``doc`` takes, as (task, messages), in the order they are sent."""
+        return [(kind, self._messages(kind, values)[0]) for kind, values, _ in self._calls(doc)]
+
+    def _calls(self, doc: SourceDocument) -> list[tuple[str, dict[str, Any], type[BaseModel]]]:
+        """(task, values, response model) of each request ``doc`` takes: when the condensed page fits,
+        one "extract" (capabilities and the facts the rules leave open) or, when the rules settle the
+        facts, one "decompose"; else a "decompose" per part, and a "classify" only when the rules leave
+        a fact open. The same plan decompose() and classify() follow."""
         combined = self._combined(doc)
-        facts_open = self._facts_open(doc)
-        calls: list[tuple[str, dict[str, Any]]]
+        facts = self._facts_open(doc)
         if combined is not None:
-            one = {"tool_name": doc.name, "body": combined, "part": 1, "parts": 1}
-            calls = [("extract" if facts_open else "decompose", one)]
-        else:
-            chunks = self._chunks(doc)
-            calls = [
-                ("decompose", {"tool_name": doc.name, "body": c, "part": i, "parts": len(chunks)})
-                for i, c in enumerate(chunks, start=1)
-            ]
-            if facts_open:
-                excerpt = facts_excerpt(doc.text, doc.blocks or segment(doc.text))
-                calls.append(("classify", {"tool_name": doc.name, "body": excerpt}))
-        return [(kind, self._messages(kind, values)[0]) for kind, values in calls]
+            one = {"tool_name": doc.name, "body": combined, "part": 1, "parts": 1, "facts": facts}
+            return [("extract", one, asking(Extraction, facts)) if facts else ("decompose", one, Decomposition)]
+        chunks = self._chunks(doc)
+        calls: list[tuple[str, dict[str, Any], type[BaseModel]]] = [
+            ("decompose", {"tool_name": doc.name, "body": c, "part": i, "parts": len(chunks)}, Decomposition)
+            for i, c in enumerate(chunks, start=1)
+        ]
+        if facts:
+            excerpt = facts_excerpt(doc.text, doc.blocks or segment(doc.text))
+            calls.append(
+                ("classify", {"tool_name": doc.name, "body": excerpt, "facts": facts}, asking(ClassifiedTool, facts))
+            )
+        return calls
 
     def _schema_tokens(self, response_model: type[BaseModel]) -> int:
         """The response schema as sent: a tool definition, or (json, md_json) instructions with the schema."""
@@ -362,12 +398,15 @@ class LLMDecomposer:
 
     # ---- one cached, metered request ---------------------------------------------------------
     def _messages(self, kind: str, values: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
-        """System text and task instructions first, the same bytes for every request of a task; then
+        """System text and task instructions first, the same bytes for every request of a task (that
+        asks the same facts); then
         the tool's name and the vendor text, in a tag named after the text itself so that the text
         cannot close it early."""
         system = prompts.load("system")
         task = prompts.load(kind)
         request = prompts.load("input")
+        # The task's text depends only on the facts asked (extract, classify), never on the page.
+        instructions = task.render(facts=values.get("facts", ALL_FACTS))
         body = str(values["body"])
         prefix = "capabilities" if kind == "contrast" else "document"
         tag = f"{prefix}-{hashlib.sha256(body.encode('utf-8')).hexdigest()[:10]}"
@@ -375,7 +414,7 @@ class LLMDecomposer:
             tag=tag, tool_name=values["tool_name"], body=body, part=values.get("part", 1), parts=values.get("parts", 1)
         )
         messages = [
-            {"role": "system", "content": f"{system.render().strip()}\n\n{task.render().strip()}"},
+            {"role": "system", "content": f"{system.render().strip()}\n\n{instructions.strip()}"},
             {"role": "user", "content": user.strip()},
         ]
         return messages, _version(kind)
