@@ -6,9 +6,10 @@
   leave one of them open (classify.unsettled): in the one request (task "extract") or, for a split
   page, from an excerpt ("classify"). When the rules settle them, the request asks for capabilities
   only (task "decompose", no fact fields in the schema) and the rules' facts are the tool's.
-- The static part of every prompt (system text, task instructions) comes first and is
-  byte-identical across requests, so providers' prefix caches apply; the tool's name and the
-  vendor text follow in the user message.
+- The static part of every prompt (system text, task instructions) comes first: the system text
+  is byte-identical in every request, the task instructions in every request of a task asking the
+  same facts, so providers' prefix caches apply; the tool's name and the vendor text follow in the
+  user message.
 - Every quote is checked against the source snapshot; an unsupported quote makes instructor re-ask
   with the error. After the re-asks the last answer is read leniently and its unsupported
   capabilities are kept with grounded=false, or dropped (CAPMATCH_LLM_UNGROUNDED).
