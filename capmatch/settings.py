@@ -140,7 +140,11 @@ class Settings(BaseSettings):
     llm_ungrounded: Literal["keep", "drop"] = Field(
         "keep", description="After the re-asks, keep ungrounded capabilities flagged grounded=false, or drop them."
     )
-    llm_contrast: bool = Field(True, description="Ask the LLM for Unique / vs alternatives lines.")
+    llm_contrast: bool = Field(
+        False,
+        description="Ask the LLM for Unique / vs alternatives lines (one more request per tool); by default "
+        "they are the catalog's own rule-written lines (matching/contrast.py).",
+    )
     llm_prices: dict[str, tuple[float, float]] = Field(
         default_factory=lambda: dict(DEFAULT_PRICES), description="USD per 1M tokens (input, output) by model."
     )

@@ -56,8 +56,9 @@ def sent_texts(server: LLMServer) -> list[str]:
 def test_tool_calls_give_grounded_capabilities_and_usage(llm_core: Runtime, llm_env: LLMServer) -> None:
     meter = UsageMeter()
     tool = add(llm_core, PAGES / "tiny.md", meter).tool
-    # One request: capabilities and facts together (the page fits); no contrast: nothing else in the catalog yet.
-    assert llm_env.tasks() == ["extract"]
+    # One request (the page fits), capabilities only: the rules settle type, pricing and licence. No
+    # contrast request: the catalog's own lines are the default.
+    assert llm_env.tasks() == ["decompose"]
     assert all(r.get("tools") for r in llm_env.requests)  # instructor's TOOLS mode, through the real SDK
     assert tool.extractor == "llm" and "test-model" in tool.extractor_version
     assert len(tool.capabilities) == 3 and all(c.grounded for c in tool.capabilities)
@@ -99,7 +100,7 @@ def test_max_output_tokens_is_sent_when_set(
 def test_malformed_json_is_asked_again_and_both_answers_are_counted(llm_core: Runtime, llm_env: LLMServer) -> None:
     llm_env.script({"raw_answer": '{"capabilities": [{"name": "broken"'})
     tool = add(llm_core, PAGES / "tiny.md").tool
-    assert llm_env.tasks() == ["extract", "extract"]
+    assert llm_env.tasks() == ["decompose", "decompose"]
     assert tool.usage is not None and tool.usage.requests == 2 and tool.usage.reasks == 1
     assert len(tool.capabilities) == 3
 
@@ -149,7 +150,7 @@ def test_5xx_after_the_last_retry_fails_with_status_attempts_and_tokens(llm_core
     with pytest.raises(LLMError) as caught:
         add(llm_core, PAGES / "tiny.md", meter)
     message = caught.value.message
-    assert "answered HTTP 500 after 5 requests for this extract answer (4 retries, 0 re-asks)" in message
+    assert "answered HTTP 500 after 5 requests for this decompose answer (4 retries, 0 re-asks)" in message
     assert "0 tokens spent on this tool so far" in message
     assert "upstream exploded" in message
     assert llm_core.catalog.tool_count() == 0 and meter.usage.requests == 5
@@ -162,7 +163,7 @@ def test_a_slow_answer_past_the_timeout_is_retried_then_fails_clearly(
     monkeypatch.setenv("CAPMATCH_LLM_HTTP_RETRIES", "1")
     core = Runtime(get_settings(), embedder=llm_core.embedder)
     llm_env.script({"delay": 1.5}, {"delay": 1.5})
-    with pytest.raises(LLMError, match=r"did not answer within 0.5s after 2 requests for this extract answer"):
+    with pytest.raises(LLMError, match=r"did not answer within 0.5s after 2 requests for this decompose answer"):
         add(core, PAGES / "tiny.md")
     assert core.catalog.tool_count() == 0
 
@@ -171,7 +172,7 @@ def test_an_empty_capability_list_is_an_error_not_an_empty_success(llm_core: Run
     llm_env.script(answer(), answer(), answer())
     with pytest.raises(LLMOutputInvalid, match="the model returned no capabilities"):
         add(llm_core, PAGES / "tiny.md")
-    assert llm_core.catalog.tool_count() == 0 and llm_env.tasks() == ["extract"] * 3
+    assert llm_core.catalog.tool_count() == 0 and llm_env.tasks() == ["decompose"] * 3
 
 
 def test_the_same_content_prompt_and_model_make_zero_requests(llm_core: Runtime, llm_env: LLMServer) -> None:
@@ -256,7 +257,21 @@ def test_vendor_text_is_data_not_instructions(llm_core: Runtime, llm_env: LLMSer
     assert all(c.grounded for c in tool.capabilities)
 
 
-def test_contrast_names_catalog_tools_or_marks_outside_knowledge(llm_core: Runtime, llm_env: LLMServer) -> None:
+def test_contrast_lines_are_the_catalogs_own_by_default(llm_core: Runtime, llm_env: LLMServer) -> None:
+    add(llm_core, DOCS / "fetchwire.md")
+    llm_env.reset()
+    tool = add(llm_core, DOCS / "pliant.rst").tool  # Fetchwire is near one of its capabilities
+    assert "contrast" not in llm_env.tasks()
+    assert tool.capabilities and all(c.contrast_by == "rules" for c in tool.capabilities)
+    plan = llm_core.dry_run(Source(path=DOCS / "emberq.md"))  # the estimate follows the default too
+    assert plan.requests == 1
+
+
+def test_contrast_names_catalog_tools_or_marks_outside_knowledge(
+    llm_env: LLMServer, embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAPMATCH_LLM_CONTRAST", "true")  # opt-in: the model writes the lines
+    llm_core = Runtime(get_settings(), embedder=embedder)
     add(llm_core, DOCS / "fetchwire.md")
     llm_env.reset()
     pooling = 3  # Pliant's "Connection reuse": the one capability with a Fetchwire neighbour
@@ -287,9 +302,9 @@ def test_contrast_names_catalog_tools_or_marks_outside_knowledge(llm_core: Runti
             ]
         }
     }
-    llm_env.script({}, wrong, right)  # extract: the default; then contrast
+    llm_env.script({}, wrong, right)  # capabilities: the default; then contrast
     tool = add(llm_core, DOCS / "pliant.rst").tool
-    assert llm_env.tasks() == ["extract", "contrast", "contrast"]
+    assert llm_env.tasks() == ["decompose", "contrast", "contrast"]
     assert "are not among the listed neighbours" in json.dumps(llm_env.requests[2]["messages"])
     # Both sides' own words for a capability with a neighbour; a capability without one by name only.
     sent = "\n".join(str(m["content"]) for m in llm_env.requests[1]["messages"])
@@ -496,22 +511,65 @@ def test_one_empty_part_of_a_long_page_keeps_the_others(
     assert tool.capabilities and llm_env.tasks().count("decompose") >= 3
 
 
+QUILLPAD_LINES = [
+    "Syncs notes between your laptop and phone over an end-to-end encrypted channel.",
+    "Exports whole notebooks to Markdown, HTML and PDF in one click.",
+]
+
+
 def test_classification_needs_quotes_that_state_the_value(llm_core: Runtime, llm_env: LLMServer) -> None:
+    # quillpad.txt ("an open-source plain-text note pad") states no type the rules know: facts are asked.
     wrong = {
         "type": "API service",
-        "type_quote": "Quillpad is an open-source Python library",
+        "type_quote": "Quillpad is an open-source plain-text note pad",
         "pricing": "Paid",
-        "pricing_quote": "Quillpad is an open-source Python library",
+        "pricing_quote": "Quillpad is an open-source plain-text note pad",
         "starting_price": 49,
         "price_unit": "per month",
         "price_quote": "Quillpad",
         "license": "GPL-3.0",
-        "license_quote": "Quillpad is released under the BSD-3-Clause license.",
+        "license_quote": "Quillpad is free and licensed under the MIT License.",
     }
-    llm_env.script({"answer": {**grounded_answer()["answer"], **wrong}})  # one answer: capabilities and facts
+    caps = [capability(line) for line in QUILLPAD_LINES]
+    llm_env.script({"answer": {"capabilities": caps, **wrong}})  # one answer: capabilities and facts
+    tool = add(llm_core, PAGES / "quillpad.txt").tool
+    assert llm_env.tasks() == ["extract"]
+    assert tool.type.value == "Unknown"  # the quote does not state an API service: the rules' Unknown stays
+    assert tool.pricing.value == "Free" and tool.starting_price is None and tool.license == "MIT"
+
+
+def test_facts_the_rules_settle_are_not_asked(llm_core: Runtime, llm_env: LLMServer) -> None:
+    """tiny.md says "an open-source Python library" and "released under the BSD-3-Clause license": the
+    rules settle type, pricing and licence, so the one request asks for capabilities only."""
+    plan = llm_core.dry_run(Source(path=PAGES / "tiny.md"))
     tool = add(llm_core, PAGES / "tiny.md").tool
+    assert llm_env.tasks() == ["decompose"] and plan.requests == 1 and plan.chunks == 1
+    request = llm_env.requests[0]
+    function = request["tools"][0]["function"]
+    assert function["name"] == "Decomposition" and set(function["parameters"]["properties"]) == {"capabilities"}
+    system = request["messages"][0]["content"]
+    assert "Task: decompose" in system and "starting_price" not in system and "_quote" not in system
+    assert "part 1 of" not in request["messages"][1]["content"]  # the whole page, in one request
     assert tool.type.value == "Library" and tool.type_basis is not None and tool.type_basis.rule.startswith("self")
-    assert tool.pricing.value == "Free" and tool.starting_price is None and tool.license == "BSD-3-Clause"
+    assert tool.pricing.value == "Free" and tool.license == "BSD-3-Clause"
+    assert len(tool.capabilities) == 3 and all(c.grounded for c in tool.capabilities)
+
+
+def test_facts_the_rules_leave_open_are_asked_in_the_same_request(llm_core: Runtime, llm_env: LLMServer) -> None:
+    """injection.md's licence is a bare "MIT." under a License heading: the rules read no licence from
+    it, so the one request asks for the licence too, and a licence the quote states is used."""
+    facts = {"license": "MIT", "license_quote": "MIT."}
+    caps = [capability("Counts events per key over sliding time windows.")]
+    llm_env.script({"answer": {"capabilities": caps, **facts}})
+    tool = add(llm_core, PAGES / "injection.md").tool
+    assert llm_env.tasks() == ["extract"]
+    function = llm_env.requests[0]["tools"][0]["function"]
+    # Only the licence is open (the rules read "an open-source Python library"): only it is asked.
+    assert function["name"] == "Extraction"
+    assert set(function["parameters"]["properties"]) == {"capabilities", "license", "license_quote"}
+    system = llm_env.requests[0]["messages"][0]["content"]
+    assert "Task: extract" in system and "\n- license: each with its *_quote" in system and "Freemium" not in system
+    assert tool.license == "MIT" and tool.type.value == "Library"
 
 
 def test_a_schema_or_validator_change_invalidates_the_cache(

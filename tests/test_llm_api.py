@@ -42,7 +42,8 @@ def test_a_url_submitted_with_the_llm_backend_is_stored_grounded(
     assert done["backend"] == "llm" and done["model"] == "test-model" and "extract@" in done["prompt_version"]
     assert done["usage"]["requests"] == 1 and done["usage"]["prompt_tokens"] > 0 and done["usage"]["cost_usd"] > 0
     calls = llm_api.get(f"/api/jobs/{job['job_id']}/calls").json()
-    assert [(c["kind"], c["status"]) for c in calls] == [("extract", 200)]  # the page fits one request
+    # The page fits one request, and its rules settle type, pricing and licence: capabilities only.
+    assert [(c["kind"], c["status"]) for c in calls] == [("decompose", 200)]
     assert sum(c["prompt_tokens"] for c in calls) == done["usage"]["prompt_tokens"]
     tool = llm_api.get(f"/api/tools/{done['tool_id']}").json()
     assert tool["extractor"] == "llm" and tool["usage"]["requests"] == 1 and tool["grounding_rate"] == 1.0
@@ -70,11 +71,11 @@ def test_a_failing_endpoint_fails_the_job_with_what_happened(
     job = llm_api.post("/api/tools", json={"url": f"{docs_server}/docs/emberq.md", "extractor": "llm"}).json()
     done = wait_for_job(llm_api, job["job_id"])
     assert done["status"] == "failed" and done["error_code"] == "llm_failed"
-    assert "answered HTTP 503 after 5 requests for this extract answer (4 retries" in done["error"]
+    assert "answered HTTP 503 after 5 requests for this decompose answer (4 retries" in done["error"]
     assert "overloaded" in done["error"]
     assert done["usage"]["requests"] == 5
     calls = llm_api.get(f"/api/jobs/{job['job_id']}/calls").json()
-    assert [c["status"] for c in calls] == [503] * 5 and {c["kind"] for c in calls} == {"extract"}
+    assert [c["status"] for c in calls] == [503] * 5 and {c["kind"] for c in calls} == {"decompose"}
     assert llm_api.get("/api/health").json()["tools"] == before
 
 

@@ -146,6 +146,7 @@ def test_a_real_model_through_capmatch_add(
         # a retry after a timeout would only queue behind it.
         "CAPMATCH_LLM_HTTP_RETRIES": "0",
         "CAPMATCH_LLM_REASKS": "1",
+        "CAPMATCH_LLM_CONTRAST": "true",  # opt-in: the second page's lines are asked of the model too
         "CAPMATCH_LLM_PRICES": json.dumps({MODEL_NAME: [0, 0]}),
         "CAPMATCH_HOME": str(isolated_home),
     }

@@ -203,6 +203,24 @@ def test_bench_ingest_reports_throughput_overhead_and_tokens() -> None:
         assert isinstance(report[key], int | float) and report[key] > 0, key
 
 
+def test_bench_tokens_reports_both_contrast_figures_and_which_is_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CAPMATCH_LLM_CONTRAST", raising=False)
+    report = run_json("bench", "tokens", "--corpus", str(FIXTURES / "docs"))
+    assert isinstance(report, dict) and report["pages"] == 15
+    without, with_contrast = (
+        report["prompt_tokens_vs_raw_page_without_contrast"],
+        report["prompt_tokens_vs_raw_page_with_contrast"],
+    )
+    assert report["prompt_tokens_vs_raw_page"] == without  # the default: no contrast request
+    assert "not sent" in str(report["contrast_request"])
+    assert with_contrast["median"] > without["median"] > 0  # type: ignore[index,operator]
+    monkeypatch.setenv("CAPMATCH_LLM_CONTRAST", "true")
+    opted_in = run_json("bench", "tokens", "--corpus", str(FIXTURES / "docs"))
+    assert isinstance(opted_in, dict) and opted_in["prompt_tokens_vs_raw_page"] == with_contrast
+
+
 def test_bench_ingest_with_worker_processes_on_postgresql_finishes_every_document(pg_url: str) -> None:
     report = run_json(
         "bench", "ingest", "--workers", "1", "--workers", "2", "--docs", "4", "--llm-latency", "0.05",

@@ -23,13 +23,13 @@ import pytest
 
 from capmatch.embeddings.model import SentenceTransformerEmbedder
 from capmatch.evaluation.extract import evaluate
-from capmatch.evaluation.replay import GroundingTally, replayed, stale_fixtures
+from capmatch.evaluation.replay import GroundingTally, page_requests, replayed, stale_fixtures
 from capmatch.extractor.clean import clean
 from capmatch.extractor.decompose.llm import LLMDecomposer
 from capmatch.extractor.decompose.llm_schema import too_short
 from capmatch.extractor.fetch import EXTENSIONS
 from capmatch.extractor.verify import locate
-from capmatch.llm.replay import ReplayBook, ReplayServer
+from capmatch.llm.replay import ReplayBook, ReplayServer, answering_key
 from capmatch.runtime import Runtime
 from capmatch.settings import Settings
 from tests.conftest import FIXTURES, SHARED_DATA, RunningServer, require_shared, wait_for_job
@@ -37,7 +37,8 @@ from tests.conftest import FIXTURES, SHARED_DATA, RunningServer, require_shared,
 REPLAY = FIXTURES / "replay"
 VENDOR_DOCS = SHARED_DATA / "vendor-docs"
 GOLD = FIXTURES / "gold" / "vendor-docs.jsonl"
-# In this order each page after the first has neighbours in the catalog, so contrast is asked too.
+# In this order each page after the first has neighbours in the catalog, so contrast is asked too
+# (CAPMATCH_LLM_CONTRAST=true: the model-written lines are opt-in).
 # voluptuous is long: two decompose parts and a classify request.
 PAGES = ["http-clients/requests.md", "http-clients/httpx.md", "python-web-frameworks/starlette.md",
          "python-web-frameworks/flask.md", "data-validation/voluptuous.md"]  # fmt: skip
@@ -102,6 +103,7 @@ def test_replayed_pages_end_done_grounded_and_metered_by_the_server(
         llm_model="replay",
         llm_backoff_base=0.0,
         llm_prices={"replay": (0.0, 0.0)},
+        llm_contrast=True,  # opt-in: the replayed contrast answers are served too
     )
     with RunningServer(settings) as api, httpx.Client(base_url=api.url, timeout=30) as client:
         for page in PAGES:
@@ -146,9 +148,13 @@ def test_replayed_pages_end_done_grounded_and_metered_by_the_server(
         starlette = client.get("/api/tools/starlette").json()
         lines = " ".join(c["vs_alternatives"] or "" for c in starlette["capabilities"])
         assert "vs FastAPI (outside the catalog)" in lines
-        # The long page took every kind of request; the licence the model named with an invented quote
-        # (re-asked, left out the second time) is not stored.
+        # The long page took every kind of request. Its rules leave only the pricing open, so the classify
+        # request asks for that alone and the recorded answer is served cut to it: the licence the
+        # model named there with an invented quote is neither asked nor stored.
         assert {s.key.split(":")[0] for s in replay_server.served} == {"extract", "decompose", "classify", "contrast"}
+        classify = [s for s in replay_server.served if s.key.startswith("classify:")]
+        pricing_fields = {"pricing", "pricing_quote", "starting_price", "price_unit", "price_quote"}
+        assert classify and all(set(s.answer or {}) <= pricing_fields for s in classify)
         voluptuous = client.get(f"/api/tools/{job['tool_id']}").json()
         assert voluptuous["license"] != "BSD-3-Clause"
 
@@ -168,6 +174,29 @@ def test_an_unknown_prompt_gets_a_clear_error(replay_server: ReplayServer) -> No
     assert "replay: no fixture answers this extract prompt (key extract:" in message
     assert "vendor text begins 'A page no fixture answers.'" in message
     assert "Add one to fixtures/replay with scripts/replay_prompts.py" in message
+
+
+def test_a_capabilities_only_prompt_borrows_only_the_same_texts_extract_answer(
+    core: Runtime, replay_server: ReplayServer
+) -> None:
+    """httpx's rules settle its facts, so it is sent the decompose task over the text an extract
+    request would carry; the replay answers it with that extract answer's capabilities, and never a
+    different text."""
+    require_shared(VENDOR_DOCS)
+    decomposer = LLMDecomposer(core.embedder, core.settings, core.catalog, estimate_only=True)
+    (key, kind, messages), *rest = page_requests(VENDOR_DOCS / "http-clients/httpx.md", decomposer)
+    assert kind == "decompose" and rest == []
+    extract_key = next(r["key"] for r in fixture_for("http-clients/httpx.md")["requests"] if r["task"] == "extract")
+    assert answering_key(messages, replay_server.book.answers) == extract_key != key
+    status, payload = replay_server.answer({"messages": messages})
+    assert status == 200 and replay_server.served[-1].answered_by == extract_key
+    answer = json.loads(payload["choices"][0]["message"]["content"].removeprefix("```json\n").removesuffix("\n```"))
+    recorded = fixture_for("http-clients/httpx.md")["requests"][0]["attempts"][0]["answer"]
+    assert set(recorded) > {"capabilities"} and answer == {"capabilities": recorded["capabilities"]}
+    assert "BSD licensed" in messages[1]["content"]
+    changed = [messages[0], {**messages[1], "content": messages[1]["content"].replace("BSD licensed", "MIT licensed")}]
+    assert answering_key(changed, replay_server.book.answers) is None
+    assert replay_server.answer({"messages": changed})[0] == 404
 
 
 def test_eval_extract_on_replayed_answers_counts_grounding(

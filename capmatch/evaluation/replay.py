@@ -33,7 +33,7 @@ from capmatch.extractor.decompose.llm_schema import too_short
 from capmatch.extractor.fetch import EXTENSIONS, read_path
 from capmatch.extractor.segment import segment
 from capmatch.extractor.verify import locate
-from capmatch.llm.replay import ReplayBook, ReplayServer, Served, replay_key
+from capmatch.llm.replay import ReplayBook, ReplayServer, Served, answering_key, replay_key
 from capmatch.models import Capability
 from capmatch.settings import Settings
 
@@ -132,14 +132,16 @@ def page_requests(page: Path, decomposer: LLMDecomposer) -> list[tuple[str, str,
 
 
 def stale_fixtures(folder: Path, decomposer: LLMDecomposer) -> list[str]:
-    """Fixtures whose decompose/classify keys no longer match what their page sends, each with why."""
+    """Fixtures whose decompose/classify keys no longer match what their page sends, each with why. A
+    capabilities-only prompt answered from the extract fixture of the same vendor text (llm.replay.
+    answering_key) counts as answered by that fixture."""
     stale = []
     for fixture in sorted(folder.glob("*.json")):
         data = json.loads(fixture.read_text(encoding="utf-8"))
         ref = str(data["page"])
         page = decomposer.settings.shared_data / ref.removeprefix("shared:") if ref.startswith("shared:") else Path(ref)
-        wanted = {key for key, _, _ in page_requests(page, decomposer)}
         have = {r["key"] for r in data["requests"] if r["task"] != "contrast"}
+        wanted = {answering_key(messages, have) or key for key, _, messages in page_requests(page, decomposer)}
         if wanted != have:
             stale.append(f"{fixture.name}: the page sends {sorted(wanted)}, the fixture answers {sorted(have)}")
     return stale

@@ -129,6 +129,23 @@ def rule_facts(text: str, blocks: list[Block], name: str | None = None) -> ToolF
     return ToolFacts(infer_type(text, blocks), pricing, price, infer_license(text), summary(blocks, name))
 
 
+def unsettled(facts: ToolFacts, text: str) -> list[str]:
+    """The facts the rules leave open, which a model may still read from the page: the type or the
+    pricing when Unknown, the starting price of a paid or freemium tool when none was found, the
+    licence when none was read but a line speaks of one ("See the license file", a "License" heading).
+    Empty: the rules settle the facts, and the LLM backend asks the model for capabilities only."""
+    left = []
+    if facts.type.value == ToolType.UNKNOWN.value:
+        left.append("type")
+    if facts.pricing.value == Pricing.UNKNOWN.value:
+        left.append("pricing")
+    elif facts.pricing.value != Pricing.FREE.value and facts.price is None:
+        left.append("price")
+    if facts.license is None and _license_sentences(text):
+        left.append("license")
+    return left
+
+
 def tool_name(title: str | None, url: str) -> str:
     """The page's title up to its first separator, else a name made from the URL.
 

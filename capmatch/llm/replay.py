@@ -15,6 +15,15 @@ lines count: the ``near:`` lines depend on what was ingested before, and the ``q
 the page the capability names already identify. (Since contrast prompt version 6 a capability
 line carries no description, so the fixtures' contrast keys were re-keyed.)
 
+A page whose rules settle its type, pricing and licence is sent the ``decompose`` task (capabilities
+only) over exactly the vendor text an ``extract`` request would carry. With no fixture of its own,
+such a prompt is answered from the ``extract`` fixture of the *same vendor text* (``answering_key``),
+each attempt reduced to its ``capabilities``: the model reads the same text under the same
+capability instructions, and is simply not asked for the facts. A different text never borrows an
+answer. Likewise an ``extract`` or ``classify`` request whose schema asks only the facts the page's
+rules leave open gets each recorded attempt cut to the fields its schema has: the answer a model
+writes to the same text, without the facts it was not asked for.
+
 A fixture answer is a list of attempts: the first request gets ``attempts[0]``; a re-ask (the same
 prompt followed by the rejected answer and instructor's error message) gets the next one, and the
 last one is repeated after that. An attempt is ``{"answer": {...}}`` (the JSON the model returns) or
@@ -37,6 +46,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Container
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -61,12 +71,41 @@ def prompt_parts(messages: list[dict[str, Any]]) -> tuple[str, str]:
     return task, found.group(2) if found else ""
 
 
-def replay_key(messages: list[dict[str, Any]]) -> str:
-    task, body = prompt_parts(messages)
+def replay_key(messages: list[dict[str, Any]], task: str | None = None) -> str:
+    """The prompt's key; with ``task``, the key the same vendor text has under that task."""
+    asked, body = prompt_parts(messages)
+    task = task or asked
     if task == "contrast":  # neighbours and quotes: not part of what identifies the prompt
         body = "\n".join(line for line in body.splitlines() if not line.strip().startswith(("near:", "quote:")))
     material = f"{task}\n{' '.join(body.split())}"
     return f"{task}:{hashlib.sha256(material.encode('utf-8')).hexdigest()[:16]}"
+
+
+# A capabilities-only prompt may be answered by the answer to the same vendor text's combined
+# prompt, without its fact fields (see the module's docstring).
+BORROWS = {"decompose": ("extract", ("capabilities",))}
+
+
+def answering_key(messages: list[dict[str, Any]], known: Container[str]) -> str | None:
+    """The fixture key that answers this prompt: its own, else (a decompose prompt) the extract key
+    of the same vendor text; None when neither is known."""
+    key = replay_key(messages)
+    if key in known:
+        return key
+    task = key.split(":", 1)[0]
+    if task in BORROWS:
+        other = replay_key(messages, BORROWS[task][0])
+        if other in known:
+            return other
+    return None
+
+
+def _only(attempts: list[dict[str, Any]], fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The attempts with each answer cut to ``fields`` (a truncated attempt cuts the reduced answer)."""
+    return [
+        {**step, "answer": {k: v for k, v in step["answer"].items() if k in fields}} if "answer" in step else step
+        for step in attempts
+    ]
 
 
 @dataclass
@@ -81,6 +120,7 @@ class Served:
     prompt_tokens: int
     completion_tokens: int
     cached_tokens: int = 0
+    answered_by: str = ""  # the fixture key that answered: ``key``, or the extract key a decompose prompt borrowed
 
 
 @dataclass
@@ -165,8 +205,8 @@ class ReplayServer:
     def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         messages: list[dict[str, Any]] = body.get("messages") or []
         key = replay_key(messages)
-        attempts = self.book.answers.get(key)
-        if attempts is None:
+        found = answering_key(messages, self.book.answers)
+        if found is None:
             task, text = prompt_parts(messages)
             with self._lock:
                 self.unknown.append((key, text))
@@ -176,6 +216,12 @@ class ReplayServer:
                 f"{' '.join(text.split())[:80]!r}). Add one to fixtures/replay with scripts/replay_prompts.py",
                 "unknown_prompt",
             )
+        attempts = self.book.answers[found]
+        asked = _asked_fields(body)
+        if found != key:  # the same vendor text's extract answer, capabilities only
+            attempts = _only(attempts, BORROWS[key.split(":", 1)[0]][1])
+        if asked is not None:  # a request asking fewer facts than the answer was written for
+            attempts = _only(attempts, asked)
         # A re-ask repeats the prompt and appends the rejected answer and the error: one pair per attempt.
         attempt = max(0, (len(messages) - 2) // 2)
         step = attempts[min(attempt, len(attempts) - 1)]
@@ -192,19 +238,32 @@ class ReplayServer:
             self.served.append(
                 Served(
                     key,
-                    self.book.pages[key],
+                    self.book.pages[found],
                     attempt,
                     answer,
                     truncated,
                     usage["prompt_tokens"],
                     usage["completion_tokens"],
                     usage["prompt_tokens_details"]["cached_tokens"],
+                    found,
                 )
             )
         # A cut answer says finish_reason "length", or (finish_reason "normal") what a complete one says, as
         # llama.cpp's server does when a forced tool call runs into max_tokens.
         finish = "length" if truncated and step.get("finish_reason", "length") == "length" else None
         return 200, _completion(body, raw, finish, usage)
+
+
+def _asked_fields(body: dict[str, Any]) -> tuple[str, ...] | None:
+    """The answer's top-level fields the request's schema has (a tool definition or a response
+    schema), or None when the request carries its schema only as prompt text (json, md_json)."""
+    tools = body.get("tools") or []
+    schema = tools[0].get("function", {}).get("parameters") if tools else None
+    if schema is None:
+        schema = (body.get("response_format") or {}).get("schema")
+    if not isinstance(schema, dict) or "properties" not in schema:
+        return None
+    return tuple(schema["properties"])
 
 
 def _prefix_text(body: dict[str, Any]) -> str:

@@ -1,11 +1,15 @@
 """LLM decomposer: an OpenAI-compatible model, through instructor, reads the cleaned page.
 
-- A page whose condensed text fits one request is read in one request (capabilities and type,
-  pricing, licence together); longer pages are split by sections within a token budget, their
-  capabilities merged by embedding similarity, and the facts asked from an excerpt.
-- The static part of every prompt (system text, task instructions) comes first and is
-  byte-identical across requests, so providers' prefix caches apply; the tool's name and the
-  vendor text follow in the user message.
+- A page whose condensed text fits one request is read in one request; longer pages are split by
+  sections within a token budget, their capabilities merged by embedding similarity.
+- Type, pricing, starting price and licence are asked of the model only when the page's rules
+  leave one of them open (classify.unsettled): in the one request (task "extract") or, for a split
+  page, from an excerpt ("classify"). When the rules settle them, the request asks for capabilities
+  only (task "decompose", no fact fields in the schema) and the rules' facts are the tool's.
+- The static part of every prompt (system text, task instructions) comes first: the system text
+  is byte-identical in every request, the task instructions in every request of a task asking the
+  same facts, so providers' prefix caches apply; the tool's name and the vendor text follow in the
+  user message.
 - Every quote is checked against the source snapshot; an unsupported quote makes instructor re-ask
   with the error. After the re-asks the last answer is read leniently and its unsupported
   capabilities are kept with grounded=false, or dropped (CAPMATCH_LLM_UNGROUNDED).
@@ -34,6 +38,7 @@ from capmatch.extractor.classify import (
     states_price,
     states_pricing,
     states_type,
+    unsettled,
 )
 from capmatch.extractor.condense import condense, facts_excerpt, terms_blocks
 from capmatch.extractor.decompose.base import CapabilityDraft, ContrastLines, Neighbour, SourceDocument
@@ -43,6 +48,7 @@ from capmatch.extractor.decompose.llm_schema import (
     Contrast,
     Decomposition,
     Extraction,
+    asking,
     too_short,
 )
 from capmatch.extractor.decompose.merge import merge_drafts
@@ -66,6 +72,7 @@ RESPONSE_MODELS: dict[str, type[BaseModel]] = {
     "classify": ClassifiedTool,
     "contrast": Contrast,
 }
+ALL_FACTS = ("type", "pricing", "license")  # what an extract or classify request asks at most
 # What a contrast request carries, for estimates made before any capability exists: a typical tool
 # has about 8 capabilities; the estimate assumes every one has neighbours to send (an upper bound).
 TYPICAL_CAPABILITIES = 8
@@ -127,16 +134,41 @@ class LLMDecomposer:
         text = condensed + ("\n" + "\n\n".join(extra) + "\n" if extra else "")
         return text if count_tokens(text) <= self.settings.llm_chunk_tokens else None
 
+    def _facts_open(self, doc: SourceDocument) -> tuple[str, ...]:
+        """The facts the model is asked for: those the page's rules leave open (classify.unsettled)."""
+        blocks = doc.blocks or segment(doc.text)
+        return tuple(unsettled(rule_facts(doc.text, blocks, doc.name), doc.text))
+
     def decompose(self, doc: SourceDocument) -> list[CapabilityDraft]:
         combined = self._combined(doc)
+        facts = self._facts_open(doc)
         drafts: list[CapabilityDraft] = []
-        if combined is not None:  # one request: capabilities and facts together
+        if combined is not None and facts:  # one request: capabilities and the facts the rules leave open
             chunks = [combined]
             extraction, _ = self._ask(
-                "extract", Extraction, {"source": doc.text}, tool_name=doc.name, body=combined, part=1, parts=1
+                "extract",
+                asking(Extraction, facts),
+                {"source": doc.text},
+                tool_name=doc.name,
+                body=combined,
+                part=1,
+                parts=1,
+                facts=facts,
             )
             self._facts[_digest(doc.text)] = extraction
             drafts = [CapabilityDraft(c.name, c.description, list(c.evidence)) for c in extraction.capabilities]
+        elif combined is not None:  # one request, capabilities only: the rules settle the facts
+            chunks = [combined]
+            answer, _ = self._ask(
+                "decompose",
+                Decomposition,
+                {"source": doc.text, "allow_empty": False},
+                tool_name=doc.name,
+                body=combined,
+                part=1,
+                parts=1,
+            )
+            drafts = [CapabilityDraft(c.name, c.description, list(c.evidence)) for c in answer.capabilities]
         else:
             chunks = self._chunks(doc)
             for part, chunk in enumerate(chunks, start=1):
@@ -184,22 +216,39 @@ class LLMDecomposer:
     def classify(self, doc: SourceDocument) -> ToolFacts:
         blocks = doc.blocks or segment(doc.text)
         rules = rule_facts(doc.text, blocks, doc.name)
+        facts = tuple(unsettled(rules, doc.text))
         answer = self._facts.pop(_digest(doc.text), None)
+        if not facts:
+            return rules  # the rules settle type, pricing and licence: nothing was asked of the model
         if answer is None:  # the page took several requests: the facts come from an excerpt
             excerpt = facts_excerpt(doc.text, blocks)
-            answer, _ = self._ask("classify", ClassifiedTool, {"source": doc.text}, tool_name=doc.name, body=excerpt)
+            answer, _ = self._ask(
+                "classify",
+                asking(ClassifiedTool, facts),
+                {"source": doc.text},
+                tool_name=doc.name,
+                body=excerpt,
+                facts=facts,
+            )
 
         def grounded(quote: str | None) -> bool:
             return bool(quote) and locate(quote or "", doc.text) is not None
 
-        # A value is used only when its quote is in the page *and* states that value; else the rules decide.
+        # Only the facts the rules left open are read from the answer (the others were not asked), and a
+        # value is used only when its quote is in the page *and* states that value; else the rules decide.
         rule = f"llm: {self.model}"
         tool_type = rules.type
-        if answer.type != "Unknown" and grounded(answer.type_quote) and states_type(answer.type, answer.type_quote):
+        if (
+            "type" in facts
+            and answer.type != "Unknown"
+            and grounded(answer.type_quote)
+            and states_type(answer.type, answer.type_quote)
+        ):
             tool_type = Inference(value=answer.type, rule=rule, quote=answer.type_quote)
         pricing = rules.pricing
         if (
-            answer.pricing != "Unknown"
+            "pricing" in facts
+            and answer.pricing != "Unknown"
             and grounded(answer.pricing_quote)
             and states_pricing(answer.pricing, answer.pricing_quote)
         ):
@@ -207,7 +256,8 @@ class LLMDecomposer:
         price = rules.price
         currency = currency_in(answer.price_quote)
         if (
-            answer.starting_price
+            ("pricing" in facts or "price" in facts)
+            and answer.starting_price
             and answer.price_unit
             and grounded(answer.price_quote)
             and states_price(answer.starting_price, currency, answer.price_quote)
@@ -219,7 +269,12 @@ class LLMDecomposer:
                 quote=answer.price_quote or "",
             )
         license_name = rules.license
-        if answer.license and grounded(answer.license_quote) and states_license(answer.license, answer.license_quote):
+        if (
+            "license" in facts
+            and answer.license
+            and grounded(answer.license_quote)
+            and states_license(answer.license, answer.license_quote)
+        ):
             license_name = answer.license
         # The summary stays a source sentence: a generated one could not be checked against the page.
         return ToolFacts(tool_type, pricing, price, license_name, rules.summary)
@@ -267,15 +322,16 @@ class LLMDecomposer:
 
         A request's prompt is its messages as they would be sent plus the response schema as the mode
         sends it; an answer is estimated from the text it quotes."""
-        calls = self.requests(doc)
-        chunks = sum(1 for kind, _ in calls if kind != "classify")
+        calls = self._calls(doc)
+        chunks = sum(1 for kind, _, _ in calls if kind != "classify")
         requests = cached = prompt_tokens = completion_tokens = 0
-        for kind, messages in calls:
-            if self.cache.get(self._key(kind, RESPONSE_MODELS[kind], messages, _version(kind))):
+        for kind, values, model in calls:
+            messages, version = self._messages(kind, values)
+            if self.cache.get(self._key(kind, model, messages, version)):
                 cached += 1
                 continue
             requests += 1
-            sent = sum(count_tokens(m["content"]) for m in messages) + self._schema_tokens(RESPONSE_MODELS[kind])
+            sent = sum(count_tokens(m["content"]) for m in messages) + self._schema_tokens(model)
             prompt_tokens += sent
             # Answers quote the page: roughly a third of a chunk, capped by what 15 capabilities take.
             answer = 0 if kind == "classify" else min(1500, max(200, sent // 3))
@@ -289,21 +345,30 @@ class LLMDecomposer:
         return Estimate(chunks, requests, cached, prompt_tokens, completion_tokens, cost)
 
     def requests(self, doc: SourceDocument) -> list[tuple[str, list[dict[str, Any]]]]:
-        """The decompose/classify requests ``doc`` takes, as (task, messages), in the order they are sent:
-        one "extract" when the condensed page fits, else a "decompose" per part and a "classify"."""
+        """The decompose/classify requests ``doc`` takes, as (task, messages), in the order they are sent."""
+        return [(kind, self._messages(kind, values)[0]) for kind, values, _ in self._calls(doc)]
+
+    def _calls(self, doc: SourceDocument) -> list[tuple[str, dict[str, Any], type[BaseModel]]]:
+        """(task, values, response model) of each request ``doc`` takes: when the condensed page fits,
+        one "extract" (capabilities and the facts the rules leave open) or, when the rules settle the
+        facts, one "decompose"; else a "decompose" per part, and a "classify" only when the rules leave
+        a fact open. The same plan decompose() and classify() follow."""
         combined = self._combined(doc)
-        calls: list[tuple[str, dict[str, Any]]]
+        facts = self._facts_open(doc)
         if combined is not None:
-            calls = [("extract", {"tool_name": doc.name, "body": combined, "part": 1, "parts": 1})]
-        else:
-            chunks = self._chunks(doc)
-            calls = [
-                ("decompose", {"tool_name": doc.name, "body": c, "part": i, "parts": len(chunks)})
-                for i, c in enumerate(chunks, start=1)
-            ]
+            one = {"tool_name": doc.name, "body": combined, "part": 1, "parts": 1, "facts": facts}
+            return [("extract", one, asking(Extraction, facts)) if facts else ("decompose", one, Decomposition)]
+        chunks = self._chunks(doc)
+        calls: list[tuple[str, dict[str, Any], type[BaseModel]]] = [
+            ("decompose", {"tool_name": doc.name, "body": c, "part": i, "parts": len(chunks)}, Decomposition)
+            for i, c in enumerate(chunks, start=1)
+        ]
+        if facts:
             excerpt = facts_excerpt(doc.text, doc.blocks or segment(doc.text))
-            calls.append(("classify", {"tool_name": doc.name, "body": excerpt}))
-        return [(kind, self._messages(kind, values)[0]) for kind, values in calls]
+            calls.append(
+                ("classify", {"tool_name": doc.name, "body": excerpt, "facts": facts}, asking(ClassifiedTool, facts))
+            )
+        return calls
 
     def _schema_tokens(self, response_model: type[BaseModel]) -> int:
         """The response schema as sent: a tool definition, or (json, md_json) instructions with the schema."""
@@ -334,12 +399,15 @@ class LLMDecomposer:
 
     # ---- one cached, metered request ---------------------------------------------------------
     def _messages(self, kind: str, values: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
-        """System text and task instructions first, the same bytes for every request of a task; then
+        """System text and task instructions first, the same bytes for every request of a task (that
+        asks the same facts); then
         the tool's name and the vendor text, in a tag named after the text itself so that the text
         cannot close it early."""
         system = prompts.load("system")
         task = prompts.load(kind)
         request = prompts.load("input")
+        # The task's text depends only on the facts asked (extract, classify), never on the page.
+        instructions = task.render(facts=values.get("facts", ALL_FACTS))
         body = str(values["body"])
         prefix = "capabilities" if kind == "contrast" else "document"
         tag = f"{prefix}-{hashlib.sha256(body.encode('utf-8')).hexdigest()[:10]}"
@@ -347,7 +415,7 @@ class LLMDecomposer:
             tag=tag, tool_name=values["tool_name"], body=body, part=values.get("part", 1), parts=values.get("parts", 1)
         )
         messages = [
-            {"role": "system", "content": f"{system.render().strip()}\n\n{task.render().strip()}"},
+            {"role": "system", "content": f"{system.render().strip()}\n\n{instructions.strip()}"},
             {"role": "user", "content": user.strip()},
         ]
         return messages, _version(kind)

@@ -7,7 +7,8 @@ re-ask message the model sees, so each says exactly what to fix.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from functools import cache
+from typing import Any, ClassVar, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -63,30 +64,52 @@ def _instructions(quotes: list[str], source: str) -> list[str]:
 def _lean(schema: dict[str, Any]) -> None:
     """Every token of the schema is sent with every request, so it says only what the model must
     produce: field meanings are in the prompt's static text (no titles or descriptions), an optional
-    field is simply not required (no default, no null alternative)."""
+    field is simply not required (no default, no null alternative, no "Unknown" choice: a fact the
+    page does not state is left out, and "Unknown" is what an answer without it reads as)."""
     schema.pop("description", None)
     for prop in schema.get("properties", {}).values():
         prop.pop("title", None)
         prop.pop("description", None)
         prop.pop("default", None)
+        if "Unknown" in prop.get("enum", []):  # the default: a fact the page does not state is left out
+            prop["enum"] = [value for value in prop["enum"] if value != "Unknown"]
         options = prop.get("anyOf")
         if options and len(options) == 2 and {"type": "null"} in options:
             prop.pop("anyOf")
             prop.update(next(o for o in options if o != {"type": "null"}))
 
 
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """``node`` with every {"$ref": "#/$defs/X"} replaced by X itself (capmatch's schemas have no cycles)."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _inline(defs[str(node["$ref"]).rsplit("/", 1)[-1]], defs)
+        return {key: _inline(value, defs) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline(item, defs) for item in node]
+    return node
+
+
 class Answer(BaseModel):
     model_config = ConfigDict(json_schema_extra=_lean)
 
+    # The answer's fields the request leaves out of the schema (see asking): none by default.
+    hidden: ClassVar[frozenset[str]] = frozenset()
+
     @classmethod
     def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """The lean schema, finished once nested models are in place: they lose their titles (a
-        reference names them), and the top level gets a one-word description, so that instructor
-        sends neither the class docstring nor its own 14-token default as the tool's description.
-        The top-level title stays: it names the tool a tools-mode answer comes through."""
+        """The lean schema, finished once nested models are in place: each is written where it is
+        used, without a title ("$defs" and "$ref" cost about 28 tokens a request and say nothing the
+        model needs), and the top level gets a one-word description, so that instructor sends
+        neither the class docstring nor its own 14-token default as the tool's description. The
+        top-level title stays: it names the tool a tools-mode answer comes through."""
         schema = super().model_json_schema(*args, **kwargs)
-        for nested in schema.get("$defs", {}).values():
+        defs = schema.pop("$defs", {})
+        for nested in defs.values():
             nested.pop("title", None)
+        schema = _inline(schema, defs)
+        for name in cls.hidden:
+            schema["properties"].pop(name, None)
         schema["description"] = "Answer"
         return schema
 
@@ -205,3 +228,34 @@ class Contrast(Answer):
                     "or set outside_knowledge to true for a tool you know from elsewhere"
                 )
         return self
+
+
+# The fields that answer each fact classify.unsettled may leave open.
+FACT_FIELDS: dict[str, tuple[str, ...]] = {
+    "type": ("type", "type_quote"),
+    "pricing": ("pricing", "pricing_quote", "starting_price", "price_unit", "price_quote"),
+    "price": ("starting_price", "price_unit", "price_quote"),
+    "license": ("license", "license_quote"),
+}
+
+
+C = TypeVar("C", bound="ClassifiedTool")
+
+
+def asking(base: type[C], facts: tuple[str, ...]) -> type[C]:
+    """``base`` (Extraction or ClassifiedTool) asking only for ``facts``: the other facts' fields are
+    left out of the schema the model is sent (the rules settle those facts, and an answer's value for
+    them is never read). The name, and so the tool a tools-mode answer comes through, stays."""
+    return cast("type[C]", _asking(base, tuple(sorted(facts))))
+
+
+@cache
+def _asking(base: type[ClassifiedTool], facts: tuple[str, ...]) -> type[ClassifiedTool]:
+    wanted = {field for fact in facts for field in FACT_FIELDS[fact]}
+    hidden = frozenset(set(ClassifiedTool.model_fields) - wanted)
+    if not hidden:
+        return base
+    return cast(
+        "type[ClassifiedTool]",
+        type(base.__name__, (base,), {"hidden": hidden, "__module__": __name__, "__doc__": base.__doc__}),
+    )
