@@ -27,7 +27,7 @@ from capmatch.extractor.decompose.admit import AdmitModel, structural
 from capmatch.extractor.decompose.base import CapabilityDraft, ContrastLines, Neighbour, SourceDocument
 from capmatch.extractor.decompose.merge import MAX_QUOTES, MERGE_SIMILARITY, group_near_duplicates
 from capmatch.extractor.injection import addresses_a_model
-from capmatch.extractor.lists import announces_features
+from capmatch.extractor.lists import announces_features, last_clause
 from capmatch.extractor.naming import (
     STOPWORDS,
     clean_heading,
@@ -180,8 +180,18 @@ LIMITATION = re.compile(
     r"(?:seen|thought of|viewed|regarded) as|"
     r"varies (?:widely|greatly|significantly|a lot)|competitors can|"
     r"not (?:for|meant for) production|bottleneck|breaking changes?|"
+    # A known issue or a scope limit: "X incorrectly handles mouse input", "it is limited by its analysis
+    # scope", "Windows support is limited to Windows 10+" (but "including but not limited to" lists).
+    r"incorrectly|(?<!not )limited (?:by|to)|"
     # A trade-off's cost: "… give you full control, but you have to host and scale them yourself".
     r"but (?:then )?you (?:have|need|must) to)\b",
+    re.IGNORECASE,
+)
+# An item marked as denied or limited in a support matrix ("❌ Unsupported: glib, zmq", "⚠️ Limited: twisted",
+# "✗ No streaming") or a restriction stated as the only option ("Only UTF-8 mode is supported.").
+DENIED_ITEM = re.compile(
+    r"^\W{0,3}(?:❌|✗|✘|✖|🚫|⛔|⚠|❎|👎)|^\W{0,3}(?:not supported|unsupported|limited|broken|no)\s*[:–—-]\s|"
+    r"^only\b[^.,;:]{0,60}\b(?:is|are) (?:supported|available|allowed|possible)\b",
     re.IGNORECASE,
 )
 # "RQ requires Redis >= 5", "Python 3.10+ is required": what the tool needs, not what it does.
@@ -315,6 +325,7 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
         or COUNTERFACTUAL.search(main_clause)
         or AUTHOR_VOICE.search(stripped)
         or DENIED_PASSIVE.match(stripped)
+        or DENIED_ITEM.search(stripped)
         or LIMITATION.search(text)
         or REQUIREMENT.search(text)
         or TUTORIAL_REFERENCE.search(text)
@@ -358,7 +369,7 @@ class ExtractiveDecomposer:
     name = "extractive"
     # Bumped whenever what the rules produce changes: a page already stored by an older version is
     # re-extracted when resubmitted, not kept as "unchanged" (pipeline.ingest).
-    version = "1.7"
+    version = "1.8"
     model: str | None = None
     prompt_version: str | None = None
 
@@ -664,6 +675,52 @@ def _description(spans: list[Span]) -> str:
 SECTION_WEIGHT = {"feature": 3.0, "neutral": 1.6, "low": 0.6, "skip": 0.0}
 
 
+# List-level polarity: a list the page introduces as what the tool does not do or does badly ("Not
+# supported:", "Known issues:", "Some extras, display modules, and the Terminal widget are not:", "Some
+# extras may have compatibility issues:") lists denials and limits, one per item, however affirmative
+# each item reads on its own ("Terminal widget and all related render API").
+DENIED_INTRO = re.compile(
+    r"\b(?:not|un)[- ]?(?:supported|available|implemented|included|provided|working)\b|\blimitations?\b|"
+    r"\bcaveats?\b|\bknown (?:issues|bugs|problems)\b|\bgotchas\b|\bpitfalls\b|\bdrawbacks\b|"
+    r"\b(?:does|do|will|can|may|might)(?:n't| not)\b|\bcannot\b|\bwon't\b|\b(?:is|are)(?:n't| not)\s*$|"
+    r"\b(?:issues|problems|bugs)\s*$",
+    re.IGNORECASE,
+)
+
+_RELATIVE = re.compile(r"\s(?:that|which|who|whose)\s", re.IGNORECASE)
+
+
+def _denied_lists(blocks: list[Block]) -> tuple[set[int], set[int]]:
+    """Indices of denied lists' items (with a bullet intro, which is only their label), and of their
+    paragraph intros (DENIED_INTRO). The intro is a line ending in ":" (a paragraph, or a list item
+    heading a run of items: "* Not supported:" then "1. …", "2. …"); its items run to the next such
+    intro or to the end of the list."""
+    found: set[int] = set()
+    intros: set[int] = set()
+    for block in blocks:
+        text = " ".join(block.text.split())
+        if block.kind not in ("paragraph", "bullet") or not text.endswith(":"):
+            continue
+        # The main clause denies, not a relative one: "many critical features that are missing from the
+        # standard library:" announces what the tool adds.
+        clause = _RELATIVE.split(last_clause(text), maxsplit=1)[0]
+        if not DENIED_INTRO.search(clause):
+            continue
+        items = []
+        for j in range(block.index + 1, len(blocks)):
+            item = blocks[j]
+            if item.kind != "bullet" or item.section != block.section:
+                break
+            if block.kind == "bullet" and item.level <= block.level and item.text.rstrip().endswith(":"):
+                break  # the next intro of the same list ("* Special requirements:")
+            items.append(item.index)
+        if items:
+            # A bullet intro is only the label; a paragraph's earlier sentences may still state features.
+            found |= {*items, *([block.index] if block.kind == "bullet" else [])}
+            intros.add(block.index)
+    return found, intros
+
+
 def _tables_of_contents(blocks: list[Block], headings: set[str]) -> set[int]:
     """Indices of lists that are a table of contents: three or more items, most of them the page's own
     headings (a README's linked outline "Usage / Install / Quickstart / Types"). Each entry is read in
@@ -720,6 +777,8 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         by_section.setdefault(block.section, []).append(block)
     headings = {_label(b.text) for b in blocks if b.kind == "heading"}
     consumed |= _tables_of_contents(blocks, headings)
+    denied, denied_intros = _denied_lists(blocks)
+    consumed |= denied
     beyond_lead: dict[int, list[Span]] = {}  # a section's first paragraph: sentences after its lead
 
     for block in blocks:
@@ -736,7 +795,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         ):
             continue
         body = by_section.get((*block.section, block.text), [])
-        content = [b for b in body if b.kind in ("paragraph", "bullet")]
+        content = [b for b in body if b.kind in ("paragraph", "bullet") and b.index not in consumed]
         name = own_heading
         if not (1 <= len(name.split()) <= 8) or name.endswith("?") or not_a_claim(name, tool_name):
             continue
@@ -823,7 +882,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
     opening = next((b.index for b in blocks if b.kind == "paragraph" and len(b.section) <= 1), -1)
     announced: set[int] = set()  # items of a list the page presents as the tool's features
     for block in blocks:
-        if block.kind == "paragraph" and block.index not in consumed:
+        if block.kind == "paragraph" and block.index not in consumed and block.index not in denied_intros:
             cand = _list_with_intro(blocks, block, name_of_tool, consumed, announced)
             if cand:
                 out.append(cand)

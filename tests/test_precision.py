@@ -1,0 +1,44 @@
+"""Passages that read like capabilities but are not, found on unseen pages (issue 10, precision 1.8):
+denied lists, another product's section, navigation items, vacuous lines."""
+
+from __future__ import annotations
+
+from capmatch.embeddings.model import SentenceTransformerEmbedder
+from capmatch.extractor.decompose.extractive import ClaimContext, not_a_claim
+
+from .test_decompose import decompose_markdown
+
+
+def _quotes(text: str, name: str, embedder: SentenceTransformerEmbedder) -> set[str]:
+    return {e.quote for c in decompose_markdown(text, name, embedder) for e in c.evidence}
+
+
+def test_the_items_of_a_denied_list_are_not_capabilities(embedder: SentenceTransformerEmbedder) -> None:
+    """ "Not supported:" or "… are not:" heads a list of denials, however affirmative each item reads;
+    "features that are missing from the standard library:" still announces features."""
+    text = (
+        "# Tessel\n\nTessel is a terminal widget toolkit for Python. Tessel brings many features that are "
+        "missing from the standard library:\n\n- Mouse tracking in every widget.\n- Scrollable list boxes.\n"
+        "- Bracketed paste handling.\n\n## Platform notes\n\nOn macOS everything works out of the box.\n\n"
+        "- Not supported on BSD:\n- Sixel image rendering and the related canvas API\n"
+        "- Pseudo-terminal embedding with full resize support\n"
+        "- Extras:\n- A curses fallback display for old terminals\n\n"
+        "The core widgets and the asyncio loop are supported. Some display backends are not:\n\n"
+        "- The framebuffer display with hardware cursors\n- The web display over websockets\n"
+    )
+    quotes = _quotes(text, "Tessel", embedder)
+    assert any("Mouse tracking" in q for q in quotes) and any("Bracketed paste" in q for q in quotes), quotes
+    assert not any("Sixel" in q or "Pseudo-terminal" in q for q in quotes), quotes
+    assert not any("framebuffer" in q or "web display" in q for q in quotes), quotes
+    assert any("curses fallback" in q for q in quotes), quotes  # the next intro ends the denied run
+
+
+def test_marked_and_restricted_items_are_not_claims() -> None:
+    context = ClaimContext("Tessel")
+    assert not_a_claim("❌ Unsupported: glib and zmq event loops", context)
+    assert not_a_claim("⚠️ Limited: twisted support may have issues", context)
+    assert not_a_claim("Only UTF-8 output mode is supported.", context)
+    assert not_a_claim("The curses display incorrectly handles fast mouse input.", context)
+    assert not_a_claim("Like any linter it is limited by what it can see statically.", context)
+    assert not not_a_claim("✅ Supported: asyncio and trio event loops", context)
+    assert not not_a_claim("Reads many formats, including but not limited to CSV and Parquet.", context)
