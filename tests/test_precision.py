@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from capmatch.embeddings.model import SentenceTransformerEmbedder
 from capmatch.extractor.decompose.extractive import ClaimContext, not_a_claim
+from capmatch.extractor.sections import classify_section
+from capmatch.extractor.segment import Block
 
 from .test_decompose import decompose_markdown
+
+
+def _section(*path: str) -> str:
+    return classify_section(Block("paragraph", 0, 0, "", section=path), asides=True)
 
 
 def _quotes(text: str, name: str, embedder: SentenceTransformerEmbedder) -> set[str]:
@@ -42,3 +48,24 @@ def test_marked_and_restricted_items_are_not_claims() -> None:
     assert not_a_claim("Like any linter it is limited by what it can see statically.", context)
     assert not not_a_claim("✅ Supported: asyncio and trio event loops", context)
     assert not not_a_claim("Reads many formats, including but not limited to CSV and Parquet.", context)
+
+
+def test_a_section_whose_subject_is_another_product_is_skipped(embedder: SentenceTransformerEmbedder) -> None:
+    text = (
+        "# Swarmer\n\nSwarmer is a load testing tool for HTTP services. Swarmer runs each simulated user in "
+        "its own coroutine.\n\n## Live dashboard\n\nSwarmer has a web dashboard that shows response times "
+        "in real time.\n\n## Managed runs\n\nCloudora offers a managed service that lets you run Swarmer tests "
+        "at scale.\n\n- Elastic capacity with no servers to host yourself\n"
+        "- Per-region latency breakdowns for apps hosted on Cloudora\n- Billing alerts for long test runs\n"
+    )
+    quotes = _quotes(text, "Swarmer", embedder)
+    assert any("web dashboard" in q for q in quotes), quotes
+    assert not any("Cloudora" in q or "Elastic capacity" in q or "Billing alerts" in q for q in quotes), quotes
+
+
+def test_notices_screenshots_and_where_to_get_it_are_asides() -> None:
+    for heading in ("Known limitations", "Caveats", "Not supported", "Screenshots", "Ok, how do I get it?"):
+        assert _section(heading) == "skip", heading
+    assert _section("We stand with our users") == "skip"
+    assert _section("Weighted search") != "skip"
+    assert _section("Features") == "feature"

@@ -721,6 +721,27 @@ def _denied_lists(blocks: list[Block]) -> tuple[set[int], set[int]]:
     return found, intros
 
 
+def _other_products_sections(
+    blocks: list[Block], by_section: dict[tuple[str, ...], list[Block]], context: ClaimContext
+) -> set[int]:
+    """Indices of the blocks of sections whose subject is another product: the section's first sentence
+    is about a named thing other than the tool ("## Hosted load testing" / "Azure offers a managed
+    service that runs X tests …", a vendor's extension, a partner's platform). Its features are that
+    product's, even where they mention the tool. A heading that names the tool is about the tool."""
+    found: set[int] = set()
+    tool = context.tool.lower()
+    for block in blocks:
+        if block.kind != "heading" or not block.section or (tool and tool in block.text.lower()):
+            continue
+        path = (*block.section, block.text)
+        body = [b for b in by_section.get(path, []) if b.kind in ("paragraph", "bullet")]
+        first = sentences(body[0].span)[:1] if body else []
+        if not first or not about_another_product(" ".join(first[0].text.split()), context):
+            continue
+        found |= {b.index for b in blocks if b.section[: len(path)] == path} | {block.index}
+    return found
+
+
 def _tables_of_contents(blocks: list[Block], headings: set[str]) -> set[int]:
     """Indices of lists that are a table of contents: three or more items, most of them the page's own
     headings (a README's linked outline "Usage / Install / Quickstart / Types"). Each entry is read in
@@ -778,7 +799,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
     headings = {_label(b.text) for b in blocks if b.kind == "heading"}
     consumed |= _tables_of_contents(blocks, headings)
     denied, denied_intros = _denied_lists(blocks)
-    consumed |= denied
+    consumed |= denied | _other_products_sections(blocks, by_section, tool_name)
     beyond_lead: dict[int, list[Span]] = {}  # a section's first paragraph: sentences after its lead
 
     for block in blocks:
