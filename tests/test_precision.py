@@ -69,3 +69,23 @@ def test_notices_screenshots_and_where_to_get_it_are_asides() -> None:
     assert _section("We stand with our users") == "skip"
     assert _section("Weighted search") != "skip"
     assert _section("Features") == "feature"
+
+
+def test_reader_steps_asides_and_the_projects_policies_are_not_claims() -> None:
+    context = ClaimContext("Tessel")
+    assert not_a_claim("If the install fails, you might need to run the command with sudo.", context)
+    assert not_a_claim("But let's be honest, you will like it here.", context)
+    assert not_a_claim("We follow the official support cycle of Python.", context)
+    assert not_a_claim("We ask users to pin the revision of the repositories they use.", context)
+    assert not not_a_claim("Tessel might need fewer redraws thanks to damage tracking.", context)
+
+
+def test_a_list_set_up_as_an_example_is_not_one_capability(embedder: SentenceTransformerEmbedder) -> None:
+    text = (
+        "# Rowan\n\nRowan is a library for SQL databases in Python. Rowan maps tables to typed classes.\n\n"
+        "## Example\n\nImagine you have a SQL table called crew with these columns:\n\n"
+        "- crew id and primary key\n- crew name as text\n- crew rank as integer\n"
+    )
+    quotes = _quotes(text, "Rowan", embedder)
+    assert any("SQL databases" in q for q in quotes), quotes
+    assert not any("Imagine" in q or "crew" in q for q in quotes), quotes

@@ -119,6 +119,9 @@ INSTRUCTION = re.compile(
     r"let's|imagine|consider|say|suppose|make sure|don't forget|remember|please)\b(?!-)",
     re.IGNORECASE,
 )
+# An example's set-up ("Imagine you have a table called hero with:", "Suppose your app has:"): the list
+# after it is the example's data, not features.
+SCENARIO = re.compile(r"^(?:(?:now|so|but|and),?\s+)?(?:imagine|suppose|assume|say|let's say|let us say)\b", re.I)
 # Sentences about the reader's situation ("You need to …", "Most options …") rather than the tool.
 READER_SUBJECT = re.compile(
     r"^(?:(?:or|and|if|when|so|next|then|now|first|finally),?\s+)?(?:you|your|most|many|some|other|we|let's|let us)\b",
@@ -136,7 +139,10 @@ NEGATED = re.compile(
     # The project's news in the first person ("We've launched X to …") announces, it does not describe.
     r"|^we(?:'ve| have)? (?:launched|released|announced|introduced|added|built|created|made|wrote|published)\b"
     # Plans, not features: "We're working with select partners to develop …".
-    r"|^we(?:'re| are) (?:working|planning|looking|hoping)\b",
+    r"|^we(?:'re| are) (?:working|planning|looking|hoping)\b"
+    # The project's policies and requests in its own voice: "We follow the official support cycle of
+    # Python", "We ask users to pin the revision", "We welcome contributions".
+    r"|^we (?:follow|ask|encourage|welcome|invite|request|urge)\b",
     re.IGNORECASE,
 )
 # A denial after a long subject ("Reading from and writing to files, line-delimited JSON files, and so on
@@ -216,7 +222,7 @@ TUTORIAL_REFERENCE = re.compile(
 # capability is stated elsewhere, in the present tense about the tool. A sentence opening on a condition
 # ("Especially if your mouse selection …") qualifies the one before it; it states nothing itself.
 NARRATION = re.compile(
-    r"^(?:(?:now|next|then|first|finally|here|so),?\s+)?(?:let(?:'s| us)\b|"
+    r"^(?:(?:now|next|then|first|finally|here|so|but|and),?\s+)?(?:let(?:'s| us)\b|"
     r"we(?:'ll| will| can| start| begin| come| now| then| first| next| need| want| have to| are going)\b|"
     r"notice\b|note that\b|(?:especially|particularly|even) (?:if|when)\b)",
     re.IGNORECASE,
@@ -235,6 +241,8 @@ GENERIC_SUBJECT = re.compile(
 READER_NEED = re.compile(
     r"^(?:(?:or|and|so|but|also|sometimes|often|usually|typically),?\s+)?(?:you|your\s+[\w-]+)\s+"
     r"(?:only\s+|just\s+|really\s+|also\s+)?"
+    # "you might need to run the command with sudo": a step the reader may have to take.
+    r"(?:(?:might|may|will|would|could)\s+(?:also\s+)?(?=need))?"
     r"(?:need|needs|want|wants|should|must|have to|has to|would rather|'d rather)\b",
     re.IGNORECASE,
 )
@@ -1011,7 +1019,8 @@ def _list_with_intro(
     section_class = classify_section(intro, asides=True)
     if not text.endswith(":") or section_class == "skip":
         return None
-    pointer = bool(NOISE.search(text) or not_a_claim(text.rstrip(":"), tool_name))
+    # "Imagine you have a SQL table called hero with:" sets up an example; its items are its data.
+    pointer = bool(NOISE.search(text) or INSTRUCTION.match(text) or not_a_claim(text.rstrip(":"), tool_name))
     items = []
     for j in range(intro.index + 1, len(blocks)):  # no copy of the rest of a long page per item
         block = blocks[j]
@@ -1027,9 +1036,13 @@ def _list_with_intro(
         # still be one on its own ("the user guide includes: … a dependency injection system").
         consumed.add(intro.index)
         condition = LEADING_CONDITION.match(text)
-        if REQUIREMENT.search(text) or READER_NEED.match(text[condition.end() :] if condition else text):
+        if (
+            REQUIREMENT.search(text)
+            or READER_NEED.match(text[condition.end() :] if condition else text)
+            or SCENARIO.match(text)
+        ):
             # "Celery version 5.6.x runs on:", "If you run X, you need to be running:": its items are what
-            # the tool needs.
+            # the tool needs; "Imagine you have a table called hero with:": its items are the example's data.
             consumed.update(b.index for b in items)
         return None
     if announces_features(text, tool_name):
