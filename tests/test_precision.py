@@ -89,3 +89,14 @@ def test_a_list_set_up_as_an_example_is_not_one_capability(embedder: SentenceTra
     quotes = _quotes(text, "Rowan", embedder)
     assert any("SQL databases" in q for q in quotes), quotes
     assert not any("Imagine" in q or "crew" in q for q in quotes), quotes
+
+
+def test_vacuous_praise_is_not_a_claim_but_what_the_tool_is_stays() -> None:
+    context = ClaimContext("Tessel")
+    assert not_a_claim("It is designed to be intuitive, easy to use, highly compatible, and robust.", context)
+    assert not_a_claim("It's extremely fast, cost-effective, scalable and painless.", context)
+    assert not_a_claim("The widget system offered by Tessel is extremely powerful.", context)
+    assert not_a_claim("Full support for all optional features.", context)
+    assert not not_a_claim("Tessel is a fast, robust terminal toolkit.", context)
+    assert not not_a_claim("It is compatible with asyncio and trio.", context)
+    assert not not_a_claim("Support for all ANSI colour modes.", context)

@@ -200,6 +200,26 @@ DENIED_ITEM = re.compile(
     r"^only\b[^.,;:]{0,60}\b(?:is|are) (?:supported|available|allowed|possible)\b",
     re.IGNORECASE,
 )
+# A vacuous promotional line: a subject and praise, no feature ("It is designed to be intuitive, easy to
+# use, highly compatible, and robust.", "It's extremely fast, cost-effective, scalable and painless.",
+# "The constraint system is extremely powerful.") or support of everything unnamed ("Full support for all
+# optional features."). "X is a fast, robust library" names what it is and is not vacuous.
+_PRAISE = (
+    r"(?:(?:very|extremely|highly|really|incredibly|super|blazingly|insanely|truly|quite|pretty|fully|so)\s+)?"
+    r"(?:fast|quick|speedy|easy(?: to (?:use|learn|read|write|extend))?|simple|intuitive|powerful|flexible|robust|"
+    r"reliable|scalable|lightweight|light|elegant|painless|cost-effective|cheap|efficient|performant|compatible|"
+    r"extensible|modern|clean|friendly|user-friendly|developer-friendly|production-ready|battle-tested|stable|"
+    r"secure|safe|awesome|great|amazing|beautiful|fun|small|tiny|lean|minimal|pythonic|composable|customi[sz]able|"
+    r"configurable|expressive|productive|versatile|convenient|straightforward|solid|fantastic|excellent)"
+)
+VACUOUS = re.compile(
+    rf"^(?:it|this|they|these|the\s+[\w-]+(?:\s+[\w-]+){{0,5}}?)(?:'s|\s+(?:is|are))\s+"
+    rf"(?:(?:also|designed|meant|built|made)\s+(?:to\s+be\s+)?|(?:aims|tries|strives)\s+to\s+be\s+)?"
+    rf"{_PRAISE}(?:\s*,\s*(?:and\s+)?{_PRAISE}|\s+and\s+{_PRAISE})*\W*$"
+    r"|^(?:full\s+)?support\s+for\s+all\s+(?:the\s+)?(?:optional\s+|other\s+|available\s+|standard\s+)?"
+    r"(?:features|functionality|capabilities|options)\W*$",
+    re.IGNORECASE,
+)
 # "RQ requires Redis >= 5", "Python 3.10+ is required": what the tool needs, not what it does.
 REQUIREMENT = re.compile(
     # "It assumes that the vectors …", "X assumes messages can be delivered twice": a precondition.
@@ -334,6 +354,7 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
         or AUTHOR_VOICE.search(stripped)
         or DENIED_PASSIVE.match(stripped)
         or DENIED_ITEM.search(stripped)
+        or VACUOUS.match(stripped)
         or LIMITATION.search(text)
         or REQUIREMENT.search(text)
         or TUTORIAL_REFERENCE.search(text)
