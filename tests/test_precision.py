@@ -4,7 +4,7 @@ denied lists, another product's section, navigation items, vacuous lines."""
 from __future__ import annotations
 
 from capmatch.embeddings.model import SentenceTransformerEmbedder
-from capmatch.extractor.decompose.extractive import ClaimContext, not_a_claim
+from capmatch.extractor.decompose.extractive import ClaimContext, _is_noise, not_a_claim
 from capmatch.extractor.sections import classify_section
 from capmatch.extractor.segment import Block
 
@@ -100,3 +100,12 @@ def test_vacuous_praise_is_not_a_claim_but_what_the_tool_is_stays() -> None:
     assert not not_a_claim("Tessel is a fast, robust terminal toolkit.", context)
     assert not not_a_claim("It is compatible with asyncio and trio.", context)
     assert not not_a_claim("Support for all ANSI colour modes.", context)
+
+
+def test_pointers_placeholders_and_install_notes_are_noise() -> None:
+    context = ClaimContext("Tessel")
+    assert _is_noise("If you're impatient, here's a simple echo server example.", context)
+    assert _is_noise("`<rule_id>` is one of the available rule identifiers", context)
+    assert _is_noise("All extras (curses, zmq, trio) can be installed.", context)
+    assert not _is_noise("Tessel renders <table> elements as scrollable grids.", context)
+    assert not _is_noise("Here the scheduler keeps one lock per queue.", context)

@@ -97,7 +97,13 @@ NOISE = re.compile(
     r"\bchangelog\b|\breproduc(?:e|ed|ing) (?:using|with|by)\b|\bprior to (?:version|v?\d)|"
     r"\b(?:was|were|formerly) (?:known|called|named) as\b|"
     # A shell command line set as prose ("export FOO_PATH=bin", "python path/to/tests/run.py").
-    r"^\s*(?:export\s+\w+=|(?:python3?|sudo|bash|sh|make|cd)\s+\S*[/=]))",
+    r"^\s*(?:export\s+\w+=|(?:python3?|sudo|bash|sh|make|cd)\s+\S*[/=])|"
+    # Navigation: a pointer to an example, guide or video ("here's a simple concurrency example"); a placeholder
+    # of a command's syntax documented ("`<check_id>` is one of the available check scanners"); an install note
+    # ("All extras (curses, glib, …) can be installed").
+    r"\bhere(?:'s| is| are) (?:a|an|the|some|our)\b[^.]{0,40}?\b(?:examples?|tutorials?|guides?|demos?|videos?|"
+    r"introductions?|walkthroughs?)\b|"
+    r"^\W*<[\w.:-]+>`?\s+(?:is|are|[:=–—-])|\bcan (?:also )?be (?:pip[- ])?installed\b)",
     re.IGNORECASE,
 )
 # Licensing and pricing are read by extractor.classify; they are not capabilities.
