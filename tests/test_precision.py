@@ -109,3 +109,20 @@ def test_pointers_placeholders_and_install_notes_are_noise() -> None:
     assert _is_noise("All extras (curses, zmq, trio) can be installed.", context)
     assert not _is_noise("Tessel renders <table> elements as scrollable grids.", context)
     assert not _is_noise("Here the scheduler keeps one lock per queue.", context)
+
+
+def test_api_steps_defaults_costs_and_likenesses_are_not_claims() -> None:
+    context = ClaimContext("Tessel")
+    assert _is_noise("When querying, specify the number of probes (1 by default).", context)
+    assert _is_noise("Set the temperature of the generation", context)
+    assert not_a_claim("Since scanning a large part of the index is expensive, there are options to stop.", context)
+    assert not_a_claim("With filters, queries can return fewer results than asked for.", context)
+    assert not_a_claim("At first sight Tessel might remind you of curses.", context)
+    assert not_a_claim("And it's intended to be the Tessel of web pages.", context)
+    assert not_a_claim("The notebook can run on a free GPU runtime.", context)
+    assert _is_noise("These benchmarks will be run weekly and the results will be posted.", context)
+    assert _is_noise("Additionally, the Tessel starter repository can give you an idea of a full app.", context)
+    # What stays a capability.
+    assert not _is_noise("Smart completion (enabled by default) suggests column names.", context)
+    assert not _is_noise("Tessel ships a command line interface for recording sessions.", context)
+    assert not not_a_claim("Tessel runs the same app in a terminal or the browser.", context)

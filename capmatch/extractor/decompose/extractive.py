@@ -80,6 +80,11 @@ NOISE = re.compile(
     # The project's versioning policy ("maintained according to semantic versioning", "Current Version:
     # 2.1", "The API has been stable since 1.0"): meta, not a feature.
     r"\bsemantic versioning\b|\bsemver\b|\bcurrent version\b|\bstable since\b|"
+    # An announcement ("the results will be posted") and a repository or template pointed at ("the X
+    # fullstack repository can give you a good impression …").
+    r"\bwill be (?:posted|published|announced|shared)\b|"
+    r"^(?:additionally,?\s+|also,?\s+)?(?:the|this|our|a|an)\s+[\w -]{0,30}?\b(?:repository|repo|template|starter|"
+    r"boilerplate|cookiecutter)\s+(?:can|will|shows?|gives?|contains?|demonstrates?|has)\b|"
     # The release policy ("a major release sheds off the old …, minor releases ship …") and the issue
     # page: how the project is run, not what the tool does.
     r"\b(?:major|minor|micro|patch) releases?\b|\bissues? page\b|"
@@ -119,7 +124,7 @@ COMMERCIAL = re.compile(
 # "Open-source …", "Type-safe …" open on a compound adjective, not an imperative.
 INSTRUCTION = re.compile(
     r"^(?:(?:then|now|next|first|finally|also|to start|to begin),?\s+)?(?:click|go to|open|run|create|type|visit|"
-    r"navigate|check|see|join|ask|email|contact|download|clone|fork|pick|choose|"
+    r"navigate|check|see|join|ask|email|contact|download|clone|fork|pick|choose|specify|set the|get the|"
     r"add|edit|modify|copy|paste|save|start|try|note|import|install|read|learn|head over|take|follow|refer|"
     r"get started|report|cite|book|sign up|register|watch|want|have a look|make|write|define|call|pass|put|"
     r"let's|imagine|consider|say|suppose|make sure|don't forget|remember|please)\b(?!-)",
@@ -191,10 +196,17 @@ LIMITATION = re.compile(
     # An analogy that explains, not a feature: "`add_character()` can be seen as a traversal method".
     r"(?:seen|thought of|viewed|regarded) as|"
     r"varies (?:widely|greatly|significantly|a lot)|competitors can|"
+    # A likeness to another product: "X might remind you of dataclasses", "it's intended to be the FastAPI
+    # of CLIs": about the other product (or another tool of the same authors), not a feature.
+    r"remind(?:s|ed)? (?:you|one|us) of|the (?-i:[A-Z])[\w.-]+ of (?:the )?(?:[\w-]+ ){0,2}[\w-]+s|"
     r"not (?:for|meant for) production|bottleneck|breaking changes?|"
     # A known issue or a scope limit: "X incorrectly handles mouse input", "it is limited by its analysis
     # scope", "Windows support is limited to Windows 10+" (but "including but not limited to" lists).
     r"incorrectly|(?<!not )limited (?:by|to)|"
+    # A cost or a degraded result stated as the problem a feature answers: "Since scanning a large part of
+    # the index is expensive, …", "queries with filtering can return fewer results".
+    r"(?:is|are|gets?|can be|becomes?) (?:very |quite |too )?(?:expensive|costly|slow)|"
+    r"(?:can|may|might|will|could) (?:return|give|find) (?:less|fewer|no|incomplete|incorrect|wrong)|"
     # A trade-off's cost: "… give you full control, but you have to host and scale them yourself".
     r"but (?:then )?you (?:have|need|must) to)\b",
     re.IGNORECASE,
@@ -239,7 +251,8 @@ REQUIREMENT = re.compile(
 # Text about a tutorial's own commands rather than the tool: "This command starts a worker".
 TUTORIAL_REFERENCE = re.compile(
     r"\b(?:this|the above|the following|the previous|our|that) (?:command|example|snippet|code|script|"
-    r"tutorial|guide|walkthrough|use case|notebook|demo)\b|\bin this (?:example|tutorial|guide|section)\b|"
+    r"tutorial|guide|walkthrough|use case|notebook|demo)\b|^the (?:notebook|snippet|tutorial|walkthrough|demo)\b|"
+    r"\bin this (?:example|tutorial|guide|section)\b|"
     r"\bwe(?:'ll| will)\b",
     re.IGNORECASE,
 )
@@ -1230,7 +1243,13 @@ def _weight(section_class: str) -> float:
     return SECTION_WEIGHT[section_class] / SECTION_WEIGHT["neutral"]
 
 
-PARAMETER_DEFAULT = re.compile(r"\b(?:default|defaults to)\s*(?:value\s*)?[:=]\s*\S", re.IGNORECASE)
+# "Default: 10 GiB", and a default in parentheses: "Specify the number of probes (1 by default)".
+PARAMETER_DEFAULT = re.compile(
+    r"\b(?:default|defaults to)\s*(?:value\s*)?[:=]\s*\S|"
+    r"\((?:[\d.]+\s*\w{0,5}|`[^`]{1,30}`|'[^']{1,30}'|\"[^\"]{1,30}\")\s+by default\)|"
+    r"\(defaults? (?:to|is|:)[^()]{1,30}\)",
+    re.IGNORECASE,
+)
 
 
 def _bullet_candidate(
