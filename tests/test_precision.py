@@ -126,3 +126,10 @@ def test_api_steps_defaults_costs_and_likenesses_are_not_claims() -> None:
     assert not _is_noise("Smart completion (enabled by default) suggests column names.", context)
     assert not _is_noise("Tessel ships a command line interface for recording sessions.", context)
     assert not not_a_claim("Tessel runs the same app in a terminal or the browser.", context)
+
+
+def test_a_denied_scope_and_powering_another_product_are_not_claims() -> None:
+    context = ClaimContext("Tessel")
+    assert not_a_claim("Its code base is kept small and doesn't solve everything out of the box.", context)
+    assert not_a_claim("Tessel also powers Cloudora Studio, the hosted platform for terminal apps.", context)
+    assert not not_a_claim("Tessel powers its layout engine with a constraint solver.", context)

@@ -170,7 +170,10 @@ DENIED_PASSIVE = re.compile(
 NEGATED_CLAUSE = re.compile(
     r"\bbut\b[^.]*?\b(?:it|we|they|this)\s+(?:does not|doesn't|do not|don't|did not|didn't|cannot|can't|"
     r"won't|wasn't|was not|isn't|is not)\b|\b(?:we|it)\s+(?:do not|don't|does not|doesn't|no longer)\s+"
-    r"(?:officially\s+)?support\b",
+    r"(?:officially\s+)?support\b"
+    # Scope denied outright: "X is kept small and doesn't solve everything out of the box".
+    r"|\b(?:does not|doesn't|do not|don't|cannot|can't|won't)\s+(?:solve|do|cover|handle|support|fit|address)\s+"
+    r"(?:everything|every (?:use )?case|all (?:use )?cases)\b",
     re.IGNORECASE,
 )
 # A main clause in the conditional mood ("Without the `None` it would be required", "one would expect"):
@@ -198,7 +201,8 @@ LIMITATION = re.compile(
     r"varies (?:widely|greatly|significantly|a lot)|competitors can|"
     # A likeness to another product: "X might remind you of dataclasses", "it's intended to be the FastAPI
     # of CLIs": about the other product (or another tool of the same authors), not a feature.
-    r"remind(?:s|ed)? (?:you|one|us) of|the (?-i:[A-Z])[\w.-]+ of (?:the )?(?:[\w-]+ ){0,2}[\w-]+s|"
+    r"remind(?:s|ed)? (?:you|one|us) of|(?:also )?powers (?-i:[A-Z])\w*|"
+    r"the (?-i:[A-Z])[\w.-]+ of (?:the )?(?:[\w-]+ ){0,2}[\w-]+s|"
     r"not (?:for|meant for) production|bottleneck|breaking changes?|"
     # A known issue or a scope limit: "X incorrectly handles mouse input", "it is limited by its analysis
     # scope", "Windows support is limited to Windows 10+" (but "including but not limited to" lists).
