@@ -46,9 +46,15 @@ SKIP_SECTION = re.compile(
 # not to use X", "What X is not"), others' bindings of it ("Third-party bindings") and example apps kept
 # elsewhere: limits, other products and links. Kept apart from SKIP_SECTION so the condensed page the LLM
 # backend reads (extractor.condense), whose replayed answers are keyed by the prompt, stays as it was.
+# Also the page's limits ("Known limitations", "Caveats", "Not supported"), screenshots (their captions
+# name a picture, not a feature), where to get the tool ("Ok, how do I get it?": packages and installs) and
+# headings in the authors' voice ("We stand with …", "We're hiring"): notices, not the tool.
 ASIDE_SECTION = re.compile(
     r"\b(?:when not to|what [\w.-]+ (?:is|does) not|third[- ]party|"
-    r"example (?:apps?|applications|projects|repositories))\b",
+    r"example (?:apps?|applications|projects|repositories)|"
+    r"limitations|caveats|known (?:issues|bugs|limitations|problems)|gotchas|pitfalls|not supported|unsupported|"
+    r"screenshots?|how (?:do|can) (?:i|you|we) (?:get|install|obtain|download)|where (?:to|can i) (?:get|download))\b|"
+    r"^\W*we(?:'re|'ve| are| have)?\s",
     re.IGNORECASE,
 )
 LOW_VALUE_SECTION = re.compile(

@@ -27,7 +27,7 @@ from capmatch.extractor.decompose.admit import AdmitModel, structural
 from capmatch.extractor.decompose.base import CapabilityDraft, ContrastLines, Neighbour, SourceDocument
 from capmatch.extractor.decompose.merge import MAX_QUOTES, MERGE_SIMILARITY, group_near_duplicates
 from capmatch.extractor.injection import addresses_a_model
-from capmatch.extractor.lists import announces_features
+from capmatch.extractor.lists import announces_features, last_clause
 from capmatch.extractor.naming import (
     STOPWORDS,
     clean_heading,
@@ -80,6 +80,11 @@ NOISE = re.compile(
     # The project's versioning policy ("maintained according to semantic versioning", "Current Version:
     # 2.1", "The API has been stable since 1.0"): meta, not a feature.
     r"\bsemantic versioning\b|\bsemver\b|\bcurrent version\b|\bstable since\b|"
+    # An announcement ("the results will be posted") and a repository or template pointed at ("the X
+    # fullstack repository can give you a good impression …").
+    r"\bwill be (?:posted|published|announced|shared)\b|"
+    r"^(?:additionally,?\s+|also,?\s+)?(?:the|this|our|a|an)\s+[\w -]{0,30}?\b(?:repository|repo|template|starter|"
+    r"boilerplate|cookiecutter)\s+(?:can|will|shows?|gives?|contains?|demonstrates?|has)\b|"
     # The release policy ("a major release sheds off the old …, minor releases ship …") and the issue
     # page: how the project is run, not what the tool does.
     r"\b(?:major|minor|micro|patch) releases?\b|\bissues? page\b|"
@@ -97,7 +102,13 @@ NOISE = re.compile(
     r"\bchangelog\b|\breproduc(?:e|ed|ing) (?:using|with|by)\b|\bprior to (?:version|v?\d)|"
     r"\b(?:was|were|formerly) (?:known|called|named) as\b|"
     # A shell command line set as prose ("export FOO_PATH=bin", "python path/to/tests/run.py").
-    r"^\s*(?:export\s+\w+=|(?:python3?|sudo|bash|sh|make|cd)\s+\S*[/=]))",
+    r"^\s*(?:export\s+\w+=|(?:python3?|sudo|bash|sh|make|cd)\s+\S*[/=])|"
+    # Navigation: a pointer to an example, guide or video ("here's a simple concurrency example"); a placeholder
+    # of a command's syntax documented ("`<check_id>` is one of the available check scanners"); an install note
+    # ("All extras (curses, glib, …) can be installed").
+    r"\bhere(?:'s| is| are) (?:a|an|the|some|our)\b[^.]{0,40}?\b(?:examples?|tutorials?|guides?|demos?|videos?|"
+    r"introductions?|walkthroughs?)\b|"
+    r"^\W*<[\w.:-]+>`?\s+(?:is|are|[:=–—-])|\bcan (?:also )?be (?:pip[- ])?installed\b)",
     re.IGNORECASE,
 )
 # Licensing and pricing are read by extractor.classify; they are not capabilities.
@@ -113,12 +124,15 @@ COMMERCIAL = re.compile(
 # "Open-source …", "Type-safe …" open on a compound adjective, not an imperative.
 INSTRUCTION = re.compile(
     r"^(?:(?:then|now|next|first|finally|also|to start|to begin),?\s+)?(?:click|go to|open|run|create|type|visit|"
-    r"navigate|check|see|join|ask|email|contact|download|clone|fork|pick|choose|"
+    r"navigate|check|see|join|ask|email|contact|download|clone|fork|pick|choose|specify|set the|get the|"
     r"add|edit|modify|copy|paste|save|start|try|note|import|install|read|learn|head over|take|follow|refer|"
     r"get started|report|cite|book|sign up|register|watch|want|have a look|make|write|define|call|pass|put|"
     r"let's|imagine|consider|say|suppose|make sure|don't forget|remember|please)\b(?!-)",
     re.IGNORECASE,
 )
+# An example's set-up ("Imagine you have a table called hero with:", "Suppose your app has:"): the list
+# after it is the example's data, not features.
+SCENARIO = re.compile(r"^(?:(?:now|so|but|and),?\s+)?(?:imagine|suppose|assume|say|let's say|let us say)\b", re.I)
 # Sentences about the reader's situation ("You need to …", "Most options …") rather than the tool.
 READER_SUBJECT = re.compile(
     r"^(?:(?:or|and|if|when|so|next|then|now|first|finally),?\s+)?(?:you|your|most|many|some|other|we|let's|let us)\b",
@@ -136,7 +150,10 @@ NEGATED = re.compile(
     # The project's news in the first person ("We've launched X to …") announces, it does not describe.
     r"|^we(?:'ve| have)? (?:launched|released|announced|introduced|added|built|created|made|wrote|published)\b"
     # Plans, not features: "We're working with select partners to develop …".
-    r"|^we(?:'re| are) (?:working|planning|looking|hoping)\b",
+    r"|^we(?:'re| are) (?:working|planning|looking|hoping)\b"
+    # The project's policies and requests in its own voice: "We follow the official support cycle of
+    # Python", "We ask users to pin the revision", "We welcome contributions".
+    r"|^we (?:follow|ask|encourage|welcome|invite|request|urge)\b",
     re.IGNORECASE,
 )
 # A denial after a long subject ("Reading from and writing to files, line-delimited JSON files, and so on
@@ -153,7 +170,10 @@ DENIED_PASSIVE = re.compile(
 NEGATED_CLAUSE = re.compile(
     r"\bbut\b[^.]*?\b(?:it|we|they|this)\s+(?:does not|doesn't|do not|don't|did not|didn't|cannot|can't|"
     r"won't|wasn't|was not|isn't|is not)\b|\b(?:we|it)\s+(?:do not|don't|does not|doesn't|no longer)\s+"
-    r"(?:officially\s+)?support\b",
+    r"(?:officially\s+)?support\b"
+    # Scope denied outright: "X is kept small and doesn't solve everything out of the box".
+    r"|\b(?:does not|doesn't|do not|don't|cannot|can't|won't)\s+(?:solve|do|cover|handle|support|fit|address)\s+"
+    r"(?:everything|every (?:use )?case|all (?:use )?cases)\b",
     re.IGNORECASE,
 )
 # A main clause in the conditional mood ("Without the `None` it would be required", "one would expect"):
@@ -179,9 +199,47 @@ LIMITATION = re.compile(
     # An analogy that explains, not a feature: "`add_character()` can be seen as a traversal method".
     r"(?:seen|thought of|viewed|regarded) as|"
     r"varies (?:widely|greatly|significantly|a lot)|competitors can|"
+    # A likeness to another product: "X might remind you of dataclasses", "it's intended to be the FastAPI
+    # of CLIs": about the other product (or another tool of the same authors), not a feature.
+    r"remind(?:s|ed)? (?:you|one|us) of|(?:also )?powers (?-i:[A-Z])\w*|"
+    r"the (?-i:[A-Z])[\w.-]+ of (?:the )?(?:[\w-]+ ){0,2}[\w-]+s|"
     r"not (?:for|meant for) production|bottleneck|breaking changes?|"
+    # A known issue or a scope limit: "X incorrectly handles mouse input", "it is limited by its analysis
+    # scope", "Windows support is limited to Windows 10+" (but "including but not limited to" lists).
+    r"incorrectly|(?<!not )limited (?:by|to)|"
+    # A cost or a degraded result stated as the problem a feature answers: "Since scanning a large part of
+    # the index is expensive, …", "queries with filtering can return fewer results".
+    r"(?:is|are|gets?|can be|becomes?) (?:very |quite |too )?(?:expensive|costly|slow)|"
+    r"(?:can|may|might|will|could) (?:return|give|find) (?:less|fewer|no|incomplete|incorrect|wrong)|"
     # A trade-off's cost: "… give you full control, but you have to host and scale them yourself".
     r"but (?:then )?you (?:have|need|must) to)\b",
+    re.IGNORECASE,
+)
+# An item marked as denied or limited in a support matrix ("❌ Unsupported: glib, zmq", "⚠️ Limited: twisted",
+# "✗ No streaming") or a restriction stated as the only option ("Only UTF-8 mode is supported.").
+DENIED_ITEM = re.compile(
+    r"^\W{0,3}(?:❌|✗|✘|✖|🚫|⛔|⚠|❎|👎)|^\W{0,3}(?:not supported|unsupported|limited|broken|no)\s*[:–—-]\s|"
+    r"^only\b[^.,;:]{0,60}\b(?:is|are) (?:supported|available|allowed|possible)\b",
+    re.IGNORECASE,
+)
+# A vacuous promotional line: a subject and praise, no feature ("It is designed to be intuitive, easy to
+# use, highly compatible, and robust.", "It's extremely fast, cost-effective, scalable and painless.",
+# "The constraint system is extremely powerful.") or support of everything unnamed ("Full support for all
+# optional features."). "X is a fast, robust library" names what it is and is not vacuous.
+_PRAISE = (
+    r"(?:(?:very|extremely|highly|really|incredibly|super|blazingly|insanely|truly|quite|pretty|fully|so)\s+)?"
+    r"(?:fast|quick|speedy|easy(?: to (?:use|learn|read|write|extend))?|simple|intuitive|powerful|flexible|robust|"
+    r"reliable|scalable|lightweight|light|elegant|painless|cost-effective|cheap|efficient|performant|compatible|"
+    r"extensible|modern|clean|friendly|user-friendly|developer-friendly|production-ready|battle-tested|stable|"
+    r"secure|safe|awesome|great|amazing|beautiful|fun|small|tiny|lean|minimal|pythonic|composable|customi[sz]able|"
+    r"configurable|expressive|productive|versatile|convenient|straightforward|solid|fantastic|excellent)"
+)
+VACUOUS = re.compile(
+    rf"^(?:it|this|they|these|the\s+[\w-]+(?:\s+[\w-]+){{0,5}}?)(?:'s|\s+(?:is|are))\s+"
+    rf"(?:(?:also|designed|meant|built|made)\s+(?:to\s+be\s+)?|(?:aims|tries|strives)\s+to\s+be\s+)?"
+    rf"{_PRAISE}(?:\s*,\s*(?:and\s+)?{_PRAISE}|\s+and\s+{_PRAISE})*\W*$"
+    r"|^(?:full\s+)?support\s+for\s+all\s+(?:the\s+)?(?:optional\s+|other\s+|available\s+|standard\s+)?"
+    r"(?:features|functionality|capabilities|options)\W*$",
     re.IGNORECASE,
 )
 # "RQ requires Redis >= 5", "Python 3.10+ is required": what the tool needs, not what it does.
@@ -197,7 +255,8 @@ REQUIREMENT = re.compile(
 # Text about a tutorial's own commands rather than the tool: "This command starts a worker".
 TUTORIAL_REFERENCE = re.compile(
     r"\b(?:this|the above|the following|the previous|our|that) (?:command|example|snippet|code|script|"
-    r"tutorial|guide|walkthrough|use case|notebook|demo)\b|\bin this (?:example|tutorial|guide|section)\b|"
+    r"tutorial|guide|walkthrough|use case|notebook|demo)\b|^the (?:notebook|snippet|tutorial|walkthrough|demo)\b|"
+    r"\bin this (?:example|tutorial|guide|section)\b|"
     r"\bwe(?:'ll| will)\b",
     re.IGNORECASE,
 )
@@ -206,7 +265,7 @@ TUTORIAL_REFERENCE = re.compile(
 # capability is stated elsewhere, in the present tense about the tool. A sentence opening on a condition
 # ("Especially if your mouse selection …") qualifies the one before it; it states nothing itself.
 NARRATION = re.compile(
-    r"^(?:(?:now|next|then|first|finally|here|so),?\s+)?(?:let(?:'s| us)\b|"
+    r"^(?:(?:now|next|then|first|finally|here|so|but|and),?\s+)?(?:let(?:'s| us)\b|"
     r"we(?:'ll| will| can| start| begin| come| now| then| first| next| need| want| have to| are going)\b|"
     r"notice\b|note that\b|(?:especially|particularly|even) (?:if|when)\b)",
     re.IGNORECASE,
@@ -225,6 +284,8 @@ GENERIC_SUBJECT = re.compile(
 READER_NEED = re.compile(
     r"^(?:(?:or|and|so|but|also|sometimes|often|usually|typically),?\s+)?(?:you|your\s+[\w-]+)\s+"
     r"(?:only\s+|just\s+|really\s+|also\s+)?"
+    # "you might need to run the command with sudo": a step the reader may have to take.
+    r"(?:(?:might|may|will|would|could)\s+(?:also\s+)?(?=need))?"
     r"(?:need|needs|want|wants|should|must|have to|has to|would rather|'d rather)\b",
     re.IGNORECASE,
 )
@@ -315,6 +376,8 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
         or COUNTERFACTUAL.search(main_clause)
         or AUTHOR_VOICE.search(stripped)
         or DENIED_PASSIVE.match(stripped)
+        or DENIED_ITEM.search(stripped)
+        or VACUOUS.match(stripped)
         or LIMITATION.search(text)
         or REQUIREMENT.search(text)
         or TUTORIAL_REFERENCE.search(text)
@@ -358,7 +421,7 @@ class ExtractiveDecomposer:
     name = "extractive"
     # Bumped whenever what the rules produce changes: a page already stored by an older version is
     # re-extracted when resubmitted, not kept as "unchanged" (pipeline.ingest).
-    version = "1.7"
+    version = "1.8"
     model: str | None = None
     prompt_version: str | None = None
 
@@ -664,6 +727,73 @@ def _description(spans: list[Span]) -> str:
 SECTION_WEIGHT = {"feature": 3.0, "neutral": 1.6, "low": 0.6, "skip": 0.0}
 
 
+# List-level polarity: a list the page introduces as what the tool does not do or does badly ("Not
+# supported:", "Known issues:", "Some extras, display modules, and the Terminal widget are not:", "Some
+# extras may have compatibility issues:") lists denials and limits, one per item, however affirmative
+# each item reads on its own ("Terminal widget and all related render API").
+DENIED_INTRO = re.compile(
+    r"\b(?:not|un)[- ]?(?:supported|available|implemented|included|provided|working)\b|\blimitations?\b|"
+    r"\bcaveats?\b|\bknown (?:issues|bugs|problems)\b|\bgotchas\b|\bpitfalls\b|\bdrawbacks\b|"
+    r"\b(?:does|do|will|can|may|might)(?:n't| not)\b|\bcannot\b|\bwon't\b|\b(?:is|are)(?:n't| not)\s*$|"
+    r"\b(?:issues|problems|bugs)\s*$",
+    re.IGNORECASE,
+)
+
+_RELATIVE = re.compile(r"\s(?:that|which|who|whose)\s", re.IGNORECASE)
+
+
+def _denied_lists(blocks: list[Block]) -> tuple[set[int], set[int]]:
+    """Indices of denied lists' items (with a bullet intro, which is only their label), and of their
+    paragraph intros (DENIED_INTRO). The intro is a line ending in ":" (a paragraph, or a list item
+    heading a run of items: "* Not supported:" then "1. …", "2. …"); its items run to the next such
+    intro or to the end of the list."""
+    found: set[int] = set()
+    intros: set[int] = set()
+    for block in blocks:
+        text = " ".join(block.text.split())
+        if block.kind not in ("paragraph", "bullet") or not text.endswith(":"):
+            continue
+        # The main clause denies, not a relative one: "many critical features that are missing from the
+        # standard library:" announces what the tool adds.
+        clause = _RELATIVE.split(last_clause(text), maxsplit=1)[0]
+        if not DENIED_INTRO.search(clause):
+            continue
+        items = []
+        for j in range(block.index + 1, len(blocks)):
+            item = blocks[j]
+            if item.kind != "bullet" or item.section != block.section:
+                break
+            if block.kind == "bullet" and item.level <= block.level and item.text.rstrip().endswith(":"):
+                break  # the next intro of the same list ("* Special requirements:")
+            items.append(item.index)
+        if items:
+            # A bullet intro is only the label; a paragraph's earlier sentences may still state features.
+            found |= {*items, *([block.index] if block.kind == "bullet" else [])}
+            intros.add(block.index)
+    return found, intros
+
+
+def _other_products_sections(
+    blocks: list[Block], by_section: dict[tuple[str, ...], list[Block]], context: ClaimContext
+) -> set[int]:
+    """Indices of the blocks of sections whose subject is another product: the section's first sentence
+    is about a named thing other than the tool ("## Hosted load testing" / "Azure offers a managed
+    service that runs X tests …", a vendor's extension, a partner's platform). Its features are that
+    product's, even where they mention the tool. A heading that names the tool is about the tool."""
+    found: set[int] = set()
+    tool = context.tool.lower()
+    for block in blocks:
+        if block.kind != "heading" or not block.section or (tool and tool in block.text.lower()):
+            continue
+        path = (*block.section, block.text)
+        body = [b for b in by_section.get(path, []) if b.kind in ("paragraph", "bullet")]
+        first = sentences(body[0].span)[:1] if body else []
+        if not first or not about_another_product(" ".join(first[0].text.split()), context):
+            continue
+        found |= {b.index for b in blocks if b.section[: len(path)] == path} | {block.index}
+    return found
+
+
 def _tables_of_contents(blocks: list[Block], headings: set[str]) -> set[int]:
     """Indices of lists that are a table of contents: three or more items, most of them the page's own
     headings (a README's linked outline "Usage / Install / Quickstart / Types"). Each entry is read in
@@ -720,6 +850,8 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         by_section.setdefault(block.section, []).append(block)
     headings = {_label(b.text) for b in blocks if b.kind == "heading"}
     consumed |= _tables_of_contents(blocks, headings)
+    denied, denied_intros = _denied_lists(blocks)
+    consumed |= denied | _other_products_sections(blocks, by_section, tool_name)
     beyond_lead: dict[int, list[Span]] = {}  # a section's first paragraph: sentences after its lead
 
     for block in blocks:
@@ -736,7 +868,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         ):
             continue
         body = by_section.get((*block.section, block.text), [])
-        content = [b for b in body if b.kind in ("paragraph", "bullet")]
+        content = [b for b in body if b.kind in ("paragraph", "bullet") and b.index not in consumed]
         name = own_heading
         if not (1 <= len(name.split()) <= 8) or name.endswith("?") or not_a_claim(name, tool_name):
             continue
@@ -823,7 +955,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
     opening = next((b.index for b in blocks if b.kind == "paragraph" and len(b.section) <= 1), -1)
     announced: set[int] = set()  # items of a list the page presents as the tool's features
     for block in blocks:
-        if block.kind == "paragraph" and block.index not in consumed:
+        if block.kind == "paragraph" and block.index not in consumed and block.index not in denied_intros:
             cand = _list_with_intro(blocks, block, name_of_tool, consumed, announced)
             if cand:
                 out.append(cand)
@@ -931,7 +1063,8 @@ def _list_with_intro(
     section_class = classify_section(intro, asides=True)
     if not text.endswith(":") or section_class == "skip":
         return None
-    pointer = bool(NOISE.search(text) or not_a_claim(text.rstrip(":"), tool_name))
+    # "Imagine you have a SQL table called hero with:" sets up an example; its items are its data.
+    pointer = bool(NOISE.search(text) or INSTRUCTION.match(text) or not_a_claim(text.rstrip(":"), tool_name))
     items = []
     for j in range(intro.index + 1, len(blocks)):  # no copy of the rest of a long page per item
         block = blocks[j]
@@ -947,9 +1080,13 @@ def _list_with_intro(
         # still be one on its own ("the user guide includes: … a dependency injection system").
         consumed.add(intro.index)
         condition = LEADING_CONDITION.match(text)
-        if REQUIREMENT.search(text) or READER_NEED.match(text[condition.end() :] if condition else text):
+        if (
+            REQUIREMENT.search(text)
+            or READER_NEED.match(text[condition.end() :] if condition else text)
+            or SCENARIO.match(text)
+        ):
             # "Celery version 5.6.x runs on:", "If you run X, you need to be running:": its items are what
-            # the tool needs.
+            # the tool needs; "Imagine you have a table called hero with:": its items are the example's data.
             consumed.update(b.index for b in items)
         return None
     if announces_features(text, tool_name):
@@ -1110,7 +1247,13 @@ def _weight(section_class: str) -> float:
     return SECTION_WEIGHT[section_class] / SECTION_WEIGHT["neutral"]
 
 
-PARAMETER_DEFAULT = re.compile(r"\b(?:default|defaults to)\s*(?:value\s*)?[:=]\s*\S", re.IGNORECASE)
+# "Default: 10 GiB", and a default in parentheses: "Specify the number of probes (1 by default)".
+PARAMETER_DEFAULT = re.compile(
+    r"\b(?:default|defaults to)\s*(?:value\s*)?[:=]\s*\S|"
+    r"\((?:[\d.]+\s*\w{0,5}|`[^`]{1,30}`|'[^']{1,30}'|\"[^\"]{1,30}\")\s+by default\)|"
+    r"\(defaults? (?:to|is|:)[^()]{1,30}\)",
+    re.IGNORECASE,
+)
 
 
 def _bullet_candidate(

@@ -1,0 +1,135 @@
+"""Passages that read like capabilities but are not, found on unseen pages (issue 10, precision 1.8):
+denied lists, another product's section, navigation items, vacuous lines."""
+
+from __future__ import annotations
+
+from capmatch.embeddings.model import SentenceTransformerEmbedder
+from capmatch.extractor.decompose.extractive import ClaimContext, _is_noise, not_a_claim
+from capmatch.extractor.sections import classify_section
+from capmatch.extractor.segment import Block
+
+from .test_decompose import decompose_markdown
+
+
+def _section(*path: str) -> str:
+    return classify_section(Block("paragraph", 0, 0, "", section=path), asides=True)
+
+
+def _quotes(text: str, name: str, embedder: SentenceTransformerEmbedder) -> set[str]:
+    return {e.quote for c in decompose_markdown(text, name, embedder) for e in c.evidence}
+
+
+def test_the_items_of_a_denied_list_are_not_capabilities(embedder: SentenceTransformerEmbedder) -> None:
+    """ "Not supported:" or "… are not:" heads a list of denials, however affirmative each item reads;
+    "features that are missing from the standard library:" still announces features."""
+    text = (
+        "# Tessel\n\nTessel is a terminal widget toolkit for Python. Tessel brings many features that are "
+        "missing from the standard library:\n\n- Mouse tracking in every widget.\n- Scrollable list boxes.\n"
+        "- Bracketed paste handling.\n\n## Platform notes\n\nOn macOS everything works out of the box.\n\n"
+        "- Not supported on BSD:\n- Sixel image rendering and the related canvas API\n"
+        "- Pseudo-terminal embedding with full resize support\n"
+        "- Extras:\n- A curses fallback display for old terminals\n\n"
+        "The core widgets and the asyncio loop are supported. Some display backends are not:\n\n"
+        "- The framebuffer display with hardware cursors\n- The web display over websockets\n"
+    )
+    quotes = _quotes(text, "Tessel", embedder)
+    assert any("Mouse tracking" in q for q in quotes) and any("Bracketed paste" in q for q in quotes), quotes
+    assert not any("Sixel" in q or "Pseudo-terminal" in q for q in quotes), quotes
+    assert not any("framebuffer" in q or "web display" in q for q in quotes), quotes
+    assert any("curses fallback" in q for q in quotes), quotes  # the next intro ends the denied run
+
+
+def test_marked_and_restricted_items_are_not_claims() -> None:
+    context = ClaimContext("Tessel")
+    assert not_a_claim("❌ Unsupported: glib and zmq event loops", context)
+    assert not_a_claim("⚠️ Limited: twisted support may have issues", context)
+    assert not_a_claim("Only UTF-8 output mode is supported.", context)
+    assert not_a_claim("The curses display incorrectly handles fast mouse input.", context)
+    assert not_a_claim("Like any linter it is limited by what it can see statically.", context)
+    assert not not_a_claim("✅ Supported: asyncio and trio event loops", context)
+    assert not not_a_claim("Reads many formats, including but not limited to CSV and Parquet.", context)
+
+
+def test_a_section_whose_subject_is_another_product_is_skipped(embedder: SentenceTransformerEmbedder) -> None:
+    text = (
+        "# Swarmer\n\nSwarmer is a load testing tool for HTTP services. Swarmer runs each simulated user in "
+        "its own coroutine.\n\n## Live dashboard\n\nSwarmer has a web dashboard that shows response times "
+        "in real time.\n\n## Managed runs\n\nCloudora offers a managed service that lets you run Swarmer tests "
+        "at scale.\n\n- Elastic capacity with no servers to host yourself\n"
+        "- Per-region latency breakdowns for apps hosted on Cloudora\n- Billing alerts for long test runs\n"
+    )
+    quotes = _quotes(text, "Swarmer", embedder)
+    assert any("web dashboard" in q for q in quotes), quotes
+    assert not any("Cloudora" in q or "Elastic capacity" in q or "Billing alerts" in q for q in quotes), quotes
+
+
+def test_notices_screenshots_and_where_to_get_it_are_asides() -> None:
+    for heading in ("Known limitations", "Caveats", "Not supported", "Screenshots", "Ok, how do I get it?"):
+        assert _section(heading) == "skip", heading
+    assert _section("We stand with our users") == "skip"
+    assert _section("Weighted search") != "skip"
+    assert _section("Features") == "feature"
+
+
+def test_reader_steps_asides_and_the_projects_policies_are_not_claims() -> None:
+    context = ClaimContext("Tessel")
+    assert not_a_claim("If the install fails, you might need to run the command with sudo.", context)
+    assert not_a_claim("But let's be honest, you will like it here.", context)
+    assert not_a_claim("We follow the official support cycle of Python.", context)
+    assert not_a_claim("We ask users to pin the revision of the repositories they use.", context)
+    assert not not_a_claim("Tessel might need fewer redraws thanks to damage tracking.", context)
+
+
+def test_a_list_set_up_as_an_example_is_not_one_capability(embedder: SentenceTransformerEmbedder) -> None:
+    text = (
+        "# Rowan\n\nRowan is a library for SQL databases in Python. Rowan maps tables to typed classes.\n\n"
+        "## Example\n\nImagine you have a SQL table called crew with these columns:\n\n"
+        "- crew id and primary key\n- crew name as text\n- crew rank as integer\n"
+    )
+    quotes = _quotes(text, "Rowan", embedder)
+    assert any("SQL databases" in q for q in quotes), quotes
+    assert not any("Imagine" in q or "crew" in q for q in quotes), quotes
+
+
+def test_vacuous_praise_is_not_a_claim_but_what_the_tool_is_stays() -> None:
+    context = ClaimContext("Tessel")
+    assert not_a_claim("It is designed to be intuitive, easy to use, highly compatible, and robust.", context)
+    assert not_a_claim("It's extremely fast, cost-effective, scalable and painless.", context)
+    assert not_a_claim("The widget system offered by Tessel is extremely powerful.", context)
+    assert not_a_claim("Full support for all optional features.", context)
+    assert not not_a_claim("Tessel is a fast, robust terminal toolkit.", context)
+    assert not not_a_claim("It is compatible with asyncio and trio.", context)
+    assert not not_a_claim("Support for all ANSI colour modes.", context)
+
+
+def test_pointers_placeholders_and_install_notes_are_noise() -> None:
+    context = ClaimContext("Tessel")
+    assert _is_noise("If you're impatient, here's a simple echo server example.", context)
+    assert _is_noise("`<rule_id>` is one of the available rule identifiers", context)
+    assert _is_noise("All extras (curses, zmq, trio) can be installed.", context)
+    assert not _is_noise("Tessel renders <table> elements as scrollable grids.", context)
+    assert not _is_noise("Here the scheduler keeps one lock per queue.", context)
+
+
+def test_api_steps_defaults_costs_and_likenesses_are_not_claims() -> None:
+    context = ClaimContext("Tessel")
+    assert _is_noise("When querying, specify the number of probes (1 by default).", context)
+    assert _is_noise("Set the temperature of the generation", context)
+    assert not_a_claim("Since scanning a large part of the index is expensive, there are options to stop.", context)
+    assert not_a_claim("With filters, queries can return fewer results than asked for.", context)
+    assert not_a_claim("At first sight Tessel might remind you of curses.", context)
+    assert not_a_claim("And it's intended to be the Tessel of web pages.", context)
+    assert not_a_claim("The notebook can run on a free GPU runtime.", context)
+    assert _is_noise("These benchmarks will be run weekly and the results will be posted.", context)
+    assert _is_noise("Additionally, the Tessel starter repository can give you an idea of a full app.", context)
+    # What stays a capability.
+    assert not _is_noise("Smart completion (enabled by default) suggests column names.", context)
+    assert not _is_noise("Tessel ships a command line interface for recording sessions.", context)
+    assert not not_a_claim("Tessel runs the same app in a terminal or the browser.", context)
+
+
+def test_a_denied_scope_and_powering_another_product_are_not_claims() -> None:
+    context = ClaimContext("Tessel")
+    assert not_a_claim("Its code base is kept small and doesn't solve everything out of the box.", context)
+    assert not_a_claim("Tessel also powers Cloudora Studio, the hosted platform for terminal apps.", context)
+    assert not not_a_claim("Tessel powers its layout engine with a constraint solver.", context)
