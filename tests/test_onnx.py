@@ -65,6 +65,23 @@ def test_order_and_batching_do_not_change_vectors(texts: list[str], onnx_embedde
     assert np.allclose(together, reversed_rows, atol=1e-5)
 
 
+def test_a_short_single_text_is_encoded_on_one_thread_with_the_same_bits(
+    texts: list[str], onnx_embedder: OnnxEmbedder
+) -> None:
+    """A query (one short text) runs on the one-thread session; its vector is the batch's, bit for bit."""
+    from capmatch.embeddings.onnx import QUERY_TOKENS
+
+    sample = [t for t in texts if len(t.split()) < QUERY_TOKENS // 2][:20]
+    assert len(sample) == 20
+    together = onnx_embedder._encode(sample)
+    alone = np.vstack([onnx_embedder._encode([t]) for t in sample])
+    assert onnx_embedder._query_session is not None or onnx_embedder._threads == 1
+    assert onnx_embedder._session_for(1, 10) is not onnx_embedder._session or onnx_embedder._threads == 1
+    assert onnx_embedder._session_for(2, 10) is onnx_embedder._session
+    assert onnx_embedder._session_for(1, QUERY_TOKENS + 1) is onnx_embedder._session
+    np.testing.assert_array_equal(alone, together)
+
+
 def test_auto_backend_is_onnx_and_torch_is_selectable(monkeypatch: pytest.MonkeyPatch) -> None:
     assert get_embedder().backend == "onnx"
     monkeypatch.setenv("CAPMATCH_EMBEDDING_BACKEND", "torch")

@@ -21,11 +21,15 @@ import tempfile
 import threading
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from capmatch.embeddings.encoder import CachedEmbedder, resolve_model_path, tokenizer_lowercases
 from capmatch.errors import CapmatchError
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,11 @@ log = logging.getLogger(__name__)
 EXPORT_VERSION = 1
 OPSET = 17
 BATCH_SIZE = 32
+# One text of at most this many tokens (a search query) is encoded on a second session with one thread.
+# On the 2-core machine shared with other work (load 5), two intra-op threads for one 10-token query
+# only waited for each other: p99 21-324 ms and single calls up to 447 ms, against 20-26 ms on one
+# thread, with the same or a lower median (150 queries x 3 rounds, alternating). Same bits (tested).
+QUERY_TOKENS = 64
 PAD_SLACK = 16  # tokens of padding a batch may add to its shortest text whatever its length
 SUPPORTED_MODULES = {
     "sentence_transformers.models.Transformer",
@@ -215,7 +224,6 @@ class OnnxEmbedder(CachedEmbedder):
         cache_dir: Path | None = None,
         quantize: bool = False,
     ) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         folder = Path(resolve_model_path(model_name))
@@ -227,8 +235,19 @@ class OnnxEmbedder(CachedEmbedder):
         self._tokenizer.no_padding()  # batches are padded here, to their own longest text
         self._tokenizer.enable_truncation(max_length=self.config.max_seq_length)
 
+        self._path = path
+        self._threads = threads or available_cores()
+        self._session = self._open(self._threads)
+        self._query_session: ort.InferenceSession | None = None  # one thread, opened on the first query
+        self._query_lock = threading.Lock()
+        self._input_names = {i.name for i in self._session.get_inputs()}
+        super().__init__(model_name, self.config.dimension, cache_size, lowercases=tokenizer_lowercases(folder))
+
+    def _open(self, threads: int) -> ort.InferenceSession:
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or available_cores()
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -236,9 +255,18 @@ class OnnxEmbedder(CachedEmbedder):
         # Idle workers sleep instead of spinning: the cores are shared with the web server, the worker
         # and other processes, and spinning threads slowed a batch by a quarter when they were busy.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self._input_names = {i.name for i in self._session.get_inputs()}
-        super().__init__(model_name, self.config.dimension, cache_size, lowercases=tokenizer_lowercases(folder))
+        return ort.InferenceSession(str(self._path), options, providers=["CPUExecutionProvider"])
+
+    def _session_for(self, texts: int, tokens: int) -> ort.InferenceSession:
+        """The one-thread session for a single short text (QUERY_TOKENS) when the main one has more
+        threads; the main session otherwise. The second session holds its own copy of the weights
+        (about 95 MB), so it is opened only once a query comes."""
+        if texts != 1 or tokens > QUERY_TOKENS or self._threads <= 1:
+            return self._session
+        with self._query_lock:
+            if self._query_session is None:
+                self._query_session = self._open(1)
+            return self._query_session
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         # sentence-transformers strips each text (and lowercases it only when its config says so).
@@ -258,7 +286,8 @@ class OnnxEmbedder(CachedEmbedder):
                 mask[row, :n] = enc.attention_mask
                 types[row, :n] = enc.type_ids
             feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-            (hidden,) = self._session.run(None, {k: v for k, v in feeds.items() if k in self._input_names})
+            session = self._session_for(len(texts), width)
+            (hidden,) = session.run(None, {k: v for k, v in feeds.items() if k in self._input_names})
             out[chunk] = self._pool(hidden, mask)
         return out
 
