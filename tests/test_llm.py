@@ -581,3 +581,24 @@ def test_a_schema_or_validator_change_invalidates_the_cache(
     monkeypatch.setattr("capmatch.extractor.decompose.llm.SCHEMA_VERSION", "test-bump")
     add(llm_core, PAGES / "tiny.md")
     assert len(llm_env.requests) == 2 * sent
+
+
+def test_template_syntax_in_a_page_reaches_the_model_verbatim(
+    llm_core: Runtime, llm_env: LLMServer, tmp_path: Path
+) -> None:
+    # instructor renders messages as Jinja when a validation context is given; a templating tool's
+    # page must still be sent as written, or its quotes would not be found in the page.
+    line = "Fills {{ user.name }} placeholders and {% if admin %}conditional blocks{% endif %} at render time."
+    page = tmp_path / "stencil.md"
+    page.write_text(
+        "# Stencil\n\nStencil is an open-source Python templating library.\n\n## Features\n\n"
+        f"- {line}\n- Escapes HTML by default, so {{{{ 7*7 }}}} prints as written unless marked safe.\n",
+        encoding="utf-8",
+    )
+    llm_env.script(answer(capability(line)))
+    tool = add(llm_core, page).tool
+    user = llm_env.requests[0]["messages"][1]["content"]
+    assert "{{ user.name }}" in user and "{% if admin %}" in user and "{{ 7*7 }}" in user
+    assert "49" not in user
+    assert [c.grounded for c in tool.capabilities] == [True]
+    assert tool.capabilities[0].evidence[0].quote == line

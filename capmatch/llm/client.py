@@ -40,6 +40,26 @@ MODES = {
 }
 
 
+def _verbatim(messages: list[dict[str, Any]], context: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Messages and validation context such that instructor sends every message unchanged.
+
+    instructor renders each message as a Jinja template whenever a validation context is given, so a
+    page containing ``{{ ... }}`` or ``{% ... %}`` (templating docs, Helm charts) would reach the
+    model altered, and a quote copied from it would then not be found in the page. Each text is
+    passed as a template variable instead: Jinja prints a variable's value as it is.
+    """
+    sent: list[dict[str, Any]] = []
+    values = dict(context)
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        if isinstance(content, str):
+            key = f"_capmatch_message_{i}"
+            values[key] = content
+            message = {**message, "content": "{{ " + key + " }}"}
+        sent.append(message)
+    return sent, values
+
+
 class InvalidAnswer(Exception):
     """The answers kept failing validation; the last one is kept for a lenient reading."""
 
@@ -129,11 +149,12 @@ class LLMClient:
             extra["extra_body"] = {"response_format": {"type": "json_object", "schema": schema}}
         if self.settings.llm_max_output_tokens:
             extra["max_tokens"] = self.settings.llm_max_output_tokens
+        sent, context = _verbatim(messages, context)
         try:
             return self.instructor.chat.completions.create(
                 model=model,
                 response_model=response_model,
-                messages=messages,  # type: ignore[arg-type]
+                messages=sent,  # type: ignore[arg-type]
                 max_retries=self.settings.llm_reasks,
                 context=context,
                 temperature=0,
