@@ -92,6 +92,9 @@ class Estimate:
     cost_usd: float | None
 
 
+RULES_KEPT = 64  # pages whose rule facts are kept between decompose and classify
+
+
 def prompt_version() -> str:
     return "+".join(f"{name}@{prompts.load(name).version}" for name in PROMPTS)
 
@@ -111,6 +114,9 @@ class LLMDecomposer:
         self.prompt_version: str | None = prompt_version()
         self.version = f"{self.prompt_version}|{settings.llm_model}|{settings.llm_mode}"
         self._facts: dict[str, ClassifiedTool] = {}  # from a combined answer, by the page's hash
+        # The rules' facts and the ones they leave open, by the page's hash: decompose needs them to
+        # word its request and classify to merge the answer; the regex work is done once per page.
+        self._rules: dict[str, tuple[ToolFacts, tuple[str, ...]]] = {}
 
     @property
     def client(self) -> LLMClient:
@@ -136,8 +142,20 @@ class LLMDecomposer:
 
     def _facts_open(self, doc: SourceDocument) -> tuple[str, ...]:
         """The facts the model is asked for: those the page's rules leave open (classify.unsettled)."""
-        blocks = doc.blocks or segment(doc.text)
-        return tuple(unsettled(rule_facts(doc.text, blocks, doc.name), doc.text))
+        return self._rule_facts(doc)[1]
+
+    def _rule_facts(self, doc: SourceDocument, last_use: bool = False) -> tuple[ToolFacts, tuple[str, ...]]:
+        """The rules' facts of the page and the facts they leave open, computed once per page."""
+        key = _digest(f"{doc.name}\0{doc.text}")
+        found = self._rules.pop(key, None) if last_use else self._rules.get(key)
+        if found is None:
+            rules = rule_facts(doc.text, doc.blocks or segment(doc.text), doc.name)
+            found = (rules, tuple(unsettled(rules, doc.text)))
+            if not last_use:
+                self._rules[key] = found
+                while len(self._rules) > RULES_KEPT:  # a dry run never reaches classify: keep few
+                    self._rules.pop(next(iter(self._rules)))
+        return found
 
     def decompose(self, doc: SourceDocument) -> list[CapabilityDraft]:
         combined = self._combined(doc)
@@ -215,8 +233,7 @@ class LLMDecomposer:
     # ---- type, pricing, licence ----------------------------------------------------------------
     def classify(self, doc: SourceDocument) -> ToolFacts:
         blocks = doc.blocks or segment(doc.text)
-        rules = rule_facts(doc.text, blocks, doc.name)
-        facts = tuple(unsettled(rules, doc.text))
+        rules, facts = self._rule_facts(doc, last_use=True)
         answer = self._facts.pop(_digest(doc.text), None)
         if not facts:
             return rules  # the rules settle type, pricing and licence: nothing was asked of the model
