@@ -229,6 +229,45 @@ def test_search_candidates_match_the_plain_computation(
         demo.catalog._derived.clear()
 
 
+def test_search_tables_join_the_structures_as_the_catalog_does(demo: Runtime) -> None:
+    """One row per tool in string order; each structure's map and each capability's owner agree with
+    the catalog's own answers (capability_tools, the document and BM25 id lists)."""
+    from capmatch.matching.tables import search_tables
+
+    tables = search_tables(demo.catalog)
+    assert tables.ids == sorted(tables.ids) and len(set(tables.ids)) == len(tables.ids)
+    assert [tables.ids[r] for r in tables.doc_rows] == tables.docs.ids
+    assert [tables.ids[r] for r in tables.lexical_rows] == tables.lexical.ids
+    assert all(tables.docs.ids[d] == t for t, d in zip(tables.ids, tables.doc_of, strict=True) if d >= 0)
+    assert all(tables.lexical.ids[x] == t for t, x in zip(tables.ids, tables.lexical_of, strict=True) if x >= 0)
+    cap_ids = np.array([c.id for t in demo.catalog.list_tools() for c in demo.catalog.capabilities_of(t.id)])
+    owners = demo.catalog.capability_tools(cap_ids)
+    assert [tables.ids[r] for r in tables.owners(cap_ids)] == [owners[int(c)] for c in cap_ids]
+    assert list(tables.owners(np.array([-1, 10**9]))) == [-1, -1]  # FAISS's "none", an id never stored
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 10])
+def test_facet_bonus_read_for_the_tools_near_the_top_ranks_as_the_full_one(demo: Runtime, k: int) -> None:
+    """Reading facets only for tools within FACET_WEIGHT of the k-th best gives the full bonus' first
+    k, in the same order with the same totals."""
+    from capmatch.matching import search
+
+    for text in (
+        "flag hate speech in images",
+        "python http client with HTTP/2",
+        "vector database with a REST API in Rust",
+        "store JSON documents on disk",
+    ):
+        found = search.search_candidates(demo.catalog, demo.index(), demo.embedder, text)
+        ranking = search.rank_scores(found.table, "hybrid")
+        full = search.facet_bonus(demo.catalog, found, text, "hybrid")
+        near = search.facet_bonus(demo.catalog, found, text, "hybrid", ranking, k)
+        assert full.any(), text  # the query states a facet some candidate has
+        first = np.argsort(-(ranking + full), kind="stable")[:k]
+        assert list(np.argsort(-(ranking + near), kind="stable")[:k]) == list(first), text
+        np.testing.assert_array_equal(near[first], full[first])
+
+
 def test_a_repeated_query_is_embedded_once_and_ranks_the_same(demo: Runtime) -> None:
     first = demo.search("Retry  failed background jobs ", k=5, count_matches=False)
     hits = demo.embedder.cache_hits  # type: ignore[attr-defined]

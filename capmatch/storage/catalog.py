@@ -348,6 +348,11 @@ class SqliteCatalog:
         ids = [int(i) for i in capability_ids]
         return {r[0]: r[1] for r in self._select_in("SELECT id, tool_id FROM capabilities WHERE id IN ({ids})", ids)}
 
+    def all_capability_tools(self) -> tuple[np.ndarray, list[str]]:
+        """Every capability's id and its tool's id (what ``capability_tools`` answers, for all of them)."""
+        rows = self.conn.execute("SELECT id, tool_id FROM capabilities").fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), [r[1] for r in rows]
+
     def vectors_of(self, tool_id: str) -> tuple[np.ndarray, np.ndarray]:
         rows = self.conn.execute(
             "SELECT id, embedding FROM capabilities WHERE tool_id = ? ORDER BY position", (tool_id,)
