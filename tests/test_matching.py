@@ -246,6 +246,16 @@ def test_search_tables_join_the_structures_as_the_catalog_does(demo: Runtime) ->
     assert list(tables.owners(np.array([-1, 10**9]))) == [-1, -1]  # FAISS's "none", an id never stored
 
 
+def test_search_tables_of_an_empty_catalog_own_no_capability() -> None:
+    """A replica's index can answer ids its tables never saw, even while they hold no capability at
+    all: every such id is owned by no tool (an IndexError here was a 500 from /api/search)."""
+    from capmatch.matching.tables import SearchTables
+
+    empty = np.zeros(0, dtype=np.int64)
+    tables = SearchTables([], None, None, None, empty, empty, empty, empty, empty)  # type: ignore[arg-type]
+    assert list(tables.owners(np.array([0, 5, -1]))) == [-1, -1, -1]
+
+
 @pytest.mark.parametrize("k", [1, 2, 3, 5, 10])
 def test_facet_bonus_read_for_the_tools_near_the_top_ranks_as_the_full_one(demo: Runtime, k: int) -> None:
     """Reading facets only for tools within FACET_WEIGHT of the k-th best gives the full bonus' first

@@ -75,8 +75,10 @@ def search_candidates(
     """The tools any signal puts near ``text``, with all three raw signals."""
     filtered = flt is not None and bool(flt.type or flt.pricing or flt.category)
     query = embedder.embed_batch([text])
-    tables = search_tables(catalog)
     scores, ids = index.search(query, DEPTH * 2 if filtered else DEPTH)
+    # After the search, not before: searching may refresh the index to a newer catalog generation,
+    # and the tables must be at least as new as the ids it answers.
+    tables = search_tables(catalog)
     # Capability matches per tool (by its row in the tables), strongest first as FAISS answers them.
     found: dict[int, list[tuple[int, float]]] = {}
     for score, cap_id, owner in zip(scores[0].tolist(), ids[0].tolist(), tables.owners(ids[0]).tolist(), strict=True):

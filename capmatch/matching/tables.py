@@ -39,8 +39,12 @@ class SearchTables:
     def owners(self, capability_ids: np.ndarray) -> np.ndarray:
         """The row of each capability's tool; -1 for an id the catalog did not hold (or FAISS's -1)."""
         ids = np.asarray(capability_ids, dtype=np.int64)
+        out = np.full(ids.shape, -1, dtype=np.int64)
+        # An index refreshed after these tables were built (another replica's write) may answer ids
+        # past the end of owner, even when the tables knew no capability at all (owner is empty).
         known = (ids >= 0) & (ids < len(self.owner))
-        return np.where(known, self.owner[np.where(known, ids, 0)], -1)
+        out[known] = self.owner[ids[known]]
+        return out
 
 
 def _rows(ids: list[str], row: dict[str, int]) -> np.ndarray:
