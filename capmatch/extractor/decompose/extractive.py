@@ -185,6 +185,26 @@ COUNTERFACTUAL = re.compile(r"\bwould\b", re.IGNORECASE)
 AUTHOR_VOICE = re.compile(
     r"(?<![“\"'‘])\b(?:(?-i:I)(?:'m|'ve|'d|'ll|’m|’ve)?|my|me|myself)\b(?![/”\"’-])", re.IGNORECASE
 )
+# The project's story, not the tool: "This work started as a PhD project", "Initially launched to create
+# …", "It was created by the same author", "The name is an Italian word for …", "X is an Apache Foundation
+# project". Past events and names describe the project; a capability is stated in the present tense.
+HISTORY = re.compile(
+    r"^(?:\S+\s+){0,5}?(?:started|began|begun)\s+(?:as|in|at|out|life)\b|"
+    r"\b(?:initially|originally|first)\s+(?:launched|created|developed|written|built|started|released|conceived)\b|"
+    r"\b(?:was|were)\s+(?:born|founded|started|launched|conceived|first released|created (?:in|at|by|as))\b|"
+    r"\bname\s+(?:comes|derives|is derived|stems)\s+from\b|\bnamed (?:after|in hono(?:u)?r of)\b|"
+    r"\b(?:is|means)\s+(?:an?\s+)?(?:[\w-]+\s+){0,2}word\s+(?:for|meaning)\b|"
+    r"\b(?:is|are)\s+(?:an?\s+)?(?:[\w-]+\s+){0,3}(?:foundation|consortium|incubator)\s+project\b",
+    re.IGNORECASE,
+)
+# Struck-through text ("~~10x faster than built-in logging~~"): a claim the page withdraws.
+STRUCK = re.compile(r"^\W{0,3}~~[^~].*~~\W*$|^\W{0,3}<(?:s|del|strike)>", re.IGNORECASE)
+# A pointer to a fuller list elsewhere: "For the complete list of supported rules, see Rules."
+POINTER = re.compile(
+    r"^(?:for|to see)\s+(?:the|a|more)\s+(?:complete|full|detailed|comprehensive|exhaustive|more)?\s*"
+    r"(?:list|reference|overview|set|details|information|documentation|examples?)\b[^.]{0,80}?\b(?:see|refer|check|visit|read)\b",
+    re.IGNORECASE,
+)
 _MAIN_CLAUSE = re.compile(r"[,;:(]|\s[-–—]\s|\s(?:so|which|that|because|while|but|unless|if|when|until)\s", re.I)
 LIMITATION = re.compile(
     r"\b(?:limitations?|caveats?|known issues?|drawbacks?|downsides?|beware|unfortunately|at the cost of|"
@@ -383,6 +403,9 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
         or TUTORIAL_REFERENCE.search(text)
         or NARRATION.match(text.strip())
         or GENERIC_SUBJECT.match(text.strip())
+        or HISTORY.search(stripped)
+        or STRUCK.match(stripped)
+        or POINTER.match(stripped)
         or about_another_product(text, context)
     )
 
@@ -735,7 +758,17 @@ DENIED_INTRO = re.compile(
     r"\b(?:not|un)[- ]?(?:supported|available|implemented|included|provided|working)\b|\blimitations?\b|"
     r"\bcaveats?\b|\bknown (?:issues|bugs|problems)\b|\bgotchas\b|\bpitfalls\b|\bdrawbacks\b|"
     r"\b(?:does|do|will|can|may|might)(?:n't| not)\b|\bcannot\b|\bwon't\b|\b(?:is|are)(?:n't| not)\s*$|"
-    r"\b(?:issues|problems|bugs)\s*$",
+    r"\b(?:issues|problems|bugs)\s*$|"
+    # What the tool is not for ("X is probably not what you want if you need to:", "X is not a good fit
+    # for:"): the items are others' jobs, often with the product to use instead.
+    r"\b(?:is|are)(?:n't|\s+(?:\w+ly\s+)?not)\s+(?:what|for|a good|the right|the best|suited|suitable|"
+    r"recommended|meant|designed|intended|ideal)\b|"
+    # Adopters ("X is used in major open-source projects like:", "Trusted by:", "Companies using X
+    # include:"): a list of other projects' names, not features.
+    r"\b(?:is|are)\s+(?:\w+\s+){0,3}?used\s+(?:in|by)\b(?!.*\b(?:to|for)\b)|\bused in production\b|"
+    r"\b(?:trusted|relied on|loved|powered) by\b|"
+    r"\b(?:companies|organi[sz]ations|projects|teams|users|adopters)\s+(?:that\s+|who\s+)?"
+    r"(?:use|using|rely on|relying on|include)\b",
     re.IGNORECASE,
 )
 
