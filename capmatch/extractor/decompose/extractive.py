@@ -540,6 +540,8 @@ class ExtractiveDecomposer:
             name = _refined(name, sentence, tool_name, self._keyphrase)
             name = _particle_end(name)
             name = expand_label(name, sentence, tool_name, domain, proper)
+            phrase = _phrase_for_word(name, sentence, tool_name, self._keyphrase)
+            name = name if phrase.lower() in taken else phrase
             taken.add(name.lower())
             names.append(name)
         drafts = []
@@ -685,6 +687,32 @@ def _refined(name: str, sentence: str, tool_name: str, keyphrase: Callable[[str]
         better = keyphrase(text) or ""
         # "GPUs the GPU indexes", "Raw vectors to make searching": words, not a phrase.
         better = "" if _LOOSE_PHRASE.search(better) else better
+    return better[:1].upper() + better[1:] if fits(better) else name
+
+
+def _phrase_for_word(name: str, sentence: str, tool_name: str, keyphrase: Callable[[str], str | None]) -> str:
+    """A name still one word after the label rules ("Quick", "Used", "Default", "Time") is a keyword, not
+    a feature a comparison page prints: its own sentence's noun phrase names it, when the sentence says
+    more than the word ("Because it is parallel, it's quick, …"). A heading alone stays as it is."""
+    if len(name.split()) != 1 or len(sentence.split()) < 4:
+        return name
+    word = re.escape(name.strip(".,;:"))
+    if re.search(rf"(?:,|\band|\bor)\s+{word}\b|\b{word}(?:\s+(?:and|or)\s|,\s+[\w-]+(?:\s+[\w-]+)?,)", sentence, re.I):
+        return name  # one item of a sentence's list of features ("periodic tasks, retries, …"): it is the name
+
+    def fits(phrase: str) -> bool:
+        words = phrase.split()
+        return (
+            is_good_name(phrase)
+            and 2 <= len(words) <= 6
+            and words[-1].lower() not in STOPWORDS
+            and not _LOOSE_PHRASE.search(phrase)
+            and phrase.lower() != tool_name.lower()
+        )
+
+    better = name_from_sentence(sentence, tool_name)
+    if not fits(better):
+        better = keyphrase(sentence) or ""
     return better[:1].upper() + better[1:] if fits(better) else name
 
 
