@@ -1421,7 +1421,9 @@ def _sentence_candidate(
     # AI") whether or not it uses a feature word.
     # Not when it narrates in the first person ("We met at a bakery in 2014.").
     cue = (tagline and not FIRST_PERSON.search(text)) or CAPABILITY_CUE.search(text)
-    if not cue or text[0].islower():  # a lowercase start is a fragment (footnote, broken wrap)
+    # A lowercase start is a fragment (footnote, broken wrap), unless it is the tool's own lowercase name
+    # ("urllib3 is a powerful, user-friendly HTTP client"): then it is often the page's tagline.
+    if not cue or _fragment(text, tool_name.tool):
         return None
     score = 1.0 * weight + (0.4 if intro else 0.0) + min(words, 25) / 50
     if tagline:
