@@ -1011,6 +1011,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             )
 
     out.extend(_feature_table_rows(blocks, tool_name))
+    out.extend(_title_tagline(blocks, tool_name))
 
     # The page's first paragraph before any second-level heading: its first sentence is the tagline.
     opening = next((b.index for b in blocks if b.kind == "paragraph" and len(b.section) <= 1), -1)
@@ -1101,6 +1102,28 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
                     if cand:
                         out.extend(_one_per_feature(cand, span))
     return out
+
+
+def _title_tagline(blocks: list[Block], context: ClaimContext) -> list[Candidate]:
+    """The page title's subtitle ("Trio – a friendly Python library for async concurrency and I/O",
+    "marshmallow: simplified object serialization"): the tool's own tagline, set after its name and a
+    dash or colon. It says what the tool is, like the opening sentence it merges with."""
+    title = next((b for b in blocks if b.kind == "heading" and not b.section), None)
+    name = context.tool
+    if title is None or not name:
+        return []
+    match = re.match(rf"^\W*{re.escape(name)}\W*?\s*(?:[:–—|]|\s-)\s*(?P<rest>\S.*?)\s*$", title.text, re.IGNORECASE)
+    if not match:
+        return []
+    rest = match.group("rest")
+    if not 3 <= _words(rest) <= 15 or _is_noise(rest, context) or NOISE.search(rest):
+        return []
+    span = Span(rest, title.start + match.start("rest"), title.start + match.end("rest"))
+    return [
+        Candidate(
+            [span], 1.0 * _weight("neutral") + 1.4 + _words(rest) / 50, title.index, None, [span], rest, (), True, True
+        )
+    ]
 
 
 def _tool_is_subject(text: str, context: ClaimContext) -> bool:
