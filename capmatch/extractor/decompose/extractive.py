@@ -247,7 +247,8 @@ DENIED_ITEM = re.compile(
 # "The constraint system is extremely powerful.") or support of everything unnamed ("Full support for all
 # optional features."). "X is a fast, robust library" names what it is and is not vacuous.
 _PRAISE = (
-    r"(?:(?:very|extremely|highly|really|incredibly|super|blazingly|insanely|truly|quite|pretty|fully|so)\s+)?"
+    r"(?:(?:very|extremely|highly|really|incredibly|super|blazingly|insanely|truly|quite|pretty|fully|so|"
+    r"reasonably|fairly|relatively|remarkably|surprisingly)\s+)?"
     r"(?:fast|quick|speedy|easy(?: to (?:use|learn|read|write|extend))?|simple|intuitive|powerful|flexible|robust|"
     r"reliable|scalable|lightweight|light|elegant|painless|cost-effective|cheap|efficient|performant|compatible|"
     r"extensible|modern|clean|friendly|user-friendly|developer-friendly|production-ready|battle-tested|stable|"
@@ -287,7 +288,11 @@ TUTORIAL_REFERENCE = re.compile(
 NARRATION = re.compile(
     r"^(?:(?:now|next|then|first|finally|here|so|but|and),?\s+)?(?:let(?:'s| us)\b|"
     r"we(?:'ll| will| can| start| begin| come| now| then| first| next| need| want| have to| are going)\b|"
-    r"notice\b|note that\b|(?:especially|particularly|even) (?:if|when)\b)",
+    r"notice\b|note that\b|(?:especially|particularly|even) (?:if|when)\b|"
+    # A step's outcome told to the reader: "Now when you import X, it should be able to find the DLLs."
+    r"now,?\s+(?:when|once|that|if)\s+you\b|"
+    # A lineage, not a feature: "Inspired by the 12-factor application guide", "Draws inspiration from …".
+    r"(?:heavily |loosely |largely )?inspired by\b|draws? inspiration from\b)",
     re.IGNORECASE,
 )
 # A subject that generalises over a category ("Most guard models …", "Various prompt engineering
@@ -326,7 +331,8 @@ ELABORATION = re.compile(
 )
 # A definition of a concept by an indefinite generic subject ("A task is a Python function decorated
 # with …", "A worker is a process that …"): it explains a term of the tool's model, not a feature.
-DEFINITION = re.compile(r"^(?:an?)\s+(?:[\w'-]+\s+){1,3}?(?:is|are)\s+(?:an?|the)\s", re.IGNORECASE)
+# A parenthetical may follow the term ("A universal function (or ufunc for short) is a function that …").
+DEFINITION = re.compile(r"^(?:an?)\s+(?:[\w'-]+\s+){1,3}?(?:\([^)]{1,40}\)\s+)?(?:is|are)\s+(?:an?|the)\s", re.I)
 _SUBJECT_VERB = re.compile(
     r"^(?:the\s+)?(?P<subject>[A-Z][\w.+-]*(?:\s+[A-Z][\w.+-]*){0,2})\s+(?:is|are|was|were|can|could|has|have|"
     r"does|do|provides?|supports?|offers?|uses?|lets?|gives?|will|may|might|loses?|stores?|keeps?|runs?|"
@@ -855,6 +861,27 @@ def _other_products_sections(
     return found
 
 
+# A list item that documents one function or callback: "on_connect(): called when …", "`socket()`: returns …".
+API_ITEM = re.compile(r"^\W{0,2}[A-Za-z_][\w.]*\([^)]{0,40}\)`?\s*(?:[:–—]|\s-\s)")
+
+
+def _api_listings(blocks: list[Block]) -> set[int]:
+    """Indices of the items of an API reference listing after its first: a run of three or more items of one
+    list, each naming a function or callback and what it does ("on_connect(): called when …",
+    "on_disconnect(): called when …"). The listing documents one interface; its first item stands for it,
+    and the rest would make one capability per function."""
+    found: set[int] = set()
+    run: list[Block] = []
+    for block in [*blocks, Block("paragraph", 0, 0, "")]:
+        if block.kind == "bullet" and API_ITEM.match(block.text) and (not run or block.section == run[0].section):
+            run.append(block)
+            continue
+        if len(run) >= 3:
+            found |= {b.index for b in run[1:]}
+        run = [block] if block.kind == "bullet" and API_ITEM.match(block.text) else []
+    return found
+
+
 def _tables_of_contents(blocks: list[Block], headings: set[str]) -> set[int]:
     """Indices of lists that are a table of contents: three or more items, most of them the page's own
     headings (a README's linked outline "Usage / Install / Quickstart / Types"). Each entry is read in
@@ -911,6 +938,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         by_section.setdefault(block.section, []).append(block)
     headings = {_label(b.text) for b in blocks if b.kind == "heading"}
     consumed |= _tables_of_contents(blocks, headings)
+    consumed |= _api_listings(blocks)
     denied, denied_intros = _denied_lists(blocks)
     consumed |= denied | _other_products_sections(blocks, by_section, tool_name)
     beyond_lead: dict[int, list[Span]] = {}  # a section's first paragraph: sentences after its lead
