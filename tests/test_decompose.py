@@ -575,6 +575,7 @@ def test_the_projects_story_struck_claims_and_pointers_are_not_claims() -> None:
         "It is robust and reasonably fast.",
         "Inspired by the twelve-factor methodology",
         "Now when you start the shell, it should be able to find the plugins.",
+        "By reading the headers, the code enables automatic routing of each ticket.",
     ):
         assert _is_noise(text, "Gizmo"), text
     assert not _is_noise("Gizmo parses nested archives and streams their entries.", "Gizmo")

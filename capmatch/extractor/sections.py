@@ -56,7 +56,7 @@ ASIDE_SECTION = re.compile(
     r"screenshots?|how (?:do|can) (?:i|you|we) (?:get|install|obtain|download)|where (?:to|can i) (?:get|download)|"
     # Adopters and the reader's support of the project ("Who's using X", "In the wild", "Show your
     # support", "Spread the word"): other projects' names and badges, not the tool.
-    r"who(?:'s| is| are)? using|in the wild|powered by|trusted by|show (?:your|some) (?:support|love)|"
+    r"who(?:'s| is| are)? using|(?:they|who) use|in the wild|powered by|trusted by|show (?:your|some) (?:support|love)|"
     r"spread the word|support (?:the|this|our) project)\b|"
     # The project's story ("Context", "Background", "Origins", "The name"): history and meta. Only as the
     # whole heading: "Background jobs" is a feature.

@@ -278,6 +278,10 @@ TUTORIAL_REFERENCE = re.compile(
     r"\b(?:this|the above|the following|the previous|our|that) (?:command|example|snippet|code|script|"
     r"tutorial|guide|walkthrough|use case|notebook|demo)\b|^the (?:notebook|snippet|tutorial|walkthrough|demo)\b|"
     r"\bin this (?:example|tutorial|guide|section)\b|"
+    # An example's code narrated: "the code enables automated routing", "… illustrating how structured
+    # outputs can …".
+    r"\bthe (?:code|script|program|snippet)\s+(?:above\s+|below\s+)?(?:enables|creates|defines|shows|uses|prints|"
+    r"does|will|then|first|calls|returns|outputs)\b|\billustrat(?:es|ing) how\b|"
     r"\bwe(?:'ll| will)\b",
     re.IGNORECASE,
 )
