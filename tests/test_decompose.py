@@ -644,3 +644,16 @@ def test_a_one_word_name_takes_its_sentences_noun_phrase(embedder: SentenceTrans
         "Retries"
     )
     assert _phrase_for_word("Concurrency", "Concurrency", "Gizmo", keyphrase) == "Concurrency"
+
+
+def test_a_sentence_about_this_module_before_its_link_is_a_capability(embedder: SentenceTransformerEmbedder) -> None:
+    caps = decompose_markdown(
+        "# README\n\nPyPI package:\n\nhttps://pypi.example.org/gizmo\n\n"
+        "This module wraps the Quanta signal processing library:\n\nhttps://quanta.example.org/\n\n"
+        "Because gizmo streams its input, it needs little memory even for very long recordings.\n\n"
+        "Gizmo also ships type hints for every public function.\n",
+        "gizmo",
+        embedder,
+    )
+    quotes = [e.quote for c in caps for e in c.evidence]
+    assert any(q.startswith("This module wraps the Quanta signal processing library") for q in quotes), quotes

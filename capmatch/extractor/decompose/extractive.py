@@ -58,7 +58,7 @@ CAPABILITY_CUE = re.compile(
     r"schedul\w+|validat\w+|serializ\w+|pars\w+|async\w*|stream\w*|runs?|returns?|translat\w+|convert\w*|"
     r"encod\w*|decod\w*|cach\w+|retr(?:y|ies)|queue\w*|replicat\w+|quantiz\w+|compress\w*|monitor\w*|"
     r"track\w*|export\w*|import\w*|sync\w*|authenticat\w*|encrypt\w*|deploy\w*|fast(?:er|est)?|"
-    r"performance|scalable|concurren\w+|parallel\w*|can\b|(?:is|are) an? )",
+    r"performance|scalable|concurren\w+|parallel\w*|can\b|(?:is|are) an? |wraps?\b|wrapper|bindings?\b)",
     re.IGNORECASE,
 )
 NOISE = re.compile(
@@ -1158,8 +1158,17 @@ def _title_tagline(blocks: list[Block], context: ClaimContext) -> list[Candidate
     ]
 
 
+# The page's word for the tool itself: "This module wraps …", "This library provides …".
+_SELF_REFERENCE = re.compile(
+    r"^this (?:module|library|package|project|tool|framework|binding|extension|plugin|crate|client|server|app)\s",
+    re.IGNORECASE,
+)
+
+
 def _tool_is_subject(text: str, context: ClaimContext) -> bool:
     name = context.tool.lower()
+    if _SELF_REFERENCE.match(text.strip()):
+        return True
     return bool(name) and re.match(rf"(?:the\s+)?{re.escape(name)}(?:'s)?\s", text.strip().lower()) is not None
 
 
@@ -1352,7 +1361,13 @@ def _installation(block: Block) -> bool:
 
 
 def _code_follows(blocks: list[Block], block: Block) -> bool:
-    return block.index + 1 < len(blocks) and blocks[block.index + 1].kind == "code"
+    """The next block is code, or a bare link ("This module wraps the X library:" then its URL)."""
+    if block.index + 1 >= len(blocks):
+        return False
+    after = blocks[block.index + 1]
+    return after.kind == "code" or (
+        after.kind == "paragraph" and re.fullmatch(r"\s*https?://\S+\s*", after.text) is not None
+    )
 
 
 def _join(spans: list[Span]) -> str:
