@@ -318,6 +318,14 @@ READER_NEED = re.compile(
     r"(?:need|needs|want|wants|should|must|have to|has to|would rather|'d rather)\b",
     re.IGNORECASE,
 )
+# The reader acting, in the present tense ("You process millions of short messages and …", "You scale out by
+# starting more workers", "You put a function call on a queue"): the reader's situation or a step. What the
+# tool lets the reader do is said with a modal ("You can …") or as "you get …", which stay.
+READER_ACTS = re.compile(
+    r"^(?:(?:and|so|then|now|first|next),?\s+)?you\s+(?:just\s+|simply\s+|only\s+)?"
+    r"(?!can\b|could\b|may\b|might\b|get\b|gets\b|will\b|won't\b|'ll\b|are\b|have\b|don't\b|no longer\b)[a-z]+\b",
+    re.IGNORECASE,
+)
 # A leading condition ("If you need those features, …", "When querying, …"): the claim, if any, is the
 # main clause after it, which gets the same checks ("…, run a server such as X" is advice).
 LEADING_CONDITION = re.compile(
@@ -399,6 +407,7 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
     main_clause = _MAIN_CLAUSE.split(text, maxsplit=1)[0]
     return bool(
         READER_NEED.match(stripped)
+        or READER_ACTS.match(stripped)
         or ELABORATION.match(stripped)
         or DEFINITION.match(stripped)
         or NEGATED.search(main_clause)
