@@ -108,16 +108,3 @@ def test_expand_label_names_what_the_tool_does_with_it(name: str, sentence: str,
 def test_expand_label_finds_the_acronym_compound_after_a_plain_one() -> None:
     sentence = "Add the middleware you need: it supports typical ASGI middleware."
     assert expand_label("Middleware", sentence, "Litestar", None, frozenset()) == "ASGI middleware"
-
-
-def test_a_long_name_is_cut_where_the_phrase_allows() -> None:
-    from capmatch.extractor.naming import name_from_sentence
-
-    # A leading intensifier goes before the head noun is cut.
-    assert name_from_sentence("An extremely fast JSON parser and schema validator, written in C.", "Gizmo") == (
-        "Fast JSON parser and schema validator"
-    )
-    # A list of adjectives is not cut at its conjunction: that would leave no noun.
-    assert name_from_sentence("Gizmo is a small, fast and reliable archive reader and writer for logs.", "Gizmo") == (
-        "Small, fast and reliable archive reader"
-    )

@@ -130,25 +130,7 @@ def name_from_sentence(sentence: str, tool_name: str | None = None) -> str:
         kept = _QUALIFIER.sub("", " ".join(words)).split()
         if len(kept) >= 2:
             words = kept
-    return _tidy(_fit(words))
-
-
-def _fit(words: list[str]) -> list[str]:
-    """At most MAX_WORDS words, cut where the phrase allows: a leading intensifier goes first ("extremely
-    fast Python linter and code formatter" -> "Fast Python linter and code formatter"), then a cut inside a
-    coordination keeps its first conjunct whole rather than half of the second ("… linter and code")."""
-    if len(words) <= MAX_WORDS:
-        return words
-    while len(words) > MAX_WORDS and len(words) > 2 and re.fullmatch(r"[a-z]+ly", words[0]):
-        words = words[1:]
-    if len(words) <= MAX_WORDS:
-        return words
-    kept = words[:MAX_WORDS]
-    conjunction = max((i for i, w in enumerate(kept) if w.lower() in ("and", "or")), default=-1)
-    # Not inside a list of adjectives ("small, fast and reliable archive reader"): that cut leaves no noun.
-    if conjunction >= 2 and not any(w.endswith(",") for w in kept[:conjunction]):
-        return kept[:conjunction]
-    return kept
+    return _tidy(words[:MAX_WORDS])
 
 
 def _tidy(words: list[str]) -> str:
