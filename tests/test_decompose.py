@@ -577,13 +577,11 @@ def test_the_projects_story_struck_claims_and_pointers_are_not_claims() -> None:
         "Now when you start the shell, it should be able to find the plugins.",
         "By reading the headers, the code enables automatic routing of each ticket.",
         "You process thousands of uploads a day and storage fees add up.",
-        "The worker will pick up the job, which will write a file named result.txt.",
     ):
         assert _is_noise(text, "Gizmo"), text
     assert not _is_noise("Gizmo parses nested archives and streams their entries.", "Gizmo")
     assert not _is_noise("Gizmo reads files inspired by the tar format.", "Gizmo")
     assert not _is_noise("You can stream archives straight from object storage.", "Gizmo")
-    assert not _is_noise("The Gizmo scheduler will retry failed uploads with backoff.", "Gizmo")
 
 
 def test_adopter_lists_and_not_for_lists_are_not_capabilities(embedder: SentenceTransformerEmbedder) -> None:

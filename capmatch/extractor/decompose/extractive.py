@@ -326,12 +326,6 @@ READER_ACTS = re.compile(
     r"(?!can\b|could\b|may\b|might\b|get\b|gets\b|will\b|won't\b|'ll\b|are\b|have\b|don't\b|no longer\b)[a-z]+\b",
     re.IGNORECASE,
 )
-# What an example's parts will do next ("The worker will run the job, which will create a file …", "The test
-# matrix will download … then run …"): a walkthrough in the future tense about a thing other than the tool.
-FUTURE_STEP = re.compile(
-    r"^(?:(?:now|then|next|here),?\s+)?(?:the|this|that|your|each|every|our)\s+(?:[\w-]+\s+){1,2}?will\s+(?!be able\b)",
-    re.IGNORECASE,
-)
 # A leading condition ("If you need those features, …", "When querying, …"): the claim, if any, is the
 # main clause after it, which gets the same checks ("…, run a server such as X" is advice).
 LEADING_CONDITION = re.compile(
@@ -414,7 +408,6 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
     return bool(
         READER_NEED.match(stripped)
         or READER_ACTS.match(stripped)
-        or (FUTURE_STEP.match(stripped) is not None and not _tool_is_subject(stripped, context))
         or ELABORATION.match(stripped)
         or DEFINITION.match(stripped)
         or NEGATED.search(main_clause)
