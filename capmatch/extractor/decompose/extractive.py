@@ -730,6 +730,8 @@ def _phrase_for_word(name: str, sentence: str, tool_name: str, keyphrase: Callab
         )
 
     better = name_from_sentence(sentence, tool_name)
+    if better.lower().startswith(f"{name.lower()}:") and not _ADJECTIVE.match(name):
+        return name  # a noun labelling its own text ("Dashboards: shareable dashboards …"): the page named it
     if not fits(better):
         better = keyphrase(sentence) or ""
     return better[:1].upper() + better[1:] if fits(better) else name
