@@ -76,6 +76,9 @@ def test_name_from_title_or_url() -> None:
     assert tool_name("Driftwell: Serverless Vector Search API", "https://x.test/") == "Driftwell"
     assert tool_name(None, "https://raw.githubusercontent.com/encode/httpx/master/README.md") == "httpx"
     assert tool_name(None, "https://docs.example.com/tools/quillpad/index.html") == "quillpad"
+    # An image's alt text as the title: the name is before the logo words and a full stop.
+    assert tool_name("gizmo. new logo", "file:///data/gizmo-1.2.md") == "gizmo"
+    assert tool_name("Gizmo official logo", "https://x.test/") == "Gizmo"
 
 
 def test_summary_prefers_the_self_description() -> None:

@@ -560,3 +560,102 @@ def test_the_page_talking_about_itself_or_its_history_is_not_a_capability() -> N
     ):
         assert _is_noise(text, "Widgetly"), text
     assert not _is_noise("Widgetly is a general-purpose speech recognition model.", "Widgetly")
+
+
+def test_the_projects_story_struck_claims_and_pointers_are_not_claims() -> None:
+    for text in (
+        "This work began as a weekend experiment in a university lab.",
+        "Initially launched to index old newspapers, the package now serves many users.",
+        "It was created by the same author as the web framework.",
+        "Gizmo is a Dutch word for a small machine.",
+        "Gizmo is an Example Foundation project.",
+        "~~Twice as fast as the standard parser~~",
+        "For the complete list of supported formats, see Formats.",
+        "A ring buffer (or circular queue for short) is a structure that wraps around.",
+        "It is robust and reasonably fast.",
+        "Inspired by the twelve-factor methodology",
+        "Now when you start the shell, it should be able to find the plugins.",
+        "By reading the headers, the code enables automatic routing of each ticket.",
+        "You process thousands of uploads a day and storage fees add up.",
+    ):
+        assert _is_noise(text, "Gizmo"), text
+    assert not _is_noise("Gizmo parses nested archives and streams their entries.", "Gizmo")
+    assert not _is_noise("Gizmo reads files inspired by the tar format.", "Gizmo")
+    assert not _is_noise("You can stream archives straight from object storage.", "Gizmo")
+
+
+def test_adopter_lists_and_not_for_lists_are_not_capabilities(embedder: SentenceTransformerEmbedder) -> None:
+    caps = decompose_markdown(
+        "# Gizmo\n\nGizmo is a command-line tool for compressing log archives.\n\n"
+        "## Features\n\n- Parallel compression of large archives.\n- Incremental updates of existing archives.\n"
+        "- Integrity checks on every read.\n\n"
+        "Gizmo is actively developed and used in large open-source projects like:\n\n"
+        "- [Acme Cloud](https://example.com/acme)\n- [Foobar Labs](https://example.com/foobar)\n"
+        "- [Quux Systems](https://example.com/quux)\n\n"
+        "Gizmo is probably not what you want if you need to:\n\n"
+        "- Render archives as images -- consider Pictor\n- Edit spreadsheets inside archives -- consider Tabula\n\n"
+        "## Who's Using Gizmo\n\nThe Example Weather Service compresses its radar logs with it every night.\n\n"
+        "## Show Your Support\n\nAdd the Gizmo badge to your project's README to show that you use it.\n",
+        "Gizmo",
+        embedder,
+    )
+    quotes = " ".join(e.quote for c in caps for e in c.evidence)
+    assert "Parallel compression of large archives." in quotes
+    for absent in ("Acme Cloud", "Render archives", "Edit spreadsheets", "radar logs", "badge"):
+        assert absent not in quotes, (absent, [c.name for c in caps])
+
+
+def test_an_api_listing_gives_one_capability_not_one_per_function(embedder: SentenceTransformerEmbedder) -> None:
+    caps = decompose_markdown(
+        "# Gizmo\n\nGizmo is a client library for a message broker.\n\n## Callbacks\n\n"
+        "The client reports events through callbacks:\n\n"
+        "- on_connect(): called when the broker accepts the connection.\n"
+        "- on_message(): called when a message arrives from the broker.\n"
+        "- on_publish(): called when a message has been delivered to the broker.\n"
+        "- on_disconnect(): called when the connection is closed.\n",
+        "Gizmo",
+        embedder,
+    )
+    listed = [c for c in caps if any("called when" in e.quote for e in c.evidence[:1])]
+    assert len(listed) <= 1, [c.name for c in caps]
+
+
+def test_lowercase_tool_names_keep_their_tagline_and_title_subtitle(embedder: SentenceTransformerEmbedder) -> None:
+    caps = decompose_markdown(
+        "# gizmo – a friendly archiver for nested log folders\n\n"
+        "gizmo is a fast command-line archiver for rotating log folders.\n\n"
+        "## Features\n\n- Parallel compression of large archives.\n- Integrity checks on every read.\n",
+        "gizmo",
+        embedder,
+    )
+    quotes = [e.quote for c in caps for e in c.evidence]
+    assert "gizmo is a fast command-line archiver for rotating log folders." in quotes, quotes
+    assert "a friendly archiver for nested log folders" in quotes, quotes
+
+
+def test_a_one_word_name_takes_its_sentences_noun_phrase(embedder: SentenceTransformerEmbedder) -> None:
+    from capmatch.extractor.decompose.extractive import _phrase_for_word
+
+    def keyphrase(sentence: str) -> str | None:
+        return "parallel image resizing" if "parallel" in sentence else None
+
+    sentence = "Because the engine is parallel, image resizing is quick."
+    assert _phrase_for_word("Quick", sentence, "Gizmo", keyphrase) == "Parallel image resizing"
+    # An item of the sentence's own list of features keeps its word; so does a bare heading.
+    assert _phrase_for_word("Retries", "It supports parallel tasks, retries, task locks etc.", "Gizmo", keyphrase) == (
+        "Retries"
+    )
+    assert _phrase_for_word("Concurrency", "Concurrency", "Gizmo", keyphrase) == "Concurrency"
+
+
+def test_a_sentence_about_this_module_before_its_link_is_a_capability(embedder: SentenceTransformerEmbedder) -> None:
+    caps = decompose_markdown(
+        "# README\n\nPyPI package:\n\nhttps://pypi.example.org/gizmo\n\n"
+        "This module wraps the Quanta signal processing library:\n\nhttps://quanta.example.org/\n\n"
+        "Because gizmo streams its input, it needs little memory even for very long recordings.\n\n"
+        "Gizmo also ships type hints for every public function.\n",
+        "gizmo",
+        embedder,
+    )
+    quotes = [e.quote for c in caps for e in c.evidence]
+    assert any(q.startswith("This module wraps the Quanta signal processing library") for q in quotes), quotes

@@ -154,7 +154,10 @@ def tool_name(title: str | None, url: str) -> str:
     from_url = _url_name(url)
     if title:
         head = re.split(r"\s+[|·•—–]\s+|\s+--?\s+|:\s+", title, maxsplit=1)[0].strip()
-        head = re.sub(r"\s+logo$", "", head, flags=re.IGNORECASE)
+        # An image's alt text ("dynaconf. new logo", "Acme official logo"): the name is before the logo words
+        # and never runs on past a full stop.
+        head = re.sub(r"(?:[\s.]+(?:new|official|project|the|main))*[\s.]+logo$", "", head, flags=re.IGNORECASE)
+        head = re.split(r"\.\s", head, maxsplit=1)[0].strip()
         if 1 <= len(head) <= 60 and not (from_url and (_slogan(head) or _not_a_name(head))):
             return head
     return from_url or (urlsplit(url).hostname or "tool").removeprefix("www.")

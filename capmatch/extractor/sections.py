@@ -53,7 +53,14 @@ ASIDE_SECTION = re.compile(
     r"\b(?:when not to|what [\w.-]+ (?:is|does) not|third[- ]party|"
     r"example (?:apps?|applications|projects|repositories)|"
     r"limitations|caveats|known (?:issues|bugs|limitations|problems)|gotchas|pitfalls|not supported|unsupported|"
-    r"screenshots?|how (?:do|can) (?:i|you|we) (?:get|install|obtain|download)|where (?:to|can i) (?:get|download))\b|"
+    r"screenshots?|how (?:do|can) (?:i|you|we) (?:get|install|obtain|download)|where (?:to|can i) (?:get|download)|"
+    # Adopters and the reader's support of the project ("Who's using X", "In the wild", "Show your
+    # support", "Spread the word"): other projects' names and badges, not the tool.
+    r"who(?:'s| is| are)? using|(?:they|who) use|in the wild|powered by|trusted by|show (?:your|some) (?:support|love)|"
+    r"spread the word|support (?:the|this|our) project)\b|"
+    # The project's story ("Context", "Background", "Origins", "The name"): history and meta. Only as the
+    # whole heading: "Background jobs" is a feature.
+    r"^\W*(?:context|background|origins?|etymology|(?:the )?name|story|(?:project )?history)\W*$|"
     r"^\W*we(?:'re|'ve| are| have)?\s",
     re.IGNORECASE,
 )

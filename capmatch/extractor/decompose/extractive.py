@@ -58,7 +58,7 @@ CAPABILITY_CUE = re.compile(
     r"schedul\w+|validat\w+|serializ\w+|pars\w+|async\w*|stream\w*|runs?|returns?|translat\w+|convert\w*|"
     r"encod\w*|decod\w*|cach\w+|retr(?:y|ies)|queue\w*|replicat\w+|quantiz\w+|compress\w*|monitor\w*|"
     r"track\w*|export\w*|import\w*|sync\w*|authenticat\w*|encrypt\w*|deploy\w*|fast(?:er|est)?|"
-    r"performance|scalable|concurren\w+|parallel\w*|can\b|(?:is|are) an? )",
+    r"performance|scalable|concurren\w+|parallel\w*|can\b|(?:is|are) an? |wraps?\b|wrapper|bindings?\b)",
     re.IGNORECASE,
 )
 NOISE = re.compile(
@@ -185,6 +185,26 @@ COUNTERFACTUAL = re.compile(r"\bwould\b", re.IGNORECASE)
 AUTHOR_VOICE = re.compile(
     r"(?<![“\"'‘])\b(?:(?-i:I)(?:'m|'ve|'d|'ll|’m|’ve)?|my|me|myself)\b(?![/”\"’-])", re.IGNORECASE
 )
+# The project's story, not the tool: "This work started as a PhD project", "Initially launched to create
+# …", "It was created by the same author", "The name is an Italian word for …", "X is an Apache Foundation
+# project". Past events and names describe the project; a capability is stated in the present tense.
+HISTORY = re.compile(
+    r"^(?:\S+\s+){0,5}?(?:started|began|begun)\s+(?:as|in|at|out|life)\b|"
+    r"\b(?:initially|originally|first)\s+(?:launched|created|developed|written|built|started|released|conceived)\b|"
+    r"\b(?:was|were)\s+(?:born|founded|started|launched|conceived|first released|created (?:in|at|by|as))\b|"
+    r"\bname\s+(?:comes|derives|is derived|stems)\s+from\b|\bnamed (?:after|in hono(?:u)?r of)\b|"
+    r"\b(?:is|means)\s+(?:an?\s+)?(?:[\w-]+\s+){0,2}word\s+(?:for|meaning)\b|"
+    r"\b(?:is|are)\s+(?:an?\s+)?(?:[\w-]+\s+){0,3}(?:foundation|consortium|incubator)\s+project\b",
+    re.IGNORECASE,
+)
+# Struck-through text ("~~10x faster than built-in logging~~"): a claim the page withdraws.
+STRUCK = re.compile(r"^\W{0,3}~~[^~].*~~\W*$|^\W{0,3}<(?:s|del|strike)>", re.IGNORECASE)
+# A pointer to a fuller list elsewhere: "For the complete list of supported rules, see Rules."
+POINTER = re.compile(
+    r"^(?:for|to see)\s+(?:the|a|more)\s+(?:complete|full|detailed|comprehensive|exhaustive|more)?\s*"
+    r"(?:list|reference|overview|set|details|information|documentation|examples?)\b[^.]{0,80}?\b(?:see|refer|check|visit|read)\b",
+    re.IGNORECASE,
+)
 _MAIN_CLAUSE = re.compile(r"[,;:(]|\s[-–—]\s|\s(?:so|which|that|because|while|but|unless|if|when|until)\s", re.I)
 LIMITATION = re.compile(
     r"\b(?:limitations?|caveats?|known issues?|drawbacks?|downsides?|beware|unfortunately|at the cost of|"
@@ -227,7 +247,8 @@ DENIED_ITEM = re.compile(
 # "The constraint system is extremely powerful.") or support of everything unnamed ("Full support for all
 # optional features."). "X is a fast, robust library" names what it is and is not vacuous.
 _PRAISE = (
-    r"(?:(?:very|extremely|highly|really|incredibly|super|blazingly|insanely|truly|quite|pretty|fully|so)\s+)?"
+    r"(?:(?:very|extremely|highly|really|incredibly|super|blazingly|insanely|truly|quite|pretty|fully|so|"
+    r"reasonably|fairly|relatively|remarkably|surprisingly)\s+)?"
     r"(?:fast|quick|speedy|easy(?: to (?:use|learn|read|write|extend))?|simple|intuitive|powerful|flexible|robust|"
     r"reliable|scalable|lightweight|light|elegant|painless|cost-effective|cheap|efficient|performant|compatible|"
     r"extensible|modern|clean|friendly|user-friendly|developer-friendly|production-ready|battle-tested|stable|"
@@ -257,6 +278,10 @@ TUTORIAL_REFERENCE = re.compile(
     r"\b(?:this|the above|the following|the previous|our|that) (?:command|example|snippet|code|script|"
     r"tutorial|guide|walkthrough|use case|notebook|demo)\b|^the (?:notebook|snippet|tutorial|walkthrough|demo)\b|"
     r"\bin this (?:example|tutorial|guide|section)\b|"
+    # An example's code narrated: "the code enables automated routing", "… illustrating how structured
+    # outputs can …".
+    r"\bthe (?:code|script|program|snippet)\s+(?:above\s+|below\s+)?(?:enables|creates|defines|shows|uses|prints|"
+    r"does|will|then|first|calls|returns|outputs)\b|\billustrat(?:es|ing) how\b|"
     r"\bwe(?:'ll| will)\b",
     re.IGNORECASE,
 )
@@ -267,7 +292,11 @@ TUTORIAL_REFERENCE = re.compile(
 NARRATION = re.compile(
     r"^(?:(?:now|next|then|first|finally|here|so|but|and),?\s+)?(?:let(?:'s| us)\b|"
     r"we(?:'ll| will| can| start| begin| come| now| then| first| next| need| want| have to| are going)\b|"
-    r"notice\b|note that\b|(?:especially|particularly|even) (?:if|when)\b)",
+    r"notice\b|note that\b|(?:especially|particularly|even) (?:if|when)\b|"
+    # A step's outcome told to the reader: "Now when you import X, it should be able to find the DLLs."
+    r"now,?\s+(?:when|once|that|if)\s+you\b|"
+    # A lineage, not a feature: "Inspired by the 12-factor application guide", "Draws inspiration from …".
+    r"(?:heavily |loosely |largely )?inspired by\b|draws? inspiration from\b)",
     re.IGNORECASE,
 )
 # A subject that generalises over a category ("Most guard models …", "Various prompt engineering
@@ -289,6 +318,14 @@ READER_NEED = re.compile(
     r"(?:need|needs|want|wants|should|must|have to|has to|would rather|'d rather)\b",
     re.IGNORECASE,
 )
+# The reader acting, in the present tense ("You process millions of short messages and …", "You scale out by
+# starting more workers", "You put a function call on a queue"): the reader's situation or a step. What the
+# tool lets the reader do is said with a modal ("You can …") or as "you get …", which stay.
+READER_ACTS = re.compile(
+    r"^(?:(?:and|so|then|now|first|next),?\s+)?you\s+(?:just\s+|simply\s+|only\s+)?"
+    r"(?!can\b|could\b|may\b|might\b|get\b|gets\b|will\b|won't\b|'ll\b|are\b|have\b|don't\b|no longer\b)[a-z]+\b",
+    re.IGNORECASE,
+)
 # A leading condition ("If you need those features, …", "When querying, …"): the claim, if any, is the
 # main clause after it, which gets the same checks ("…, run a server such as X" is advice).
 LEADING_CONDITION = re.compile(
@@ -306,7 +343,8 @@ ELABORATION = re.compile(
 )
 # A definition of a concept by an indefinite generic subject ("A task is a Python function decorated
 # with …", "A worker is a process that …"): it explains a term of the tool's model, not a feature.
-DEFINITION = re.compile(r"^(?:an?)\s+(?:[\w'-]+\s+){1,3}?(?:is|are)\s+(?:an?|the)\s", re.IGNORECASE)
+# A parenthetical may follow the term ("A universal function (or ufunc for short) is a function that …").
+DEFINITION = re.compile(r"^(?:an?)\s+(?:[\w'-]+\s+){1,3}?(?:\([^)]{1,40}\)\s+)?(?:is|are)\s+(?:an?|the)\s", re.I)
 _SUBJECT_VERB = re.compile(
     r"^(?:the\s+)?(?P<subject>[A-Z][\w.+-]*(?:\s+[A-Z][\w.+-]*){0,2})\s+(?:is|are|was|were|can|could|has|have|"
     r"does|do|provides?|supports?|offers?|uses?|lets?|gives?|will|may|might|loses?|stores?|keeps?|runs?|"
@@ -369,6 +407,7 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
     main_clause = _MAIN_CLAUSE.split(text, maxsplit=1)[0]
     return bool(
         READER_NEED.match(stripped)
+        or READER_ACTS.match(stripped)
         or ELABORATION.match(stripped)
         or DEFINITION.match(stripped)
         or NEGATED.search(main_clause)
@@ -383,6 +422,9 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
         or TUTORIAL_REFERENCE.search(text)
         or NARRATION.match(text.strip())
         or GENERIC_SUBJECT.match(text.strip())
+        or HISTORY.search(stripped)
+        or STRUCK.match(stripped)
+        or POINTER.match(stripped)
         or about_another_product(text, context)
     )
 
@@ -421,7 +463,7 @@ class ExtractiveDecomposer:
     name = "extractive"
     # Bumped whenever what the rules produce changes: a page already stored by an older version is
     # re-extracted when resubmitted, not kept as "unchanged" (pipeline.ingest).
-    version = "1.8"
+    version = "1.9"
     model: str | None = None
     prompt_version: str | None = None
 
@@ -517,6 +559,8 @@ class ExtractiveDecomposer:
             name = _refined(name, sentence, tool_name, self._keyphrase)
             name = _particle_end(name)
             name = expand_label(name, sentence, tool_name, domain, proper)
+            phrase = _phrase_for_word(name, sentence, tool_name, self._keyphrase)
+            name = name if phrase.lower() in taken else phrase
             taken.add(name.lower())
             names.append(name)
         drafts = []
@@ -665,6 +709,34 @@ def _refined(name: str, sentence: str, tool_name: str, keyphrase: Callable[[str]
     return better[:1].upper() + better[1:] if fits(better) else name
 
 
+def _phrase_for_word(name: str, sentence: str, tool_name: str, keyphrase: Callable[[str], str | None]) -> str:
+    """A name still one word after the label rules ("Quick", "Used", "Default", "Time") is a keyword, not
+    a feature a comparison page prints: its own sentence's noun phrase names it, when the sentence says
+    more than the word ("Because it is parallel, it's quick, …"). A heading alone stays as it is."""
+    if len(name.split()) != 1 or len(sentence.split()) < 4:
+        return name
+    word = re.escape(name.strip(".,;:"))
+    if re.search(rf"(?:,|\band|\bor)\s+{word}\b|\b{word}(?:\s+(?:and|or)\s|,\s+[\w-]+(?:\s+[\w-]+)?,)", sentence, re.I):
+        return name  # one item of a sentence's list of features ("periodic tasks, retries, …"): it is the name
+
+    def fits(phrase: str) -> bool:
+        words = phrase.split()
+        return (
+            is_good_name(phrase)
+            and 2 <= len(words) <= 6
+            and words[-1].lower() not in STOPWORDS
+            and not _LOOSE_PHRASE.search(phrase)
+            and phrase.lower() != tool_name.lower()
+        )
+
+    better = name_from_sentence(sentence, tool_name)
+    if better.lower().startswith(f"{name.lower()}:") and not _ADJECTIVE.match(name):
+        return name  # a noun labelling its own text ("Dashboards: shareable dashboards …"): the page named it
+    if not fits(better):
+        better = keyphrase(sentence) or ""
+    return better[:1].upper() + better[1:] if fits(better) else name
+
+
 def _particle_end(name: str) -> str:
     """ "Retries built in" -> "Built-in retries", "Plugins opt in" -> "Plugins opt-in": a phrasal
     adjective after the noun is one word, so the name does not end on a particle."""
@@ -735,7 +807,17 @@ DENIED_INTRO = re.compile(
     r"\b(?:not|un)[- ]?(?:supported|available|implemented|included|provided|working)\b|\blimitations?\b|"
     r"\bcaveats?\b|\bknown (?:issues|bugs|problems)\b|\bgotchas\b|\bpitfalls\b|\bdrawbacks\b|"
     r"\b(?:does|do|will|can|may|might)(?:n't| not)\b|\bcannot\b|\bwon't\b|\b(?:is|are)(?:n't| not)\s*$|"
-    r"\b(?:issues|problems|bugs)\s*$",
+    r"\b(?:issues|problems|bugs)\s*$|"
+    # What the tool is not for ("X is probably not what you want if you need to:", "X is not a good fit
+    # for:"): the items are others' jobs, often with the product to use instead.
+    r"\b(?:is|are)(?:n't|\s+(?:\w+ly\s+)?not)\s+(?:what|for|a good|the right|the best|suited|suitable|"
+    r"recommended|meant|designed|intended|ideal)\b|"
+    # Adopters ("X is used in major open-source projects like:", "Trusted by:", "Companies using X
+    # include:"): a list of other projects' names, not features.
+    r"\b(?:is|are)\s+(?:\w+\s+){0,3}?used\s+(?:in|by)\b(?!.*\b(?:to|for)\b)|\bused in production\b|"
+    r"\b(?:trusted|relied on|loved|powered) by\b|"
+    r"\b(?:companies|organi[sz]ations|projects|teams|users|adopters)\s+(?:that\s+|who\s+)?"
+    r"(?:use|using|rely on|relying on|include)\b",
     re.IGNORECASE,
 )
 
@@ -791,6 +873,27 @@ def _other_products_sections(
         if not first or not about_another_product(" ".join(first[0].text.split()), context):
             continue
         found |= {b.index for b in blocks if b.section[: len(path)] == path} | {block.index}
+    return found
+
+
+# A list item that documents one function or callback: "on_connect(): called when …", "`socket()`: returns …".
+API_ITEM = re.compile(r"^\W{0,2}[A-Za-z_][\w.]*\([^)]{0,40}\)`?\s*(?:[:–—]|\s-\s)")
+
+
+def _api_listings(blocks: list[Block]) -> set[int]:
+    """Indices of the items of an API reference listing after its first: a run of three or more items of one
+    list, each naming a function or callback and what it does ("on_connect(): called when …",
+    "on_disconnect(): called when …"). The listing documents one interface; its first item stands for it,
+    and the rest would make one capability per function."""
+    found: set[int] = set()
+    run: list[Block] = []
+    for block in [*blocks, Block("paragraph", 0, 0, "")]:
+        if block.kind == "bullet" and API_ITEM.match(block.text) and (not run or block.section == run[0].section):
+            run.append(block)
+            continue
+        if len(run) >= 3:
+            found |= {b.index for b in run[1:]}
+        run = [block] if block.kind == "bullet" and API_ITEM.match(block.text) else []
     return found
 
 
@@ -850,6 +953,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         by_section.setdefault(block.section, []).append(block)
     headings = {_label(b.text) for b in blocks if b.kind == "heading"}
     consumed |= _tables_of_contents(blocks, headings)
+    consumed |= _api_listings(blocks)
     denied, denied_intros = _denied_lists(blocks)
     consumed |= denied | _other_products_sections(blocks, by_section, tool_name)
     beyond_lead: dict[int, list[Span]] = {}  # a section's first paragraph: sentences after its lead
@@ -950,6 +1054,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             )
 
     out.extend(_feature_table_rows(blocks, tool_name))
+    out.extend(_title_tagline(blocks, tool_name))
 
     # The page's first paragraph before any second-level heading: its first sentence is the tagline.
     opening = next((b.index for b in blocks if b.kind == "paragraph" and len(b.section) <= 1), -1)
@@ -1042,8 +1147,39 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
     return out
 
 
+def _title_tagline(blocks: list[Block], context: ClaimContext) -> list[Candidate]:
+    """The page title's subtitle ("Trio – a friendly Python library for async concurrency and I/O",
+    "marshmallow: simplified object serialization"): the tool's own tagline, set after its name and a
+    dash or colon. It says what the tool is, like the opening sentence it merges with."""
+    title = next((b for b in blocks if b.kind == "heading" and not b.section), None)
+    name = context.tool
+    if title is None or not name:
+        return []
+    match = re.match(rf"^\W*{re.escape(name)}\W*?\s*(?:[:–—|]|\s-)\s*(?P<rest>\S.*?)\s*$", title.text, re.IGNORECASE)
+    if not match:
+        return []
+    rest = match.group("rest")
+    if not 3 <= _words(rest) <= 15 or _is_noise(rest, context) or NOISE.search(rest):
+        return []
+    span = Span(rest, title.start + match.start("rest"), title.start + match.end("rest"))
+    return [
+        Candidate(
+            [span], 1.0 * _weight("neutral") + 1.4 + _words(rest) / 50, title.index, None, [span], rest, (), True, True
+        )
+    ]
+
+
+# The page's word for the tool itself: "This module wraps …", "This library provides …".
+_SELF_REFERENCE = re.compile(
+    r"^this (?:module|library|package|project|tool|framework|binding|extension|plugin|crate|client|server|app)\s",
+    re.IGNORECASE,
+)
+
+
 def _tool_is_subject(text: str, context: ClaimContext) -> bool:
     name = context.tool.lower()
+    if _SELF_REFERENCE.match(text.strip()):
+        return True
     return bool(name) and re.match(rf"(?:the\s+)?{re.escape(name)}(?:'s)?\s", text.strip().lower()) is not None
 
 
@@ -1236,7 +1372,13 @@ def _installation(block: Block) -> bool:
 
 
 def _code_follows(blocks: list[Block], block: Block) -> bool:
-    return block.index + 1 < len(blocks) and blocks[block.index + 1].kind == "code"
+    """The next block is code, or a bare link ("This module wraps the X library:" then its URL)."""
+    if block.index + 1 >= len(blocks):
+        return False
+    after = blocks[block.index + 1]
+    return after.kind == "code" or (
+        after.kind == "paragraph" and re.fullmatch(r"\s*https?://\S+\s*", after.text) is not None
+    )
 
 
 def _join(spans: list[Span]) -> str:
@@ -1360,7 +1502,9 @@ def _sentence_candidate(
     # AI") whether or not it uses a feature word.
     # Not when it narrates in the first person ("We met at a bakery in 2014.").
     cue = (tagline and not FIRST_PERSON.search(text)) or CAPABILITY_CUE.search(text)
-    if not cue or text[0].islower():  # a lowercase start is a fragment (footnote, broken wrap)
+    # A lowercase start is a fragment (footnote, broken wrap), unless it is the tool's own lowercase name
+    # ("urllib3 is a powerful, user-friendly HTTP client"): then it is often the page's tagline.
+    if not cue or _fragment(text, tool_name.tool):
         return None
     score = 1.0 * weight + (0.4 if intro else 0.0) + min(words, 25) / 50
     if tagline:
