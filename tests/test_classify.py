@@ -102,6 +102,10 @@ def test_a_slogan_title_gives_way_to_the_repository_or_file_name() -> None:
     # A section heading or a badge's call to action is not the tool's name; a release file's version is not either.
     assert tool_name("Key Features", "file:///cache/datasets-5.2.0.md") == "datasets"
     assert tool_name("Join chatroom", "file:///cache/trio-0.35.0.rst") == "trio"
+    # A navigation label heading a page that opens with badges, then its link list.
+    assert tool_name("Quick links", "file:///cache/gauge-2.1.0.rst") == "gauge"
+    assert tool_name("Table of Contents", "https://github.com/acme/widget") == "widget"
+    assert tool_name("Links", "https://github.com/acme/widget") == "widget"
     assert tool_name(None, "file:///cache/pgcli-4.7.1.rst") == "pgcli"
     assert tool_name("Overview", "https://github.com/acme/widget") == "widget"
     assert tool_name("PycURL -- A Python Interface To The cURL library", "https://example.org/x") == "PycURL"

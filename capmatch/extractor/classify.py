@@ -184,8 +184,17 @@ _CALL_TO_ACTION = re.compile(
 )
 
 
+# A navigation label ("Quick links", "Table of contents", "Useful resources"): a README that opens with
+# badges and then its link list has no title line, and the first heading is not the tool.
+_NAVIGATION = re.compile(
+    r"^(?:(?:quick|useful|related|important|external|other)\s+)?(?:links?|(?:table of )?contents|toc|navigation|"
+    r"menu|resources|index|documentation|docs)\W*$",
+    re.IGNORECASE,
+)
+
+
 def _not_a_name(head: str) -> bool:
-    return is_generic_heading(head) or bool(_CALL_TO_ACTION.match(head))
+    return is_generic_heading(head) or bool(_CALL_TO_ACTION.match(head) or _NAVIGATION.match(head))
 
 
 def _slogan(head: str) -> bool:
