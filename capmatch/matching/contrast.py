@@ -234,12 +234,6 @@ def _page(catalog: Catalog, tool_id: str, name: str, cache: dict[str, _Page]) ->
     return cache[tool_id]
 
 
-def warm_page(text: str, name: str, tool_id: str) -> None:
-    """Read the attributes of a page about to be stored as ``tool_id`` into ``page_keys``' cache, as
-    ``_page`` will ask for them (ingestion does it while the LLM answers; same keys, same result)."""
-    attrs.page_keys(text, frozenset(_name_words(name, tool_id)))
-
-
 def _name_words(*names: str) -> set[str]:
     return {w.lower() for n in names for w in re.findall(r"[A-Za-z0-9]+", n) if len(w) > 1}
 

@@ -25,7 +25,7 @@ from capmatch.extractor.fetch import RawDocument, fetch, read_path
 from capmatch.extractor.segment import segment
 from capmatch.extractor.verify import verify
 from capmatch.llm.meter import UsageMeter, metering
-from capmatch.matching.contrast import neighbours_for, warm_page
+from capmatch.matching.contrast import neighbours_for
 from capmatch.matching.identity import document_text, identity_text
 from capmatch.models import STEP_STARTS, Capability, JobOutcome, Pricing, Stage, Tool, ToolType
 from capmatch.pipeline.writer import CatalogWriter, Progress, no_progress
@@ -73,13 +73,12 @@ def _prefetch(embedder: Embedder, text: str) -> Future:
 
 
 def _prefetched(future: Future) -> Any:
-    """The first row of what the side thread made, or None when it has not started (then the work is
-    done in line, rather than waited for behind other pages' prefetches) or failed (the same)."""
+    """The prefetched vector, or None when it has not started (then it is embedded with the rest,
+    rather than waited for behind other pages' prefetches) or failed (the same: embedded again)."""
     if future.cancel():
         return None
     try:
-        done = future.result()
-        return None if done is None else done[0]
+        return future.result()[0]
     except Exception:  # whatever went wrong is raised again by the direct call
         return None
 
@@ -208,9 +207,6 @@ class Ingestor:
         embedder = self.embedder
         opening = document_text(doc.text)
         prefetched = _prefetch(embedder, opening)
-        # The page's attributes, which the contrast refresh reads after the store, also depend only
-        # on the page (and the tool's name): read them into their cache while the LLM answers.
-        warmed = _PREFETCH.submit(warm_page, doc.text, name, slugify(name))
         with metering(meter):
             progress(Stage.EXTRACTING, STEP_STARTS["extracting"])
             drafts = decomposer.decompose(source_doc)
@@ -267,7 +263,6 @@ class Ingestor:
             extractor_version=decomposer.version,
             usage=meter.snapshot() if decomposer.model is not None else None,
         )
-        _prefetched(warmed)  # finished (or dropped if it never started) before the refresh reads the page
         stored = self.writer.store_tool(tool, doc.text, new, identity, document, progress=progress, guard=guard)
         progress(Stage.DONE, 1.0)
         if not stored.created:
