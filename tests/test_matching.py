@@ -402,3 +402,33 @@ def test_lexical_scores_equal_a_pool_tokenized_at_once() -> None:
         scores = np.asarray(retriever.get_scores(words), dtype=np.float64)
         assert np.array_equal(lexical_scores(query, texts), scores[1:] / scores[0])
         assert np.array_equal(lexical_scores(query, texts), scores[1:] / scores[0])  # remembered words
+
+
+def test_lexical_scores_equal_bm25s_on_mixed_pools() -> None:
+    # fusion.lexical_scores computes bm25s.BM25()'s scores for the query's words only; they must be
+    # bm25s's bit for bit: whole pages, short snippets, empty texts, repeated words, a short query.
+    import random
+
+    import bm25s
+
+    from capmatch.matching.fusion import _words, lexical_scores
+
+    pages = [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.rglob("*")) if p.suffix in (".md", ".rst", ".html")]
+    rng = random.Random(7)
+
+    def reference(query: str, texts: list[str]) -> np.ndarray:
+        corpus = [list(_words(query)), *(list(_words(t)) for t in texts)]
+        if not corpus[0]:
+            return np.zeros(len(texts))
+        retriever = bm25s.BM25()
+        retriever.index(corpus, show_progress=False)
+        scores = np.asarray(retriever.get_scores(corpus[0]), dtype=np.float64)
+        return scores[1:] / scores[0] if scores[0] > 0 else np.zeros(len(texts))
+
+    def snippet() -> str:
+        return " ".join(rng.choice(pages).split()[rng.randint(0, 40) :][: rng.randint(0, 60)])
+
+    for _ in range(60):
+        pool = [rng.choice(pages) if rng.random() < 0.5 else snippet() for _ in range(rng.randint(1, 40))]
+        query = rng.choice(pages) if rng.random() < 0.6 else "queue queue retry " + snippet()
+        assert lexical_scores(query, pool).tobytes() == reference(query, pool).tobytes()

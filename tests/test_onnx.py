@@ -65,6 +65,20 @@ def test_order_and_batching_do_not_change_vectors(texts: list[str], onnx_embedde
     assert np.allclose(together, reversed_rows, atol=1e-5)
 
 
+def test_a_page_opening_embedded_alone_has_the_bits_of_the_ingest_batch(onnx_embedder: OnnxEmbedder) -> None:
+    # Ingestion embeds a page's opening while the LLM answers (pipeline.ingest._prefetch), then the
+    # capabilities and identity without it: every vector must be the one the single batch gave.
+    from capmatch.evaluation.bench_ingest import documents
+    from capmatch.matching.identity import document_text
+
+    caps = ["Retry failed jobs: retries a job with exponential backoff", "HTTP/2: speaks HTTP/2 to servers"]
+    for _, page in documents(6):
+        opening = document_text(page)
+        batch = onnx_embedder._encode([*caps, "pgtide: a Postgres task queue", opening])
+        assert onnx_embedder._encode([opening])[0].tobytes() == batch[-1].tobytes()
+        assert onnx_embedder._encode([*caps, "pgtide: a Postgres task queue"]).tobytes() == batch[:-1].tobytes()
+
+
 def test_batches_side_by_side_give_the_vectors_of_one_thread(texts: list[str], onnx_embedder: OnnxEmbedder) -> None:
     if onnx_embedder.workers < 2:
         pytest.skip("one core: batches run one after another")

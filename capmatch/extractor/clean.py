@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import trafilatura
 from docutils.core import publish_parts
 from lxml import html as lxml_html
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from capmatch.errors import EmptyDocument, PageTooComplex
 
@@ -72,11 +74,18 @@ def clean(raw: str, fmt: str) -> CleanDocument:
     return CleanDocument(text=text, title=title, format=fmt)
 
 
+@lru_cache(maxsize=4)
+def _markdown_tokens(raw: str) -> list[Token]:
+    """A Markdown page parsed once for both its HTML and its title (neither changes the tokens)."""
+    return _MARKDOWN.parse(raw)
+
+
 def _to_html(raw: str, fmt: str) -> str:
     if fmt == "html":
         return raw
     if fmt == "markdown":
-        return f"<html><body><main>{_MARKDOWN.render(raw)}</main></body></html>"
+        body = _MARKDOWN.renderer.render(_markdown_tokens(raw), _MARKDOWN.options, {})
+        return f"<html><body><main>{body}</main></body></html>"
     if fmt == "rst":
         try:
             parts = publish_parts(
@@ -158,7 +167,7 @@ def _title_of(page: str, raw: str, fmt: str) -> str | None:
     """
     candidates: list[str] = []
     if fmt == "markdown":
-        tokens = _MARKDOWN.parse(raw)  # tokens, not a regex: "# comment" lines in code are not headings
+        tokens = _markdown_tokens(raw)  # tokens, not a regex: "# comment" lines in code are not headings
         for i, token in enumerate(tokens[:-1]):
             if token.type == "heading_open" and token.tag == "h1":
                 candidates.append(_inline_text(tokens[i + 1].content))

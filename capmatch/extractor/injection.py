@@ -4,6 +4,7 @@ instructions…") is never evidence: a quote inside it does not ground a capabil
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from capmatch.extractor.segment import segment
 
@@ -33,7 +34,13 @@ def addresses_a_model(text: str) -> bool:
 
 def instruction_spans(text: str) -> list[tuple[int, int]]:
     """Blocks (paragraphs, bullets) of ``text`` that address a model, as (start, end) offsets."""
-    return [(b.start, b.end) for b in segment(text) if b.kind != "heading" and addresses_a_model(b.text)]
+    return list(_instruction_spans(text))
+
+
+@lru_cache(maxsize=8)
+def _instruction_spans(text: str) -> tuple[tuple[int, int], ...]:
+    # Remembered: the LLM answer's validation asks for the same page once per capability.
+    return tuple((b.start, b.end) for b in segment(text) if b.kind != "heading" and addresses_a_model(b.text))
 
 
 def inside(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -97,6 +97,7 @@ def refresh_after_change(
     catalog: Catalog, index: SearchableIndex, changed: str | None, affected: set[str], threshold: float = 0.5
 ) -> None:
     """Recompute contrast lines and match edges after ``changed`` was added (or a tool removed)."""
+    catalog = cast("Catalog", _VectorsReadOnce(catalog))
     tools = set(affected)
     if changed is not None:
         tools.add(changed)
@@ -111,6 +112,24 @@ def refresh_after_change(
                 # A deletion took edges away from these tools: let them find their next-best matches.
                 edges = score_tools(catalog, index, tool_id, limit=EDGES_PER_TOOL, threshold=threshold)
                 catalog.add_matches(tool_id, [(t, s, len(p)) for t, s, p in edges if s >= EDGE_MIN])
+
+
+class _VectorsReadOnce:
+    """The catalog during one refresh, each tool's capability vectors read from it once: the
+    refreshed tools' similar-tools rankings share most of their candidates, and a refresh writes
+    lines and edges, never vectors. Everything else goes to the catalog itself."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def vectors_of(self, tool_id: str) -> tuple[np.ndarray, np.ndarray]:
+        if tool_id not in self._vectors:
+            self._vectors[tool_id] = self._catalog.vectors_of(tool_id)
+        return self._vectors[tool_id]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._catalog, name)
 
 
 def tools_near(catalog: Catalog, index: SearchableIndex, tool_id: str) -> set[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +61,26 @@ def unchanged_notice(tool_id: str) -> str:
 # Blocks (paragraphs, bullets, rows) a page may have: extraction looks at each with its neighbours.
 MAX_BLOCKS = 20_000
 MIN_EXPECTED = 3
+
+# The page's opening (256 tokens, the costliest text a page embeds) depends only on the cleaned page,
+# so it is embedded here while the decomposer waits for the LLM. The vectors are the same bits as
+# embedding it with the capabilities (ONNX Runtime's rows do not depend on their batch; tested).
+_PREFETCH = ThreadPoolExecutor(max_workers=2, thread_name_prefix="capmatch-prefetch")
+
+
+def _prefetch(embedder: Embedder, text: str) -> Future:
+    return _PREFETCH.submit(embedder.embed_batch, [text])
+
+
+def _prefetched(future: Future) -> Any:
+    """The prefetched vector, or None when it has not started (then it is embedded with the rest,
+    rather than waited for behind other pages' prefetches) or failed (the same: embedded again)."""
+    if future.cancel():
+        return None
+    try:
+        return future.result()[0]
+    except Exception:  # whatever went wrong is raised again by the direct call
+        return None
 
 
 @dataclass
@@ -183,6 +204,9 @@ class Ingestor:
             )
         name = clean_name(source.name or "") or clean_name(classify.tool_name(doc.title, raw.url)) or "tool"
         source_doc = SourceDocument(doc.text, doc.title, name, raw.url, doc.format, blocks)
+        embedder = self.embedder
+        opening = document_text(doc.text)
+        prefetched = _prefetch(embedder, opening)
         with metering(meter):
             progress(Stage.EXTRACTING, STEP_STARTS["extracting"])
             drafts = decomposer.decompose(source_doc)
@@ -193,10 +217,13 @@ class Ingestor:
                 raise NoCapabilities("the decomposer returned no capabilities for this page")
             progress(Stage.EMBEDDING, STEP_STARTS["embedding"])
             texts = [capability_text(c) for c in capabilities]
-            embedded = self.embedder.embed_batch(
-                [*texts, identity_text(name, facts.summary, doc.text), document_text(doc.text)]
-            )
-            vectors, identity, document = embedded[:-2], embedded[-2], embedded[-1]
+            document = _prefetched(prefetched)
+            if document is None:
+                embedded = embedder.embed_batch([*texts, identity_text(name, facts.summary, doc.text), opening])
+                vectors, identity, document = embedded[:-2], embedded[-2], embedded[-1]
+            else:
+                embedded = embedder.embed_batch([*texts, identity_text(name, facts.summary, doc.text)])
+                vectors, identity = embedded[:-1], embedded[-1]
             progress(Stage.CONTRASTING, STEP_STARTS["contrasting"])
             # Only a backend that writes its own lines needs the neighbours before the store; the
             # store computes them once more for everyone's alternatives (matching.contrast).

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, StrictUndefined, Template
 
 _HEADER = re.compile(r"^\{#\s*version:\s*(?P<version>[\w.-]+)\s*#\}\s*\n")
 _ENV = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
@@ -24,7 +24,13 @@ class Prompt:
     source: str
 
     def render(self, **values: object) -> str:
-        return _ENV.from_string(self.source).render(**values)
+        return _template(self.source).render(**values)
+
+
+@cache
+def _template(source: str) -> Template:
+    """A prompt compiled once (compiling took longer than rendering, on every request)."""
+    return _ENV.from_string(source)
 
 
 @cache

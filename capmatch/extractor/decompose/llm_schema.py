@@ -6,6 +6,7 @@ re-ask message the model sees, so each says exactly what to fix.
 
 from __future__ import annotations
 
+import copy
 import re
 from functools import cache
 from typing import Any, ClassVar, Literal, TypeVar, cast
@@ -90,6 +91,9 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
     return node
 
 
+_SCHEMAS: dict[Any, dict[str, Any]] = {}
+
+
 class Answer(BaseModel):
     model_config = ConfigDict(json_schema_extra=_lean)
 
@@ -102,7 +106,20 @@ class Answer(BaseModel):
         used, without a title ("$defs" and "$ref" cost about 28 tokens a request and say nothing the
         model needs), and the top level gets a one-word description, so that instructor sends
         neither the class docstring nor its own 14-token default as the tool's description. The
-        top-level title stays: it names the tool a tools-mode answer comes through."""
+        top-level title stays: it names the tool a tools-mode answer comes through.
+
+        Made once per class and arguments (instructor asks on every request; a copy is returned)."""
+        try:
+            key: Any = (cls, args, tuple(sorted(kwargs.items())))
+            hash(key)
+        except TypeError:
+            return cls._lean_schema(*args, **kwargs)
+        if key not in _SCHEMAS:
+            _SCHEMAS[key] = cls._lean_schema(*args, **kwargs)
+        return copy.deepcopy(_SCHEMAS[key])
+
+    @classmethod
+    def _lean_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
         schema = super().model_json_schema(*args, **kwargs)
         defs = schema.pop("$defs", {})
         for nested in defs.values():
