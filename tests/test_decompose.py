@@ -605,6 +605,29 @@ def test_adopter_lists_and_not_for_lists_are_not_capabilities(embedder: Sentence
         assert absent not in quotes, (absent, [c.name for c in caps])
 
 
+def test_a_list_cataloguing_other_projects_is_not_capabilities(embedder: SentenceTransformerEmbedder) -> None:
+    """Items that each introduce a different named thing by what it is belong to those things; a feature
+    list whose items start with common nouns ("Storage is replicated") stays the tool's."""
+    caps = decompose_markdown(
+        "# Gizmo\n\nGizmo is a key-value store for embedded devices.\n\n"
+        "## Features\n\n- Storage is replicated across flash banks.\n- Traffic is compressed on the wire.\n"
+        "- Data is encrypted at rest with per-device keys.\n\n"
+        "## Comparisons\n\nGizmo is compared below with three other projects.\n\n"
+        "- zorbdb is a document database written in Rust with a query planner.\n"
+        "- kvlite provides a dictionary interface over SQLite files.\n"
+        "- mapstash.Store implements a persistent mapping with pluggable codecs.\n\n"
+        "## Related\n\n- quarkcache extends the standard lru_cache with TTLs.\n"
+        "- heapfile.Memory stores function results on disk.\n",
+        "Gizmo",
+        embedder,
+    )
+    quotes = " ".join(e.quote for c in caps for e in c.evidence)
+    for present in ("Storage is replicated", "Traffic is compressed", "Data is encrypted"):
+        assert present in quotes, (present, [c.name for c in caps])
+    for absent in ("query planner", "dictionary interface", "pluggable codecs", "TTLs", "function results"):
+        assert absent not in quotes, (absent, [c.name for c in caps])
+
+
 def test_an_api_listing_gives_one_capability_not_one_per_function(embedder: SentenceTransformerEmbedder) -> None:
     caps = decompose_markdown(
         "# Gizmo\n\nGizmo is a client library for a message broker.\n\n## Callbacks\n\n"

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from wordfreq import zipf_frequency
 
 from capmatch.embeddings.model import Embedder
 from capmatch.errors import NoCapabilities
@@ -463,7 +464,7 @@ class ExtractiveDecomposer:
     name = "extractive"
     # Bumped whenever what the rules produce changes: a page already stored by an older version is
     # re-extracted when resubmitted, not kept as "unchanged" (pipeline.ingest).
-    version = "1.9"
+    version = "1.9.1"
     model: str | None = None
     prompt_version: str | None = None
 
@@ -876,6 +877,50 @@ def _other_products_sections(
     return found
 
 
+# A list item that introduces a named thing by what it is or does ("dbm is part of …", "klepto extends
+# …", "joblib.Memory provides …").
+_ITEM_SUBJECT = re.compile(
+    r"^\W{0,3}(?P<subject>[A-Za-z][\w.+-]*)\W{0,3}\s+(?:is|are|was|provides|extends|implements|offers|wraps|"
+    r"supports|uses|stores|adds|brings|includes)\b"
+)
+# A common English word ("Data is encrypted", "Storage is replicated") is a feature's topic, not a name.
+_NAME_ZIPF = 3.0
+
+
+def _named_subject(text: str, context: ClaimContext) -> str | None:
+    """The name an item is about when it is a thing other than the tool, else None."""
+    match = _ITEM_SUBJECT.match(" ".join(text.split()))
+    if not match:
+        return None
+    subject = match.group("subject").strip(".").lower()
+    tool = context.tool.lower()
+    if not subject or subject in _COMMON or subject in STOPWORDS or (tool and (subject in tool or tool in subject)):
+        return None
+    name_like = subject in context.proper_names or bool(re.search(r"[._\d]", subject))
+    return subject if name_like or zipf_frequency(subject, "en") < _NAME_ZIPF else None
+
+
+def _catalogue_lists(blocks: list[Block], context: ClaimContext) -> set[int]:
+    """Indices of the items of a list that catalogues other things: three or more items of one list (or
+    every item of a shorter one, at least two), each introducing a different named thing by what it is
+    ("dbm is part of the standard library …", "shelve implements …", "sqlitedict is a wrapper …"). A
+    comparison with other projects or a list of related tools: each item states that thing's features,
+    not this tool's."""
+    found: set[int] = set()
+    run: list[Block] = []
+    for block in [*blocks, Block("paragraph", 0, 0, "")]:
+        if block.kind == "bullet" and (not run or block.section == run[0].section):
+            run.append(block)
+            continue
+        named = {b.index: _named_subject(b.text, context) for b in run}
+        subjects = {n for n in named.values() if n}
+        # Two items suffice when each names a different thing ("joblib.Memory provides …", "klepto extends …").
+        if len(subjects) >= 3 or (len(subjects) >= 2 and all(named.values())):
+            found |= {i for i, n in named.items() if n}
+        run = [block] if block.kind == "bullet" else []
+    return found
+
+
 # A list item that documents one function or callback: "on_connect(): called when …", "`socket()`: returns …".
 API_ITEM = re.compile(r"^\W{0,2}[A-Za-z_][\w.]*\([^)]{0,40}\)`?\s*(?:[:–—]|\s-\s)")
 
@@ -954,6 +999,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
     headings = {_label(b.text) for b in blocks if b.kind == "heading"}
     consumed |= _tables_of_contents(blocks, headings)
     consumed |= _api_listings(blocks)
+    consumed |= _catalogue_lists(blocks, tool_name)
     denied, denied_intros = _denied_lists(blocks)
     consumed |= denied | _other_products_sections(blocks, by_section, tool_name)
     beyond_lead: dict[int, list[Span]] = {}  # a section's first paragraph: sentences after its lead
