@@ -14,7 +14,7 @@ Names are noun phrases made by rules (extractor.naming); descriptions and quotes
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -698,16 +698,18 @@ def _refined(name: str, sentence: str, tool_name: str, keyphrase: Callable[[str]
     lead = re.match(rf"\W*{re.escape(name)}\W*?\s*(?:[:–—-]\s+|\n)(?P<rest>.+)", sentence, re.I | re.DOTALL)
     text = lead.group("rest") if lead else sentence
 
-    def fits(phrase: str) -> bool:
-        words = phrase.split()
-        return is_good_name(phrase) and 2 <= len(words) <= 6 and words[-1].lower() not in STOPWORDS
-
     better = name_from_sentence(text, tool_name)
-    if not fits(better):  # the embedding is only asked when the syntax gives nothing
+    if not _phrase_fits(better):  # the embedding is only asked when the syntax gives nothing
         better = keyphrase(text) or ""
         # "GPUs the GPU indexes", "Raw vectors to make searching": words, not a phrase.
         better = "" if _LOOSE_PHRASE.search(better) else better
-    return better[:1].upper() + better[1:] if fits(better) else name
+    return better[:1].upper() + better[1:] if _phrase_fits(better) else name
+
+
+def _phrase_fits(phrase: str) -> bool:
+    """A phrase that can replace a one-word label: a good name of 2-6 words not ending on a function word."""
+    words = phrase.split()
+    return is_good_name(phrase) and 2 <= len(words) <= 6 and words[-1].lower() not in STOPWORDS
 
 
 def _phrase_for_word(name: str, sentence: str, tool_name: str, keyphrase: Callable[[str], str | None]) -> str:
@@ -721,14 +723,7 @@ def _phrase_for_word(name: str, sentence: str, tool_name: str, keyphrase: Callab
         return name  # one item of a sentence's list of features ("periodic tasks, retries, …"): it is the name
 
     def fits(phrase: str) -> bool:
-        words = phrase.split()
-        return (
-            is_good_name(phrase)
-            and 2 <= len(words) <= 6
-            and words[-1].lower() not in STOPWORDS
-            and not _LOOSE_PHRASE.search(phrase)
-            and phrase.lower() != tool_name.lower()
-        )
+        return _phrase_fits(phrase) and not _LOOSE_PHRASE.search(phrase) and phrase.lower() != tool_name.lower()
 
     better = name_from_sentence(sentence, tool_name)
     if better.lower().startswith(f"{name.lower()}:") and not _ADJECTIVE.match(name):
@@ -907,18 +902,29 @@ def _catalogue_lists(blocks: list[Block], context: ClaimContext) -> set[int]:
     comparison with other projects or a list of related tools: each item states that thing's features,
     not this tool's."""
     found: set[int] = set()
-    run: list[Block] = []
-    for block in [*blocks, Block("paragraph", 0, 0, "")]:
-        if block.kind == "bullet" and (not run or block.section == run[0].section):
-            run.append(block)
-            continue
+    for run in _bullet_runs(blocks):
         named = {b.index: _named_subject(b.text, context) for b in run}
         subjects = {n for n in named.values() if n}
         # Two items suffice when each names a different thing ("joblib.Memory provides …", "klepto extends …").
         if len(subjects) >= 3 or (len(subjects) >= 2 and all(named.values())):
             found |= {i for i, n in named.items() if n}
-        run = [block] if block.kind == "bullet" else []
     return found
+
+
+def _bullet_runs(blocks: list[Block], item: Callable[[Block], bool] = lambda _: True) -> Iterator[list[Block]]:
+    """Runs of consecutive list items of one section for which ``item`` holds: one list, or one stretch of it."""
+    run: list[Block] = []
+    for block in blocks:
+        if block.kind == "bullet" and item(block):
+            if run and block.section != run[0].section:
+                yield run
+                run = []
+            run.append(block)
+        elif run:
+            yield run
+            run = []
+    if run:
+        yield run
 
 
 # A list item that documents one function or callback: "on_connect(): called when …", "`socket()`: returns …".
@@ -931,14 +937,9 @@ def _api_listings(blocks: list[Block]) -> set[int]:
     "on_disconnect(): called when …"). The listing documents one interface; its first item stands for it,
     and the rest would make one capability per function."""
     found: set[int] = set()
-    run: list[Block] = []
-    for block in [*blocks, Block("paragraph", 0, 0, "")]:
-        if block.kind == "bullet" and API_ITEM.match(block.text) and (not run or block.section == run[0].section):
-            run.append(block)
-            continue
+    for run in _bullet_runs(blocks, lambda b: API_ITEM.match(b.text) is not None):
         if len(run) >= 3:
             found |= {b.index for b in run[1:]}
-        run = [block] if block.kind == "bullet" and API_ITEM.match(block.text) else []
     return found
 
 
