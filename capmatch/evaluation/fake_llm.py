@@ -29,6 +29,8 @@ class LLMServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            counted = False  # whether this request is still counted in server.in_flight
+
             def log_message(self, *args: object) -> None:
                 return None
 
@@ -40,9 +42,18 @@ class LLMServer:
                     action = server._script.popleft() if server._script else {}
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                self.counted = True
                 try:
                     server._respond(self, body, action)
                 finally:
+                    self.finishing()
+
+            def finishing(self) -> None:
+                """The request leaves in_flight before its last bytes go out: once the client has read
+                them it may send the next request, and this thread could otherwise still be counting
+                the old one (max_in_flight then read one above the client's limit)."""
+                if self.counted:
+                    self.counted = False
                     with server._lock:
                         server.in_flight -= 1
 
@@ -110,6 +121,9 @@ def _send(
             # Headers now, the answer later, as streaming proxies do.
             handler.wfile.flush()
             time.sleep(body_delay)
+        finishing = getattr(handler, "finishing", None)
+        if finishing is not None:
+            finishing()
         handler.wfile.write(data)
     except (BrokenPipeError, ConnectionResetError):
         pass  # the client gave up (timeout): expected in timeout tests
