@@ -24,12 +24,15 @@ class LLMServer:
         self.requests: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        # Bumped by reset(): a request an earlier test left running (a client that timed out while the
+        # server still sleeps) is not counted against the next test's in_flight.
+        self._generation = 0
         self._script: deque[dict[str, Any]] = deque()
         self._lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            counted = False  # whether this request is still counted in server.in_flight
+            counted: int | None = None  # the generation this request is counted in, until it finishes
 
             def log_message(self, *args: object) -> None:
                 return None
@@ -42,7 +45,7 @@ class LLMServer:
                     action = server._script.popleft() if server._script else {}
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
-                self.counted = True
+                    self.counted = server._generation
                 try:
                     server._respond(self, body, action)
                 finally:
@@ -52,10 +55,10 @@ class LLMServer:
                 """The request leaves in_flight before its last bytes go out: once the client has read
                 them it may send the next request, and this thread could otherwise still be counting
                 the old one (max_in_flight then read one above the client's limit)."""
-                if self.counted:
-                    self.counted = False
-                    with server._lock:
+                with server._lock:
+                    if self.counted == server._generation:
                         server.in_flight -= 1
+                    self.counted = None
 
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._http.daemon_threads = True
@@ -78,6 +81,8 @@ class LLMServer:
             self.requests.clear()
             self._script.clear()
             self.max_in_flight = 0
+            self.in_flight = 0
+            self._generation += 1
 
     def tasks(self) -> list[str]:
         """The task of each request received ("extract", "decompose", "classify", "contrast")."""
