@@ -108,3 +108,12 @@ def test_expand_label_names_what_the_tool_does_with_it(name: str, sentence: str,
 def test_expand_label_finds_the_acronym_compound_after_a_plain_one() -> None:
     sentence = "Add the middleware you need: it supports typical ASGI middleware."
     assert expand_label("Middleware", sentence, "Litestar", None, frozenset()) == "ASGI middleware"
+
+
+def test_a_double_hyphen_separates_an_items_name_from_its_text() -> None:
+    from capmatch.extractor.naming import split_lead
+
+    assert split_lead("Connection pooling -- reuses sockets across requests") == (
+        "Connection pooling",
+        "reuses sockets across requests",
+    )

@@ -29,7 +29,7 @@ GENERIC_HEADINGS = re.compile(
 )
 
 _LEAD = re.compile(
-    r"^(?P<lead>[^.:;!?—–()\[\]\n]{2,70}?)(?:\s*[:—–]\s+|\s+-\s+|\.\s+(?=[A-Z])|\s*\n\s*(?=[A-Z]))(?P<rest>\S.*)$",
+    r"^(?P<lead>[^.:;!?—–()\[\]\n]{2,70}?)(?:\s*[:—–]\s+|\s+--?\s+|\.\s+(?=[A-Z])|\s*\n\s*(?=[A-Z]))(?P<rest>\S.*)$",
     re.S,
 )
 _VERBISH = re.compile(

@@ -57,7 +57,12 @@ ASIDE_SECTION = re.compile(
     # Adopters and the reader's support of the project ("Who's using X", "In the wild", "Show your
     # support", "Spread the word"): other projects' names and badges, not the tool.
     r"who(?:'s| is| are)? using|(?:they|who) use|in the wild|powered by|trusted by|show (?:your|some) (?:support|love)|"
-    r"spread the word|support (?:the|this|our) project)\b|"
+    r"spread the word|support (?:the|this|our) project|"
+    # Pointers to other pages and other tools ("Quick links", "Useful resources", "Similar projects",
+    # "Alternatives"): link lists and other products, not this tool's features.
+    r"(?:quick|useful|helpful|handy|important|other|more|external|further|additional)\s+(?:links|resources)|"
+    r"similar (?:projects|tools|libraries|packages|software))\b|"
+    r"^\W*alternatives?(?:\s+(?:to|for)\s.*)?\W*$|\balternatives\W*$|"
     # The project's story ("Context", "Background", "Origins", "The name"): history and meta. Only as the
     # whole heading: "Background jobs" is a feature.
     r"^\W*(?:context|background|origins?|etymology|(?:the )?name|story|(?:project )?history)\W*$|"
