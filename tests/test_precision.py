@@ -155,7 +155,7 @@ def test_further_reading_lists_and_link_sections_are_not_capabilities(
     assert not any("Statsline" in q for q in quotes), quotes
     assert _section("Useful resources") == "skip" and _section("Alternatives") == "skip"
     assert _section("Similar projects") == "skip" and _section("Gauge alternatives") == "skip"
-    assert _section("Alternative backends for storage") != "skip"
+    assert _section("Storage backends") != "skip"
 
 
 def test_api_reference_entries_and_the_case_for_a_standard_are_not_capabilities(
@@ -179,3 +179,29 @@ def test_api_reference_entries_and_the_case_for_a_standard_are_not_capabilities(
     assert any("reconnects automatically" in q for q in quotes), quotes
     assert not any("routing built in" in q or "interoperate" in q for q in quotes), quotes
     assert not any("on_disconnect" in q or "on_message" in q for q in quotes), quotes
+
+
+def test_walkthrough_reader_and_code_headings_and_release_routines_name_nothing(
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    """ "Example usages", "Use Pgwire in your code" and "loop_forever()" do not name capabilities; release
+    routines, caveats under other names, talks and "Python support" are asides; a version line about
+    support is a requirement, while "a Python 3.10+ web server" says what the tool is."""
+    text = (
+        "# Pgwire\n\nPgwire is a PostgreSQL driver for asyncio.\n\n## Example usages\n\n"
+        "This shows the whole API in one place and returns rows as tuples.\n\n"
+        "```python\nrows = await conn.fetch(q)\n```\n\n"
+        "## Use Pgwire in your code\n\nPgwire streams query results row by row.\n\n"
+        "```python\nasync for r in c: ...\n```\n\n"
+        "## loop_forever()\n\nThis blocks and handles reconnects automatically.\n\n"
+        "```python\nclient.loop_forever()\n```\n"
+    )
+    names = {c.name.lower() for c in decompose_markdown(text, "Pgwire", embedder)}
+    assert not any("example" in n or "your code" in n or "loop_forever" in n for n in names), names
+    for heading in ("Making releases", "Security considerations", "Additional issues", "Talk", "Python support"):
+        assert _section(heading) == "skip", heading
+    assert _section("Release notes") == "skip" and _section("Connection pooling") != "skip"
+    context = ClaimContext("Sanic")
+    assert not_a_claim("Supported Python versions are CPython 3.6+ and PyPy.", context)
+    assert not_a_claim("Pgwire is compatible with Python 3.10 to 3.14.", context)
+    assert not not_a_claim("Sanic is a Python 3.10+ web server and web framework that is written to go fast.", context)

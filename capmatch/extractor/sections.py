@@ -62,7 +62,13 @@ ASIDE_SECTION = re.compile(
     # "Alternatives"): link lists and other products, not this tool's features.
     r"(?:quick|useful|helpful|handy|important|other|more|external|further|additional)\s+(?:links|resources)|"
     r"similar (?:projects|tools|libraries|packages|software))\b|"
-    r"^\W*alternatives?(?:\s+(?:to|for)\s.*)?\W*$|\balternatives\W*$|"
+    r"^\W*alternatives?\b|\balternatives\W*$|"
+    # Caveats under other words ("Security considerations", "Additional issues"), the maintainers' release
+    # routine ("Making releases", "Release process") and the interpreter versions it needs ("Python
+    # support"): limits, meta and requirements.
+    r"\bconsiderations\b|\b(?:additional|other|open|remaining) issues\b|"
+    r"\b(?:making|cutting) (?:a )?releases?\b|\breleasing\b|\brelease (?:process|checks|workflow|procedure)\b|"
+    r"^\W*(?:supported )?python (?:support|versions?|compatibility)\W*$|^\W*talks?\W*$|"
     # The project's story ("Context", "Background", "Origins", "The name"): history and meta. Only as the
     # whole heading: "Background jobs" is a feature.
     r"^\W*(?:context|background|origins?|etymology|(?:the )?name|story|(?:project )?history)\W*$|"

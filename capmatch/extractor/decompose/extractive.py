@@ -41,7 +41,13 @@ from capmatch.extractor.naming import (
     name_from_sentence,
     split_lead,
 )
-from capmatch.extractor.sections import FEATURE_SECTION, LOW_VALUE_SECTION, SKIP_SECTION, classify_section
+from capmatch.extractor.sections import (
+    FEATURE_SECTION,
+    LOW_VALUE_SECTION,
+    SKIP_SECTION,
+    TOPIC_SECTION,
+    classify_section,
+)
 from capmatch.extractor.segment import Block, Span, segment, sentences
 
 MIN_CAPABILITIES = 3
@@ -271,7 +277,13 @@ REQUIREMENT = re.compile(
     r"\brequires? (?:python|redis|postgres\w*|node|java|go|rust|\w+ ?>=)|"
     r"\b(?:runs|works|is tested) on\b[^.]{0,20}\b(?:python|pypy|cpython)\b\W*\d|"
     # "Celery version 5.6.x runs on:" + a list: the platforms it needs.
-    r"\b(?:runs|works|is tested) on:?\s*$",
+    r"\b(?:runs|works|is tested) on:?\s*$|"
+    # The interpreter versions it needs ("Supported Python versions are cPython 3.6+", "Compatible with
+    # Python 3.10 to 3.14", "Python 3.9 or newer"): a requirement, whatever the verb.
+    # Only where the sentence is about support: "a Python 3.10+ web server" says what the tool is.
+    r"^(?=.*\b(?:support\w*|compatib\w*|versions?|tested)\b).*\b(?:c?python|pypy)\s*v?\d+(?:\.\d+)*"
+    r"(?:\+|\s*(?:or|and) (?:later|newer|higher|above)|\s*(?:-|–|to|through)\s*\d+(?:\.\d+)*)|"
+    r"\bsupported python versions?\b",
     re.IGNORECASE,
 )
 # Text about a tutorial's own commands rather than the tool: "This command starts a worker".
@@ -464,7 +476,7 @@ class ExtractiveDecomposer:
     name = "extractive"
     # Bumped whenever what the rules produce changes: a page already stored by an older version is
     # re-extracted when resubmitted, not kept as "unchanged" (pipeline.ingest).
-    version = "1.9.1"
+    version = "1.10"
     model: str | None = None
     prompt_version: str | None = None
 
@@ -1059,6 +1071,8 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         name = own_heading
         if not (1 <= len(name.split()) <= 8) or name.endswith("?") or not_a_claim(name, tool_name):
             continue
+        if _not_a_feature_heading(block.text, name):
+            continue
         if not content or all(_is_noise(s.text, tool_name) for b in content[:1] for s in sentences(b.span)):
             # A section that is only code, or one intro line ("Scheduling jobs is also easy:"): the
             # descriptive heading itself states the feature ("Repeating Jobs").
@@ -1266,6 +1280,20 @@ _HOW_TO = re.compile(
 )
 # A heading that is a piece of code ("`Pool.acquire()`", "connect_timeout", "ws.recv"): an API entry.
 _CODE_NAME = re.compile(r"[`()=<>{}\[\]]|\w_\w|\w\.\w|^[a-z]+[A-Z]")
+
+
+# A heading that is one code name: a call, or a snake_case or dotted identifier ("loop_forever()", "Loop()",
+# "`client.publish`"): an API reference entry, documented one function at a time.
+_CODE_HEADING = re.compile(r"^\W*`?[A-Za-z_][\w.]*(?:\([^)]{0,40}\)|_\w*|\.\w+)`?\W*$")
+_READER = re.compile(r"\b(?:you|your|yours|yourself)\b", re.IGNORECASE)
+
+
+def _not_a_feature_heading(heading: str, name: str) -> bool:
+    """A heading that cannot name a capability: a walkthrough's own title ("Example usages", "An example with
+    two subcommands", "Quickstart"; a topic word such as "Configuration" does name one), one addressed to the
+    reader ("Use Typer in your code") or a single code name."""
+    walkthrough = LOW_VALUE_SECTION.search(TOPIC_SECTION.sub(" ", name)) is not None
+    return walkthrough or _READER.search(name) is not None or _CODE_HEADING.match(heading) is not None
 
 
 def _topic_under_usage(heading: str, name: str) -> bool:
