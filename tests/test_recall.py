@@ -112,10 +112,15 @@ def test_topic_headings_over_usage_code_name_features(embedder: SentenceTransfor
         "# Pgwire\n\nPgwire is a PostgreSQL driver for asyncio.\n\n## Usage\n\n### Connection pools\n\n"
         "```python\npool = await pgwire.create_pool(dsn)\n```\n\n### Using the client\n\n"
         "```python\nconn = await pgwire.connect(dsn)\n```\n\n### A minimal example\n\n```python\nprint(1)\n```\n\n"
-        "### `Pool.acquire()`\n\n```python\nasync with pool.acquire() as conn: ...\n```\n"
+        "### `Pool.acquire()`\n\n```python\nasync with pool.acquire() as conn: ...\n```\n\n"
+        "### Notifications\n\n```python\nawait conn.add_listener('jobs', on_job)\n```\n\n"
+        "### Client\n\nTo get something from the database:\n\n```python\nawait conn.fetch(q)\n```\n"
     )
     names = {c.name.lower() for c in decompose_markdown(text, "Pgwire", embedder)}
     assert any("connection pool" in n for n in names), names
+    # One word over nothing but code is a topic too; with a walkthrough's intro line it is a step.
+    assert any("notification" in n for n in names), names
+    assert not any("client" in n or "get something" in n for n in names), names
     assert not any("using the client" in n or "minimal example" in n or "acquire" in n for n in names), names
 
 

@@ -1076,9 +1076,12 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         if not content or all(_is_noise(s.text, tool_name) for b in content[:1] for s in sentences(b.span)):
             # A section that is only code, or one intro line ("Scheduling jobs is also easy:"): the
             # descriptive heading itself states the feature ("Repeating Jobs").
+            topic = section_class == "low" and _topic_under_usage(block.text, name)
             if (
-                (section_class != "low" or _topic_under_usage(block.text, name))
-                and 2 <= len(name.split()) <= 6
+                (section_class != "low" or topic)
+                # One word only as a topic over nothing but code ("Usage > Sessions"), named as a feature
+                # later; with an intro line ("To get something from the web:") it is a walkthrough's part.
+                and (1 if topic and not content else 2) <= len(name.split()) <= 6
                 and any(b.kind == "code" for b in body)
                 # "Run it", "Cite X" over a code block: a step or a citation, not a feature.
                 and not (INSTRUCTION.match(name) or NOISE.search(name))
@@ -1302,7 +1305,7 @@ def _topic_under_usage(heading: str, name: str) -> bool:
     "Features" does. A walkthrough's own framing ("Using the pool", "A minimal example"), an
     instruction ("Run it") or a code name stays a step."""
     return (
-        2 <= len(name.split()) <= 6
+        1 <= len(name.split()) <= 6
         and not LOW_VALUE_SECTION.search(name)
         and not INSTRUCTION.match(name)
         and not _HOW_TO.search(name)
