@@ -133,3 +133,18 @@ def test_a_list_of_one_propertys_values_is_one_capability(embedder: SentenceTran
     caps = decompose_markdown(text, "Fakery", embedder)
     holding = [c for c in caps if any(w in e.quote for e in c.evidence for w in ("German", "Japanese"))]
     assert len(holding) == 1, [(c.name, [e.quote for e in c.evidence]) for c in caps]
+
+
+def test_an_identity_sentence_introducing_a_list_keeps_both(embedder: SentenceTransformerEmbedder) -> None:
+    """ "Ibex is the portable dataframe library:" says what the tool is, and its list's items are each a
+    feature of it, not the values of one."""
+    text = (
+        "# Ibex\n\n## What is Ibex?\n\nIbex is the portable Python dataframe library:\n\n"
+        "- Fast local dataframes\n- Lazy dataframe expressions\n- Interactive mode for data exploration\n"
+    )
+    caps = decompose_markdown(text, "Ibex", embedder)
+    quotes = [[e.quote for e in c.evidence] for c in caps]
+    assert any(any("portable Python dataframe library" in q for q in qs) for qs in quotes), quotes
+    for item in ("Fast local dataframes", "Lazy dataframe expressions", "Interactive mode"):
+        assert sum(any(item in q for q in qs) for qs in quotes) == 1, (item, quotes)
+    assert not any(len([q for q in qs if "dataframe" in q]) > 1 for qs in quotes), quotes

@@ -43,6 +43,14 @@ _PROPERTY_OF = re.compile(
 )
 
 
+def identity_intro(intro: str, tool_name: str) -> bool:
+    """True when the intro's last sentence says what the tool is ("Ibis is the portable Python dataframe
+    library:"): the sentence states the tool's identity, and its list what makes the tool one."""
+    name = re.escape(tool_name.lower().strip())
+    pattern = rf"^(?:the\s+)?(?:{name}|it)\s+(?:is|are)\s+(?:an?|the)\s+[^,;]+$"
+    return bool(name) and re.match(pattern, last_clause(intro), re.IGNORECASE) is not None
+
+
 def announces_features(intro: str, tool_name: str) -> bool:
     """True when the intro presents its list's items as separate features of the tool."""
     sentence = last_clause(intro)
@@ -52,6 +60,8 @@ def announces_features(intro: str, tool_name: str) -> bool:
         return True
     if _GENERIC_OBJECT.search(sentence) and not re.search(r"\bthe following \w+$", sentence, re.IGNORECASE):
         return True
+    if identity_intro(intro, tool_name):
+        return True  # "Ibis is the portable Python dataframe library:": the list says what makes it one
     if not _OPEN_END.search(sentence):
         return False
     if re.search(r"\byou get$", sentence, re.IGNORECASE):

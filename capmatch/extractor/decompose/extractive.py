@@ -28,7 +28,7 @@ from capmatch.extractor.decompose.admit import AdmitModel, structural
 from capmatch.extractor.decompose.base import CapabilityDraft, ContrastLines, Neighbour, SourceDocument
 from capmatch.extractor.decompose.merge import MAX_QUOTES, MERGE_SIMILARITY, group_near_duplicates
 from capmatch.extractor.injection import addresses_a_model
-from capmatch.extractor.lists import announces_features, last_clause, points_to_reading
+from capmatch.extractor.lists import announces_features, identity_intro, last_clause, points_to_reading
 from capmatch.extractor.naming import (
     STOPWORDS,
     clean_heading,
@@ -1392,7 +1392,14 @@ def _list_with_intro(
     if announces_features(text, tool_name):
         announced.update(b.index for b in items)
         if len(sentences(intro.span)) == 1:
-            consumed.add(intro.index)  # the intro line itself says nothing beyond its items
+            consumed.add(intro.index)  # the intro line itself says nothing beyond its items …
+            if identity_intro(text, tool_name) and not _is_noise(text.rstrip(":") + ".", context):
+                # … unless it says what the tool is ("Ibis is the portable Python dataframe library:"),
+                # a sentence like "<tool> is a …" anywhere (_sentence_candidate), though with no feature word.
+                top = not intro.section or len(intro.section) == 1
+                span = sentences(intro.span)[0]
+                score = _weight(section_class) + (0.4 if top else 0.0) + min(_words(text), 25) / 50
+                return Candidate([span], score, intro.index, None, [span], text.rstrip(":"), intro.section, True, top)
         return None
     # Only the sentence that introduces the list can name it: in "Networks fail in boring ways: a load
     # balancer drops … Pliant makes retrying the default:" the first sentence's label is not the list's.
