@@ -198,7 +198,8 @@ def test_walkthrough_reader_and_code_headings_and_release_routines_name_nothing(
     )
     names = {c.name.lower() for c in decompose_markdown(text, "Pgwire", embedder)}
     assert not any("example" in n or "your code" in n or "loop_forever" in n for n in names), names
-    for heading in ("Making releases", "Security considerations", "Additional issues", "Talk", "Python support"):
+    asides = ("Making releases", "Security considerations", "Additional issues", "Talk", "Python support")
+    for heading in (*asides, "Relation to other datasets"):
         assert _section(heading) == "skip", heading
     assert _section("Release notes") == "skip" and _section("Connection pooling") != "skip"
     context = ClaimContext("Sanic")

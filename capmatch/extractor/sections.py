@@ -64,9 +64,11 @@ ASIDE_SECTION = re.compile(
     r"similar (?:projects|tools|libraries|packages|software))\b|"
     r"^\W*alternatives?\b|\balternatives\W*$|"
     # Caveats under other words ("Security considerations", "Additional issues"), the maintainers' release
-    # routine ("Making releases", "Release process") and the interpreter versions it needs ("Python
-    # support"): limits, meta and requirements.
+    # routine ("Making releases", "Release process"), the interpreter versions it needs ("Python
+    # support") and how it relates to other projects ("Relation to other datasets"): limits, meta,
+    # requirements and other products.
     r"\bconsiderations\b|\b(?:additional|other|open|remaining) issues\b|"
+    r"\brelation(?:ship)? to other\b|"
     r"\b(?:making|cutting) (?:a )?releases?\b|\breleasing\b|\brelease (?:process|checks|workflow|procedure)\b|"
     r"^\W*(?:supported )?python (?:support|versions?|compatibility)\W*$|^\W*talks?\W*$|"
     # The project's story ("Context", "Background", "Origins", "The name"): history and meta. Only as the
