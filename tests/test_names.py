@@ -108,3 +108,29 @@ def test_expand_label_names_what_the_tool_does_with_it(name: str, sentence: str,
 def test_expand_label_finds_the_acronym_compound_after_a_plain_one() -> None:
     sentence = "Add the middleware you need: it supports typical ASGI middleware."
     assert expand_label("Middleware", sentence, "Litestar", None, frozenset()) == "ASGI middleware"
+
+
+def test_a_double_hyphen_separates_an_items_name_from_its_text() -> None:
+    from capmatch.extractor.naming import split_lead
+
+    assert split_lead("Connection pooling -- reuses sockets across requests") == (
+        "Connection pooling",
+        "reuses sockets across requests",
+    )
+
+
+def test_a_framing_phrase_and_a_trailing_participle_are_not_part_of_a_name() -> None:
+    """ "That said, X does provide …" and "Among other things, X can be used as …" are named from their
+    claim, not from the frame; "… library designed specifically for PostgreSQL" names the library. The
+    authors' voice ("In Python, we can do better") and a default ("By default, X enables …") stay as they are."""
+    from capmatch.extractor.naming import name_from_sentence
+
+    said = name_from_sentence("That said, Cronlet does provide building blocks for a scheduler service.", "Cronlet")
+    assert "said" not in said.lower() and "building blocks" in said.lower(), said
+    among = name_from_sentence("Among other things, Cronlet can be used as a replacement for cron.", "Cronlet")
+    assert "among" not in among.lower(), among
+    library = name_from_sentence(
+        "pgwire is a database interface library designed specifically for PostgreSQL.", "pgwire"
+    )
+    assert library == "Database interface library", library
+    assert name_from_sentence("Redis Streams, Postgres and SQLite are supported.", "x").startswith("Redis Streams")

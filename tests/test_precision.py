@@ -133,3 +133,76 @@ def test_a_denied_scope_and_powering_another_product_are_not_claims() -> None:
     assert not_a_claim("Its code base is kept small and doesn't solve everything out of the box.", context)
     assert not_a_claim("Tessel also powers Cloudora Studio, the hosted platform for terminal apps.", context)
     assert not not_a_claim("Tessel powers its layout engine with a constraint solver.", context)
+
+
+def test_further_reading_lists_and_link_sections_are_not_capabilities(
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    """A list introduced as places to read ("For more details, see:") and sections of links or of other
+    tools ("Quick links", "Similar projects", "Alternatives") give no capability; a feature list does."""
+    text = (
+        "# Gauge\n\nGauge is a metrics collector for Python services. Gauge exports counters and histograms "
+        "over HTTP.\n\n## Features\n\n- Histogram buckets tuned per metric\n- Push gateway support for batch jobs\n"
+        "- Label cardinality limits\n\nFor more details on the exposition format, see:\n\n"
+        "- The exposition format reference page\n- The guide to naming metrics and labels well\n\n"
+        "## Quick links\n\n- Hosted dashboard templates for every metric type\n- Alerting rule cookbook\n\n"
+        "## Similar projects\n\nStatsline aggregates metrics over UDP with sampling on the client side.\n"
+    )
+    quotes = _quotes(text, "Gauge", embedder)
+    assert any("Push gateway" in q for q in quotes) and any("cardinality" in q for q in quotes), quotes
+    assert not any("exposition format reference" in q or "naming metrics" in q for q in quotes), quotes
+    assert not any("dashboard templates" in q or "cookbook" in q for q in quotes), quotes
+    assert not any("Statsline" in q for q in quotes), quotes
+    assert _section("Useful resources") == "skip" and _section("Alternatives") == "skip"
+    assert _section("Similar projects") == "skip" and _section("Gauge alternatives") == "skip"
+    assert _section("Storage backends") != "skip"
+
+
+def test_api_reference_entries_and_the_case_for_a_standard_are_not_capabilities(
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    """Entries of an API reference ("on_connect(): called when …", "max_size: …") document one function
+    or parameter; a "Why X?" section that never names the tool argues for X, not for the tool."""
+    assert _is_noise("on_connect(): called when the broker answers the connection request")
+    assert _is_noise("max_queue_size: the number of messages buffered before publishing blocks")
+    assert _is_noise("loop.sock_connect: the coroutine used to open the socket")
+    assert not _is_noise("Node.js: a binding for the same engine ships separately")
+    assert not _is_noise("timeout=30: requests give up after thirty seconds by default")
+    text = (
+        "# Hopper\n\nHopper is a message broker client for Python. Hopper reconnects automatically when the "
+        "broker goes away.\n\n## Why AMQP?\n\nAMQP is an open wire protocol with routing built in. Open "
+        "standards let brokers from different vendors interoperate.\n\n## Connection events\n\n"
+        "- on_connect(): called when the broker accepts the connection\n"
+        "- on_disconnect(): called when the connection is lost\n- on_message(): called for every delivery\n"
+    )
+    quotes = _quotes(text, "Hopper", embedder)
+    assert any("reconnects automatically" in q for q in quotes), quotes
+    assert not any("routing built in" in q or "interoperate" in q for q in quotes), quotes
+    assert not any("on_disconnect" in q or "on_message" in q for q in quotes), quotes
+
+
+def test_walkthrough_reader_and_code_headings_and_release_routines_name_nothing(
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    """ "Example usages", "Use Pgwire in your code" and "loop_forever()" do not name capabilities; release
+    routines, caveats under other names, talks and "Python support" are asides; a version line about
+    support is a requirement, while "a Python 3.10+ web server" says what the tool is."""
+    text = (
+        "# Pgwire\n\nPgwire is a PostgreSQL driver for asyncio.\n\n## Example usages\n\n"
+        "This shows the whole API in one place and returns rows as tuples.\n\n"
+        "```python\nrows = await conn.fetch(q)\n```\n\n"
+        "## Use Pgwire in your code\n\nPgwire streams query results row by row.\n\n"
+        "```python\nasync for r in c: ...\n```\n\n"
+        "## loop_forever()\n\nThis blocks and handles reconnects automatically.\n\n"
+        "```python\nclient.loop_forever()\n```\n"
+    )
+    names = {c.name.lower() for c in decompose_markdown(text, "Pgwire", embedder)}
+    assert not any("example" in n or "your code" in n or "loop_forever" in n for n in names), names
+    asides = ("Making releases", "Security considerations", "Additional issues", "Talk", "Python support")
+    for heading in (*asides, "Relation to other datasets"):
+        assert _section(heading) == "skip", heading
+    assert _section("Release notes") == "skip" and _section("Connection pooling") != "skip"
+    context = ClaimContext("Sanic")
+    assert not_a_claim("Supported Python versions are CPython 3.6+ and PyPy.", context)
+    assert not_a_claim("Pgwire is compatible with Python 3.10 to 3.14.", context)
+    assert not not_a_claim("Sanic is a Python 3.10+ web server and web framework that is written to go fast.", context)

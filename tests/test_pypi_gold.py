@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 import threading
+import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,6 +32,23 @@ def release(name: str, version: str, description: str, content_type: str | None)
     }
 
 
+def wheel(name: str, version: str, description: str, content_type: str) -> bytes:
+    """A wheel holding only its core metadata, the description as the body (metadata 2.1)."""
+    metadata = (
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        f"Description-Content-Type: {content_type}\n\n{description}"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"{name}-{version}.dist-info/METADATA", metadata)
+        archive.writestr(f"{name}/__init__.py", "")
+    return buffer.getvalue()
+
+
+OLD_README = "# Latest\n\nThe 1.5 release, read from its wheel.\n"
+FILES = {"/files/latestonly-1.5-py3-none-any.whl": wheel("latestonly", "1.5", OLD_README, "text/markdown")}
+
+
 class FakePyPI(BaseHTTPRequestHandler):
     """/NAME/VERSION/json for widget and gadget; `latestonly` answers only /latestonly/json, as some
     mirrors do."""
@@ -38,15 +57,23 @@ class FakePyPI(BaseHTTPRequestHandler):
         "/widget/1.2.0/json": release("widget", "1.2.0", README_MD, "text/markdown; charset=UTF-8"),
         "/gadget/0.9/json": release("gadget", "0.9", README_RST, "text/x-rst"),
         "/plain/1.0/json": release("plain", "1.0", "Plain tool.\n", None),
-        "/latestonly/json": release("latestonly", "2.0", "# Latest\n\nOnly the newest.\n", "text/markdown"),
+        "/latestonly/json": {
+            **release("latestonly", "2.0", "# Latest\n\nOnly the newest.\n", "text/markdown"),
+            # An older release's files, with URLs relative to the listing, as pypi.org gives them.
+            "releases": {
+                "1.5": [
+                    {"filename": "latestonly-1.5-py3-none-any.whl", "url": "../files/latestonly-1.5-py3-none-any.whl"}
+                ]
+            },
+        },
     }
     hits: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:
         self.hits.append(self.path)
         data = self.releases.get(self.path)
-        body = json.dumps(data).encode() if data else b""
-        self.send_response(200 if data else 404)
+        body = json.dumps(data).encode() if data else FILES.get(self.path, b"")
+        self.send_response(200 if body else 404)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -137,3 +164,13 @@ def test_eval_and_check_gold_accept_pypi_pages(fake_pypi: Path, tmp_path: Path) 
     failed = subprocess.run([*check, str(bad)], capture_output=True, text=True, check=False)
     assert failed.returncode == 1
     assert "quote not in the page: 'retries nothing at all'" in failed.stdout
+
+
+def test_an_older_release_on_a_newest_only_mirror_is_read_from_its_wheel(fake_pypi: Path) -> None:
+    """A mirror that answers only /NAME/json still lists the older release's files: the README is the
+    wheel's core metadata description, and it is cached like a JSON answer."""
+    page = pypi.page_path("pypi:latestonly==1.5")
+    assert page.name == "latestonly-1.5.md" and page.read_text(encoding="utf-8") == OLD_README
+    assert "/files/latestonly-1.5-py3-none-any.whl" in FakePyPI.hits
+    FakePyPI.hits.clear()
+    assert pypi.page_path("pypi:latestonly==1.5") == page and FakePyPI.hits == []

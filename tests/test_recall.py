@@ -87,3 +87,64 @@ def test_a_name_does_not_end_on_a_particle() -> None:
     assert _particle_end("Retries built in") == "Built-in retries"
     assert _particle_end("Plugins you can opt in") == "Plugins you can opt-in"
     assert _particle_end("Log in") == "Log in"
+
+
+def test_sentences_before_a_list_intro_still_state_features(embedder: SentenceTransformerEmbedder) -> None:
+    """A paragraph whose last sentence introduces a list of one feature's values: the list is one
+    capability quoted from that sentence, and the paragraph's earlier sentences about the tool are read."""
+    text = (
+        "# Pliant\n\nPliant is a retry library for Python.\n\n"
+        "Pliant supports full jitter between attempts. It exports every attempt to a structured log. "
+        "Supported clock sources are:\n\n- monotonic\n- wall time\n- a fake clock for tests\n"
+    )
+    caps = decompose_markdown(text, "Pliant", embedder)
+    quotes = {e.quote for c in caps for e in c.evidence}
+    assert any("full jitter" in q for q in quotes), quotes
+    assert any("structured log" in q for q in quotes), quotes
+    listed = [c for c in caps if any("wall time" in e.quote for e in c.evidence)]
+    assert listed and not any("full jitter" in e.quote for c in listed for e in c.evidence), listed
+
+
+def test_topic_headings_over_usage_code_name_features(embedder: SentenceTransformerEmbedder) -> None:
+    """Under "Usage", a topic heading over code only ("Connection pools") names a feature; a walkthrough's
+    framing ("Using the client", "A minimal example") and a code name ("`Pool.acquire()`") do not."""
+    text = (
+        "# Pgwire\n\nPgwire is a PostgreSQL driver for asyncio.\n\n## Usage\n\n### Connection pools\n\n"
+        "```python\npool = await pgwire.create_pool(dsn)\n```\n\n### Using the client\n\n"
+        "```python\nconn = await pgwire.connect(dsn)\n```\n\n### A minimal example\n\n```python\nprint(1)\n```\n\n"
+        "### `Pool.acquire()`\n\n```python\nasync with pool.acquire() as conn: ...\n```\n\n"
+        "### Notifications\n\n```python\nawait conn.add_listener('jobs', on_job)\n```\n\n"
+        "### Client\n\nTo get something from the database:\n\n```python\nawait conn.fetch(q)\n```\n"
+    )
+    names = {c.name.lower() for c in decompose_markdown(text, "Pgwire", embedder)}
+    assert any("connection pool" in n for n in names), names
+    # One word over nothing but code is a topic too; with a walkthrough's intro line it is a step.
+    assert any("notification" in n for n in names), names
+    assert not any("client" in n or "get something" in n for n in names), names
+    assert not any("using the client" in n or "minimal example" in n or "acquire" in n for n in names), names
+
+
+def test_a_list_of_one_propertys_values_is_one_capability(embedder: SentenceTransformerEmbedder) -> None:
+    """ "It is localized to:" introduces the values of one property, one capability, not one per language."""
+    text = (
+        "# Fakery\n\nFakery generates fake data for tests.\n\n## Locales\n\nIt is localized to:\n\n"
+        "- English\n- German\n- Japanese\n- Brazilian Portuguese\n"
+    )
+    caps = decompose_markdown(text, "Fakery", embedder)
+    holding = [c for c in caps if any(w in e.quote for e in c.evidence for w in ("German", "Japanese"))]
+    assert len(holding) == 1, [(c.name, [e.quote for e in c.evidence]) for c in caps]
+
+
+def test_an_identity_sentence_introducing_a_list_keeps_both(embedder: SentenceTransformerEmbedder) -> None:
+    """ "Ibex is the portable dataframe library:" says what the tool is, and its list's items are each a
+    feature of it, not the values of one."""
+    text = (
+        "# Ibex\n\n## What is Ibex?\n\nIbex is the portable Python dataframe library:\n\n"
+        "- Fast local dataframes\n- Lazy dataframe expressions\n- Interactive mode for data exploration\n"
+    )
+    caps = decompose_markdown(text, "Ibex", embedder)
+    quotes = [[e.quote for e in c.evidence] for c in caps]
+    assert any(any("portable Python dataframe library" in q for q in qs) for qs in quotes), quotes
+    for item in ("Fast local dataframes", "Lazy dataframe expressions", "Interactive mode"):
+        assert sum(any(item in q for q in qs) for qs in quotes) == 1, (item, quotes)
+    assert not any(len([q for q in qs if "dataframe" in q]) > 1 for qs in quotes), quotes

@@ -5,14 +5,24 @@ downloaded once into the cache dir (``CAPMATCH_PYPI_CACHE``, default ~/.cache/ca
 ``info.description`` is written beside it as a .md, .rst or .txt file chosen by
 ``info.description_content_type``, so the page is then read like any local page (format by extension).
 Only the annotations live in the repository, never the README texts.
+
+A mirror that serves only ``/NAME/json`` (the newest release) still lists an older release's files
+under ``releases``: then the README is read from that release's wheel METADATA (or sdist PKG-INFO),
+the core metadata PyPI's JSON takes ``info.description`` from, so a pinned page outlives a new release.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
+import tarfile
+import zipfile
+from email.parser import BytesParser
+from email.policy import compat32
 from pathlib import Path
+from urllib.parse import urljoin
 
 import httpx
 
@@ -81,18 +91,73 @@ def release_json(name: str, version: str) -> dict:
     response = _download(url)
     if response.status_code == 404:
         latest = _download(f"{base_url()}/{name}/json")
-        if latest.status_code == 200 and _json(latest)["info"]["version"] == version:
+        newest = _json(latest) if latest.status_code == 200 else None
+        if newest is not None and newest["info"]["version"] == version:
             response = latest
+        elif newest is not None and (files := (newest.get("releases") or {}).get(version)):
+            # The mirror lists the older release's files: its README is the core metadata's
+            # description, the very text PyPI's JSON serves as info.description.
+            return _cache(cached, _from_distribution(name, version, files, str(latest.url)))
         else:
             raise InvalidInput(f"PyPI has no release {name}=={version} ({url} answered 404)")
     if response.status_code != 200:
         raise InvalidInput(f"cannot download {url}: HTTP {response.status_code}")
-    data = _json(response)
+    return _cache(cached, _json(response))
+
+
+def _cache(cached: Path, data: dict) -> dict:
     cached.parent.mkdir(parents=True, exist_ok=True)
     partial = cached.with_suffix(".part")
     partial.write_text(json.dumps(data), encoding="utf-8")
     partial.replace(cached)
     return data
+
+
+def _from_distribution(name: str, version: str, files: list[dict], listing_url: str) -> dict:
+    """The release JSON's ``info`` rebuilt from one of its distribution files: a wheel's METADATA, else an
+    sdist's PKG-INFO (core metadata: the description is the body, or an old-style Description header)."""
+    ranked = sorted(files, key=lambda f: (not str(f.get("filename", "")).endswith(".whl"), str(f.get("filename"))))
+    for entry in ranked:
+        filename = str(entry.get("filename", ""))
+        if not filename.endswith((".whl", ".tar.gz", ".zip")) or not entry.get("url"):
+            continue
+        response = _download(urljoin(listing_url, str(entry["url"])))
+        if response.status_code != 200:
+            continue
+        raw = _core_metadata(filename, response.content)
+        if raw is None:
+            continue
+        meta = BytesParser(policy=compat32).parsebytes(raw)
+        body = meta.get_payload()
+        description = body if isinstance(body, str) and body.strip() else str(meta.get("Description") or "")
+        return {
+            "info": {
+                "name": str(meta.get("Name") or name),
+                "version": version,
+                "description": description,
+                "description_content_type": meta.get("Description-Content-Type"),
+            },
+            "source": filename,
+        }
+    raise InvalidInput(f"PyPI has no readable distribution file of {name}=={version} (wheel or sdist)")
+
+
+def _core_metadata(filename: str, content: bytes) -> bytes | None:
+    """METADATA of a wheel, or the top-level PKG-INFO of an sdist; None when the file has neither."""
+    try:
+        if filename.endswith((".whl", ".zip")):
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                wanted = "METADATA" if filename.endswith(".whl") else "PKG-INFO"
+                names = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith("/" + wanted)]
+                return archive.read(names[0]) if names else None
+        with tarfile.open(fileobj=io.BytesIO(content), mode="r:gz") as archive:
+            member = next(
+                (m for m in archive.getmembers() if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")), None
+            )
+            handle = archive.extractfile(member) if member else None
+            return handle.read() if handle else None
+    except (zipfile.BadZipFile, tarfile.TarError, OSError):
+        return None
 
 
 def page_path(ref: str) -> Path:

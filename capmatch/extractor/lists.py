@@ -35,15 +35,33 @@ def last_clause(intro: str) -> str:
     return re.split(r"(?<=[.!?])\s+", text)[-1]
 
 
+# A property and its values ("It is localized to:", "It is compatible with:", "Wheels are available for:"):
+# the items are the values of one feature, together one capability, not separate features.
+_PROPERTY_OF = re.compile(
+    r"\b(?:is|are)\s+(?:\w+ly\s+)?(?:\w+(?:ed|en|ble)|available)\s+(?:to|in|into|for|on|with|by|from|under|across)$",
+    re.IGNORECASE,
+)
+
+
+def identity_intro(intro: str, tool_name: str) -> bool:
+    """True when the intro's last sentence says what the tool is ("Ibis is the portable Python dataframe
+    library:"): the sentence states the tool's identity, and its list what makes the tool one."""
+    name = re.escape(tool_name.lower().strip())
+    pattern = rf"^(?:the\s+)?(?:{name}|it)\s+(?:is|are)\s+(?:an?|the)\s+[^,;]+$"
+    return bool(name) and re.match(pattern, last_clause(intro), re.IGNORECASE) is not None
+
+
 def announces_features(intro: str, tool_name: str) -> bool:
     """True when the intro presents its list's items as separate features of the tool."""
     sentence = last_clause(intro)
-    if not sentence:
+    if not sentence or _PROPERTY_OF.search(sentence):
         return False
     if _BARE_VERB.match(sentence):
         return True
     if _GENERIC_OBJECT.search(sentence) and not re.search(r"\bthe following \w+$", sentence, re.IGNORECASE):
         return True
+    if identity_intro(intro, tool_name):
+        return True  # "Ibis is the portable Python dataframe library:": the list says what makes it one
     if not _OPEN_END.search(sentence):
         return False
     if re.search(r"\byou get$", sentence, re.IGNORECASE):
@@ -56,3 +74,20 @@ def announces_features(intro: str, tool_name: str) -> bool:
     name = tool_name.lower().strip()
     subject_is_tool = bool(name) and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", opening) is not None
     return subject_is_tool or bool(_PRONOUN_SUBJECT.match(clause))
+
+
+# An intro that sends the reader elsewhere ("For more details, see:", "Further documentation can be found
+# here:", "These guides may help:", "Good entry points are:"): its items are links to read, not features.
+_READING = re.compile(
+    r"\bsee(?: also)?$|\bcan be found\b|\bare available (?:here|at|on|in)\b|"
+    r"\b(?:may|might|could|should|will) (?:also )?(?:help|be (?:useful|helpful|of (?:interest|help)))\b|"
+    r"\bmore (?:details|information|info|examples|documentation|resources)\b|\bentry points?\b|"
+    r"\byou(?:'ll| can| will| may)? find$|\b(?:further|recommended) reading\b|\b(?:read|learn) more\b|"
+    r"\b(?:have|take) a look\b|\bcheck out\b",
+    re.IGNORECASE,
+)
+
+
+def points_to_reading(intro: str) -> bool:
+    """True when the intro presents its list as further reading."""
+    return _READING.search(last_clause(intro)) is not None

@@ -29,7 +29,7 @@ GENERIC_HEADINGS = re.compile(
 )
 
 _LEAD = re.compile(
-    r"^(?P<lead>[^.:;!?—–()\[\]\n]{2,70}?)(?:\s*[:—–]\s+|\s+-\s+|\.\s+(?=[A-Z])|\s*\n\s*(?=[A-Z]))(?P<rest>\S.*)$",
+    r"^(?P<lead>[^.:;!?—–()\[\]\n]{2,70}?)(?:\s*[:—–]\s+|\s+--?\s+|\.\s+(?=[A-Z])|\s*\n\s*(?=[A-Z]))(?P<rest>\S.*)$",
     re.S,
 )
 _VERBISH = re.compile(
@@ -103,10 +103,39 @@ def split_lead(text: str) -> tuple[str, str] | None:
 _QUALIFIER = re.compile(r"\s+(?:for|with|of|in|on|from|by|using|across|through|to|at|into|via|when|than)\s+.*$", re.I)
 
 
+# A participle left at a name's end once its qualifier is cut: "Database interface library designed
+# specifically (for PostgreSQL)" names a "Database interface library".
+_TRAILING_PARTICIPLE = re.compile(
+    r"\s+(?:\w+ly\s+)?(?:designed|built|written|made|optimi[sz]ed|meant|intended|tailored|developed|created)"
+    r"(?:\s+\w+ly)?$",
+    re.IGNORECASE,
+)
+_FINITE_VERB = re.compile(r"\b(?:is|are|was|were|has|have|had|can|will|does|do|did|may|must|should)\b", re.IGNORECASE)
+
+
+def _without_leading_adverbial(text: str, tool_name: str | None) -> str:
+    """ "That said, APScheduler does provide …", "Among other things, it can be used as …": a phrase of two
+    to six words before a comma, with no verb of its own, in front of a clause whose subject is the tool,
+    "it" or a determined noun, frames the claim and names nothing. A list's first items ("Redis
+    Streams, Postgres and SQLite are supported") are not in front of such a subject and stay."""
+    match = re.match(r"^(?P<lead>[^,]{2,60}),\s+(?P<rest>\S.*)$", text)
+    lead = match.group("lead") if match else ""
+    # "By default, X enables …" qualifies the feature: the default is what is named.
+    if not match or not 2 <= len(lead.split()) <= 6 or _FINITE_VERB.search(lead) or lead.lower() == "by default":
+        return text
+    rest = match.group("rest")
+    # Not "we" or "you": "In Python, we can do better" is the authors' voice, whatever the frame.
+    subjects = r"the|a|an|it|its|this|these|those|each|every|all"
+    if tool_name:
+        subjects += "|" + re.escape(tool_name)
+    return rest if re.match(rf"(?:{subjects})\b", rest, re.IGNORECASE) else text
+
+
 def name_from_sentence(sentence: str, tool_name: str | None = None) -> str:
     # Parentheticals ("Qdrant (read: quadrant) is …") and emoji say nothing a name needs.
     text = " ".join(re.sub(r"\s*\([^)]{0,60}\)", "", sentence).split())
     text = "".join(ch for ch in text if ch.isascii() or ch.isalnum() or ch in "–—’“”")
+    text = _without_leading_adverbial(text, tool_name)
     if tool_name:
         text = re.sub(rf"^(?:the\s+)?{re.escape(tool_name)}(?:'s)?\s+", "", text, flags=re.IGNORECASE)
     text = _SUBORDINATE.sub("", text)
@@ -130,6 +159,9 @@ def name_from_sentence(sentence: str, tool_name: str | None = None) -> str:
         kept = _QUALIFIER.sub("", " ".join(words)).split()
         if len(kept) >= 2:
             words = kept
+    trimmed = _TRAILING_PARTICIPLE.sub("", " ".join(words)).split()
+    if len(trimmed) >= 2:
+        words = trimmed
     return _tidy(words[:MAX_WORDS])
 
 

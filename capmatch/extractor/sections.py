@@ -57,7 +57,20 @@ ASIDE_SECTION = re.compile(
     # Adopters and the reader's support of the project ("Who's using X", "In the wild", "Show your
     # support", "Spread the word"): other projects' names and badges, not the tool.
     r"who(?:'s| is| are)? using|(?:they|who) use|in the wild|powered by|trusted by|show (?:your|some) (?:support|love)|"
-    r"spread the word|support (?:the|this|our) project)\b|"
+    r"spread the word|support (?:the|this|our) project|"
+    # Pointers to other pages and other tools ("Quick links", "Useful resources", "Similar projects",
+    # "Alternatives"): link lists and other products, not this tool's features.
+    r"(?:quick|useful|helpful|handy|important|other|more|external|further|additional)\s+(?:links|resources)|"
+    r"similar (?:projects|tools|libraries|packages|software))\b|"
+    r"^\W*alternatives?\b|\balternatives\W*$|"
+    # Caveats under other words ("Security considerations", "Additional issues"), the maintainers' release
+    # routine ("Making releases", "Release process"), the interpreter versions it needs ("Python
+    # support") and how it relates to other projects ("Relation to other datasets"): limits, meta,
+    # requirements and other products.
+    r"\bconsiderations\b|\b(?:additional|other|open|remaining) issues\b|"
+    r"\brelation(?:ship)? to other\b|"
+    r"\b(?:making|cutting) (?:a )?releases?\b|\breleasing\b|\brelease (?:process|checks|workflow|procedure)\b|"
+    r"^\W*(?:supported )?python (?:support|versions?|compatibility)\W*$|^\W*talks?\W*$|"
     # The project's story ("Context", "Background", "Origins", "The name"): history and meta. Only as the
     # whole heading: "Background jobs" is a feature.
     r"^\W*(?:context|background|origins?|etymology|(?:the )?name|story|(?:project )?history)\W*$|"

@@ -28,7 +28,7 @@ from capmatch.extractor.decompose.admit import AdmitModel, structural
 from capmatch.extractor.decompose.base import CapabilityDraft, ContrastLines, Neighbour, SourceDocument
 from capmatch.extractor.decompose.merge import MAX_QUOTES, MERGE_SIMILARITY, group_near_duplicates
 from capmatch.extractor.injection import addresses_a_model
-from capmatch.extractor.lists import announces_features, last_clause
+from capmatch.extractor.lists import announces_features, identity_intro, last_clause, points_to_reading
 from capmatch.extractor.naming import (
     STOPWORDS,
     clean_heading,
@@ -41,7 +41,13 @@ from capmatch.extractor.naming import (
     name_from_sentence,
     split_lead,
 )
-from capmatch.extractor.sections import FEATURE_SECTION, SKIP_SECTION, classify_section
+from capmatch.extractor.sections import (
+    FEATURE_SECTION,
+    LOW_VALUE_SECTION,
+    SKIP_SECTION,
+    TOPIC_SECTION,
+    classify_section,
+)
 from capmatch.extractor.segment import Block, Span, segment, sentences
 
 MIN_CAPABILITIES = 3
@@ -271,7 +277,13 @@ REQUIREMENT = re.compile(
     r"\brequires? (?:python|redis|postgres\w*|node|java|go|rust|\w+ ?>=)|"
     r"\b(?:runs|works|is tested) on\b[^.]{0,20}\b(?:python|pypy|cpython)\b\W*\d|"
     # "Celery version 5.6.x runs on:" + a list: the platforms it needs.
-    r"\b(?:runs|works|is tested) on:?\s*$",
+    r"\b(?:runs|works|is tested) on:?\s*$|"
+    # The interpreter versions it needs ("Supported Python versions are cPython 3.6+", "Compatible with
+    # Python 3.10 to 3.14", "Python 3.9 or newer"): a requirement, whatever the verb.
+    # Only where the sentence is about support: "a Python 3.10+ web server" says what the tool is.
+    r"^(?=.*\b(?:support\w*|compatib\w*|versions?|tested)\b).*\b(?:c?python|pypy)\s*v?\d+(?:\.\d+)*"
+    r"(?:\+|\s*(?:or|and) (?:later|newer|higher|above)|\s*(?:-|–|to|through)\s*\d+(?:\.\d+)*)|"
+    r"\bsupported python versions?\b",
     re.IGNORECASE,
 )
 # Text about a tutorial's own commands rather than the tool: "This command starts a worker".
@@ -464,7 +476,7 @@ class ExtractiveDecomposer:
     name = "extractive"
     # Bumped whenever what the rules produce changes: a page already stored by an older version is
     # re-extracted when resubmitted, not kept as "unchanged" (pipeline.ingest).
-    version = "1.9.1"
+    version = "1.10"
     model: str | None = None
     prompt_version: str | None = None
 
@@ -861,15 +873,40 @@ def _other_products_sections(
     found: set[int] = set()
     tool = context.tool.lower()
     for block in blocks:
-        if block.kind != "heading" or not block.section or (tool and tool in block.text.lower()):
+        if block.kind != "heading" or (tool and tool in block.text.lower()):
             continue
         path = (*block.section, block.text)
+        inside = [b for b in blocks if b.section[: len(path)] == path]
+        if _argues_for_another_thing(block.text, inside, context):
+            found |= {b.index for b in inside} | {block.index}
+            continue
+        if not block.section:
+            continue
         body = [b for b in by_section.get(path, []) if b.kind in ("paragraph", "bullet")]
         first = sentences(body[0].span)[:1] if body else []
         if not first or not about_another_product(" ".join(first[0].text.split()), context):
             continue
         found |= {b.index for b in blocks if b.section[: len(path)] == path} | {block.index}
     return found
+
+
+_WHY = re.compile(r"^\W*why\s+(?P<thing>[^?]+?)\W*$", re.IGNORECASE)
+# "Why use it?", "Why this library?", "Why not X?": questions about the tool itself.
+_ABOUT_THE_TOOL = re.compile(
+    r"^(?:use|using|choose|pick|should|would|do|does|is|are|not|another|yet another|a new|it\b|this|us\b|we\b|our\b)",
+    re.IGNORECASE,
+)
+
+
+def _argues_for_another_thing(heading: str, inside: list[Block], context: ClaimContext) -> bool:
+    """A "Why X?" section where X is not the tool and no sentence names the tool ("Why ASGI?" on a server's
+    page): it argues for a standard, a language or an approach the tool builds on, whose merits are not
+    the tool's features, though "Why" headings otherwise introduce them."""
+    match = _WHY.match(clean_heading(heading))
+    tool = context.tool.lower()
+    if not match or not tool or _ABOUT_THE_TOOL.match(match.group("thing")):
+        return False
+    return not any(tool in b.text.lower() for b in inside if b.kind != "code")
 
 
 # A list item that introduces a named thing by what it is or does ("dbm is part of …", "klepto extends
@@ -973,6 +1010,16 @@ def _words(text: str) -> int:
     return len(re.findall(r"[A-Za-z][\w'+/.-]*", text))
 
 
+# An API reference entry: a snake_case or dotted code name and its gloss ("max_size: the pool's upper
+# bound", "loop.run_until_complete: …"), or a call and what it does ("connect(): opens …", "recv() returns
+# …"). It documents one parameter or function of an interface, not a feature. A capitalised dotted name
+# ("Node.js: …") is a product, and an option with its default ("timeout=30: …") stays: options are features.
+API_ENTRY = re.compile(
+    r"^\W{0,2}(?:[a-z_][a-z0-9]*_\w*|[a-z_]\w*(?:\.[A-Za-z_]\w*)+)`?\s*:\s|"
+    r"^\W{0,2}[A-Za-z_][\w.]*\([^)]{0,40}\)`?\s*(?::\s|\s(?:returns?|which|is called|called|raises?|raised)\b)"
+)
+
+
 def _is_noise(text: str, tool_name: ClaimContext | str | None = None) -> bool:
     letters = sum(ch.isalpha() for ch in text)
     return (
@@ -982,6 +1029,7 @@ def _is_noise(text: str, tool_name: ClaimContext | str | None = None) -> bool:
         or (len(re.findall(r"\d+\.\d+", text)) >= 2 and _words(text) < 10)  # version support matrices
         or text.rstrip().endswith((":", "?"))
         or bool(NOISE.search(text))
+        or bool(API_ENTRY.match(text.strip()))
         or bool(COMMERCIAL.search(text))
         or bool(INSTRUCTION.match(text.strip()))
         or addresses_a_model(text)
@@ -1023,12 +1071,17 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         name = own_heading
         if not (1 <= len(name.split()) <= 8) or name.endswith("?") or not_a_claim(name, tool_name):
             continue
+        if _not_a_feature_heading(block.text, name):
+            continue
         if not content or all(_is_noise(s.text, tool_name) for b in content[:1] for s in sentences(b.span)):
             # A section that is only code, or one intro line ("Scheduling jobs is also easy:"): the
             # descriptive heading itself states the feature ("Repeating Jobs").
+            topic = section_class == "low" and _topic_under_usage(block.text, name)
             if (
-                section_class != "low"
-                and 2 <= len(name.split()) <= 6
+                (section_class != "low" or topic)
+                # One word only as a topic over nothing but code ("Usage > Sessions"), named as a feature
+                # later; with an intro line ("To get something from the web:") it is a walkthrough's part.
+                and (1 if topic and not content else 2) <= len(name.split()) <= 6
                 and any(b.kind == "code" for b in body)
                 # "Run it", "Cite X" over a code block: a step or a citation, not a feature.
                 and not (INSTRUCTION.match(name) or NOISE.search(name))
@@ -1037,7 +1090,8 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
                 out.append(
                     Candidate(
                         [block.span, *intro_line],
-                        1.8 * _weight(section_class),
+                        # A topic under usage counts as a neutral section's heading, not as a step.
+                        1.8 * _weight("neutral" if section_class == "low" else section_class),
                         block.index,
                         name,
                         intro_line or [block.span],
@@ -1108,7 +1162,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
     announced: set[int] = set()  # items of a list the page presents as the tool's features
     for block in blocks:
         if block.kind == "paragraph" and block.index not in consumed and block.index not in denied_intros:
-            cand = _list_with_intro(blocks, block, name_of_tool, consumed, announced)
+            cand = _list_with_intro(blocks, block, tool_name, consumed, announced, beyond_lead)
             if cand:
                 out.append(cand)
 
@@ -1216,11 +1270,59 @@ def _title_tagline(blocks: list[Block], context: ClaimContext) -> list[Candidate
     ]
 
 
+# A heading that frames a walkthrough rather than naming a topic: "Using the client", "With a context
+# manager", "How it works", "Creating a pool", "A minimal example", "Recap", "Your first job".
+_HOW_TO = re.compile(
+    r"^(?:using|use|with|without|how|why|when|what|the|a|an|my|our|basic|simple|advanced|more|another|"
+    r"first|second|third|next|step|part|putting|getting|let's|other|further)\b|"
+    r"^\w+(?:ing)?\s+(?:a|an|the|your|my|our|some|multiple|several|it|them|one|this|these)\b|"
+    r"\b(?:examples?|recap|summary|minimum|minimal|sample|demo|tutorial|walkthrough|usage|quick ?start|"
+    r"hello world|step \d+|part \d+|you|your|again|more|details?|notes?|tips?|tricks?|use|documentation|docs|"
+    r"initiali[sz]ation|setup|set-up|arguments?|parameters?)\b",
+    re.IGNORECASE,
+)
+# A heading that is a piece of code ("`Pool.acquire()`", "connect_timeout", "ws.recv"): an API entry.
+_CODE_NAME = re.compile(r"[`()=<>{}\[\]]|\w_\w|\w\.\w|^[a-z]+[A-Z]")
+
+
+# A heading that is one code name: a call, or a snake_case or dotted identifier ("loop_forever()", "Loop()",
+# "`client.publish`"): an API reference entry, documented one function at a time.
+_CODE_HEADING = re.compile(r"^\W*`?[A-Za-z_][\w.]*(?:\([^)]{0,40}\)|_\w*|\.\w+)`?\W*$")
+_READER = re.compile(r"\b(?:you|your|yours|yourself)\b", re.IGNORECASE)
+
+
+def _not_a_feature_heading(heading: str, name: str) -> bool:
+    """A heading that cannot name a capability: a walkthrough's own title ("Example usages", "An example with
+    two subcommands", "Quickstart"; a topic word such as "Configuration" does name one), one addressed to the
+    reader ("Use Typer in your code") or a single code name."""
+    walkthrough = LOW_VALUE_SECTION.search(TOPIC_SECTION.sub(" ", name)) is not None
+    return walkthrough or _READER.search(name) is not None or _CODE_HEADING.match(heading) is not None
+
+
+def _topic_under_usage(heading: str, name: str) -> bool:
+    """Whether a sub-heading of a usage or examples section names a topic ("Usage > Connection pools",
+    "Examples > Custom validators"): over code only, it states a feature as a heading under
+    "Features" does. A walkthrough's own framing ("Using the pool", "A minimal example"), an
+    instruction ("Run it") or a code name stays a step."""
+    return (
+        1 <= len(name.split()) <= 6
+        and not LOW_VALUE_SECTION.search(name)
+        and not INSTRUCTION.match(name)
+        and not _HOW_TO.search(name)
+        and not _CODE_NAME.search(heading)
+        and not NOISE.search(name)
+    )
+
+
 # The page's word for the tool itself: "This module wraps …", "This library provides …".
 _SELF_REFERENCE = re.compile(
     r"^this (?:module|library|package|project|tool|framework|binding|extension|plugin|crate|client|server|app)\s",
     re.IGNORECASE,
 )
+
+
+# "It" opening a sentence of a README's prose is, most of the time, the tool.
+_PRONOUN = re.compile(r"^It\s+(?!is\s+(?:recommended|possible|important|necessary|worth|easy to|a good idea)\b)")
 
 
 def _tool_is_subject(text: str, context: ClaimContext) -> bool:
@@ -1238,10 +1340,17 @@ def _fragment(text: str, tool: str) -> bool:
 
 
 def _list_with_intro(
-    blocks: list[Block], intro: Block, tool_name: str, consumed: set[int], announced: set[int]
+    blocks: list[Block],
+    intro: Block,
+    context: ClaimContext,
+    consumed: set[int],
+    announced: set[int],
+    earlier: dict[int, list[Span]],
 ) -> Candidate | None:
     """ "Toxicity head: six labels scored independently:" + a list is one capability, not six; after
-    "huey supports:" each item is one (they go to ``announced``)."""
+    "huey supports:" each item is one (they go to ``announced``). When the intro's paragraph is taken
+    with its list, its earlier sentences about the tool go to ``earlier``, to be read on their own."""
+    tool_name = context.tool
     text = " ".join(intro.text.split())
     section_class = classify_section(intro, asides=True)
     if not text.endswith(":") or section_class == "skip":
@@ -1256,6 +1365,14 @@ def _list_with_intro(
         if block.level == 0:
             items.append(block)
     if len(items) < 2:
+        return None
+    if points_to_reading(text):
+        # "For more details, see:", "These guides may help:": a list of places to read, nested items too.
+        consumed.add(intro.index)
+        for j in range(intro.index + 1, len(blocks)):
+            if blocks[j].kind != "bullet" or blocks[j].section != intro.section:
+                break
+            consumed.add(j)
         return None
     if pointer:
         # "More examples can be found at:", "To get started quickly, have a look at these tutorials:":
@@ -1275,7 +1392,14 @@ def _list_with_intro(
     if announces_features(text, tool_name):
         announced.update(b.index for b in items)
         if len(sentences(intro.span)) == 1:
-            consumed.add(intro.index)  # the intro line itself says nothing beyond its items
+            consumed.add(intro.index)  # the intro line itself says nothing beyond its items …
+            if identity_intro(text, tool_name) and not _is_noise(text.rstrip(":") + ".", context):
+                # … unless it says what the tool is ("Ibis is the portable Python dataframe library:"),
+                # a sentence like "<tool> is a …" anywhere (_sentence_candidate), though with no feature word.
+                top = not intro.section or len(intro.section) == 1
+                span = sentences(intro.span)[0]
+                score = _weight(section_class) + (0.4 if top else 0.0) + min(_words(text), 25) / 50
+                return Candidate([span], score, intro.index, None, [span], text.rstrip(":"), intro.section, True, top)
         return None
     # Only the sentence that introduces the list can name it: in "Networks fail in boring ways: a load
     # balancer drops … Pliant makes retrying the default:" the first sentence's label is not the list's.
@@ -1292,9 +1416,14 @@ def _list_with_intro(
         name = None
     consumed.add(intro.index)
     consumed.update(b.index for b in items)
-    last_sentence = sentences(intro.span)[-1]
+    *before, last_sentence = sentences(intro.span)
+    # "Pliant is a retry library for Python. It backs off with jitter. Supported clocks:": the sentences
+    # before the list's own intro still say what the tool does when the tool is their subject.
+    stated = [s for s in before if _tool_is_subject(s.text, context) or _PRONOUN.match(s.text)]
+    if stated:
+        earlier[intro.index] = stated
     described = [last_sentence, *(b.span for b in items)]
-    evidence = [intro.span, *(b.span for b in items[: MAX_QUOTES - 1])]
+    evidence = [last_sentence, *(b.span for b in items[: MAX_QUOTES - 1])]
     score = 2.4 * _weight(section_class)
     return Candidate(evidence, score, intro.index, name, described, f"{name or ''} {_join(described)}", intro.section)
 
