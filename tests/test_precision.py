@@ -206,3 +206,19 @@ def test_walkthrough_reader_and_code_headings_and_release_routines_name_nothing(
     assert not_a_claim("Supported Python versions are CPython 3.6+ and PyPy.", context)
     assert not_a_claim("Pgwire is compatible with Python 3.10 to 3.14.", context)
     assert not not_a_claim("Sanic is a Python 3.10+ web server and web framework that is written to go fast.", context)
+
+
+def test_where_the_project_is_discussed_and_sample_code_are_not_capabilities() -> None:
+    """Venues for questions, source and bugs are links; "Sample code …" sections walk through usage."""
+    context = ClaimContext("Cronlet")
+    for line in (
+        "Use StackOverflow to ask questions and include a cronlet tag.",
+        "The source can be browsed at Github.",
+        "A bug tracker is provided by Github.",
+        "GitHub Discussions is the place for ideas and questions.",
+        "Utilize the pre-prompt hook to ask questions before the template renders.",
+    ):
+        assert _is_noise(line, context), line
+    assert not _is_noise("Cronlet stores jobs in PostgreSQL, Redis or MongoDB.", context)
+    assert not _is_noise("Load datasets from the Hub or from local files with one call.", context)
+    assert _section("Sample code with scikit-learn") == "low"

@@ -78,7 +78,7 @@ ASIDE_SECTION = re.compile(
     re.IGNORECASE,
 )
 LOW_VALUE_SECTION = re.compile(
-    r"\b(?:usage|examples?|quick ?start|get(?:ting)? started|tutorial|demo|hello world|how to|guide|"
+    r"\b(?:usage|examples?|samples?|sample code|quick ?start|get(?:ting)? started|tutorial|demo|hello world|how to|guide|"
     r"configuration|configuring|api reference|reference|cli|command[- ]line|running|deploy\w*)\b",
     re.IGNORECASE,
 )

@@ -115,7 +115,13 @@ NOISE = re.compile(
     # ("All extras (curses, glib, …) can be installed").
     r"\bhere(?:'s| is| are) (?:a|an|the|some|our)\b[^.]{0,40}?\b(?:examples?|tutorials?|guides?|demos?|videos?|"
     r"introductions?|walkthroughs?)\b|"
-    r"^\W*<[\w.:-]+>`?\s+(?:is|are|[:=–—-])|\bcan (?:also )?be (?:pip[- ])?installed\b)",
+    r"^\W*<[\w.:-]+>`?\s+(?:is|are|[:=–—-])|\bcan (?:also )?be (?:pip[- ])?installed\b|"
+    # Where the project is discussed and its source and bugs kept ("Use StackOverflow to ask questions",
+    # "The source can be browsed at GitHub", "A bug tracker is provided by GitHub", "GitHub Discussions"):
+    # venues, not features.
+    r"\bstack ?overflow\b|\bgithub (?:discussions|issues)\b|\b(?:bug|issue) tracker\b|\bmailing lists?\b|"
+    r"\bgitter\b|\bforums?\b|\b(?:browsed|hosted|found|available) (?:at|on) github\b|"
+    r"\bsecurity (?:contact|reporting|vulnerabilit)|\b(?:ask|post) (?:your )?questions\b)",
     re.IGNORECASE,
 )
 # Licensing and pricing are read by extractor.classify; they are not capabilities.
@@ -134,6 +140,7 @@ INSTRUCTION = re.compile(
     r"navigate|check|see|join|ask|email|contact|download|clone|fork|pick|choose|specify|set the|get the|"
     r"add|edit|modify|copy|paste|save|start|try|note|import|install|read|learn|head over|take|follow|refer|"
     r"get started|report|cite|book|sign up|register|watch|want|have a look|make|write|define|call|pass|put|"
+    r"utili[sz]e|"
     r"let's|imagine|consider|say|suppose|make sure|don't forget|remember|please)\b(?!-)",
     re.IGNORECASE,
 )
