@@ -78,8 +78,8 @@ ASIDE_SECTION = re.compile(
     re.IGNORECASE,
 )
 LOW_VALUE_SECTION = re.compile(
-    r"\b(?:usage|examples?|samples?|sample code|quick ?start|get(?:ting)? started|tutorial|demo|hello world|how to|guide|"
-    r"configuration|configuring|api reference|reference|cli|command[- ]line|running|deploy\w*)\b",
+    r"\b(?:usage|examples?|samples?|sample code|quick ?start|get(?:ting)? started|tutorial|demo|hello world|"
+    r"how to|guide|configuration|configuring|api reference|reference|cli|command[- ]line|running|deploy\w*)\b",
     re.IGNORECASE,
 )
 # Low-value words that name a topic rather than a walkthrough: under a feature section,
