@@ -222,3 +222,20 @@ def test_where_the_project_is_discussed_and_sample_code_are_not_capabilities() -
     assert not _is_noise("Cronlet stores jobs in PostgreSQL, Redis or MongoDB.", context)
     assert not _is_noise("Load datasets from the Hub or from local files with one call.", context)
     assert _section("Sample code with scikit-learn") == "low"
+
+
+def test_why_not_sections_and_what_is_another_thing_are_not_capabilities(
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    """ "Why shouldn't I use X?" lists when to pick something else; "What is a QR code?" on a QR library's
+    page explains the format, not the tool."""
+    assert _section("Why shouldn't I use websockets?") == "skip" and _section("Why not Celery?") == "skip"
+    assert _section("Why should I use websockets?") == "feature"
+    text = (
+        "# Squarely\n\nSquarely generates QR codes from Python. Squarely renders codes as SVG, PNG or text.\n\n"
+        "## What is a QR code?\n\nA QR code is a two-dimensional barcode with error correction built in. "
+        "Phones decode the information encoded in it with their camera.\n"
+    )
+    quotes = _quotes(text, "Squarely", embedder)
+    assert any("generates QR codes" in q for q in quotes), quotes
+    assert not any("two-dimensional barcode" in q or "information encoded" in q for q in quotes), quotes

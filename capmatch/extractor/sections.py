@@ -51,6 +51,7 @@ SKIP_SECTION = re.compile(
 # headings in the authors' voice ("We stand with …", "We're hiring"): notices, not the tool.
 ASIDE_SECTION = re.compile(
     r"\b(?:when not to|what [\w.-]+ (?:is|does) not|third[- ]party|"
+    r"why (?:not|shouldn'?t|should not|wouldn'?t|would not|you (?:shouldn'?t|should not))\b|"
     r"example (?:apps?|applications|projects|repositories)|"
     r"limitations|caveats|known (?:issues|bugs|limitations|problems)|gotchas|pitfalls|not supported|unsupported|"
     r"screenshots?|how (?:do|can) (?:i|you|we) (?:get|install|obtain|download)|where (?:to|can i) (?:get|download)|"

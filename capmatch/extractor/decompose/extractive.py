@@ -897,7 +897,7 @@ def _other_products_sections(
     return found
 
 
-_WHY = re.compile(r"^\W*why\s+(?P<thing>[^?]+?)\W*$", re.IGNORECASE)
+_WHY = re.compile(r"^\W*(?:why|what (?:is|are)(?: an?)?)\s+(?P<thing>[^?]+?)\W*$", re.IGNORECASE)
 # "Why use it?", "Why this library?", "Why not X?": questions about the tool itself.
 _ABOUT_THE_TOOL = re.compile(
     r"^(?:use|using|choose|pick|should|would|do|does|is|are|not|another|yet another|a new|it\b|this|us\b|we\b|our\b)",
@@ -906,9 +906,10 @@ _ABOUT_THE_TOOL = re.compile(
 
 
 def _argues_for_another_thing(heading: str, inside: list[Block], context: ClaimContext) -> bool:
-    """A "Why X?" section where X is not the tool and no sentence names the tool ("Why ASGI?" on a server's
-    page): it argues for a standard, a language or an approach the tool builds on, whose merits are not
-    the tool's features, though "Why" headings otherwise introduce them."""
+    """A "Why X?" or "What is X?" section where X is not the tool and no sentence names the tool ("Why
+    ASGI?" on a server's page, "What is a QR code?" on a QR library's): it argues for or explains a
+    standard, a format or an approach the tool builds on, whose merits are not the tool's features,
+    though "Why" headings otherwise introduce them."""
     match = _WHY.match(clean_heading(heading))
     tool = context.tool.lower()
     if not match or not tool or _ABOUT_THE_TOOL.match(match.group("thing")):
