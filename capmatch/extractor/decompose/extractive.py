@@ -121,7 +121,11 @@ NOISE = re.compile(
     # venues, not features.
     r"\bstack ?overflow\b|\bgithub (?:discussions|issues)\b|\b(?:bug|issue) tracker\b|\bmailing lists?\b|"
     r"\bgitter\b|\bforums?\b|\b(?:browsed|hosted|found|available) (?:at|on) github\b|"
-    r"\bsecurity (?:contact|reporting|vulnerabilit)|\b(?:ask|post) (?:your )?questions\b)",
+    r"\bsecurity (?:contact|reporting|vulnerabilit)|\b(?:ask|post) (?:your )?questions\b|"
+    # How a benchmark was run ("The above results are a geometric mean of benchmarks obtained with …"):
+    # method, not a claim; the claim is the result it supports.
+    r"\bgeometric mean\b|\bbenchmarks? (?:were |was )?(?:run|obtained|measured|performed|conducted)\b|"
+    r"\bbenchmark(?:ing)? (?:setup|methodology|machine|hardware|script)s?\b)",
     re.IGNORECASE,
 )
 # Licensing and pricing are read by extractor.classify; they are not capabilities.
