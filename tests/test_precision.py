@@ -222,6 +222,8 @@ def test_where_the_project_is_discussed_and_sample_code_are_not_capabilities() -
     assert not _is_noise("Cronlet stores jobs in PostgreSQL, Redis or MongoDB.", context)
     assert not _is_noise("Load datasets from the Hub or from local files with one call.", context)
     assert _section("Sample code with scikit-learn") == "low"
+    assert _is_noise("It is the platform of choice to make one-time or recurring donations to the project.", context)
+    assert _is_noise("Daniel Bader - @dbader_org - mail@dbader.org.", context)
     # How a benchmark was run is method; the result it supports is the claim.
     assert _is_noise("The above results are a geometric mean of benchmarks obtained with pgbench.", context)
     assert not _is_noise("In our testing Cronlet is, on average, 5x faster than cron.", context)

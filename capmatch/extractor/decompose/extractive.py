@@ -124,6 +124,8 @@ NOISE = re.compile(
     r"\bsecurity (?:contact|reporting|vulnerabilit)|\b(?:ask|post) (?:your )?questions\b|"
     # How a benchmark was run ("The above results are a geometric mean of benchmarks obtained with …"):
     # method, not a claim; the claim is the result it supports.
+    # Donations and the authors' contact lines ("Daniel Bader - @dbader_org - mail@dbader.org"): sponsor, meta.
+    r"\bdonat(?:e|es|ed|ions?)\b|[\w.+-]+@[\w-]+\.[\w.]+|"
     r"\bgeometric mean\b|\bbenchmarks? (?:were |was )?(?:run|obtained|measured|performed|conducted)\b|"
     r"\bbenchmark(?:ing)? (?:setup|methodology|machine|hardware|script)s?\b)",
     re.IGNORECASE,
