@@ -148,6 +148,33 @@ def test_stated_facets_are_the_page_keys_restricted_to_them() -> None:
     assert attrs.stated("It keeps snapshots.", frozenset({("storage", "backups")})) == {("storage", "backups")}
 
 
+def test_query_facets_are_the_page_keys_of_the_facet_kinds() -> None:
+    # A query is read for the facet terms alone (attributes.terms_stated): the answer must be what the
+    # whole reading gives, restricted to the facet kinds, for short needs and for whole pages alike.
+    from capmatch.matching import attributes as attrs
+    from capmatch.matching.facets import FACET_KINDS, query_facets
+
+    needs = [
+        "python http client with HTTP/2",
+        "self-hosted wiki with Docker on Kubernetes, written in Go",
+        "vector database with a REST API in Rust",
+        "reads CSV and Parquet, GPU accelerated, in the browser",
+        "exactly-once delivery with replication, snapshots and a write-ahead log",
+        "We don't support Windows. Runs on Linux and macOS",
+        "Redis is a cache for JSON documents",
+        "runs on\n\nCPUs only",  # a term across a sentence break: read as the page reading joins it
+        "Task Management & To-do Lists",
+        "40 ms latency at 5,000 requests per second",
+        "openapi schema; memory-mapped files",
+        "",
+    ]
+    pages = [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.rglob("*")) if p.suffix in {".md", ".html", ".rst"}]
+    for text in needs + pages:
+        full = {k for k in attrs.page_keys(text, frozenset()) if k[0] in FACET_KINDS}
+        assert query_facets(text) == full, text
+    assert query_facets("runs on\n\nCPUs only") == {("platform", "cpu-only")}
+
+
 def test_hybrid_search_finds_a_tool_by_its_exact_name(demo: Runtime) -> None:
     # A made-up name means nothing to an embedding; BM25 over names finds it.
     hybrid = demo.search("PgTide", k=3, count_matches=False)
