@@ -297,12 +297,29 @@ def test_facet_bonus_read_for_the_tools_near_the_top_ranks_as_the_full_one(demo:
     ):
         found = search.search_candidates(demo.catalog, demo.index(), demo.embedder, text)
         ranking = search.rank_scores(found.table, "hybrid")
-        full = search.facet_bonus(demo.catalog, found, text, "hybrid")
-        near = search.facet_bonus(demo.catalog, found, text, "hybrid", ranking, k)
+        full = search.facet_bonus(found, text, "hybrid")
+        near = search.facet_bonus(found, text, "hybrid", ranking, k)
         assert full.any(), text  # the query states a facet some candidate has
         first = np.argsort(-(ranking + full), kind="stable")[:k]
         assert list(np.argsort(-(ranking + near), kind="stable")[:k]) == list(first), text
         np.testing.assert_array_equal(near[first], full[first])
+
+
+def test_the_facet_bonus_reads_the_words_the_catalog_gives(demo: Runtime) -> None:
+    """The words search checks for facets come from the BM25 index's copy: the same text as the
+    catalog's ``lexical_texts`` for every tool, whatever its characters."""
+    from capmatch.matching import search
+    from capmatch.matching.lexical import PackedTexts, lexical_index
+
+    idx = lexical_index(demo.catalog)
+    stored = demo.catalog.lexical_texts(idx.ids)
+    assert [idx.texts[row] for row in range(len(idx.texts))] == [stored[t] for t in idx.ids]
+    found = search.search_candidates(demo.catalog, demo.index(), demo.embedder, "python http client with HTTP/2")
+    assert found.words(range(len(found.ids))) == demo.catalog.lexical_texts(found.ids)
+    texts = ["", "plain", "a — b’s", "😀 emoji", ""]
+    packed = PackedTexts.of(texts)
+    assert [packed[i] for i in range(len(packed))] == texts
+    assert len(PackedTexts.of([])) == 0
 
 
 def test_a_repeated_query_is_embedded_once_and_ranks_the_same(demo: Runtime) -> None:
