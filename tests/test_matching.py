@@ -476,3 +476,30 @@ def test_lexical_scores_equal_bm25s_on_mixed_pools() -> None:
         pool = [rng.choice(pages) if rng.random() < 0.5 else snippet() for _ in range(rng.randint(1, 40))]
         query = rng.choice(pages) if rng.random() < 0.6 else "queue queue retry " + snippet()
         assert lexical_scores(query, pool).tobytes() == reference(query, pool).tobytes()
+
+
+def test_search_bm25_equals_bm25s_own_tokenizing(demo: Runtime) -> None:
+    # LexicalIndex.scores tokenizes a query itself (lexical.query_words) and looks its words up in the
+    # index's vocabulary: the words and the scores must be bm25s's own, bit for bit.
+    import bm25s
+
+    from capmatch.matching.lexical import lexical_index, query_words
+
+    pages = [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.rglob("*")) if p.suffix in (".md", ".rst", ".html")]
+    queries = [
+        "python http client with HTTP/2",
+        "Retry retry RETRY failed jobs",
+        "the and of",  # stop words only
+        "x y z",  # no word of two characters
+        "",
+        "Straße naïve café — 東京 データ über_cool snake_case CamelCase v2.0 a1 I/O",
+        "PgTide vector database",
+        "unknownword anotherone",  # words the index does not know
+        *(page[:300] for page in pages),
+    ]
+    idx = lexical_index(demo.catalog)
+    for text in queries:
+        words = bm25s.tokenize([text], stopwords="en", show_progress=False, return_ids=False)[0]
+        assert query_words(text) == words, text
+        expected = np.asarray(idx.retriever.get_scores(words), dtype=np.float64) if words else np.zeros(len(idx.ids))
+        assert idx.scores(text).tobytes() == expected.tobytes(), text

@@ -3,8 +3,10 @@ and descriptions. Exact names, acronyms and rare terms, which an embedding blurs
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -58,27 +60,40 @@ class LexicalIndex:
 
     def scores(self, text: str) -> np.ndarray:
         """BM25 of every tool (in ``ids`` order) for ``text``; zeros when it has no indexed word."""
-        import bm25s
-
         if not self.ids:
             return np.zeros(0)
-        query = bm25s.tokenize([text], stopwords="en", show_progress=False, return_ids=False)[0]
-        if not query:
+        # The query's words in the index's vocabulary, repeats and order kept: bm25s sums their
+        # scores in float32 in that order (``get_scores`` would look them up the same way).
+        vocabulary = self.retriever.vocab_dict
+        words = [vocabulary[w] for w in query_words(text) if w in vocabulary]
+        if not words:
             return np.zeros(len(self.ids))
-        return np.asarray(self.retriever.get_scores(query), dtype=np.float64)
+        return np.asarray(self.retriever.get_scores_from_ids(words), dtype=np.float64)
 
     def top(self, text: str, n: int) -> list[tuple[str, float]]:
         """The ``n`` best tools for ``text`` with their BM25 scores; tools sharing no word are left out."""
-        import bm25s
-
-        if not self.ids:
-            return []
-        query = bm25s.tokenize([text], stopwords="en", show_progress=False, return_ids=False)[0]
-        if not query:
-            return []
-        scores = np.asarray(self.retriever.get_scores(query), dtype=np.float64)
+        scores = self.scores(text)
         best = np.argsort(-scores, kind="stable")[:n]
         return [(self.ids[int(i)], float(scores[i])) for i in best if scores[i] > 0]
+
+
+_WORD = re.compile(r"(?u)\b\w\w+\b")  # bm25s.tokenize's default token pattern
+
+
+@cache
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN  # bm25s imports scipy: not before a search needs it
+
+    return frozenset(STOPWORDS_EN)
+
+
+def query_words(text: str) -> list[str]:
+    """``bm25s.tokenize([text], stopwords="en", return_ids=False)[0]`` for one text: lowercased words
+    of two or more word characters, English stop words out (tested equal). The library call also
+    builds a vocabulary, a set of the stop words and a progress bar per call, and maps the words to
+    ids and back: 47 µs of a query against 4 µs."""
+    stop = _stopwords()
+    return [w for w in _WORD.findall(text.lower()) if w not in stop]
 
 
 def lexical_index(catalog: Catalog) -> LexicalIndex:

@@ -103,15 +103,19 @@ def search_candidates(
     parts = [np.fromiter(capability, dtype=np.int64, count=len(capability))]
     if len(docs.ids):
         parts.append(tables.doc_rows[scan.top(query[0], DEPTH)])
-    words = top_indices(lexical, DEPTH)
-    parts.append(tables.lexical_rows[words[lexical[words] > 0]])
+    # Only tools sharing a word with the query enter by this signal: the best DEPTH of those (the same
+    # as the best DEPTH of all tools, then those above 0), without partitioning the zeros of every
+    # other tool (a third to all of them; 1-3 ms at 100,000 tools).
+    scored = np.flatnonzero(lexical > 0)
+    parts.append(tables.lexical_rows[scored[top_indices(lexical[scored], DEPTH)]])
     pool = np.unique(np.concatenate(parts))  # rows in tool-id order (see capmatch.matching.tables)
     if filtered:
         assert flt is not None
-        facts = catalog.tool_filters([tables.ids[r] for r in pool.tolist()])
-        keep = [t in facts and flt.matches(*facts[t]) for t in (tables.ids[r] for r in pool.tolist())]
+        pooled: list[str] = tables.id_array[pool].tolist()
+        facts = catalog.tool_filters(pooled)
+        keep = [t in facts and flt.matches(*facts[t]) for t in pooled]
         pool = pool[np.array(keep, dtype=bool)]
-    ordered = [tables.ids[r] for r in pool.tolist()]
+    ordered: list[str] = tables.id_array[pool].tolist()
     table = np.zeros((len(ordered), len(SIGNALS)), dtype=np.float64)
     table[:, 0] = unreached
     if capability:
