@@ -48,8 +48,9 @@ class LexicalIndex:
     retriever: Any  # bm25s.BM25 (untyped library)
     # The words indexed for each tool (``Catalog.all_lexical_texts``), in ``ids`` order. Search reads a
     # need's facets in the words of the tools near its top (matching.search.facet_bonus): from here,
-    # instead of SQLite, that took 1-12 ms per query at 100,000 tools. About 43 MB there (synthetic
-    # tools of 430 characters; the texts are already read to build the index).
+    # instead of SQLite, that took 1-12 ms per query at 100,000 tools. Its price: the words' UTF-8
+    # bytes plus 8 per tool, 43.7 MB at 100,000 synthetic tools of 430 characters (tools from the
+    # vendor-docs READMEs have 1.8 kB of words each, from awesome lists 0.2 kB).
     texts: PackedTexts
     # Each tool's position in ``ids``: built once per catalog generation, not per query (77 ms per
     # search at 100,000 tools when it was).
