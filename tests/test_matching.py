@@ -148,6 +148,33 @@ def test_stated_facets_are_the_page_keys_restricted_to_them() -> None:
     assert attrs.stated("It keeps snapshots.", frozenset({("storage", "backups")})) == {("storage", "backups")}
 
 
+def test_query_facets_are_the_page_keys_of_the_facet_kinds() -> None:
+    # A query is read for the facet terms alone (attributes.terms_stated): the answer must be what the
+    # whole reading gives, restricted to the facet kinds, for short needs and for whole pages alike.
+    from capmatch.matching import attributes as attrs
+    from capmatch.matching.facets import FACET_KINDS, query_facets
+
+    needs = [
+        "python http client with HTTP/2",
+        "self-hosted wiki with Docker on Kubernetes, written in Go",
+        "vector database with a REST API in Rust",
+        "reads CSV and Parquet, GPU accelerated, in the browser",
+        "exactly-once delivery with replication, snapshots and a write-ahead log",
+        "We don't support Windows. Runs on Linux and macOS",
+        "Redis is a cache for JSON documents",
+        "runs on\n\nCPUs only",  # a term across a sentence break: read as the page reading joins it
+        "Task Management & To-do Lists",
+        "40 ms latency at 5,000 requests per second",
+        "openapi schema; memory-mapped files",
+        "",
+    ]
+    pages = [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.rglob("*")) if p.suffix in {".md", ".html", ".rst"}]
+    for text in needs + pages:
+        full = {k for k in attrs.page_keys(text, frozenset()) if k[0] in FACET_KINDS}
+        assert query_facets(text) == full, text
+    assert query_facets("runs on\n\nCPUs only") == {("platform", "cpu-only")}
+
+
 def test_hybrid_search_finds_a_tool_by_its_exact_name(demo: Runtime) -> None:
     # A made-up name means nothing to an embedding; BM25 over names finds it.
     hybrid = demo.search("PgTide", k=3, count_matches=False)
@@ -270,12 +297,29 @@ def test_facet_bonus_read_for_the_tools_near_the_top_ranks_as_the_full_one(demo:
     ):
         found = search.search_candidates(demo.catalog, demo.index(), demo.embedder, text)
         ranking = search.rank_scores(found.table, "hybrid")
-        full = search.facet_bonus(demo.catalog, found, text, "hybrid")
-        near = search.facet_bonus(demo.catalog, found, text, "hybrid", ranking, k)
+        full = search.facet_bonus(found, text, "hybrid")
+        near = search.facet_bonus(found, text, "hybrid", ranking, k)
         assert full.any(), text  # the query states a facet some candidate has
         first = np.argsort(-(ranking + full), kind="stable")[:k]
         assert list(np.argsort(-(ranking + near), kind="stable")[:k]) == list(first), text
         np.testing.assert_array_equal(near[first], full[first])
+
+
+def test_the_facet_bonus_reads_the_words_the_catalog_gives(demo: Runtime) -> None:
+    """The words search checks for facets come from the BM25 index's copy: the same text as the
+    catalog's ``lexical_texts`` for every tool, whatever its characters."""
+    from capmatch.matching import search
+    from capmatch.matching.lexical import PackedTexts, lexical_index
+
+    idx = lexical_index(demo.catalog)
+    stored = demo.catalog.lexical_texts(idx.ids)
+    assert [idx.texts[row] for row in range(len(idx.texts))] == [stored[t] for t in idx.ids]
+    found = search.search_candidates(demo.catalog, demo.index(), demo.embedder, "python http client with HTTP/2")
+    assert found.words(range(len(found.ids))) == demo.catalog.lexical_texts(found.ids)
+    texts = ["", "plain", "a — b’s", "😀 emoji", ""]
+    packed = PackedTexts.of(texts)
+    assert [packed[i] for i in range(len(packed))] == texts
+    assert len(PackedTexts.of([])) == 0
 
 
 def test_a_repeated_query_is_embedded_once_and_ranks_the_same(demo: Runtime) -> None:
@@ -432,3 +476,30 @@ def test_lexical_scores_equal_bm25s_on_mixed_pools() -> None:
         pool = [rng.choice(pages) if rng.random() < 0.5 else snippet() for _ in range(rng.randint(1, 40))]
         query = rng.choice(pages) if rng.random() < 0.6 else "queue queue retry " + snippet()
         assert lexical_scores(query, pool).tobytes() == reference(query, pool).tobytes()
+
+
+def test_search_bm25_equals_bm25s_own_tokenizing(demo: Runtime) -> None:
+    # LexicalIndex.scores tokenizes a query itself (lexical.query_words) and looks its words up in the
+    # index's vocabulary: the words and the scores must be bm25s's own, bit for bit.
+    import bm25s
+
+    from capmatch.matching.lexical import lexical_index, query_words
+
+    pages = [p.read_text(encoding="utf-8") for p in sorted(FIXTURES.rglob("*")) if p.suffix in (".md", ".rst", ".html")]
+    queries = [
+        "python http client with HTTP/2",
+        "Retry retry RETRY failed jobs",
+        "the and of",  # stop words only
+        "x y z",  # no word of two characters
+        "",
+        "Straße naïve café — 東京 データ über_cool snake_case CamelCase v2.0 a1 I/O",
+        "PgTide vector database",
+        "unknownword anotherone",  # words the index does not know
+        *(page[:300] for page in pages),
+    ]
+    idx = lexical_index(demo.catalog)
+    for text in queries:
+        words = bm25s.tokenize([text], stopwords="en", show_progress=False, return_ids=False)[0]
+        assert query_words(text) == words, text
+        expected = np.asarray(idx.retriever.get_scores(words), dtype=np.float64) if words else np.zeros(len(idx.ids))
+        assert idx.scores(text).tobytes() == expected.tobytes(), text

@@ -444,10 +444,7 @@ def extract(
             entry[2].append(index)
 
     for index, whole in enumerate(quotes):
-        # A sentence that denies something states no attribute: "we don't support Microsoft Windows";
-        # one about another product states that product's features, not the tool's.
-        parts = [_own_part(part, excluded) for part in _SENTENCE.split(whole) if not _NEGATION.search(part)]
-        quote = " ".join(parts)
+        quote = _stating(whole, excluded)
         for kind, label in _terms(quote, vocabulary):
             add(kind, label, label, index)
         if only is not None:
@@ -472,6 +469,14 @@ def remembered(quotes: tuple[str, ...], exclude_words: frozenset[str]) -> tuple[
     tool's neighbours and of their neighbours, the same quotes on every refresh (about a third of an
     ingest's CPU before). Quotes only change when a page is re-ingested, which makes a new key."""
     return tuple(extract(quotes, exclude_words))
+
+
+def _stating(quote: str, excluded: set[str]) -> str:
+    """The parts of a quote that can state the tool's attributes, joined. A sentence that denies
+    something states no attribute: "we don't support Microsoft Windows"; one about another product
+    states that product's features, not the tool's."""
+    parts = [_own_part(part, excluded) for part in _SENTENCE.split(quote) if not _NEGATION.search(part)]
+    return " ".join(parts)
 
 
 # "Other frameworks can use…", "Most guard models…": a claim about other tools.
@@ -563,11 +568,34 @@ def stated(text: str, wanted: frozenset[tuple[str, str]]) -> frozenset[tuple[str
     without reading the page's other attributes. Search asks this of hundreds of candidate pages per
     query, more than ``page_keys``' cache holds; most pages do not contain the term at all, which one
     scan of the raw text settles before the page is split into sentences."""
-    needed, vocabulary = _wanted_vocabulary(wanted)
+    _, vocabulary = _wanted_vocabulary(wanted)
     if not any(pattern.search(text) for _, _, pattern in vocabulary):
         return frozenset()
-    found = keys(extract([text], only=needed))
+    return terms_stated(text, wanted)
+
+
+def terms_stated(text: str, wanted: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+    """``wanted & page_keys(text, frozenset())``, reading ``text`` for the wanted terms (and those
+    implying one) alone: no quantities, no acronyms and their word-frequency lookups, none of the
+    other terms. Unlike ``stated``, without the scan of the raw text first: a pattern can match the
+    text only once it is split into sentences and joined again ("on\n\nCPUs" is "on CPUs"), which
+    a page almost never shows and a query may."""
+    _, vocabulary = _wanted_vocabulary(wanted)
+    quote = _stating(text, set())
+    # ``_terms`` tries the patterns whose first letters (``_HINTS``, 2 or 3 of them) occur in the text,
+    # asking each pattern in turn. For a short text its 2- and 3-letter pieces answer that for every
+    # pattern at once (most of this function's time was that question before).
+    lowered = quote.lower()
+    pieces = {lowered[i : i + n] for n in (2, 3) for i in range(len(lowered) - n + 1)}
+    likely = [t for t in vocabulary if (hints := _HINTS.get(t[1])) is None or not pieces.isdisjoint(hints)]
+    # With no name words excluded, every term found is kept, keyed as ``keys`` keys it.
+    found = {(kind, label.lower()) for kind, label in _terms(quote, likely)}
     return frozenset((found | {_IMPLIES[k] for k in found if k in _IMPLIES}) & wanted)
+
+
+def vocabulary_keys(kinds: frozenset[str]) -> frozenset[tuple[str, str]]:
+    """The comparison key of every vocabulary term of ``kinds``: what ``terms_stated`` can be asked for."""
+    return frozenset((kind, label.lower()) for kind, label, _ in _COMPILED if kind in kinds)
 
 
 @lru_cache(maxsize=64)

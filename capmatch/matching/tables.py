@@ -11,7 +11,7 @@ rows sorts it by tool id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,6 +35,12 @@ class SearchTables:
     doc_of: np.ndarray  # per row in ids, its row of docs, or -1
     lexical_of: np.ndarray  # per row in ids, its row of lexical.ids, or -1
     owner: np.ndarray  # per capability id, the row in ids of its tool, or -1
+    # ids as a numpy array (of str objects): a query's ~600 candidate rows become their ids with one
+    # fancy index, not a Python loop over ids.
+    id_array: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.id_array = np.array(self.ids, dtype=object)
 
     def owners(self, capability_ids: np.ndarray) -> np.ndarray:
         """The row of each capability's tool; -1 for an id the catalog did not hold (or FAISS's -1)."""
