@@ -205,7 +205,10 @@ class SearchHitPublic(BaseModel):
     type: str
     pricing: str
     score: float = Field(
-        description="hybrid: reciprocal-rank fusion of the vector and BM25 rankings, 1 = first in both"
+        description=(
+            "hybrid: the weighted mean of the capability, document and BM25 signals (weights fixed across "
+            "labelled sets) plus the facet bonus, in rank order; vector or lexical: that signal alone"
+        )
     )
     matched: list[TextMatchPublic] = Field(description="capabilities at or above the search floor (README)")
     weak: bool = Field(description="no capability reaches the search floor: a weak match")
