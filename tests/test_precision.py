@@ -244,3 +244,13 @@ def test_why_not_sections_and_what_is_another_thing_are_not_capabilities(
     quotes = _quotes(text, "Squarely", embedder)
     assert any("generates QR codes" in q for q in quotes), quotes
     assert not any("two-dimensional barcode" in q or "information encoded" in q for q in quotes), quotes
+
+
+def test_a_framing_phrase_does_not_hide_a_negated_main_clause() -> None:
+    """ "In essence, kqueue is not a scalable way …" is negated after its frame; "Streaming uploads, so
+    bodies don't have to fit in memory" and "X offers suggestions, but doesn't enforce …" are not."""
+    context = ClaimContext("Watchful")
+    assert not_a_claim("In essence, kqueue is not a very scalable way to monitor nested directories.", context)
+    assert not not_a_claim("Out of the box, Watchful watches nested directories recursively.", context)
+    assert not not_a_claim("Streaming uploads and downloads, so large bodies don't have to fit in memory.", context)
+    assert not not_a_claim("Watchful offers suggestions, but doesn't enforce any project layout.", context)

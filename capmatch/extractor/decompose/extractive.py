@@ -421,6 +421,17 @@ def about_another_product(text: str, context: ClaimContext) -> bool:
     return not (name and (name in lowered or first in name or name.split()[0] in lowered))
 
 
+# A framing phrase: two to four words and a comma, before a clause that does not start on a conjunction
+# ("Streaming uploads, so bodies don't have to fit in memory" and "X offers suggestions, but doesn't …"
+# go on about what came before the comma).
+_FRAME = re.compile(
+    r"^(?:[A-Za-z'-]+\s+){1,3}[A-Za-z'-]+,\s+"
+    r"(?!(?:but|and|or|so|which|that|because|while|where|when|if|unless|though|although|yet|as)\b)",
+    re.IGNORECASE,
+)
+_SUBJECT_VERB_WORD = re.compile(r"\b(?:is|are|was|were|has|have|can|will|does|do|not|no)\b", re.IGNORECASE)
+
+
 def not_a_claim(text: str, context: ClaimContext | str) -> bool:
     """Sentences that look like features but are not: negated in their main clause, limiting,
     requirements, tutorial talk, or about another product."""
@@ -430,15 +441,20 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
     condition = LEADING_CONDITION.match(stripped)
     if condition and _main_clause_not_a_claim(stripped[condition.end() :], context):
         return True
-    main_clause = _MAIN_CLAUSE.split(text, maxsplit=1)[0]
+    clauses = [_MAIN_CLAUSE.split(text, maxsplit=1)[0]]
+    # "In essence, kqueue is not a scalable way …": after a framing phrase of a few words and a comma,
+    # the main clause is what follows it.
+    frame = _FRAME.match(stripped)
+    if frame and not _SUBJECT_VERB_WORD.search(frame.group(0)):
+        clauses.append(_MAIN_CLAUSE.split(stripped[frame.end() :], maxsplit=1)[0])
     return bool(
         READER_NEED.match(stripped)
         or READER_ACTS.match(stripped)
         or ELABORATION.match(stripped)
         or DEFINITION.match(stripped)
-        or NEGATED.search(main_clause)
+        or any(NEGATED.search(clause) for clause in clauses)
         or NEGATED_CLAUSE.search(stripped)
-        or COUNTERFACTUAL.search(main_clause)
+        or any(COUNTERFACTUAL.search(clause) for clause in clauses)
         or AUTHOR_VOICE.search(stripped)
         or DENIED_PASSIVE.match(stripped)
         or DENIED_ITEM.search(stripped)
