@@ -122,10 +122,10 @@ NOISE = re.compile(
     r"\bstack ?overflow\b|\bgithub (?:discussions|issues)\b|\b(?:bug|issue) tracker\b|\bmailing lists?\b|"
     r"\bgitter\b|\bforums?\b|\b(?:browsed|hosted|found|available) (?:at|on) github\b|"
     r"\bsecurity (?:contact|reporting|vulnerabilit)|\b(?:ask|post) (?:your )?questions\b|"
-    # How a benchmark was run ("The above results are a geometric mean of benchmarks obtained with …"):
-    # method, not a claim; the claim is the result it supports.
     # Donations and the authors' contact lines ("Daniel Bader - @dbader_org - mail@dbader.org"): sponsor, meta.
     r"\bdonat(?:e|es|ed|ions?)\b|[\w.+-]+@[\w-]+\.[\w.]+|"
+    # How a benchmark was run ("The above results are a geometric mean of benchmarks obtained with …"):
+    # method, not a claim; the claim is the result it supports.
     r"\bgeometric mean\b|\bbenchmarks? (?:were |was )?(?:run|obtained|measured|performed|conducted)\b|"
     r"\bbenchmark(?:ing)? (?:setup|methodology|machine|hardware|script)s?\b)",
     re.IGNORECASE,
@@ -1311,10 +1311,8 @@ _HOW_TO = re.compile(
     r"initiali[sz]ation|setup|set-up|arguments?|parameters?)\b",
     re.IGNORECASE,
 )
-# A heading that is a piece of code ("`Pool.acquire()`", "connect_timeout", "ws.recv"): an API entry.
+# A heading that holds a piece of code ("`Pool.acquire()`", "connect_timeout", "ws.recv"): an API entry.
 _CODE_NAME = re.compile(r"[`()=<>{}\[\]]|\w_\w|\w\.\w|^[a-z]+[A-Z]")
-
-
 # A heading that is one code name: a call, or a snake_case or dotted identifier ("loop_forever()", "Loop()",
 # "`client.publish`"): an API reference entry, documented one function at a time.
 _CODE_HEADING = re.compile(r"^\W*`?[A-Za-z_][\w.]*(?:\([^)]{0,40}\)|_\w*|\.\w+)`?\W*$")
