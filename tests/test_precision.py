@@ -198,6 +198,10 @@ def test_walkthrough_reader_and_code_headings_and_release_routines_name_nothing(
     )
     names = {c.name.lower() for c in decompose_markdown(text, "Pgwire", embedder)}
     assert not any("example" in n or "your code" in n or "loop_forever" in n for n in names), names
+    from capmatch.extractor.decompose.extractive import _not_a_feature_heading
+
+    assert _not_a_feature_heading("`client.publish`", "client.publish")
+    assert not _not_a_feature_heading("Node.js", "Node.js") and not _not_a_feature_heading("Socket.IO", "Socket.IO")
     asides = ("Making releases", "Security considerations", "Additional issues", "Talk", "Python support")
     for heading in (*asides, "Relation to other datasets"):
         assert _section(heading) == "skip", heading

@@ -1315,7 +1315,8 @@ _HOW_TO = re.compile(
 _CODE_NAME = re.compile(r"[`()=<>{}\[\]]|\w_\w|\w\.\w|^[a-z]+[A-Z]")
 # A heading that is one code name: a call, or a snake_case or dotted identifier ("loop_forever()", "Loop()",
 # "`client.publish`"): an API reference entry, documented one function at a time.
-_CODE_HEADING = re.compile(r"^\W*`?[A-Za-z_][\w.]*(?:\([^)]{0,40}\)|_\w*|\.\w+)`?\W*$")
+# A capitalised dotted name ("Node.js", "Socket.IO") is a product, not code.
+_CODE_HEADING = re.compile(r"^\W*`?(?:[A-Za-z_][\w.]*\([^)]{0,40}\)|[A-Za-z_]\w*_\w*|[a-z_]\w*(?:\.\w+)+)`?\W*$")
 _READER = re.compile(r"\b(?:you|your|yours|yourself)\b", re.IGNORECASE)
 
 
