@@ -258,3 +258,7 @@ def test_a_framing_phrase_does_not_hide_a_negated_main_clause() -> None:
     assert not not_a_claim("Out of the box, Watchful watches nested directories recursively.", context)
     assert not not_a_claim("Streaming uploads and downloads, so large bodies don't have to fit in memory.", context)
     assert not not_a_claim("Watchful offers suggestions, but doesn't enforce any project layout.", context)
+    # A problem named as one is a limitation.
+    assert not_a_claim("This is an inherent problem with kqueue because it uses file descriptors.", context)
+    assert not_a_claim("The bookkeeping just makes this a painful way to monitor files.", context)
+    assert not not_a_claim("Watchful solves the problem of missed events with a polling fallback.", context)

@@ -244,6 +244,8 @@ LIMITATION = re.compile(
     r"remind(?:s|ed)? (?:you|one|us) of|(?:also )?powers (?-i:[A-Z])\w*|"
     r"the (?-i:[A-Z])[\w.-]+ of (?:the )?(?:[\w-]+ ){0,2}[\w-]+s|"
     r"not (?:for|meant for) production|bottleneck|breaking changes?|"
+    # A problem named as one ("This is an inherent problem with kqueue", "… just makes this a pain").
+    r"(?:inherent|known|major|serious|big|fundamental) problems?|(?:is|makes \w+) a (?:real )?pain(?:ful)?|"
     # A known issue or a scope limit: "X incorrectly handles mouse input", "it is limited by its analysis
     # scope", "Windows support is limited to Windows 10+" (but "including but not limited to" lists).
     r"incorrectly|(?<!not )limited (?:by|to)|"
