@@ -110,20 +110,30 @@ _TRAILING_PARTICIPLE = re.compile(
     r"(?:\s+\w+ly)?$",
     re.IGNORECASE,
 )
-_FINITE_VERB = re.compile(r"\b(?:is|are|was|were|has|have|had|can|will|does|do|did|may|must|should)\b", re.IGNORECASE)
+_FINITE_VERB = re.compile(
+    r"\b(?:is|are|was|were|has|have|had|can|will|does|do|did|may|must|should|not|no)\b", re.IGNORECASE
+)
+
+
+def after_framing_phrase(text: str, max_words: int = 6) -> str | None:
+    """What follows a framing phrase ("That said, …", "In essence, …", "Among other things, …"): two to
+    ``max_words`` words before a comma, with no verb of their own. None when the text opens otherwise.
+    Whether the rest is a clause of its own is the caller's question."""
+    match = re.match(r"^(?P<lead>[^,]{2,60}),\s+(?P<rest>\S.*)$", text, re.S)
+    if not match or not 2 <= len(match.group("lead").split()) <= max_words or _FINITE_VERB.search(match.group("lead")):
+        return None
+    return match.group("rest")
 
 
 def _without_leading_adverbial(text: str, tool_name: str | None) -> str:
-    """ "That said, APScheduler does provide …", "Among other things, it can be used as …": a phrase of two
-    to six words before a comma, with no verb of its own, in front of a clause whose subject is the tool,
-    "it" or a determined noun, frames the claim and names nothing. A list's first items ("Redis
-    Streams, Postgres and SQLite are supported") are not in front of such a subject and stay."""
-    match = re.match(r"^(?P<lead>[^,]{2,60}),\s+(?P<rest>\S.*)$", text)
-    lead = match.group("lead") if match else ""
+    """ "That said, APScheduler does provide …", "Among other things, it can be used as …": a framing
+    phrase in front of a clause whose subject is the tool, "it" or a determined noun frames the claim
+    and names nothing. A list's first items ("Redis Streams, Postgres and SQLite are supported") are not
+    in front of such a subject and stay."""
+    rest = after_framing_phrase(text)
     # "By default, X enables …" qualifies the feature: the default is what is named.
-    if not match or not 2 <= len(lead.split()) <= 6 or _FINITE_VERB.search(lead) or lead.lower() == "by default":
+    if rest is None or text.lower().startswith("by default,"):
         return text
-    rest = match.group("rest")
     # Not "we" or "you": "In Python, we can do better" is the authors' voice, whatever the frame.
     subjects = r"the|a|an|it|its|this|these|those|each|every|all"
     if tool_name:

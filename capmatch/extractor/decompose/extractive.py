@@ -31,6 +31,7 @@ from capmatch.extractor.injection import addresses_a_model
 from capmatch.extractor.lists import announces_features, identity_intro, last_clause, points_to_reading
 from capmatch.extractor.naming import (
     STOPWORDS,
+    after_framing_phrase,
     clean_heading,
     dedupe_names,
     domain_noun,
@@ -423,15 +424,11 @@ def about_another_product(text: str, context: ClaimContext) -> bool:
     return not (name and (name in lowered or first in name or name.split()[0] in lowered))
 
 
-# A framing phrase: two to four words and a comma, before a clause that does not start on a conjunction
-# ("Streaming uploads, so bodies don't have to fit in memory" and "X offers suggestions, but doesn't …"
-# go on about what came before the comma).
-_FRAME = re.compile(
-    r"^(?:[A-Za-z'-]+\s+){1,3}[A-Za-z'-]+,\s+"
-    r"(?!(?:but|and|or|so|which|that|because|while|where|when|if|unless|though|although|yet|as)\b)",
-    re.IGNORECASE,
+# A clause that goes on about what came before its comma ("Streaming uploads, so bodies don't have to
+# fit in memory", "X offers suggestions, but doesn't …"), not a main clause after a framing phrase.
+_CONTINUATION = re.compile(
+    r"^(?:but|and|or|so|which|that|because|while|where|when|if|unless|though|although|yet|as)\b", re.IGNORECASE
 )
-_SUBJECT_VERB_WORD = re.compile(r"\b(?:is|are|was|were|has|have|can|will|does|do|not|no)\b", re.IGNORECASE)
 
 
 def not_a_claim(text: str, context: ClaimContext | str) -> bool:
@@ -446,9 +443,9 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
     clauses = [_MAIN_CLAUSE.split(text, maxsplit=1)[0]]
     # "In essence, kqueue is not a scalable way …": after a framing phrase of a few words and a comma,
     # the main clause is what follows it.
-    frame = _FRAME.match(stripped)
-    if frame and not _SUBJECT_VERB_WORD.search(frame.group(0)):
-        clauses.append(_MAIN_CLAUSE.split(stripped[frame.end() :], maxsplit=1)[0])
+    rest = after_framing_phrase(stripped, max_words=4)
+    if rest is not None and not _CONTINUATION.match(rest):
+        clauses.append(_MAIN_CLAUSE.split(rest, maxsplit=1)[0])
     return bool(
         READER_NEED.match(stripped)
         or READER_ACTS.match(stripped)
@@ -907,9 +904,11 @@ def _other_products_sections(
         if block.kind != "heading" or (tool and tool in block.text.lower()):
             continue
         path = (*block.section, block.text)
-        inside = [b for b in blocks if b.section[: len(path)] == path]
-        if _argues_for_another_thing(block.text, inside, context):
-            found |= {b.index for b in inside} | {block.index}
+        # Only a "Why X?" / "What is X?" heading needs its whole section read here.
+        if _WHY.match(clean_heading(block.text)) and _argues_for_another_thing(
+            block.text, _within(blocks, path), context
+        ):
+            found |= {b.index for b in _within(blocks, path)} | {block.index}
             continue
         if not block.section:
             continue
@@ -917,8 +916,13 @@ def _other_products_sections(
         first = sentences(body[0].span)[:1] if body else []
         if not first or not about_another_product(" ".join(first[0].text.split()), context):
             continue
-        found |= {b.index for b in blocks if b.section[: len(path)] == path} | {block.index}
+        found |= {b.index for b in _within(blocks, path)} | {block.index}
     return found
+
+
+def _within(blocks: list[Block], path: tuple[str, ...]) -> list[Block]:
+    """The blocks under the heading path ``path``, its sub-sections included."""
+    return [b for b in blocks if b.section[: len(path)] == path]
 
 
 _WHY = re.compile(r"^\W*(?:why|what (?:is|are)(?: an?)?)\s+(?P<thing>[^?]+?)\W*$", re.IGNORECASE)
