@@ -78,6 +78,8 @@ def test_name_from_title_or_url() -> None:
     assert tool_name(None, "https://docs.example.com/tools/quillpad/index.html") == "quillpad"
     # An image's alt text as the title: the name is before the logo words and a full stop.
     assert tool_name("gizmo. new logo", "file:///data/gizmo-1.2.md") == "gizmo"
+    # An alt text that is only "Logo" leaves no name: the file's is used.
+    assert tool_name("Logo", "file:///data/gizmo-1.2.rst") == "gizmo"
     assert tool_name("Gizmo official logo", "https://x.test/") == "Gizmo"
 
 

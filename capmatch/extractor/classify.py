@@ -193,8 +193,12 @@ _NAVIGATION = re.compile(
 )
 
 
+# An image's alt text that is only the logo words ("Logo", "Project logo"): nothing is left of a name.
+_LOGO = re.compile(r"^(?:(?:the|project|main|official|new)\s+)*logo\W*$", re.IGNORECASE)
+
+
 def _not_a_name(head: str) -> bool:
-    return is_generic_heading(head) or bool(_CALL_TO_ACTION.match(head) or _NAVIGATION.match(head))
+    return is_generic_heading(head) or bool(_CALL_TO_ACTION.match(head) or _NAVIGATION.match(head) or _LOGO.match(head))
 
 
 def _slogan(head: str) -> bool:
