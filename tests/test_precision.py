@@ -262,3 +262,12 @@ def test_a_framing_phrase_does_not_hide_a_negated_main_clause() -> None:
     assert not_a_claim("This is an inherent problem with kqueue because it uses file descriptors.", context)
     assert not_a_claim("The bookkeeping just makes this a painful way to monitor files.", context)
     assert not not_a_claim("Watchful solves the problem of missed events with a polling fallback.", context)
+
+
+def test_a_cap_on_the_input_is_a_limitation() -> None:
+    context = ClaimContext("Crypter")
+    assert not_a_claim(
+        "The algorithm only handles passwords up to 72 characters, any characters beyond that are ignored.", context
+    )
+    assert not_a_claim("Keys longer than the block size are silently truncated.", context)
+    assert not not_a_claim("Crypter hashes passwords with an adjustable work factor of up to 31 rounds.", context)

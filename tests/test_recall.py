@@ -148,3 +148,17 @@ def test_an_identity_sentence_introducing_a_list_keeps_both(embedder: SentenceTr
     for item in ("Fast local dataframes", "Lazy dataframe expressions", "Interactive mode"):
         assert sum(any(item in q for q in qs) for qs in quotes) == 1, (item, quotes)
     assert not any(len([q for q in qs if "dataframe" in q]) > 1 for qs in quotes), quotes
+
+
+def test_a_section_misfiled_under_a_changelog_is_read() -> None:
+    # RST levels follow the order underlines first appear: "Usage" after the last version entry gets
+    # the entries' underline and lands under "Changelog".
+    def aside(*path: str) -> str:
+        return classify_section(Block("paragraph", 0, 0, "", section=path), asides=True)
+
+    assert aside("Crypter", "Changelog", "Usage", "Password Hashing") == "low"
+    assert aside("Crypter", "Changelog", "Adjustable Work Factor") == "neutral"
+    # The entries themselves stay skipped, and so does every section of the page the LLM backend reads.
+    assert aside("Crypter", "Changelog", "5.0.0") == "skip"
+    assert aside("Crypter", "Release notes", "Unreleased") == "skip"
+    assert _section("Crypter", "Changelog", "Usage") == "skip"

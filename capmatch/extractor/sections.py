@@ -91,9 +91,31 @@ TOPIC_SECTION = re.compile(
 )
 
 
+# A changelog's entries are versions and dates ("5.0.0", "2024-01-02", "Unreleased"). A heading of other
+# words one level under it ("Usage", "Compatibility") is a section of its own that the author gave the
+# entries' underline: RST levels follow the order underlines first appear, so a README that puts its
+# changelog before "Usage" files "Usage" under it (bcrypt's README does).
+CHANGELOG_SECTION = re.compile(
+    r"^\W*(?:change ?log|changes|release (?:notes|history)|history|version history|what'?s new)\W*$", re.IGNORECASE
+)
+_CHANGELOG_ENTRY = re.compile(r"\d|\b(?:unreleased|upcoming|next|master|main|head|dev\w*)\b", re.IGNORECASE)
+
+
+def _without_misfiled_changelog(path: list[str]) -> list[str]:
+    """``path`` without a changelog heading whose child on the path is not one of its entries."""
+    for depth, heading in enumerate(path[:-1]):
+        if CHANGELOG_SECTION.search(heading) and not _CHANGELOG_ENTRY.search(path[depth + 1]):
+            return path[:depth] + path[depth + 1 :]
+    return path
+
+
 def classify_section(block: Block, asides: bool = False) -> str:
-    """The block's section class; with ``asides``, ASIDE_SECTION headings skip too."""
+    """The block's section class; with ``asides``, ASIDE_SECTION headings skip too, and a section
+    misfiled under a changelog is classed by its own heading."""
     path = [clean_heading(h) for h in block.section]
+    if asides:
+        # Only with asides: the condensed page the LLM backend reads keeps its sections as they were.
+        path = _without_misfiled_changelog(path)
     # A skipped ancestor (e.g. "Installation > Windows") skips too.
     if any(SKIP_SECTION.search(h) or (asides and ASIDE_SECTION.search(h)) for h in path):
         return "skip"

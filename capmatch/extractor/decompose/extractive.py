@@ -250,6 +250,12 @@ LIMITATION = re.compile(
     # A known issue or a scope limit: "X incorrectly handles mouse input", "it is limited by its analysis
     # scope", "Windows support is limited to Windows 10+" (but "including but not limited to" lists).
     r"incorrectly|(?<!not )limited (?:by|to)|"
+    # A cap on the input ("only handles passwords up to 72 characters, any characters beyond that are
+    # ignored", "longer values are silently truncated").
+    r"only (?:handles?|supports?|accepts?|reads?|allows?|works? (?:with|on))\b[^.;]{0,40}?\bup to|"
+    r"(?:beyond|past|above|over) (?:that|this|which|the limit)\b[^.;]{0,30}?\b"
+    r"(?:ignored|truncated|dropped|discarded|lost)|"
+    r"silently (?:truncated|ignored|dropped|discarded)|"
     # A cost or a degraded result stated as the problem a feature answers: "Since scanning a large part of
     # the index is expensive, …", "queries with filtering can return fewer results".
     r"(?:is|are|gets?|can be|becomes?) (?:very |quite |too )?(?:expensive|costly|slow)|"
