@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from capmatch.extractor.naming import domain_noun, expand_label
+from capmatch.extractor.naming import domain_noun, expand_label, name_from_sentence
 
 JOB_PAGE = (
     "EmberQ is an open-source Python library for running background jobs with Redis as the queue.\n"
@@ -134,3 +134,21 @@ def test_a_framing_phrase_and_a_trailing_participle_are_not_part_of_a_name() -> 
     )
     assert library == "Database interface library", library
     assert name_from_sentence("Redis Streams, Postgres and SQLite are supported.", "x").startswith("Redis Streams")
+
+
+def test_a_name_skips_adverbs_uses_and_framing_clauses() -> None:
+    def named(sentence: str) -> str:
+        return name_from_sentence(sentence, "Probe")
+
+    assert named("Probe currently supports the following platforms: Linux; Windows; macOS.") == "Supported platforms"
+    assert named("It is useful mainly for system monitoring, profiling and limiting process resources.") == (
+        "System monitoring"
+    )
+    assert named("Similarly to the urllib module, Probe can be used to fetch objects identified by a URL.") == (
+        "Fetch objects"
+    )
+    assert named("It can be used within both sync and async code, and has Django integration.") == (
+        "Sync and async code"
+    )
+    assert named("It is using the widely deployed geometry library GEOS.") == "Widely deployed geometry library GEOS"
+    assert named("Probe currently supports HTTP/1.1, HTTP/2 and WebSockets.") == "HTTP/1.1, HTTP/2 and WebSockets"

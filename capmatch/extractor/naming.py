@@ -43,19 +43,27 @@ _SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _VERB_PREFIX = re.compile(
-    r"^(?:also\s+|now\s+|even\s+|additionally\s+|automatically\s+)?(?:is\s+(?:also\s+)?(?:fully\s+)?|are\s+|has\s+|have\s+|(?:comes?|ships?)\s+with\s+|"
+    # An adverb before the verb ("currently supports", "natively runs on") says nothing a name needs.
+    r"^(?:also\s+|now\s+|even\s+|[a-z]+ly\s+)?(?:is\s+(?:also\s+)?(?:fully\s+)?|are\s+|has\s+|have\s+|(?:comes?|ships?)\s+with\s+|"
     r"(?:provides?|supports?|offers?|includes?|features?|adds?|brings?|exposes?|contains?|gives?(?:\s+you)?)\s+|"
     r"(?:enables?|allows?|lets?|helps?)\s+(?:you\s+|users?\s+|developers?\s+)?(?:to\s+)?|"
     r"makes?\s+it\s+(?:easy|simple|possible)\s+to\s+|(?:the\s+)?ability\s+to\s+|(?:is\s+)?designed\s+(?:for|to)\s+|"
     r"(?:is\s+)?built\s+(?:on|with|for)\s+|(?:is\s+)?able\s+to\s+|(?:out\s+of\s+the\s+box\s+)|"
-    r"(?:full|first-class|native|built-in|complete)\s+support\s+for\s+|support\s+for\s+)",
+    r"(?:full|first-class|native|built-in|complete)\s+support\s+for\s+|support\s+for\s+|"
+    # Where or with what it runs or is used: "runs on an embedded async runtime", "can be used within both
+    # sync and async code", "is using the geometry library GEOS" name the runtime, the code, the library.
+    r"(?:can\s+(?:also\s+)?)?be\s+(?:used|run|deployed|embedded)\s+(?:within|in|inside|with)\s+(?!any\b)|"
+    r"(?:can|may|could)\s+(?:also\s+)?be\s+used\s+(?:to|for)\s+|"
+    r"(?:is\s+)?using\s+|"
+    # What it is good for: "is useful mainly for system monitoring" names the monitoring.
+    r"(?:is\s+)?(?:useful|handy|ideal|suitable|well[- ]suited)\s+(?:\w+ly\s+)?for\s+)",
     re.IGNORECASE,
 )
 _SUBORDINATE = re.compile(
     r"^(?:if|when|whenever|while|because|since|although|though|unless|once|after|before|whether|"
     r"as long as|in addition|additionally|moreover|also|however|for example|for instance|finally|"
     r"furthermore|further|in fact|of course|overall|in short|in particular|unlike [^,]{1,40}|"
-    r"compared (?:to|with) [^,]{1,40}|like [^,]{1,40}|"
+    r"compared (?:to|with) [^,]{1,40}|like [^,]{1,40}|similar(?:ly)? to [^,]{1,40}|"
     r"now|then|with [^,]{1,40})\b[^,]{0,80},\s+",
     re.IGNORECASE,
 )
@@ -106,7 +114,8 @@ _QUALIFIER = re.compile(r"\s+(?:for|with|of|in|on|from|by|using|across|through|t
 # A participle left at a name's end once its qualifier is cut: "Database interface library designed
 # specifically (for PostgreSQL)" names a "Database interface library".
 _TRAILING_PARTICIPLE = re.compile(
-    r"\s+(?:\w+ly\s+)?(?:designed|built|written|made|optimi[sz]ed|meant|intended|tailored|developed|created)"
+    r"\s+(?:\w+ly\s+)?(?:designed|built|written|made|optimi[sz]ed|meant|intended|tailored|developed|created|"
+    r"identified|offered|provided|supported|used|found|given|listed|described|defined|specified|needed|included)"
     r"(?:\s+\w+ly)?$",
     re.IGNORECASE,
 )
@@ -141,16 +150,23 @@ def _without_leading_adverbial(text: str, tool_name: str | None) -> str:
     return rest if re.match(rf"(?:{subjects})\b", rest, re.IGNORECASE) else text
 
 
+_FOLLOWING = re.compile(r"^(?:\w+ly\s+)?(?:supports?|runs on|works (?:on|with))\s+the following\s+([a-z][\w-]*)", re.I)
+
+
 def name_from_sentence(sentence: str, tool_name: str | None = None) -> str:
     # Parentheticals ("Qdrant (read: quadrant) is …") and emoji say nothing a name needs.
     text = " ".join(re.sub(r"\s*\([^)]{0,60}\)", "", sentence).split())
     text = "".join(ch for ch in text if ch.isascii() or ch.isalnum() or ch in "–—’“”")
     text = _without_leading_adverbial(text, tool_name)
+    text = re.sub(r"[`*]", "", _SUBORDINATE.sub("", text))
     if tool_name:
+        # After the framing clause and the markup: "Similarly to urllib, PycURL can …", "`msgspec` may …".
         text = re.sub(rf"^(?:the\s+)?{re.escape(tool_name)}(?:'s)?\s+", "", text, flags=re.IGNORECASE)
-    text = _SUBORDINATE.sub("", text)
-    text = re.sub(r"[`*]", "", text)
     text = _SUBJECT.sub("", text)
+    # "supports the following platforms: Linux; Windows; …" names the supported platforms.
+    listed = _FOLLOWING.match(text)
+    if listed:
+        return _tidy(["Supported", listed.group(1)])
     # "CharacterLevelParser is an interface for …", "Voluptuous, despite the name, is a …"
     text = re.sub(r"^[\w.\-/ ]{1,40}?(?:,[^,]{1,40},)?\s+(?:is|are)\s+(?=(?:a|an|the)\s)", "", text)
     for _ in range(3):  # "is also able to support …" peels in steps
