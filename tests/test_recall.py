@@ -162,3 +162,16 @@ def test_a_section_misfiled_under_a_changelog_is_read() -> None:
     assert aside("Crypter", "Changelog", "5.0.0") == "skip"
     assert aside("Crypter", "Release notes", "Unreleased") == "skip"
     assert _section("Crypter", "Changelog", "Usage") == "skip"
+
+
+def test_a_section_introducing_a_format_then_the_tool_is_read(embedder: SentenceTransformerEmbedder) -> None:
+    text = (
+        "# Packly\n\nBinary serialization for Python.\n\n## What is this?\n\n"
+        "Packformat is an efficient binary serialization format. It lets you exchange data among "
+        "multiple languages like JSON. This package provides CPython bindings for reading and writing "
+        "Packformat data.\n\n## Usage\n\nUse `packb` for packing.\n"
+    )
+    caps = decompose_markdown(text, "Packly", embedder)
+    quotes = {e.quote for c in caps for e in c.evidence}
+    assert any("provides CPython bindings" in q for q in quotes), quotes
+    assert "Exchange data among multiple languages" in {c.name for c in caps}

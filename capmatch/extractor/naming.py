@@ -70,7 +70,7 @@ _SUBORDINATE = re.compile(
 _DETERMINER = re.compile(r"^(?:a|an|the|both|all|any|your|our|its|their|several|many|various)\s+", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(
     r"\s*(?:[,;:(\[]|\s[-–—]\s|\.\s|\.$|\s(?:which|that|so|because|while|when|where|if|whether|unless|"
-    r"so that|such as|e\.g\.|i\.e\.|including|without)\s)",
+    r"so that|such as|like|e\.g\.|i\.e\.|including|without)\s)",
     re.IGNORECASE,
 )
 _TRAILING_JUNK = re.compile(r"[\s,.;:!?\-–—]+$")

@@ -922,6 +922,11 @@ def _other_products_sections(
         first = sentences(body[0].span)[:1] if body else []
         if not first or not about_another_product(" ".join(first[0].text.split()), context):
             continue
+        if any(_tool_is_subject(" ".join(s.text.split()), context) for b in body for s in sentences(b.span)):
+            # "MessagePack is an efficient binary serialization format. … This package provides CPython
+            # bindings for reading and writing MessagePack data.": the thing the tool works with is
+            # introduced, then the tool; each sentence is judged on its own.
+            continue
         found |= {b.index for b in _within(blocks, path)} | {block.index}
     return found
 
