@@ -175,3 +175,13 @@ def test_a_section_introducing_a_format_then_the_tool_is_read(embedder: Sentence
     quotes = {e.quote for c in caps for e in c.evidence}
     assert any("provides CPython bindings" in q for q in quotes), quotes
     assert "Exchange data among multiple languages" in {c.name for c in caps}
+
+
+def test_an_opening_paragraph_ending_in_a_list_intro_keeps_its_tagline(embedder: SentenceTransformerEmbedder) -> None:
+    text = (
+        "# humanly\n\nThis modest package contains various common humanization utilities, like turning a "
+        "number into a fuzzy human-readable duration. It is localized to:\n\n- Arabic\n- Basque\n- Bengali\n\n"
+        "## Usage\n\nCall `naturalsize(1000000)`.\n"
+    )
+    names = {c.name for c in decompose_markdown(text, "humanly", embedder)}
+    assert "Common humanization utilities" in names, names

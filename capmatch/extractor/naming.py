@@ -39,6 +39,7 @@ _VERBISH = re.compile(
 )
 _SUBJECT = re.compile(
     r"^(?:(?:the\s+)?(?:library|framework|project|package|model|dataset|service|api|tool|server|client|it|"
+    r"this\s+(?:[\w-]+\s+)?(?:module|library|package|project|tool|framework|software|code)|"
     r"this(?:\s+\w+)?|you|we|users?|developers?)\s+)(?:(?:can|also|now|additionally|even|then)\s+)*",
     re.IGNORECASE,
 )

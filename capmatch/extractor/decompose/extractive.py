@@ -1219,10 +1219,14 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         if section_class == "low" and not relaxed:
             continue
         code_next = _code_follows(blocks, block)
+        first = sentences(block.span)[0].start
         for span in rest:
             before_code = code_next and span is rest[-1]
             weight = _weight(section_class)
-            cand = _sentence_candidate(span, block, weight, False, relaxed, tool_name, False, before_code)
+            # The page's opening sentence is its tagline even when its paragraph ends in a list intro
+            # ("This modest package contains various common humanization utilities, … It is localized to:").
+            tagline = index == opening and span.start == first
+            cand = _sentence_candidate(span, block, weight, tagline, relaxed, tool_name, tagline, before_code)
             if cand:
                 out.extend(_one_per_feature(cand, span))
 
@@ -1362,7 +1366,9 @@ def _topic_under_usage(heading: str, name: str) -> bool:
 
 # The page's word for the tool itself: "This module wraps …", "This library provides …".
 _SELF_REFERENCE = re.compile(
-    r"^this (?:module|library|package|project|tool|framework|binding|extension|plugin|crate|client|server|app)\s",
+    # "This modest package contains …", "This Python library …": up to two words before the noun.
+    r"^this (?:[\w-]+\s+){0,2}?(?:module|library|package|project|tool|toolkit|framework|bindings?|extension|plugin|"
+    r"crate|client|server|app|application|sdk|cli|implementation|repository|software)\s",
     re.IGNORECASE,
 )
 
