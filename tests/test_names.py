@@ -152,3 +152,14 @@ def test_a_name_skips_adverbs_uses_and_framing_clauses() -> None:
     )
     assert named("It is using the widely deployed geometry library GEOS.") == "Widely deployed geometry library GEOS"
     assert named("Probe currently supports HTTP/1.1, HTTP/2 and WebSockets.") == "HTTP/1.1, HTTP/2 and WebSockets"
+
+
+def test_an_identity_names_what_the_tool_is_for_not_its_kind() -> None:
+    assert name_from_sentence(
+        "EmberQ is an open-source Python library for running background jobs with Redis as the queue.", "EmberQ"
+    ) == ("Library for running background jobs")
+    assert name_from_sentence("Faker is a Python package that generates fake data for you.", "Faker") == (
+        "Generates fake data"
+    )
+    # A relative clause about something else is no name for the tool.
+    assert "Needs" not in name_from_sentence("It can be used in any application that needs safe storage.", "Probe")

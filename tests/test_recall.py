@@ -185,3 +185,12 @@ def test_an_opening_paragraph_ending_in_a_list_intro_keeps_its_tagline(embedder:
     )
     names = {c.name for c in decompose_markdown(text, "humanly", embedder)}
     assert "Common humanization utilities" in names, names
+
+
+def test_the_tool_set_as_code_is_still_the_subject() -> None:
+    from capmatch.extractor.decompose.extractive import _tool_is_subject
+
+    context = ClaimContext("xmlish")
+    assert _tool_is_subject("`xmlish` is a Python module that makes working with XML feel like JSON:", context)
+    assert _tool_is_subject("**xmlish**'s parser streams large files.", context)
+    assert not _tool_is_subject("`xml` is a format.", context)

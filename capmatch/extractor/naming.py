@@ -179,17 +179,75 @@ def name_from_sentence(sentence: str, tool_name: str | None = None) -> str:
     # "grammar to enable …": an infinitive after a noun phrase starts a purpose clause.
     head = re.split(r"\s+to\s+(?=[a-z])", head, maxsplit=1)[0] if len(head.split(" to ")[0].split()) >= 2 else head
     words = head.split()
+    # Only for what the tool is ("X is a Python package that …"), not "any application that needs …".
+    identity = re.search(rf"\b(?:is|are)\s+(?:an?|the)\s+{re.escape(head)}\s+that\s", sentence.replace("`", ""))
+    purpose = (
+        re.match(rf"{re.escape(head)}\s+that\s+(?P<rest>.+)$", text, re.S) if identity and _only_kind(words) else None
+    )
+    if purpose:
+        # "a Python package that generates fake data": the kind names nothing, what it does names it.
+        better = name_from_sentence(purpose.group("rest"))
+        # "… that makes working with XML feel like …", "… that allows your tests to travel …": what the
+        # clause's verb does to its object is not said by a noun phrase cut from it.
+        verbish = re.match(r"(?:makes?|will|brings?|lets?|helps?|allows?|enables?)\b", purpose.group("rest"), re.I)
+        verbish = verbish or better.endswith("ing")
+        if len(better.split()) >= 2 and is_good_name(better) and not verbish:
+            return better
     if len(words) < 2 and len(text.split()) >= 2:
         words = text.split()  # the first clause was too short: keep going past it
     if len(words) > 3:
         # Keep the head noun phrase: cut a trailing qualifier once the phrase has three words.
         kept = _QUALIFIER.sub("", " ".join(words)).split()
-        if len(kept) >= 2:
+        if len(kept) >= 2 and _only_kind(kept):
+            # "an open-source Python library for running background jobs": its purpose is the name.
+            words = [kept[-1], *words[len(kept) :]]
+        elif len(kept) >= 2:
             words = kept
     trimmed = _TRAILING_PARTICIPLE.sub("", " ".join(words)).split()
     if len(trimmed) >= 2:
         words = trimmed
     return _tidy(words[:MAX_WORDS])
+
+
+_KIND_NOUNS = frozenset(
+    [
+        "library",
+        "framework",
+        "tool",
+        "toolkit",
+        "package",
+        "module",
+        "project",
+        "application",
+        "app",
+        "service",
+        "platform",
+        "system",
+        "implementation",
+        "interface",
+        "wrapper",
+        "engine",
+        "server",
+        "client",
+    ]
+)
+
+
+def is_identity_name(name: str) -> bool:
+    """A name made from what the tool is: its kind noun and its purpose ("Library for running jobs")."""
+    words = name.split()
+    return len(words) >= 3 and words[0].lower() in _KIND_NOUNS and words[1].lower() in ("for", "that")
+
+
+def _only_kind(words: list[str]) -> bool:
+    """Words that only say what kind of software it is ("Open-source Python library"), ending on its noun."""
+    return (
+        bool(words)
+        and words[-1].lower().strip(".,") in _KIND_NOUNS
+        and all(
+            w.lower().strip(".,") in _KIND_WORDS or w.lower() in STOPWORDS for w in re.split(r"[\s-]+", " ".join(words))
+        )
+    )
 
 
 def _tidy(words: list[str]) -> str:

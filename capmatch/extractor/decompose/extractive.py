@@ -38,6 +38,7 @@ from capmatch.extractor.naming import (
     expand_label,
     is_generic_heading,
     is_good_name,
+    is_identity_name,
     keyphrase_candidates,
     name_from_sentence,
     split_lead,
@@ -633,7 +634,9 @@ class ExtractiveDecomposer:
         if len(drafts) < 2:
             return drafts
         vectors = self.embedder.embed_batch([f"{d.name}: {d.description}" for d in drafts])
-        words = [_name_words(d.name, tool_name) for d in drafts]
+        # What the tool is ("Library for filtering log lines") shares its words with the features that
+        # serve that purpose ("Filters log lines by regular expression"), which stay capabilities.
+        words = [set() if is_identity_name(d.name) else _name_words(d.name, tool_name) for d in drafts]
 
         def threshold_for(kept: int, item: int) -> float:
             a, b = words[kept], words[item]
@@ -1381,7 +1384,9 @@ def _tool_is_subject(text: str, context: ClaimContext) -> bool:
     name = context.tool.lower()
     if _SELF_REFERENCE.match(text.strip()):
         return True
-    return bool(name) and re.match(rf"(?:the\s+)?{re.escape(name)}(?:'s)?\s", text.strip().lower()) is not None
+    # The name may be set as code or bold ("`xmltodict` is a Python module …").
+    opening = re.sub(r"^[`*_]+|(?<=\w)[`*_]+(?=['\s])", "", text.strip(), count=2).lower()
+    return bool(name) and re.match(rf"(?:the\s+)?{re.escape(name)}(?:'s)?\s", opening) is not None
 
 
 def _fragment(text: str, tool: str) -> bool:
