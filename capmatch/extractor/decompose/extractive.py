@@ -511,7 +511,7 @@ class ExtractiveDecomposer:
     name = "extractive"
     # Bumped whenever what the rules produce changes: a page already stored by an older version is
     # re-extracted when resubmitted, not kept as "unchanged" (pipeline.ingest).
-    version = "1.10"
+    version = "1.11"
     model: str | None = None
     prompt_version: str | None = None
 
