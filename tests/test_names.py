@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from capmatch.embeddings.model import SentenceTransformerEmbedder
 from capmatch.extractor.naming import domain_noun, expand_label, name_from_sentence
+
+from .test_decompose import decompose_markdown
 
 JOB_PAGE = (
     "EmberQ is an open-source Python library for running background jobs with Redis as the queue.\n"
@@ -163,3 +166,16 @@ def test_an_identity_names_what_the_tool_is_for_not_its_kind() -> None:
     )
     # A relative clause about something else is no name for the tool.
     assert "Needs" not in name_from_sentence("It can be used in any application that needs safe storage.", "Probe")
+
+
+def test_an_option_documented_with_its_default_is_named_by_what_it_does(
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    text = (
+        "# xmlish\n\nxmlish converts XML to dictionaries.\n\n## Options\n\n"
+        "- `full_document=True`: Include XML declaration if True.\n"
+        "- `strip_whitespace=True`: Remove leading/trailing whitespace in text nodes.\n"
+    )
+    names = {c.name for c in decompose_markdown(text, "xmlish", embedder)}
+    assert {"XML declaration", "Remove leading/trailing whitespace"} <= names, names
+    assert not any("=" in n for n in names), names

@@ -1663,6 +1663,11 @@ def _bullet_candidate(
     if lead:
         name = lead[0]
         description = [s for s in spans if s.text.rstrip(".:;—–- ") != name] or spans
+        if code_label and "=" in name:
+            # "`full_document=True`: Include XML declaration if True.": the option is named by what it
+            # does, not by its default value.
+            named = name_from_sentence(lead[1])
+            name = named if len(named.split()) >= 2 and is_good_name(named) else None
     score = 2.0 * weight + min(words, 25) / 25 - (0.3 if block.level else 0.0)
     if CAPABILITY_CUE.search(text):
         score += 0.3
