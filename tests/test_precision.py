@@ -271,3 +271,14 @@ def test_a_cap_on_the_input_is_a_limitation() -> None:
     )
     assert not_a_claim("Keys longer than the block size are silently truncated.", context)
     assert not not_a_claim("Crypter hashes passwords with an adjustable work factor of up to 31 rounds.", context)
+
+
+def test_a_heading_over_a_limit_is_not_a_feature(embedder: SentenceTransformerEmbedder) -> None:
+    text = (
+        "# Crypter\n\nCrypter hashes passwords.\n\n## Adjustable Work Factor\n\n"
+        "One of Crypter's features is an adjustable logarithmic work factor.\n\n"
+        "## Maximum Password Length\n\nThe algorithm only handles passwords up to 72 characters, any characters "
+        "beyond that are ignored. To work around this, hash the password with SHA-256 first.\n"
+    )
+    names = {c.name for c in decompose_markdown(text, "Crypter", embedder)}
+    assert "Adjustable Work Factor" in names and "Maximum Password Length" not in names, names

@@ -1123,6 +1123,11 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             continue
         if _not_a_feature_heading(block.text, name):
             continue
+        opening = content[0] if content and content[0].kind == "paragraph" else None
+        if opening and LIMITATION.search(" ".join(sentences(opening.span)[0].text.split())):
+            # "Maximum Password Length" over "The algorithm only handles passwords up to 72 characters …":
+            # a heading whose section opens on a limit names the limit, not a feature.
+            continue
         if not content or all(_is_noise(s.text, tool_name) for b in content[:1] for s in sentences(b.span)):
             # A section that is only code, or one intro line ("Scheduling jobs is also easy:"): the
             # descriptive heading itself states the feature ("Repeating Jobs").
