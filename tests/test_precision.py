@@ -282,3 +282,11 @@ def test_a_heading_over_a_limit_is_not_a_feature(embedder: SentenceTransformerEm
     )
     names = {c.name for c in decompose_markdown(text, "Crypter", embedder)}
     assert "Adjustable Work Factor" in names and "Maximum Password Length" not in names, names
+
+
+def test_advice_for_one_setting_is_not_a_feature_heading() -> None:
+    from capmatch.extractor.decompose.extractive import _not_a_feature_heading
+
+    assert _not_a_feature_heading("Using Keyring on Ubuntu 16.04", "Using Keyring on Ubuntu 16.04", "keyring")
+    assert _not_a_feature_heading("Running Keyring in Docker", "Running Keyring in Docker", "keyring")
+    assert not _not_a_feature_heading("Keyring backends", "Keyring backends", "keyring")

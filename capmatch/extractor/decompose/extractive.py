@@ -1121,7 +1121,7 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         name = own_heading
         if not (1 <= len(name.split()) <= 8) or name.endswith("?") or not_a_claim(name, tool_name):
             continue
-        if _not_a_feature_heading(block.text, name):
+        if _not_a_feature_heading(block.text, name, name_of_tool):
             continue
         opening = content[0] if content and content[0].kind == "paragraph" else None
         if opening and LIMITATION.search(" ".join(sentences(opening.span)[0].text.split())):
@@ -1349,12 +1349,18 @@ _CODE_HEADING = re.compile(r"^\W*`?(?:[A-Za-z_][\w.]*\([^)]{0,40}\)|[A-Za-z_]\w*
 _READER = re.compile(r"\b(?:you|your|yours|yourself)\b", re.IGNORECASE)
 
 
-def _not_a_feature_heading(heading: str, name: str) -> bool:
+def _not_a_feature_heading(heading: str, name: str, tool: str = "") -> bool:
     """A heading that cannot name a capability: a walkthrough's own title ("Example usages", "An example with
     two subcommands", "Quickstart"; a topic word such as "Configuration" does name one), one addressed to the
-    reader ("Use Typer in your code") or a single code name."""
+    reader ("Use Typer in your code"), a single code name, or advice for one setting ("Using Keyring on
+    Ubuntu 16.04", "Using Keyring with tox")."""
     walkthrough = LOW_VALUE_SECTION.search(TOPIC_SECTION.sub(" ", name)) is not None
-    return walkthrough or _READER.search(name) is not None or _CODE_HEADING.match(heading) is not None
+    setting = bool(tool) and re.match(
+        rf"(?:using|running|installing|deploying)\s+{re.escape(tool)}\s+(?:on|with|in|under|inside|behind)\s",
+        name,
+        re.IGNORECASE,
+    )
+    return walkthrough or bool(setting) or _READER.search(name) is not None or _CODE_HEADING.match(heading) is not None
 
 
 def _topic_under_usage(heading: str, name: str) -> bool:
