@@ -290,3 +290,12 @@ def test_advice_for_one_setting_is_not_a_feature_heading() -> None:
     assert _not_a_feature_heading("Using Keyring on Ubuntu 16.04", "Using Keyring on Ubuntu 16.04", "keyring")
     assert _not_a_feature_heading("Running Keyring in Docker", "Running Keyring in Docker", "keyring")
     assert not _not_a_feature_heading("Keyring backends", "Keyring backends", "keyring")
+
+
+def test_a_negation_after_a_discourse_word_and_maintainers_sections() -> None:
+    context = ClaimContext("Bundler")
+    assert not_a_claim("However, it is not a cross-compiler: to make a Windows app you run it on Windows.", context)
+    assert not not_a_claim("However, Bundler supports Windows, macOS and Linux.", context)
+    assert _section("Bundler", "Survey") == "skip"
+    assert _section("Bundler", "Local dev") == "skip"
+    assert _section("Bundler", "Surveying land") != "skip"

@@ -75,7 +75,9 @@ ASIDE_SECTION = re.compile(
     # The project's story ("Context", "Background", "Origins", "The name"): history and meta. Only as the
     # whole heading: "Background jobs" is a feature.
     r"^\W*(?:context|background|origins?|etymology|(?:the )?name|story|(?:project )?history)\W*$|"
-    r"^\W*we(?:'re|'ve| are| have)?\s",
+    r"^\W*we(?:'re|'ve| are| have)?\s|"
+    # The maintainers' own business: a user survey, a contributor's local set-up ("Local dev").
+    r"^\W*(?:user |community )?surveys?\W*$|\blocal dev\w*|\bdev(?:elopment)? (?:set ?up|environment)\b",
     re.IGNORECASE,
 )
 LOW_VALUE_SECTION = re.compile(

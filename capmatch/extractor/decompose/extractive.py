@@ -453,6 +453,10 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
     rest = after_framing_phrase(stripped, max_words=4)
     if rest is not None and not _CONTINUATION.match(rest):
         clauses.append(_MAIN_CLAUSE.split(rest, maxsplit=1)[0])
+    # "However, it is not a cross-compiler: …": one discourse word and a comma frame the main clause too.
+    marker = _DISCOURSE.match(stripped)
+    if marker:
+        clauses.append(_MAIN_CLAUSE.split(stripped[marker.end() :], maxsplit=1)[0])
     return bool(
         READER_NEED.match(stripped)
         or READER_ACTS.match(stripped)
@@ -475,6 +479,13 @@ def not_a_claim(text: str, context: ClaimContext | str) -> bool:
         or POINTER.match(stripped)
         or about_another_product(text, context)
     )
+
+
+_DISCOURSE = re.compile(
+    r"^(?:however|but|still|yet|also|unfortunately|currently|today|now|additionally|moreover|furthermore|"
+    r"instead|otherwise|indeed|admittedly|importantly|notably|historically),\s+",
+    re.IGNORECASE,
+)
 
 
 def _main_clause_not_a_claim(clause: str, context: ClaimContext) -> bool:
