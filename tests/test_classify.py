@@ -81,6 +81,10 @@ def test_name_from_title_or_url() -> None:
     # An alt text that is only "Logo" leaves no name: the file's is used.
     assert tool_name("Logo", "file:///data/gizmo-1.2.rst") == "gizmo"
     assert tool_name("Gizmo official logo", "https://x.test/") == "Gizmo"
+    # A release number or a document word after the name is not part of it; a model's size is.
+    assert tool_name("Gizmo v 9.1.0", "https://x.test/") == "Gizmo"
+    assert tool_name("Gizmo Overview", "https://x.test/") == "Gizmo"
+    assert tool_name("Wardline Guard 8B", "https://x.test/") == "Wardline Guard 8B"
 
 
 def test_summary_prefers_the_self_description() -> None:

@@ -299,3 +299,9 @@ def test_a_negation_after_a_discourse_word_and_maintainers_sections() -> None:
     assert _section("Bundler", "Survey") == "skip"
     assert _section("Bundler", "Local dev") == "skip"
     assert _section("Bundler", "Surveying land") != "skip"
+
+
+def test_a_release_news_section_is_a_changelog() -> None:
+    assert _section("Gizmo", "What is new?") == "skip"
+    assert _section("Gizmo", "What's new in 2.0") == "skip"
+    assert _section("Gizmo", "Changelog", "Usage") != "skip"

@@ -158,6 +158,9 @@ def tool_name(title: str | None, url: str) -> str:
         # and never runs on past a full stop.
         head = re.sub(r"(?:[\s.]+(?:new|official|project|the|main))*[\s.]+logo$", "", head, flags=re.IGNORECASE)
         head = re.split(r"\.\s", head, maxsplit=1)[0].strip()
+        # "DeepDiff v 9.1.0", "PyInstaller Overview": a release number or a document word after the name.
+        head = re.sub(r"\s+(?:v\s?)?\d+(?:\.\d+)+\S*$", "", head, flags=re.IGNORECASE)
+        head = re.sub(r"\s+(?:overview|documentation|docs|readme|introduction|manual)$", "", head, flags=re.IGNORECASE)
         if 1 <= len(head) <= 60 and not (from_url and (_slogan(head) or _not_a_name(head))):
             return head
     return from_url or (urlsplit(url).hostname or "tool").removeprefix("www.")

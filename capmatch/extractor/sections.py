@@ -77,7 +77,9 @@ ASIDE_SECTION = re.compile(
     r"^\W*(?:context|background|origins?|etymology|(?:the )?name|story|(?:project )?history)\W*$|"
     r"^\W*we(?:'re|'ve| are| have)?\s|"
     # The maintainers' own business: a user survey, a contributor's local set-up ("Local dev").
-    r"^\W*(?:user |community )?surveys?\W*$|\blocal dev\w*|\bdev(?:elopment)? (?:set ?up|environment)\b",
+    r"^\W*(?:user |community )?surveys?\W*$|\blocal dev\w*|\bdev(?:elopment)? (?:set ?up|environment)\b|"
+    # A release's news ("What is new?", "What's new in 2.0"): a changelog under another name.
+    r"^\W*what(?:'s| is) new\b|\brelease highlights\b",
     re.IGNORECASE,
 )
 LOW_VALUE_SECTION = re.compile(
@@ -98,7 +100,8 @@ TOPIC_SECTION = re.compile(
 # entries' underline: RST levels follow the order underlines first appear, so a README that puts its
 # changelog before "Usage" files "Usage" under it (bcrypt's README does).
 CHANGELOG_SECTION = re.compile(
-    r"^\W*(?:change ?log|changes|release (?:notes|history)|history|version history|what'?s new)\W*$", re.IGNORECASE
+    r"^\W*(?:change ?log|changes|release (?:notes|history)|history|version history|what(?:'s| is) new)\W*$",
+    re.IGNORECASE,
 )
 _CHANGELOG_ENTRY = re.compile(r"\d|\b(?:unreleased|upcoming|next|master|main|head|dev\w*)\b", re.IGNORECASE)
 
