@@ -189,8 +189,8 @@ def name_from_sentence(sentence: str, tool_name: str | None = None) -> str:
         better = name_from_sentence(purpose.group("rest"))
         # "… that makes working with XML feel like …", "… that allows your tests to travel …": what the
         # clause's verb does to its object is not said by a noun phrase cut from it.
-        verbish = re.match(r"(?:makes?|will|brings?|lets?|helps?|allows?|enables?)\b", purpose.group("rest"), re.I)
-        verbish = verbish or better.endswith("ing")
+        verb_led = re.match(r"(?:makes?|will|brings?|lets?|helps?|allows?|enables?)\b", purpose.group("rest"), re.I)
+        verbish = verb_led is not None or better.endswith("ing")
         if len(better.split()) >= 2 and is_good_name(better) and not verbish:
             return better
     if len(words) < 2 and len(text.split()) >= 2:

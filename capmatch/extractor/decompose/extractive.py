@@ -1134,8 +1134,8 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
             continue
         if _not_a_feature_heading(block.text, name, name_of_tool):
             continue
-        opening = content[0] if content and content[0].kind == "paragraph" else None
-        if opening and LIMITATION.search(" ".join(sentences(opening.span)[0].text.split())):
+        opening_block = content[0] if content and content[0].kind == "paragraph" else None
+        if opening_block and LIMITATION.search(" ".join(sentences(opening_block.span)[0].text.split())):
             # "Maximum Password Length" over "The algorithm only handles passwords up to 72 characters …":
             # a heading whose section opens on a limit names the limit, not a feature.
             continue
@@ -1238,13 +1238,13 @@ def _candidates(blocks: list[Block], name_of_tool: str, relaxed: bool) -> list[C
         if section_class == "low" and not relaxed:
             continue
         code_next = _code_follows(blocks, block)
-        first = sentences(block.span)[0].start
+        first_start = sentences(block.span)[0].start
         for span in rest:
             before_code = code_next and span is rest[-1]
             weight = _weight(section_class)
             # The page's opening sentence is its tagline even when its paragraph ends in a list intro
             # ("This modest package contains various common humanization utilities, … It is localized to:").
-            tagline = index == opening and span.start == first
+            tagline = index == opening and span.start == first_start
             cand = _sentence_candidate(span, block, weight, tagline, relaxed, tool_name, tagline, before_code)
             if cand:
                 out.extend(_one_per_feature(cand, span))
