@@ -164,8 +164,9 @@ def test_an_identity_names_what_the_tool_is_for_not_its_kind() -> None:
     assert name_from_sentence("Faker is a Python package that generates fake data for you.", "Faker") == (
         "Generates fake data"
     )
-    # A relative clause about something else is no name for the tool.
-    assert "Needs" not in name_from_sentence("It can be used in any application that needs safe storage.", "Probe")
+    # Only what the tool *is* is named by its relative clause; a package it includes is not the tool.
+    assert name_from_sentence("Probe is a Python package that generates reports.", "Probe") == "Generates reports"
+    assert name_from_sentence("It includes a Python package that generates reports.", "Probe") == "Python package"
 
 
 def test_an_option_documented_with_its_default_is_named_by_what_it_does(

@@ -209,6 +209,7 @@ def name_from_sentence(sentence: str, tool_name: str | None = None) -> str:
     return _tidy(words[:MAX_WORDS])
 
 
+# The nouns among _KIND_WORDS: the word a kind phrase ends on ("open-source Python *library*").
 _KIND_NOUNS = frozenset(
     [
         "library",
